@@ -1,0 +1,4 @@
+/**
+ * @chatmesh/bus: one event-bus interface with Kafka's semantics and two implementations.
+ */
+export type * from './types.js';

@@ -1,0 +1,179 @@
+/**
+ * The bus contract: topics with partitions, keyed records, consumer groups with committed offsets,
+ * at-least-once delivery, per-partition order, rebalancing, retries and a dead-letter twin per topic.
+ * Values are bytes; typing (Avro, Confluent framing) is layered on top by @chatmesh/runtime.
+ * Both implementations (in-process and kafkajs) must pass the same contract suite.
+ */
+import type { RetryPolicyOptions } from '@chatmesh/errors';
+
+/** A topic as the project declares it; topics are created explicitly, never auto-created. */
+export interface TopicSpec {
+  readonly name: string;
+  /** Number of partitions; keys map to partitions with murmur2 exactly as kafkajs's default partitioner. */
+  readonly partitions: number;
+  /** @default 'delete' */
+  readonly cleanupPolicy?: 'delete' | 'compact';
+  /** Retention in milliseconds for `delete` topics. @default the broker's (7 days) */
+  readonly retentionMs?: number;
+}
+
+/** A record to produce. */
+export interface OutgoingRecord {
+  /** The partitioning key (chatId or userId as a plain string); null spreads records round-robin. */
+  readonly key: string | null;
+  /** The body; null is a tombstone on compacted topics. */
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Explicit partition, overriding the key's. Rarely needed (the registry's single partition). */
+  readonly partition?: number;
+}
+
+/** Where a produced record landed. */
+export interface RecordMetadata {
+  readonly topic: string;
+  readonly partition: number;
+  /** Offsets are decimal strings, as in kafkajs (they may exceed 2^53). */
+  readonly offset: string;
+}
+
+/** A consumed record. */
+export interface BusRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Broker or bus append time, epoch milliseconds. */
+  readonly timestampMs: number;
+}
+
+/** What a handler sees besides the record. */
+export interface HandlerContext {
+  /** 1 for the first try, then 2, 3... while the bus retries this record. */
+  readonly attempt: number;
+  /** Aborted when the subscription is stopping; long handlers should give up early (the record is redelivered). */
+  readonly signal: AbortSignal;
+  /** The consumer group this delivery belongs to. */
+  readonly groupId: string;
+}
+
+/** Handles one record. Resolving marks it processed (its offset may then be committed); throwing retries it. */
+export type RecordHandler = (record: BusRecord, context: HandlerContext) => Promise<void>;
+
+/** What goes to the dead-letter twin when a record keeps failing (the Avro DeadLetter record's fields). */
+export interface DeadLetterEnvelope {
+  readonly originalTopic: string;
+  readonly originalPartition: number;
+  readonly originalOffset: string;
+  readonly originalKey: string | null;
+  /** The original bytes, untouched, so the record can be replayed after a fix. */
+  readonly originalValue: Buffer | null;
+  readonly originalHeaders: Readonly<Record<string, string>>;
+  readonly originalTimestampMs: number;
+  readonly groupId: string;
+  /** Machine-readable code of the last failure (a CM_ERR_* code, or CM_ERR_BUS_HANDLER_FAILED for foreign errors). */
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly attempts: number;
+  readonly failedAtMs: number;
+}
+
+/** Dead-letter settings of a subscription. */
+export interface DeadLetterOptions {
+  /**
+   * Serialises the envelope (the runtime passes the Avro DeadLetter codec).
+   * Required: a failing record is never dropped silently.
+   */
+  readonly encode: (envelope: DeadLetterEnvelope) => Promise<Buffer>;
+  /** The twin's name. @default `${topic}.dlq` */
+  readonly topicFor?: (topic: string) => string;
+}
+
+/** Events a bus reports, so @chatmesh/runtime can turn them into metrics without the bus knowing prom-client. */
+export interface BusInstrumentation {
+  onProduced?(event: { topic: string; records: number }): void;
+  onHandled?(event: {
+    groupId: string;
+    topic: string;
+    partition: number;
+    durationMs: number;
+    outcome: 'ok' | 'retry' | 'dead-lettered';
+    errorCode?: string;
+  }): void;
+  /** Records not yet consumed by the group in one partition (high watermark minus committed/position). */
+  onLag?(event: { groupId: string; topic: string; partition: number; lag: number }): void;
+  onRebalance?(event: { groupId: string; memberId: string; assigned: ReadonlyArray<{ topic: string; partition: number }> }): void;
+}
+
+/** Options of {@link Bus.subscribe}. */
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handler: RecordHandler;
+  /** A group with no committed offset starts at the earliest record (true) or only new ones (false). @default true */
+  readonly fromBeginning?: boolean;
+  /** Retries of one record before it goes to the dead-letter twin. Only retriable errors are retried
+   *  beyond the first attempt when `retryAll` is false. @default { maxAttempts: 5, initialDelayMs: 100 } */
+  readonly retry?: RetryPolicyOptions;
+  /** Retry any error, not only those marked retriable. Handlers usually throw foreign errors on transient
+   *  faults (a driver timeout), so the default is true; decode errors are never retried. @default true */
+  readonly retryAll?: boolean;
+  readonly deadLetter: DeadLetterOptions;
+  /** How many partitions this member processes at once; order holds within each partition. @default 1 */
+  readonly partitionsConcurrently?: number;
+}
+
+/** A running group member. */
+export interface Subscription {
+  readonly groupId: string;
+  /** Resolves once the member has joined the group and received its first assignment. */
+  readonly ready: Promise<void>;
+  /** The partitions this member currently owns. */
+  assignment(): ReadonlyArray<{ topic: string; partition: number }>;
+  /** Graceful: stop fetching, let the in-flight record finish, commit, leave the group. */
+  stop(): Promise<void>;
+  /**
+   * Test hook: die like a killed process. In-flight and uncommitted records are not committed and are
+   * redelivered to whichever member owns the partition next.
+   */
+  crash(): Promise<void>;
+}
+
+/** Produces records; one shared idempotent producer per bus. */
+export interface BusProducer {
+  /** Appends records to a topic; resolves when durable (acks=all on Kafka). */
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]>;
+}
+
+/** Administrative operations the services, tools and tests need. */
+export interface BusAdmin {
+  /** Creates topics that do not exist yet; existing ones are left as they are. */
+  createTopics(specs: readonly TopicSpec[]): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** Partition count of a topic. @throws ChatmeshError CM_ERR_BUS_UNKNOWN_TOPIC */
+  partitionCount(topic: string): Promise<number>;
+  /** Low and high watermarks per partition. */
+  fetchTopicOffsets(topic: string): Promise<Array<{ partition: number; low: string; high: string }>>;
+  /** Committed offsets of a group for a topic (-1 where nothing is committed). */
+  fetchCommittedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  /** Moves a group's committed offsets (the group must have no running members), e.g. to replay. */
+  resetCommittedOffsets(
+    groupId: string,
+    topic: string,
+    to: 'earliest' | 'latest' | ReadonlyArray<{ partition: number; offset: string }>,
+  ): Promise<void>;
+}
+
+/** The bus: one interface, two implementations (`createMemoryBus`, `createKafkaBus`). */
+export interface Bus {
+  readonly kind: 'memory' | 'kafka';
+  readonly admin: BusAdmin;
+  readonly producer: BusProducer;
+  /** Joins `groupId` and starts handling records. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** The partition a key maps to, as kafkajs's default (murmur2) partitioner computes it. */
+  partitionForKey(key: string, partitionCount: number): number;
+  /** Stops every subscription gracefully and closes connections. */
+  close(): Promise<void>;
+}

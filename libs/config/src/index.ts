@@ -1,0 +1,2 @@
+/** @chatmesh/config (in progress). */
+export {};

@@ -1,0 +1,16 @@
+/**
+ * The single table of every chatmesh error code, merged from one file per area.
+ * Add a code to its area's file (or a new area file imported here); `docs/errors.md` is generated
+ * from this table by `npm run docs:errors -w @chatmesh/errors` and a test keeps the two in step.
+ */
+import { COMMON_CODES } from './common.js';
+import type { ErrorCodeEntry } from './types.js';
+
+export const ERROR_CODES = {
+  ...COMMON_CODES,
+} as const satisfies Record<string, ErrorCodeEntry>;
+
+/** Every code chatmesh can emit. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type { ErrorCodeEntry } from './types.js';
+export { defineCodes } from './types.js';

@@ -1,0 +1,2 @@
+/** @chatmesh/logging (in progress). */
+export {};

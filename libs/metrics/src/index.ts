@@ -1,0 +1,2 @@
+/** @chatmesh/metrics (in progress). */
+export {};

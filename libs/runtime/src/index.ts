@@ -1,0 +1,2 @@
+/** @chatmesh/runtime (in progress). */
+export {};

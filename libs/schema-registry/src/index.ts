@@ -1,0 +1,2 @@
+/** @chatmesh/schema-registry (in progress). */
+export {};

@@ -1,0 +1,2 @@
+/** @chatmesh/testing (in progress). */
+export {};
