@@ -36,7 +36,13 @@ export class ChatmeshError extends Error {
 
   /** A plain object for structured logs and wire errors; never includes the stack. */
   toJSON(): { name: string; code: ErrorCode; message: string; retriable: boolean; context: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, retriable: this.retriable, context: { ...this.context } };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retriable: this.retriable,
+      context: { ...this.context },
+    };
   }
 }
 

@@ -51,7 +51,13 @@ test('rejects a contradictory policy naming the values', () => {
 
 test('delays grow exponentially, are capped, and full jitter stays within the ceiling', () => {
   const policy = compileRetryPolicy({ initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2, jitter: false });
-  assert.deepEqual([1, 2, 3, 4, 5].map((a) => computeRetryDelayMs(policy, a)), [100, 200, 400, 800, 1000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((a) => computeRetryDelayMs(policy, a)),
+    [100, 200, 400, 800, 1000],
+  );
   const jittered = compileRetryPolicy({ initialDelayMs: 100, maxDelayMs: 1000 });
-  assert.equal(computeRetryDelayMs(jittered, 3, () => 0.5), 200);
+  assert.equal(
+    computeRetryDelayMs(jittered, 3, () => 0.5),
+    200,
+  );
 });
