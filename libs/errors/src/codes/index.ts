@@ -4,10 +4,14 @@
  * from this table by `npm run docs:errors -w @chatmesh/errors` and a test keeps the two in step.
  */
 import { COMMON_CODES } from './common.js';
+import { CONFIG_CODES } from './config.js';
+import { RUNTIME_CODES } from './runtime.js';
 import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
+  ...CONFIG_CODES,
+  ...RUNTIME_CODES,
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** Every code chatmesh can emit. */

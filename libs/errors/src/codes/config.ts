@@ -1,0 +1,15 @@
+import { defineCodes } from './types.js';
+
+/** Codes of @chatmesh/config: the environment did not describe a runnable configuration. */
+export const CONFIG_CODES = defineCodes({
+  CM_ERR_CONFIG_INVALID: {
+    message: 'The configuration read from the environment is invalid.',
+    retriable: false,
+    fix: 'Read the listed problems: each names the variable, its value and what is expected. See docs/configuration.md.',
+  },
+  CM_ERR_CONFIG_SECTION_CONFLICT: {
+    message: 'Two configuration sections declare the same environment variable or section name.',
+    retriable: false,
+    fix: 'Give each section a unique name and each variable a unique name (prefix it with the service name).',
+  },
+});
