@@ -6,12 +6,14 @@
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { RUNTIME_CODES } from './runtime.js';
+import { SCHEMA_CODES } from './schema.js';
 import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
   ...CONFIG_CODES,
   ...RUNTIME_CODES,
+  ...SCHEMA_CODES,
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** Every code chatmesh can emit. */
