@@ -3,6 +3,7 @@
  * Add a code to its area's file (or a new area file imported here); `docs/errors.md` is generated
  * from this table by `npm run docs:errors -w @chatmesh/errors` and a test keeps the two in step.
  */
+import { BUS_CODES } from './bus.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { RUNTIME_CODES } from './runtime.js';
@@ -11,6 +12,7 @@ import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
+  ...BUS_CODES,
   ...CONFIG_CODES,
   ...RUNTIME_CODES,
   ...SCHEMA_CODES,
