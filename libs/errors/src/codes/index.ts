@@ -6,16 +6,20 @@
 import { BUS_CODES } from './bus.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
+import { INFRA_CODES } from './infra.js';
 import { RUNTIME_CODES } from './runtime.js';
 import { SCHEMA_CODES } from './schema.js';
+import { STORE_CODES } from './store.js';
 import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
   ...BUS_CODES,
   ...CONFIG_CODES,
+  ...INFRA_CODES,
   ...RUNTIME_CODES,
   ...SCHEMA_CODES,
+  ...STORE_CODES,
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** Every code chatmesh can emit. */

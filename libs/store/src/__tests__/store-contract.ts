@@ -1,0 +1,188 @@
+/**
+ * The store contract suite: the same assertions against the in-process store and Cassandra.
+ * Each test works in its own streams (random ids), so one keyspace serves the whole run.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { appendOnce, LOG_BUCKET_SIZE, StreamHeads, type ChatStore, type LogEntry } from '../index.js';
+
+const id = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+function draft(streamId: string, key: string, kind = 'message'): Omit<LogEntry, 'seq'> {
+  return {
+    streamId,
+    idempotencyKey: key,
+    kind,
+    payload: Buffer.from(`payload:${key}`),
+    createdAtMs: 1_700_000_000_000,
+  };
+}
+
+export function runStoreContractSuite(name: string, makeStore: () => Promise<ChatStore>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: ChatStore;
+    before(async () => {
+      store = await makeStore();
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    test('appendOnce assigns 1, 2, 3... and a retried key returns the original entry', async () => {
+      const chat = id('chat');
+      const heads = new StreamHeads();
+      const first = await appendOnce(store.chatLog, heads, draft(chat, 'm1'));
+      const second = await appendOnce(store.chatLog, heads, draft(chat, 'm2'));
+      const retried = await appendOnce(store.chatLog, heads, { ...draft(chat, 'm1'), payload: Buffer.from('changed') });
+      assert.deepEqual([first.entry.seq, second.entry.seq], [1, 2]);
+      assert.equal(first.created, true);
+      assert.equal(retried.created, false);
+      assert.equal(retried.entry.seq, 1);
+      assert.equal(retried.entry.payload.toString(), 'payload:m1', 'the original body wins, nothing is overwritten');
+      assert.deepEqual(
+        (await store.chatLog.readAfter(chat, 0, 10)).map((e) => e.idempotencyKey),
+        ['m1', 'm2'],
+      );
+    });
+
+    test('a new writer (empty head cache) continues the sequence without gaps or reuse', async () => {
+      const chat = id('chat');
+      const crashed = new StreamHeads();
+      for (let i = 1; i <= 5; i++) await appendOnce(store.chatLog, crashed, draft(chat, `k${i}`));
+      const next = new StreamHeads();
+      const sixth = await appendOnce(store.chatLog, next, draft(chat, 'k6'));
+      assert.equal(sixth.entry.seq, 6);
+    });
+
+    test('a crash after the row but before its key index: the retry finds the row, no duplicate', async () => {
+      const chat = id('chat');
+      const heads = new StreamHeads();
+      await appendOnce(store.chatLog, heads, draft(chat, 'a'));
+      // Simulate the predecessor dying right after its conditional insert: row 2 exists, no key, no head.
+      const orphan: LogEntry = { ...draft(chat, 'b'), seq: 2 };
+      assert.deepEqual(await store.chatLog.insertIfAbsent(orphan), { applied: true });
+      const retried = await appendOnce(store.chatLog, new StreamHeads(), draft(chat, 'b'));
+      assert.equal(retried.created, false);
+      assert.equal(retried.entry.seq, 2);
+      const third = await appendOnce(store.chatLog, new StreamHeads(), draft(chat, 'c'));
+      assert.equal(third.entry.seq, 3);
+      assert.equal(await store.chatLog.findKey(chat, 'b'), 2, 'the key index was repaired');
+    });
+
+    test('a zombie writer with a stale head cannot overwrite a sequence number', async () => {
+      const chat = id('chat');
+      const zombie = new StreamHeads();
+      const owner = new StreamHeads();
+      await appendOnce(store.chatLog, zombie, draft(chat, 'x1'));
+      await appendOnce(store.chatLog, owner, draft(chat, 'x2')); // owner recovers head 1, writes 2
+      const late = await appendOnce(store.chatLog, zombie, draft(chat, 'x3')); // zombie thinks head is 1
+      assert.equal(late.entry.seq, 3);
+      const all = await store.chatLog.readAfter(chat, 0, 10);
+      assert.deepEqual(
+        all.map((e) => [e.seq, e.idempotencyKey]),
+        [
+          [1, 'x1'],
+          [2, 'x2'],
+          [3, 'x3'],
+        ],
+      );
+      const conflict = await store.chatLog.insertIfAbsent({ ...draft(chat, 'evil'), seq: 2 });
+      assert.equal(conflict.applied, false);
+      assert.equal(conflict.applied === false && conflict.existing.idempotencyKey, 'x2');
+    });
+
+    test('reads cross bucket boundaries in both directions', async () => {
+      const user = id('user');
+      const heads = new StreamHeads();
+      const total = LOG_BUCKET_SIZE + 5;
+      // Write directly past the boundary to keep the test fast: rows 990..1004 plus the head.
+      for (let seq = LOG_BUCKET_SIZE - 10; seq <= total - 1; seq++) {
+        await store.inboxLog.insertIfAbsent({ ...draft(user, `k${seq}`), seq });
+      }
+      const after = await store.inboxLog.readAfter(user, LOG_BUCKET_SIZE - 5, 100);
+      assert.deepEqual(
+        after.map((e) => e.seq),
+        Array.from({ length: 9 }, (_, i) => LOG_BUCKET_SIZE - 4 + i),
+      );
+      const page = await store.inboxLog.readAfter(user, LOG_BUCKET_SIZE - 5, 3);
+      assert.deepEqual(
+        page.map((e) => e.seq),
+        [LOG_BUCKET_SIZE - 4, LOG_BUCKET_SIZE - 3, LOG_BUCKET_SIZE - 2],
+      );
+      const before = await store.inboxLog.readBefore(user, LOG_BUCKET_SIZE + 2, 5);
+      assert.deepEqual(
+        before.map((e) => e.seq),
+        [1001, 1000, 999, 998, 997].map((s) => s - 1000 + LOG_BUCKET_SIZE),
+      );
+      void heads;
+    });
+
+    test('heads and cursors only move forward', async () => {
+      const stream = id('s');
+      await store.inboxLog.raiseHead(stream, 7);
+      await store.inboxLog.raiseHead(stream, 3);
+      assert.equal(await store.inboxLog.getHead(stream), 7);
+      const user = id('user');
+      await store.cursors.advance(user, 'phone', 10);
+      await store.cursors.advance(user, 'phone', 4);
+      await store.cursors.advance(user, 'laptop', 2);
+      assert.equal(await store.cursors.get(user, 'phone'), 10);
+      assert.equal(await store.cursors.get(user, 'tablet'), 0);
+      assert.deepEqual(await store.cursors.listDevices(user), [
+        { deviceId: 'laptop', ackedSeq: 2 },
+        { deviceId: 'phone', ackedSeq: 10 },
+      ]);
+    });
+
+    test('membership intervals answer "members at sequence N", including after removal and rejoin', async () => {
+      const chat = id('chat');
+      const [alice, bob] = [id('alice'), id('bob')];
+      await store.directory.putChat({
+        chatId: chat,
+        kind: 'group',
+        name: 'G',
+        pictureRef: null,
+        createdBy: alice,
+        createdAtMs: 1,
+        updatedAtMs: 1,
+      });
+      await store.directory.addMember({
+        chatId: chat,
+        userId: alice,
+        role: 'admin',
+        joinedSeq: 1,
+        removedSeq: null,
+        addedBy: alice,
+      });
+      await store.directory.addMember({
+        chatId: chat,
+        userId: bob,
+        role: 'member',
+        joinedSeq: 1,
+        removedSeq: null,
+        addedBy: alice,
+      });
+      await store.directory.removeMember(chat, bob, 5);
+      await store.directory.removeMember(chat, bob, 5); // idempotent
+      const names = async (seq: number): Promise<string[]> =>
+        (await store.directory.membersAt(chat, seq)).map((m) => m.userId).sort();
+      assert.deepEqual(await names(4), [alice, bob].sort());
+      assert.deepEqual(await names(5), [alice], 'a removed member receives nothing from the removal on');
+      await store.directory.addMember({
+        chatId: chat,
+        userId: bob,
+        role: 'member',
+        joinedSeq: 9,
+        removedSeq: null,
+        addedBy: alice,
+      });
+      assert.deepEqual(await names(7), [alice]);
+      assert.deepEqual(await names(9), [alice, bob].sort());
+      assert.equal((await store.directory.currentMembers(chat)).length, 2);
+      assert.deepEqual(await store.directory.chatsOfUser(bob), [{ chatId: chat, role: 'member', joinedSeq: 9 }]);
+      assert.equal((await store.directory.getChat(chat))?.name, 'G');
+      assert.equal(await store.directory.getChat(id('none')), null);
+    });
+  });
+}

@@ -1,0 +1,301 @@
+import cassandra from 'cassandra-driver';
+import { ChatmeshError } from '@chatmesh/errors';
+import {
+  bucketOf,
+  LOG_BUCKET_SIZE,
+  type ChatDirectoryStore,
+  type ChatStore,
+  type CursorStore,
+  type LogEntry,
+  type MembershipRecord,
+  type SequencedLogStore,
+} from './types.js';
+
+/** Connection options of {@link createCassandraStore}. */
+export interface CassandraStoreOptions {
+  /** `host:port` contact points. */
+  readonly contactPoints: readonly string[];
+  /** @default 'datacenter1' */
+  readonly localDataCenter?: string;
+  /** The keyspace the migrations created. */
+  readonly keyspace: string;
+  /** An existing client to reuse (the store then does not close it). */
+  readonly client?: cassandra.Client;
+}
+
+/** Builds a driver client with the settings every chatmesh process uses. */
+export function createCassandraClient(options: {
+  readonly contactPoints: readonly string[];
+  readonly localDataCenter?: string;
+  readonly keyspace?: string;
+}): cassandra.Client {
+  return new cassandra.Client({
+    contactPoints: [...options.contactPoints],
+    localDataCenter: options.localDataCenter ?? 'datacenter1',
+    ...(options.keyspace ? { keyspace: options.keyspace } : {}),
+    // Token-aware routing sends each statement to a replica of its partition.
+    policies: {
+      loadBalancing: new cassandra.policies.loadBalancing.TokenAwarePolicy(
+        new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(options.localDataCenter ?? 'datacenter1'),
+      ),
+    },
+    // Every statement chatmesh issues is idempotent (conditional inserts, upserts), so the driver may retry.
+    queryOptions: { prepare: true, isIdempotent: true, consistency: cassandra.types.consistencies.localQuorum },
+  });
+}
+
+/**
+ * The Cassandra implementation of {@link ChatStore}: prepared statements, token-aware routing,
+ * idempotent writes; LWT (IF NOT EXISTS) only for claiming a sequence number.
+ */
+export async function createCassandraStore(options: CassandraStoreOptions): Promise<ChatStore> {
+  const client = options.client ?? createCassandraClient(options);
+  const ownsClient = options.client === undefined;
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new ChatmeshError(
+      'CM_ERR_STORE_UNAVAILABLE',
+      `Cannot connect to Cassandra at ${options.contactPoints.join(',')}`,
+      {
+        cause: error,
+        context: { contactPoints: options.contactPoints },
+      },
+    );
+  }
+  const ks = options.keyspace;
+  return {
+    kind: 'cassandra',
+    chatLog: createCassandraLog(client, ks, 'chat_log'),
+    inboxLog: createCassandraLog(client, ks, 'inbox_log'),
+    directory: createCassandraDirectory(client, ks),
+    cursors: createCassandraCursors(client, ks),
+    close: async () => {
+      if (ownsClient) await client.shutdown();
+    },
+  };
+}
+
+function toLong(value: number): cassandra.types.Long {
+  return cassandra.types.Long.fromNumber(value);
+}
+
+function toNumber(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === 'number') return value;
+  return (value as cassandra.types.Long).toNumber();
+}
+
+function rowToEntry(streamId: string, row: cassandra.types.Row): LogEntry {
+  return {
+    streamId,
+    seq: toNumber(row['seq']),
+    idempotencyKey: row['idempotency_key'] as string,
+    kind: row['kind'] as string,
+    payload: (row['payload'] as Buffer | null) ?? Buffer.alloc(0),
+    createdAtMs: (row['created_at'] as Date).getTime(),
+  };
+}
+
+function createCassandraLog(client: cassandra.Client, ks: string, table: string): SequencedLogStore {
+  const cols = 'seq, idempotency_key, kind, payload, created_at';
+  const q = {
+    insert: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    get: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq = ?`,
+    after: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq > ? LIMIT ?`,
+    before: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    findKey: `SELECT seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key = ?`,
+    putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?)`,
+    getHead: `SELECT seq FROM ${ks}.${table}_heads WHERE stream_id = ?`,
+    // The write timestamp is the sequence itself, so the highest head wins whatever the arrival order.
+    raiseHead: `INSERT INTO ${ks}.${table}_heads (stream_id, seq) VALUES (?, ?) USING TIMESTAMP ?`,
+  };
+  return {
+    async insertIfAbsent(entry) {
+      const result = await client.execute(
+        q.insert,
+        [
+          entry.streamId,
+          toLong(bucketOf(entry.seq)),
+          toLong(entry.seq),
+          entry.idempotencyKey,
+          entry.kind,
+          entry.payload,
+          new Date(entry.createdAtMs),
+        ],
+        // A conditional insert runs Paxos; SERIAL within the DC is enough for one writer per stream.
+        { serialConsistency: cassandra.types.consistencies.localSerial },
+      );
+      if (result.wasApplied()) return { applied: true };
+      const row = result.first();
+      return { applied: false, existing: rowToEntry(entry.streamId, row) };
+    },
+    async get(streamId, seq) {
+      const row = (await client.execute(q.get, [streamId, toLong(bucketOf(seq)), toLong(seq)])).first();
+      return row ? rowToEntry(streamId, row) : null;
+    },
+    async readAfter(streamId, afterSeq, limit) {
+      const out: LogEntry[] = [];
+      for (let bucket = bucketOf(afterSeq + 1); out.length < limit; bucket++) {
+        const rows = (await client.execute(q.after, [streamId, toLong(bucket), toLong(afterSeq), limit - out.length]))
+          .rows;
+        for (const row of rows) out.push(rowToEntry(streamId, row));
+        const last = out[out.length - 1];
+        // Logs are gap-free: continue into the next bucket only if this one was read to its last number.
+        if (!last || last.seq !== (bucket + 1) * LOG_BUCKET_SIZE - 1) break;
+      }
+      return out;
+    },
+    async readBefore(streamId, beforeSeq, limit) {
+      const out: LogEntry[] = [];
+      for (let bucket = bucketOf(beforeSeq - 1); bucket >= 0 && beforeSeq > 1 && out.length < limit; bucket--) {
+        const rows = (await client.execute(q.before, [streamId, toLong(bucket), toLong(beforeSeq), limit - out.length]))
+          .rows;
+        for (const row of rows) out.push(rowToEntry(streamId, row));
+      }
+      return out;
+    },
+    async findKey(streamId, key) {
+      const row = (await client.execute(q.findKey, [streamId, key])).first();
+      return row ? toNumber(row['seq']) : null;
+    },
+    async putKey(streamId, key, seq) {
+      await client.execute(q.putKey, [streamId, key, toLong(seq), new Date()]);
+    },
+    async getHead(streamId) {
+      const row = (await client.execute(q.getHead, [streamId])).first();
+      return row ? toNumber(row['seq']) : 0;
+    },
+    async raiseHead(streamId, seq) {
+      await client.execute(q.raiseHead, [streamId, toLong(seq), toLong(seq)]);
+    },
+  };
+}
+
+function rowToMember(row: cassandra.types.Row): MembershipRecord {
+  const removed = row['removed_seq'];
+  return {
+    chatId: row['chat_id'] as string,
+    userId: row['user_id'] as string,
+    role: row['role'] as 'admin' | 'member',
+    joinedSeq: toNumber(row['joined_seq']),
+    removedSeq: removed === null || removed === undefined ? null : toNumber(removed),
+    addedBy: row['added_by'] as string,
+  };
+}
+
+function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDirectoryStore {
+  const memberCols = 'chat_id, user_id, joined_seq, removed_seq, role, added_by';
+  const q = {
+    putChat: `INSERT INTO ${ks}.chats (chat_id, kind, name, picture_ref, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    getChat: `SELECT chat_id, kind, name, picture_ref, created_by, created_at, updated_at FROM ${ks}.chats WHERE chat_id = ?`,
+    addMember: `INSERT INTO ${ks}.chat_members (${memberCols}) VALUES (?, ?, ?, null, ?, ?)`,
+    addUserChat: `INSERT INTO ${ks}.user_chats (user_id, chat_id, joined_seq, removed_seq, role) VALUES (?, ?, ?, null, ?)`,
+    openIntervals: `SELECT ${memberCols} FROM ${ks}.chat_members WHERE chat_id = ? AND user_id = ?`,
+    closeInterval: `UPDATE ${ks}.chat_members SET removed_seq = ? WHERE chat_id = ? AND user_id = ? AND joined_seq = ?`,
+    closeUserChat: `UPDATE ${ks}.user_chats SET removed_seq = ? WHERE user_id = ? AND chat_id = ?`,
+    members: `SELECT ${memberCols} FROM ${ks}.chat_members WHERE chat_id = ?`,
+    chatsOfUser: `SELECT chat_id, role, joined_seq, removed_seq FROM ${ks}.user_chats WHERE user_id = ?`,
+  };
+  const allIntervals = async (chatId: string): Promise<MembershipRecord[]> => {
+    const out: MembershipRecord[] = [];
+    // Groups hold at most 1,024 members, a few intervals each: page through them all.
+    let pageState: string | undefined;
+    do {
+      const page = await client.execute(q.members, [chatId], { fetchSize: 1000, ...(pageState ? { pageState } : {}) });
+      for (const row of page.rows) out.push(rowToMember(row));
+      pageState = page.pageState ?? undefined;
+    } while (pageState);
+    return out;
+  };
+  return {
+    async putChat(chat) {
+      await client.execute(q.putChat, [
+        chat.chatId,
+        chat.kind,
+        chat.name,
+        chat.pictureRef,
+        chat.createdBy,
+        new Date(chat.createdAtMs),
+        new Date(chat.updatedAtMs),
+      ]);
+    },
+    async getChat(chatId) {
+      const row = (await client.execute(q.getChat, [chatId])).first();
+      if (!row) return null;
+      return {
+        chatId,
+        kind: row['kind'] as 'direct' | 'group',
+        name: (row['name'] as string | null) ?? null,
+        pictureRef: (row['picture_ref'] as string | null) ?? null,
+        createdBy: row['created_by'] as string,
+        createdAtMs: (row['created_at'] as Date).getTime(),
+        updatedAtMs: (row['updated_at'] as Date).getTime(),
+      };
+    },
+    async addMember(m) {
+      await client.batch(
+        [
+          { query: q.addMember, params: [m.chatId, m.userId, toLong(m.joinedSeq), m.role, m.addedBy] },
+          { query: q.addUserChat, params: [m.userId, m.chatId, toLong(m.joinedSeq), m.role] },
+        ],
+        { prepare: true, logged: true },
+      );
+    },
+    async removeMember(chatId, userId, removedSeq) {
+      const rows = (await client.execute(q.openIntervals, [chatId, userId])).rows.map(rowToMember);
+      for (const m of rows) {
+        if (m.removedSeq !== null || m.joinedSeq >= removedSeq) continue;
+        await client.batch(
+          [
+            { query: q.closeInterval, params: [toLong(removedSeq), chatId, userId, toLong(m.joinedSeq)] },
+            { query: q.closeUserChat, params: [toLong(removedSeq), userId, chatId] },
+          ],
+          { prepare: true, logged: true },
+        );
+      }
+    },
+    async membersAt(chatId, seq) {
+      return (await allIntervals(chatId)).filter(
+        (m) => m.joinedSeq <= seq && (m.removedSeq === null || seq < m.removedSeq),
+      );
+    },
+    async currentMembers(chatId) {
+      return (await allIntervals(chatId)).filter((m) => m.removedSeq === null);
+    },
+    async chatsOfUser(userId) {
+      const rows = (await client.execute(q.chatsOfUser, [userId])).rows;
+      return rows
+        .filter((r) => r['removed_seq'] === null || r['removed_seq'] === undefined)
+        .map((r) => ({
+          chatId: r['chat_id'] as string,
+          role: r['role'] as 'admin' | 'member',
+          joinedSeq: toNumber(r['joined_seq']),
+        }));
+    },
+  };
+}
+
+function createCassandraCursors(client: cassandra.Client, ks: string): CursorStore {
+  const q = {
+    // USING TIMESTAMP = acked seq: a late, smaller ack loses to a larger one already written.
+    advance: `INSERT INTO ${ks}.device_cursors (user_id, device_id, acked_seq, updated_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    get: `SELECT acked_seq FROM ${ks}.device_cursors WHERE user_id = ? AND device_id = ?`,
+    list: `SELECT device_id, acked_seq FROM ${ks}.device_cursors WHERE user_id = ?`,
+  };
+  return {
+    async advance(userId, deviceId, ackedSeq) {
+      await client.execute(q.advance, [userId, deviceId, toLong(ackedSeq), new Date(), toLong(ackedSeq)]);
+    },
+    async get(userId, deviceId) {
+      const row = (await client.execute(q.get, [userId, deviceId])).first();
+      return row ? toNumber(row['acked_seq']) : 0;
+    },
+    async listDevices(userId) {
+      return (await client.execute(q.list, [userId])).rows.map((r) => ({
+        deviceId: r['device_id'] as string,
+        ackedSeq: toNumber(r['acked_seq']),
+      }));
+    },
+  };
+}

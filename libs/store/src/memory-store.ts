@@ -1,0 +1,145 @@
+import type {
+  ChatDirectoryStore,
+  ChatRecord,
+  ChatStore,
+  CursorStore,
+  InsertResult,
+  LogEntry,
+  MembershipRecord,
+  SequencedLogStore,
+} from './types.js';
+
+/**
+ * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
+ * semantics (conditional inserts, gap-free reads, monotonic heads and cursors); nothing survives exit.
+ */
+export function createMemoryStore(): ChatStore {
+  return {
+    kind: 'memory',
+    chatLog: createMemoryLog(),
+    inboxLog: createMemoryLog(),
+    directory: createMemoryDirectory(),
+    cursors: createMemoryCursors(),
+    close: async () => {},
+  };
+}
+
+function createMemoryLog(): SequencedLogStore {
+  const rows = new Map<string, Map<number, LogEntry>>();
+  const keys = new Map<string, number>();
+  const heads = new Map<string, number>();
+  const stream = (id: string): Map<number, LogEntry> => {
+    let s = rows.get(id);
+    if (!s) rows.set(id, (s = new Map()));
+    return s;
+  };
+  return {
+    async insertIfAbsent(entry): Promise<InsertResult> {
+      const s = stream(entry.streamId);
+      const existing = s.get(entry.seq);
+      if (existing) return { applied: false, existing };
+      s.set(entry.seq, entry);
+      return { applied: true };
+    },
+    async get(streamId, seq) {
+      return rows.get(streamId)?.get(seq) ?? null;
+    },
+    async readAfter(streamId, afterSeq, limit) {
+      const s = rows.get(streamId);
+      const out: LogEntry[] = [];
+      // Logs are gap-free, so walking forward until the first missing number reads everything after.
+      for (let seq = afterSeq + 1; s && out.length < limit; seq++) {
+        const entry = s.get(seq);
+        if (!entry) break;
+        out.push(entry);
+      }
+      return out;
+    },
+    async readBefore(streamId, beforeSeq, limit) {
+      const s = rows.get(streamId);
+      const out: LogEntry[] = [];
+      for (let seq = beforeSeq - 1; s && seq >= 1 && out.length < limit; seq--) {
+        const entry = s.get(seq);
+        if (entry) out.push(entry);
+      }
+      return out;
+    },
+    async findKey(streamId, key) {
+      return keys.get(`${streamId}\u0000${key}`) ?? null;
+    },
+    async putKey(streamId, key, seq) {
+      keys.set(`${streamId}\u0000${key}`, seq);
+    },
+    async getHead(streamId) {
+      return heads.get(streamId) ?? 0;
+    },
+    async raiseHead(streamId, seq) {
+      if (seq > (heads.get(streamId) ?? 0)) heads.set(streamId, seq);
+    },
+  };
+}
+
+function createMemoryDirectory(): ChatDirectoryStore {
+  const chats = new Map<string, ChatRecord>();
+  const members = new Map<string, MembershipRecord[]>();
+  const intervals = (chatId: string): MembershipRecord[] => {
+    let list = members.get(chatId);
+    if (!list) members.set(chatId, (list = []));
+    return list;
+  };
+  return {
+    async putChat(chat) {
+      chats.set(chat.chatId, chat);
+    },
+    async getChat(chatId) {
+      return chats.get(chatId) ?? null;
+    },
+    async addMember(member) {
+      const list = intervals(member.chatId);
+      const same = list.findIndex((m) => m.userId === member.userId && m.joinedSeq === member.joinedSeq);
+      if (same >= 0) list[same] = member;
+      else list.push(member);
+    },
+    async removeMember(chatId, userId, removedSeq) {
+      const list = intervals(chatId);
+      list.forEach((m, i) => {
+        if (m.userId === userId && m.removedSeq === null && m.joinedSeq < removedSeq) list[i] = { ...m, removedSeq };
+      });
+    },
+    async membersAt(chatId, seq) {
+      return (members.get(chatId) ?? []).filter(
+        (m) => m.joinedSeq <= seq && (m.removedSeq === null || seq < m.removedSeq),
+      );
+    },
+    async currentMembers(chatId) {
+      return (members.get(chatId) ?? []).filter((m) => m.removedSeq === null);
+    },
+    async chatsOfUser(userId) {
+      const out: Array<{ chatId: string; role: 'admin' | 'member'; joinedSeq: number }> = [];
+      for (const [chatId, list] of members) {
+        const open = list.find((m) => m.userId === userId && m.removedSeq === null);
+        if (open) out.push({ chatId, role: open.role, joinedSeq: open.joinedSeq });
+      }
+      return out.sort((a, b) => a.chatId.localeCompare(b.chatId));
+    },
+  };
+}
+
+function createMemoryCursors(): CursorStore {
+  const cursors = new Map<string, Map<string, number>>();
+  return {
+    async advance(userId, deviceId, ackedSeq) {
+      let devices = cursors.get(userId);
+      if (!devices) cursors.set(userId, (devices = new Map()));
+      if (ackedSeq > (devices.get(deviceId) ?? 0)) devices.set(deviceId, ackedSeq);
+    },
+    async get(userId, deviceId) {
+      return cursors.get(userId)?.get(deviceId) ?? 0;
+    },
+    async listDevices(userId) {
+      return [...(cursors.get(userId) ?? new Map<string, number>())]
+        .map(([deviceId, ackedSeq]) => ({ deviceId, ackedSeq }))
+        .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The store contract: the tables of the core message path as the services use them.
+ * Two implementations, `createMemoryStore()` (embedded mode, fast tests) and `createCassandraStore()`,
+ * pass one contract suite (`src/__tests__/store-contract.ts`).
+ */
+
+/** The two sequenced logs: a chat's events (keyed by chatId) and a user's inbox (keyed by userId). */
+export type LogName = 'chat' | 'inbox';
+
+/** One row of a sequenced log. */
+export interface LogEntry {
+  /** chatId for the chat log, userId for the inbox. */
+  readonly streamId: string;
+  /** 1-based, gap-free within a stream. */
+  readonly seq: number;
+  /** What makes a retried append find its first result (client message id, or a fan-out source key). */
+  readonly idempotencyKey: string;
+  /** Event kind, e.g. 'message', 'chat_created', 'members_added'. */
+  readonly kind: string;
+  /** The Avro-encoded event; opaque to the store. */
+  readonly payload: Buffer;
+  readonly createdAtMs: number;
+}
+
+/** Result of a conditional insert at a sequence number. */
+export type InsertResult = { readonly applied: true } | { readonly applied: false; readonly existing: LogEntry };
+
+/** Table-level access to one sequenced log. The append algorithm on top of it is {@link appendOnce}. */
+export interface SequencedLogStore {
+  /** Inserts the entry only if its (stream, seq) is free: fences zombie writers and forbids reuse. */
+  insertIfAbsent(entry: LogEntry): Promise<InsertResult>;
+  /** The entry at a sequence number, or null. */
+  get(streamId: string, seq: number): Promise<LogEntry | null>;
+  /** Entries with seq > afterSeq in ascending order, at most `limit`. */
+  readAfter(streamId: string, afterSeq: number, limit: number): Promise<LogEntry[]>;
+  /** Entries with seq < beforeSeq in descending order, at most `limit` (history pages). */
+  readBefore(streamId: string, beforeSeq: number, limit: number): Promise<LogEntry[]>;
+  /** The sequence an idempotency key was appended at, or null (keys expire after 30 days). */
+  findKey(streamId: string, idempotencyKey: string): Promise<number | null>;
+  /** Records key -> seq; idempotent. */
+  putKey(streamId: string, idempotencyKey: string, seq: number): Promise<void>;
+  /** The head hint: the highest sequence known to be written (may lag; never ahead). 0 when empty. */
+  getHead(streamId: string): Promise<number>;
+  /** Raises the head hint; a smaller value never lowers it. */
+  raiseHead(streamId: string, seq: number): Promise<void>;
+}
+
+/** A chat's metadata. */
+export interface ChatRecord {
+  readonly chatId: string;
+  readonly kind: 'direct' | 'group';
+  readonly name: string | null;
+  readonly pictureRef: string | null;
+  readonly createdBy: string;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+/** One membership interval of a user in a chat. */
+export interface MembershipRecord {
+  readonly chatId: string;
+  readonly userId: string;
+  readonly role: 'admin' | 'member';
+  /** The chat sequence from which the user is a member (inclusive). */
+  readonly joinedSeq: number;
+  /** The chat sequence from which the user is no longer a member (exclusive); null while a member. */
+  readonly removedSeq: number | null;
+  readonly addedBy: string;
+}
+
+/** Chats and membership, written by ingest only. */
+export interface ChatDirectoryStore {
+  putChat(chat: ChatRecord): Promise<void>;
+  getChat(chatId: string): Promise<ChatRecord | null>;
+  /** Starts a membership interval (idempotent for the same joinedSeq). */
+  addMember(member: MembershipRecord): Promise<void>;
+  /** Closes the user's open interval at `removedSeq` (idempotent). */
+  removeMember(chatId: string, userId: string, removedSeq: number): Promise<void>;
+  /** Members at a chat sequence: joinedSeq <= seq < removedSeq. */
+  membersAt(chatId: string, seq: number): Promise<MembershipRecord[]>;
+  /** Current members (open intervals). */
+  currentMembers(chatId: string): Promise<MembershipRecord[]>;
+  /** The chats a user currently belongs to (ChatParticipants by user). */
+  chatsOfUser(userId: string): Promise<Array<{ chatId: string; role: 'admin' | 'member'; joinedSeq: number }>>;
+}
+
+/** Device progress through its user's inbox. */
+export interface CursorStore {
+  /** Moves the cursor forward; a smaller value never moves it back. */
+  advance(userId: string, deviceId: string, ackedSeq: number): Promise<void>;
+  get(userId: string, deviceId: string): Promise<number>;
+  listDevices(userId: string): Promise<Array<{ deviceId: string; ackedSeq: number }>>;
+}
+
+/** Everything the core message path stores. */
+export interface ChatStore {
+  readonly kind: 'memory' | 'cassandra';
+  readonly chatLog: SequencedLogStore;
+  readonly inboxLog: SequencedLogStore;
+  readonly directory: ChatDirectoryStore;
+  readonly cursors: CursorStore;
+  close(): Promise<void>;
+}
+
+/** Events per partition of a log; bounds Cassandra partitions. */
+export const LOG_BUCKET_SIZE = 1000;
+
+/** The bucket (partition) a sequence number lives in. */
+export function bucketOf(seq: number): number {
+  return Math.floor(seq / LOG_BUCKET_SIZE);
+}
