@@ -1,4 +1,11 @@
 /**
- * @chatmesh/bus: one event-bus interface with Kafka's semantics and two implementations.
+ * @chatmesh/bus: one event-bus interface with Kafka's semantics and two implementations,
+ * {@link createMemoryBus} (in-process) and {@link createKafkaBus} (kafkajs). Both pass the same contract
+ * suite, exported from `@chatmesh/bus/testing`.
  */
 export type * from './types.js';
+export { BusError, type BusErrorContext } from './errors.js';
+export { partitionForKey, murmur2 } from './partitioner.js';
+export { createMemoryBus, MEMORY_BUS_DEFAULTS, type MemoryBusOptions } from './memory/memory-bus.js';
+export { SUBSCRIBE_DEFAULTS, defaultDeadLetterTopic } from './internal/subscribe-options.js';
+export { DEAD_LETTER_ERROR_CODE_HEADER } from './internal/record-processor.js';

@@ -15,6 +15,12 @@ export interface TopicSpec {
   readonly cleanupPolicy?: 'delete' | 'compact';
   /** Retention in milliseconds for `delete` topics. @default the broker's (7 days) */
   readonly retentionMs?: number;
+  /**
+   * Also create the dead-letter twin `${name}.dlq` with the same partitions and configs (never for a
+   * topic whose name already ends in `.dlq`). Turn off for topics nobody consumes with a handler (`_schemas`).
+   * @default true
+   */
+  readonly deadLetter?: boolean;
 }
 
 /** A record to produce. */

@@ -1,0 +1,104 @@
+/**
+ * One record's life in a consumer: handler attempts with the shared `retry` helper, then the
+ * dead-letter twin. Both implementations call this, so retries and dead-lettering are identical.
+ */
+import { ChatmeshError, isChatmeshError, retry } from '@chatmesh/errors';
+import { BusError } from '../errors.js';
+import type { BusInstrumentation, BusRecord, DeadLetterEnvelope, OutgoingRecord } from '../types.js';
+import type { CompiledSubscribeOptions } from './subscribe-options.js';
+
+/**
+ * `ok` and `dead-lettered` mean the record is done and its offset may be committed.
+ * `abandoned` means the member is stopping, lost the partition or crashed while the record was failing:
+ * nothing is committed and the next owner receives the record again.
+ */
+export type ProcessOutcome = 'ok' | 'dead-lettered' | 'abandoned';
+
+/** Header on dead-letter records naming the failure's code, so tools can filter without decoding. */
+export const DEAD_LETTER_ERROR_CODE_HEADER = 'chatmesh-dlq-error-code';
+
+export interface ProcessRecordDeps {
+  /** Aborted when the member stops, crashes or loses the partition. */
+  readonly signal: AbortSignal;
+  readonly produce: (topic: string, record: OutgoingRecord) => Promise<void>;
+  readonly instrumentation?: BusInstrumentation | undefined;
+}
+
+/** Thrown inside the retry loop when the signal is aborted, so no further attempt is made. */
+class Abandoned extends Error {}
+
+/**
+ * Runs the handler with retries; on final failure writes the envelope to the dead-letter twin.
+ * @throws BusError `CM_ERR_BUS_DEAD_LETTER_FAILED` when the envelope cannot be encoded or produced;
+ *   the caller must not commit, so the record is redelivered rather than lost.
+ */
+export async function processRecord(record: BusRecord, options: CompiledSubscribeOptions, deps: ProcessRecordDeps): Promise<ProcessOutcome> {
+  const { signal, instrumentation } = deps;
+  const base = { groupId: options.groupId, topic: record.topic, partition: record.partition };
+  let attempts = 0;
+  let startedAt = performance.now();
+  try {
+    await retry(
+      async (attempt) => {
+        if (signal.aborted) throw new Abandoned();
+        attempts = attempt;
+        startedAt = performance.now();
+        await options.handler(record, { attempt, signal, groupId: options.groupId });
+      },
+      options.retryPolicy,
+      {
+        shouldRetry: (error) => !(error instanceof Abandoned) && !signal.aborted && shouldRetry(error, options.retryAll),
+        onRetry: (error) =>
+          instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'retry', errorCode: errorCodeOf(error) }),
+        signal,
+      },
+    );
+    instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'ok' });
+    return 'ok';
+  } catch (thrown) {
+    // A member that is going away must not dead-letter: the record was not given its full attempts,
+    // and the next owner will try it again from the committed offset.
+    if (thrown instanceof Abandoned || signal.aborted) return 'abandoned';
+    const error = isChatmeshError(thrown, 'CM_ERR_RETRY_EXHAUSTED') && thrown.cause !== undefined ? thrown.cause : thrown;
+    const envelope: DeadLetterEnvelope = {
+      originalTopic: record.topic,
+      originalPartition: record.partition,
+      originalOffset: record.offset,
+      originalKey: record.key,
+      originalValue: record.value,
+      originalHeaders: record.headers,
+      originalTimestampMs: record.timestampMs,
+      groupId: options.groupId,
+      errorCode: errorCodeOf(error),
+      errorMessage: error instanceof Error ? error.message : String(error),
+      attempts,
+      failedAtMs: Date.now(),
+    };
+    const deadLetterTopic = options.deadLetterTopicFor(record.topic);
+    try {
+      const value = await options.encodeDeadLetter(envelope);
+      await deps.produce(deadLetterTopic, { key: record.key, value, headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode } });
+    } catch (cause) {
+      throw new BusError('CM_ERR_BUS_DEAD_LETTER_FAILED', `Could not dead-letter ${record.topic}[${record.partition}]@${record.offset} to ${deadLetterTopic}`, {
+        cause,
+        context: { ...base, offset: record.offset, deadLetterTopic },
+      });
+    }
+    instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'dead-lettered', errorCode: envelope.errorCode });
+    return 'dead-lettered';
+  }
+}
+
+/**
+ * `retryAll` retries foreign errors (a driver timeout rarely says it is transient) and retriable chatmesh
+ * errors; a chatmesh error that declares itself non-retriable (a decode error) is never retried.
+ * Without `retryAll`, only errors marked retriable are.
+ */
+function shouldRetry(error: unknown, retryAll: boolean): boolean {
+  if (error instanceof ChatmeshError) return error.retriable;
+  return retryAll;
+}
+
+function errorCodeOf(error: unknown): string {
+  return error instanceof ChatmeshError ? error.code : 'CM_ERR_BUS_HANDLER_FAILED';
+}

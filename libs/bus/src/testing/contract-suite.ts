@@ -1,0 +1,368 @@
+/**
+ * The bus contract suite: one set of tests every {@link Bus} implementation must pass. The memory bus runs it
+ * as a unit test and the Kafka bus against a real broker, so embedded mode cannot drift from production.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ChatmeshError } from '@chatmesh/errors';
+import { BusError } from '../errors.js';
+import type { Bus, BusRecord, DeadLetterEnvelope, RecordHandler, SubscribeOptions, Subscription } from '../types.js';
+import { kafkajsPartitionForKey, PARTITIONER_REFERENCE_KEYS } from './kafkajs-partition.js';
+import { createGate, waitFor } from './wait-for.js';
+
+/** What the suite needs to run against one implementation. */
+export interface BusContractTarget {
+  readonly bus: Bus;
+  /** Called once after the suite (close the bus, stop infrastructure the target started). */
+  readonly dispose?: () => Promise<void>;
+}
+
+/** Options of {@link runBusContractSuite}. */
+export interface BusContractSuiteOptions {
+  /** How long each wait may take; real Kafka rebalances take seconds. @default 10000 */
+  readonly waitTimeoutMs?: number;
+}
+
+/** JSON encoding of the dead-letter envelope (bytes as base64), the tests' stand-in for the Avro codec. */
+export async function encodeDeadLetterJson(envelope: DeadLetterEnvelope): Promise<Buffer> {
+  return Buffer.from(JSON.stringify({ ...envelope, originalValue: envelope.originalValue?.toString('base64') ?? null }));
+}
+
+/** The inverse of {@link encodeDeadLetterJson}. */
+export function decodeDeadLetterJson(bytes: Buffer): DeadLetterEnvelope {
+  const parsed = JSON.parse(bytes.toString('utf8')) as DeadLetterEnvelope & { originalValue: string | null };
+  return { ...parsed, originalValue: parsed.originalValue === null ? null : Buffer.from(parsed.originalValue, 'base64') };
+}
+
+const unique = (prefix: string): string => `test-${prefix}-${randomUUID().slice(0, 8)}`;
+const idOf = (record: BusRecord): string => `${record.partition}@${record.offset}`;
+
+/**
+ * Registers the contract tests under `describe(name)`. `makeTarget` runs once, in `before`.
+ * Every test uses its own topics and groups, so the suite can share one broker with other suites.
+ */
+export function runBusContractSuite(name: string, makeTarget: () => Promise<BusContractTarget>, options: BusContractSuiteOptions = {}): void {
+  const timeoutMs = options.waitTimeoutMs ?? 10_000;
+  const wait = <T>(condition: () => T | Promise<T>, description: string) => waitFor(condition, { timeoutMs, description, intervalMs: 20 });
+
+  describe(name, () => {
+    let target: BusContractTarget;
+    let bus: Bus;
+    const live: Subscription[] = [];
+
+    before(async () => {
+      target = await makeTarget();
+      bus = target.bus;
+    });
+    after(async () => {
+      // Crashed or stopped members make this a no-op; anything a failed test left running is stopped here.
+      await Promise.allSettled(live.map((subscription) => subscription.stop()));
+      await target?.dispose?.();
+    });
+
+    const createTopic = async (partitions: number): Promise<string> => {
+      const topic = unique('topic');
+      await bus.admin.createTopics([{ name: topic, partitions }]);
+      return topic;
+    };
+    const subscribe = async (
+      options: Omit<SubscribeOptions, 'deadLetter' | 'handler'> & { handler: RecordHandler; deadLetter?: SubscribeOptions['deadLetter'] },
+    ): Promise<Subscription> => {
+      const subscription = await bus.subscribe({ deadLetter: { encode: encodeDeadLetterJson }, ...options });
+      live.push(subscription);
+      return subscription;
+    };
+    const committed = async (groupId: string, topic: string): Promise<Map<number, bigint>> =>
+      new Map((await bus.admin.fetchCommittedOffsets(groupId, topic)).map(({ partition, offset }) => [partition, BigInt(offset)]));
+    const highWatermarks = async (topic: string): Promise<Map<number, bigint>> =>
+      new Map((await bus.admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)]));
+    const allCommitted = async (groupId: string, topic: string): Promise<boolean> => {
+      const [done, high] = await Promise.all([committed(groupId, topic), highWatermarks(topic)]);
+      return [...high].every(([partition, offset]) => offset === 0n || done.get(partition) === offset);
+    };
+
+    it('places keys exactly where kafkajs does, and records really land there', async () => {
+      for (const partitionCount of [1, 3, 8, 12]) {
+        for (const key of PARTITIONER_REFERENCE_KEYS) {
+          assert.equal(bus.partitionForKey(key, partitionCount), kafkajsPartitionForKey(key, partitionCount), `key ${JSON.stringify(key.slice(0, 20))} / ${partitionCount}`);
+        }
+      }
+      const topic = await createTopic(8);
+      const keys = PARTITIONER_REFERENCE_KEYS.slice(0, 14);
+      const metadata = await bus.producer.send(
+        topic,
+        keys.map((key) => ({ key, value: Buffer.from(key) })),
+      );
+      metadata.forEach((landed, index) => assert.equal(landed.partition, kafkajsPartitionForKey(keys[index]!, 8), `key ${keys[index]}`));
+      const seen = new Map<string, number>();
+      await subscribe({ groupId: unique('group'), topics: [topic], handler: async (record) => void seen.set(record.value!.toString(), record.partition) });
+      await wait(() => seen.size === keys.length, 'every keyed record');
+      for (const key of keys) assert.equal(seen.get(key), kafkajsPartitionForKey(key, 8), `consumed key ${key}`);
+    });
+
+    it('rejects producing to a topic that was never created', async () => {
+      await assert.rejects(bus.producer.send(unique('missing'), [{ key: 'k', value: Buffer.from('v') }]), (error: unknown) => {
+        assert.ok(error instanceof BusError, `expected BusError, got ${String(error)}`);
+        assert.equal(error.code, 'CM_ERR_BUS_UNKNOWN_TOPIC');
+        return true;
+      });
+      await assert.rejects(bus.admin.partitionCount(unique('missing')), { code: 'CM_ERR_BUS_UNKNOWN_TOPIC' });
+    });
+
+    it('keeps order within each partition across many keys', async () => {
+      const topic = await createTopic(4);
+      const keys = Array.from({ length: 24 }, (_, index) => `chat-${index}`);
+      const perKey = 10;
+      const received = new Map<string, number[]>();
+      const offsetsByPartition = new Map<number, bigint[]>();
+      await subscribe({
+        groupId: unique('group'),
+        topics: [topic],
+        partitionsConcurrently: 2,
+        handler: async (record) => {
+          const [key, seq] = record.value!.toString().split('#') as [string, string];
+          received.set(key, [...(received.get(key) ?? []), Number(seq)]);
+          offsetsByPartition.set(record.partition, [...(offsetsByPartition.get(record.partition) ?? []), BigInt(record.offset)]);
+          if (Number(seq) % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+        },
+      });
+      for (let seq = 0; seq < perKey; seq++) {
+        await bus.producer.send(topic, keys.map((key) => ({ key, value: Buffer.from(`${key}#${seq}`) })));
+      }
+      await wait(() => [...received.values()].reduce((sum, list) => sum + list.length, 0) >= keys.length * perKey, 'every record');
+      for (const key of keys) assert.deepEqual(received.get(key), Array.from({ length: perKey }, (_, seq) => seq), `order of ${key}`);
+      for (const [partition, offsets] of offsetsByPartition) {
+        assert.deepEqual(offsets, [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), `offsets of partition ${partition}`);
+      }
+    });
+
+    it('redelivers uncommitted records to the next member after a crash, and the crashed member cannot commit', async () => {
+      const topic = await createTopic(2);
+      const groupId = unique('group');
+      const total = 20;
+      await bus.producer.send(topic, Array.from({ length: total }, (_, index) => ({ key: `k${index}`, value: Buffer.from(String(index)) })));
+      const handledByA: BusRecord[] = [];
+      const hang = createGate();
+      let hangingRecord: BusRecord | undefined;
+      let hungHandlerFinished = false;
+      const a = await subscribe({
+        groupId,
+        topics: [topic],
+        handler: async (record) => {
+          if (handledByA.length >= 5) {
+            hangingRecord = record;
+            await hang.promise;
+            hungHandlerFinished = true;
+            return;
+          }
+          handledByA.push(record);
+        },
+      });
+      await wait(() => hangingRecord, 'member A to hang mid-stream');
+      // A's commits are synchronous with its handler, so the first five are committed by now.
+      await wait(async () => [...(await committed(groupId, topic)).values()].reduce((sum, offset) => sum + (offset > 0n ? offset : 0n), 0n) === 5n, 'five commits');
+      await a.crash();
+      const snapshot = await committed(groupId, topic);
+      // The hung handler now resolves after the crash: its record must stay uncommitted.
+      hang.open();
+      await wait(() => hungHandlerFinished, 'the hung handler to finish');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(await committed(groupId, topic), snapshot, 'a crashed member committed after the crash');
+
+      const handledByB: BusRecord[] = [];
+      await subscribe({ groupId, topics: [topic], handler: async (record) => void handledByB.push(record) });
+      await wait(() => allCommitted(groupId, topic), 'B to commit everything');
+      const expected = new Set<string>();
+      const high = await highWatermarks(topic);
+      for (const [partition, end] of high) {
+        const start = snapshot.get(partition)! < 0n ? 0n : snapshot.get(partition)!;
+        for (let offset = start; offset < end; offset++) expected.add(`${partition}@${offset}`);
+      }
+      const gotByB = new Set(handledByB.map(idOf));
+      assert.deepEqual(gotByB, expected, 'B receives exactly the uncommitted records');
+      assert.ok(gotByB.has(idOf(hangingRecord!)), 'the in-flight record is redelivered');
+      const union = new Set([...handledByA.map(idOf), ...gotByB]);
+      assert.equal(union.size, total, 'nothing lost');
+      for (const record of handledByA) assert.ok(!gotByB.has(idOf(record)), `committed record ${idOf(record)} delivered again`);
+    });
+
+    it('splits partitions when a member joins and takes them back when it leaves, never with two owners at once', async () => {
+      const topic = await createTopic(4);
+      const groupId = unique('group');
+      const handled = new Map<string, number>();
+      const inFlight = new Map<number, string>();
+      const violations: string[] = [];
+      const handlerFor =
+        (member: string): RecordHandler =>
+        async (record) => {
+          const owner = inFlight.get(record.partition);
+          if (owner !== undefined && owner !== member) violations.push(`${member} and ${owner} on partition ${record.partition}`);
+          inFlight.set(record.partition, member);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          inFlight.delete(record.partition);
+          handled.set(record.value!.toString(), (handled.get(record.value!.toString()) ?? 0) + 1);
+        };
+      const produce = (from: number, count: number) =>
+        bus.producer.send(topic, Array.from({ length: count }, (_, index) => ({ key: `k${from + index}`, value: Buffer.from(String(from + index)) })));
+
+      const a = await subscribe({ groupId, topics: [topic], handler: handlerFor('a') });
+      await a.ready;
+      await produce(0, 40);
+      const b = await subscribe({ groupId, topics: [topic], handler: handlerFor('b') });
+      await b.ready;
+      await wait(() => a.assignment().length === 2 && b.assignment().length === 2, 'partitions split 2/2');
+      const owned = [...a.assignment(), ...b.assignment()].map(({ partition }) => partition).sort();
+      assert.deepEqual(owned, [0, 1, 2, 3], 'every partition has exactly one owner');
+      await produce(40, 40);
+      await wait(() => handled.size === 80, 'all 80 records after the join');
+
+      await b.stop();
+      await wait(() => a.assignment().length === 4, 'A to own every partition after B left');
+      await produce(80, 40);
+      await wait(() => handled.size === 120, 'all 120 records after the leave');
+      assert.deepEqual(violations, []);
+      await wait(() => allCommitted(groupId, topic), 'everything committed');
+    });
+
+    it('dead-letters a record after its retries, with the error, attempts and original bytes, then moves on', async () => {
+      const topic = await createTopic(1);
+      const groupId = unique('group');
+      const attempts: number[] = [];
+      const good: string[] = [];
+      await bus.producer.send(topic, [
+        { key: 'poison', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]), headers: { trace: 't-1' } },
+        { key: 'fine', value: Buffer.from('after') },
+      ]);
+      await subscribe({
+        groupId,
+        topics: [topic],
+        retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, jitter: false },
+        handler: async (record, context) => {
+          if (record.key === 'poison') {
+            attempts.push(context.attempt);
+            throw new Error('cannot handle poison');
+          }
+          good.push(record.value!.toString());
+        },
+      });
+      const letters: DeadLetterEnvelope[] = [];
+      await subscribe({
+        groupId: unique('dlq-reader'),
+        topics: [`${topic}.dlq`],
+        handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)),
+      });
+      await wait(() => letters.length === 1 && good.length === 1, 'the dead letter and the next record');
+      assert.deepEqual(attempts, [1, 2, 3]);
+      const letter = letters[0]!;
+      assert.equal(letter.errorCode, 'CM_ERR_BUS_HANDLER_FAILED');
+      assert.equal(letter.errorMessage, 'cannot handle poison');
+      assert.equal(letter.attempts, 3);
+      assert.equal(letter.originalTopic, topic);
+      assert.equal(letter.originalPartition, 0);
+      assert.equal(letter.originalOffset, '0');
+      assert.equal(letter.originalKey, 'poison');
+      assert.deepEqual(letter.originalValue, Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+      assert.equal(letter.originalHeaders.trace, 't-1');
+      assert.equal(letter.groupId, groupId);
+      await wait(async () => (await committed(groupId, topic)).get(0) === 2n, 'the group to move past the dead letter');
+    });
+
+    it('sends a non-retriable failure straight to the dead-letter twin when retryAll is false', async () => {
+      const topic = await createTopic(1);
+      const calls: string[] = [];
+      await bus.producer.send(topic, [
+        { key: 'foreign', value: Buffer.from('1') },
+        { key: 'coded', value: Buffer.from('2') },
+      ]);
+      await subscribe({
+        groupId: unique('group'),
+        topics: [topic],
+        retryAll: false,
+        retry: { maxAttempts: 5, initialDelayMs: 1, jitter: false },
+        handler: async (record) => {
+          calls.push(record.key!);
+          if (record.key === 'foreign') throw new TypeError('not retriable without retryAll');
+          throw new ChatmeshError('CM_ERR_COMMON_INTERNAL', 'broken invariant');
+        },
+      });
+      const letters: DeadLetterEnvelope[] = [];
+      await subscribe({ groupId: unique('dlq-reader'), topics: [`${topic}.dlq`], handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)) });
+      await wait(() => letters.length === 2, 'two dead letters');
+      assert.deepEqual(calls, ['foreign', 'coded'], 'each record tried once');
+      assert.deepEqual(
+        letters.map((letter) => [letter.originalKey, letter.errorCode, letter.attempts]),
+        [
+          ['foreign', 'CM_ERR_BUS_HANDLER_FAILED', 1],
+          ['coded', 'CM_ERR_COMMON_INTERNAL', 1],
+        ],
+      );
+    });
+
+    it('stop() lets the in-flight record finish and commits it', async () => {
+      const topic = await createTopic(1);
+      const groupId = unique('group');
+      const gate = createGate();
+      let started = false;
+      let finished = false;
+      await bus.producer.send(topic, [{ key: 'k', value: Buffer.from('slow') }]);
+      const subscription = await subscribe({
+        groupId,
+        topics: [topic],
+        handler: async () => {
+          started = true;
+          await gate.promise;
+          finished = true;
+        },
+      });
+      await wait(() => started, 'the handler to start');
+      let stopped = false;
+      const stopping = subscription.stop().then(() => (stopped = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(stopped, false, 'stop() must wait for the in-flight record');
+      gate.open();
+      await stopping;
+      assert.equal(finished, true);
+      assert.equal((await committed(groupId, topic)).get(0), 1n, 'the in-flight record is committed');
+    });
+
+    it('admin: partition counts, watermarks, committed offsets and a replay from earliest', async () => {
+      const topic = await createTopic(3);
+      const groupId = unique('group');
+      assert.equal(await bus.admin.partitionCount(topic), 3);
+      assert.ok((await bus.admin.listTopics()).includes(topic));
+      assert.ok((await bus.admin.listTopics()).includes(`${topic}.dlq`), 'the dead-letter twin is created alongside');
+      assert.equal(await bus.admin.partitionCount(`${topic}.dlq`), 3);
+      assert.deepEqual(
+        (await bus.admin.fetchCommittedOffsets(groupId, topic)).map(({ offset }) => offset),
+        ['-1', '-1', '-1'],
+      );
+      await bus.producer.send(topic, [0, 1, 2, 3, 4].map((index) => ({ key: null, partition: 1, value: Buffer.from(String(index)) })));
+      const offsets = await bus.admin.fetchTopicOffsets(topic);
+      assert.deepEqual(
+        offsets.sort((x, y) => x.partition - y.partition),
+        [
+          { partition: 0, low: '0', high: '0' },
+          { partition: 1, low: '0', high: '5' },
+          { partition: 2, low: '0', high: '0' },
+        ],
+      );
+      const firstRun: string[] = [];
+      const first = await subscribe({ groupId, topics: [topic], handler: async (record) => void firstRun.push(record.value!.toString()) });
+      await wait(() => firstRun.length === 5, 'the first run');
+      await wait(async () => (await committed(groupId, topic)).get(1) === 5n, 'the first run to commit');
+      await assert.rejects(bus.admin.resetCommittedOffsets(groupId, topic, 'earliest'), (error: unknown) => {
+        assert.ok(error instanceof BusError);
+        assert.equal(error.code, 'CM_ERR_BUS_GROUP_ACTIVE');
+        return true;
+      });
+      await first.stop();
+      await bus.admin.resetCommittedOffsets(groupId, topic, 'earliest');
+      assert.equal((await committed(groupId, topic)).get(1), 0n);
+      const replay: string[] = [];
+      await subscribe({ groupId, topics: [topic], handler: async (record) => void replay.push(record.value!.toString()) });
+      await wait(() => replay.length === 5, 'the replay');
+      assert.deepEqual(replay, ['0', '1', '2', '3', '4']);
+    });
+  });
+}
