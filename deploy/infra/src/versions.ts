@@ -1,0 +1,9 @@
+/**
+ * The server versions the native infrastructure runs. The Maven `pom.xml` files under
+ * `deploy/infra/maven/` pin the same numbers; the jar cache key includes the pom's hash.
+ */
+export const KAFKA_VERSION = '4.1.1';
+/** Apache Cassandra, from `org.apache.cassandra:cassandra-all`. */
+export const CASSANDRA_VERSION = '5.0.6';
+/** The Redis major version expected from Debian's `redis-server` (the real one is read from INFO). */
+export const REDIS_EXPECTED_MAJOR = 7;
