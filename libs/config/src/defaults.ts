@@ -30,7 +30,7 @@ export const CONFIG_DEFAULTS: Readonly<{
   cassandraLocalDc: 'datacenter1',
   /** Cassandra keyspace. @default 'chatmesh' */
   cassandraKeyspace: 'chatmesh',
-  /** This gateway's stable id; its delivery topic is `gateway.<id>`. @default 'gateway-0' */
+  /** This gateway's stable id; its delivery topic is `gateway.<id>.deliveries`. @default 'gateway-0' */
   gatewayId: 'gateway-0',
   /** Time allowed for a graceful stop before the process is forced to exit, in milliseconds. @default 15000 */
   shutdownTimeoutMs: 15_000,

@@ -96,6 +96,10 @@ export const parsers = {
   identifier(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z0-9._-]{1,120}$/);
   },
+  /** A part of a topic name: 1-100 of `[A-Za-z0-9_-]` (no dots, which separate the parts). */
+  topicPart(): z.ZodType<string, string> {
+    return z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
+  },
   /** A CQL identifier without quotes (keyspace, table): a letter, then up to 47 letters, digits or `_`. */
   cqlIdentifier(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,47}$/);

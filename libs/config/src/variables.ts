@@ -131,10 +131,10 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   }),
   gatewayId: defineVariable({
     env: 'CHATMESH_GATEWAY_ID',
-    description: "This gateway's stable id (the StatefulSet pod name in Kubernetes); its delivery topic is `gateway.<id>`.",
-    schema: parsers.identifier(),
+    description: "This gateway's stable id (the StatefulSet pod name in Kubernetes); its delivery topic is `gateway.<id>.deliveries`.",
+    schema: parsers.topicPart(),
     noun: 'gateway id',
-    expected: 'letters, digits, ".", "_" or "-" (it becomes part of a topic name)',
+    expected: '1-100 letters, digits, "_" or "-" (it becomes part of a topic name, so no dots)',
     default: CONFIG_DEFAULTS.gatewayId,
   }),
   services: defineVariable({

@@ -1,2 +1,25 @@
-/** @chatmesh/runtime (in progress). */
-export {};
+/**
+ * @chatmesh/runtime: what every chatmesh process shares: the service contract ({@link ServiceModule}),
+ * Avro-typed producing and consuming over the bus with dead-lettering of undecodable records, bus
+ * metrics, the ops HTTP server (`/health`, `/ready`, `/metrics`), the service group with ordered
+ * start and reverse stop, graceful shutdown on signals, and `runMain` for clean start-up errors.
+ */
+export type { HealthReport, ServiceDeps, ServiceHandle, ServiceModule } from './service-module.js';
+export {
+  createTypedProducer,
+  createTypedTopics,
+  createDeadLetterEncoder,
+  subscribeTyped,
+  type TypedProducer,
+  type TypedHandler,
+  type TypedTopics,
+  type TypedSubscribeOptions,
+  type SubscribeTypedOptions,
+} from './typed-topics.js';
+export { createBusInstrumentation } from './bus-instrumentation.js';
+export { createOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
+export { startServiceGroup, type ServiceGroup, type SharedDeps } from './service-group.js';
+export { startRuntime, type Runtime, type StartRuntimeOptions } from './start-runtime.js';
+export { installShutdown, FORCED_EXIT_CODE, type Shutdown, type ShutdownOptions, type ProcessLike } from './shutdown.js';
+export { runMain, CONFIG_EXIT_CODE, START_FAILED_EXIT_CODE, type RunMainOptions } from './run-main.js';
+export { RuntimeError, type RuntimeErrorContext } from './errors.js';

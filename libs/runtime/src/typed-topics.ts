@@ -1,0 +1,163 @@
+import type {
+  Bus,
+  BusRecord,
+  DeadLetterEnvelope,
+  HandlerContext,
+  RecordMetadata,
+  Subscription,
+} from '@chatmesh/bus';
+import { ChatmeshError, isRetriable, type RetryPolicyOptions } from '@chatmesh/errors';
+import type { Logger } from '@chatmesh/logging';
+import type { ChatmeshMetrics } from '@chatmesh/metrics';
+import { deadLetterTopicOf, valueSubjectOf, type SchemaCodec } from '@chatmesh/schemas';
+import { RuntimeError } from './errors.js';
+
+/** Produces Avro-encoded records, each with its topic's current schema. */
+export interface TypedProducer {
+  /**
+   * Encodes `value` with the subject `<topic>-value` and appends it with `key` (chatId or userId).
+   * @throws ChatmeshError `CM_ERR_SCHEMA_ENCODE` when `value` does not match the schema (nothing is sent)
+   */
+  send<T>(topic: string, key: string | null, value: T, headers?: Readonly<Record<string, string>>): Promise<RecordMetadata>;
+}
+
+/** Creates a {@link TypedProducer} over the bus's shared producer. */
+export function createTypedProducer(bus: Bus, codec: SchemaCodec): TypedProducer {
+  return {
+    async send(topic, key, value, headers) {
+      const bytes = await codec.encode(valueSubjectOf(topic), value);
+      const [metadata] = await bus.producer.send(topic, [{ key, value: bytes, ...(headers ? { headers } : {}) }]);
+      if (metadata === undefined) {
+        throw new ChatmeshError('CM_ERR_COMMON_INTERNAL', `the bus returned no metadata for a record sent to ${topic}`);
+      }
+      return metadata;
+    },
+  };
+}
+
+/** Handles one decoded record. Resolving marks it processed; throwing retries it (then dead-letters it). */
+export type TypedHandler<T> = (value: T, record: BusRecord, context: HandlerContext) => Promise<void>;
+
+/** Options of {@link subscribeTyped}. */
+export interface SubscribeTypedOptions<T> {
+  readonly bus: Bus;
+  readonly codec: SchemaCodec;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handler: TypedHandler<T>;
+  /** Counts records parked because they could not be decoded. @default none */
+  readonly metrics?: ChatmeshMetrics;
+  /** Warns once per parked record. @default none */
+  readonly logger?: Logger;
+  /** @default true (see the bus's {@link SubscribeOptions}) */
+  readonly fromBeginning?: boolean;
+  /** Handler retries before the dead-letter twin. @default the bus's */
+  readonly retry?: RetryPolicyOptions;
+  /** @default true */
+  readonly retryAll?: boolean;
+  /** @default 1 */
+  readonly partitionsConcurrently?: number;
+}
+
+/** Encodes a dead-letter envelope with the DeadLetter schema registered under `<topic>.dlq-value`. */
+export function createDeadLetterEncoder(codec: SchemaCodec): (envelope: DeadLetterEnvelope) => Promise<Buffer> {
+  return (envelope) => codec.encode(valueSubjectOf(deadLetterTopicOf(envelope.originalTopic)), envelope);
+}
+
+/**
+ * Joins `groupId` on `topics` and calls `handler` with each record's decoded value.
+ *
+ * A record that cannot be decoded (bad framing, unknown schema id, null value) goes straight to
+ * the topic's dead-letter twin with its error code and is not retried: no retry can make those bytes
+ * decodable, and retrying would block the partition behind it. A decode failure the codec marks
+ * retriable (the registry is unreachable) is thrown to the bus instead, which retries it like any
+ * transient fault. A handler that keeps throwing is dead-lettered by the bus after its retries,
+ * with the Avro DeadLetter encoder passed here.
+ */
+export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Promise<Subscription> {
+  const { bus, codec, groupId, handler, metrics, logger } = options;
+  const encodeDeadLetter = createDeadLetterEncoder(codec);
+
+  async function parkUndecodable(record: BusRecord, context: HandlerContext, error: unknown): Promise<void> {
+    const errorCode = error instanceof ChatmeshError ? error.code : 'CM_ERR_SCHEMA_DECODE';
+    const envelope: DeadLetterEnvelope = {
+      originalTopic: record.topic,
+      originalPartition: record.partition,
+      originalOffset: record.offset,
+      originalKey: record.key,
+      originalValue: record.value,
+      originalHeaders: record.headers,
+      originalTimestampMs: record.timestampMs,
+      groupId,
+      errorCode,
+      errorMessage: error instanceof Error ? error.message : String(error),
+      attempts: context.attempt,
+      failedAtMs: Date.now(),
+    };
+    const deadLetterTopic = deadLetterTopicOf(record.topic);
+    // Awaited before the handler returns: the offset is committed only once the twin holds the record.
+    await bus.producer.send(deadLetterTopic, [
+      { key: record.key, value: await encodeDeadLetter(envelope), headers: { 'x-chatmesh-error-code': errorCode } },
+    ]);
+    metrics?.busRecordsFailedTotal.inc({ group: groupId, topic: record.topic, error_code: errorCode });
+    logger?.warn(
+      { err: error, topic: record.topic, partition: record.partition, offset: record.offset, groupId, deadLetterTopic },
+      'undecodable record parked in the dead-letter topic',
+    );
+  }
+
+  return bus.subscribe({
+    groupId,
+    topics: options.topics,
+    ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.retryAll === undefined ? {} : { retryAll: options.retryAll }),
+    ...(options.partitionsConcurrently === undefined ? {} : { partitionsConcurrently: options.partitionsConcurrently }),
+    deadLetter: { encode: encodeDeadLetter, topicFor: deadLetterTopicOf },
+    handler: async (record, context) => {
+      let value: T;
+      try {
+        if (record.value === null) {
+          throw new RuntimeError('CM_ERR_RUNTIME_EMPTY_RECORD', `record ${record.topic}/${record.partition}@${record.offset} has a null value`, {
+            context: { topic: record.topic, groupId, partition: record.partition, offset: record.offset },
+          });
+        }
+        value = (await codec.decode<T>(record.value)).value;
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        await parkUndecodable(record, context, error);
+        return;
+      }
+      await handler(value, record, context);
+    },
+  });
+}
+
+/** {@link subscribeTyped} options without the parts {@link TypedTopics} already holds. */
+export type TypedSubscribeOptions<T> = Omit<SubscribeTypedOptions<T>, 'bus' | 'codec' | 'metrics' | 'logger'>;
+
+/** The `typed` helper a service receives in its deps: one producer and a subscribe bound to the process's bus and codec. */
+export interface TypedTopics extends TypedProducer {
+  subscribe<T>(options: TypedSubscribeOptions<T>): Promise<Subscription>;
+}
+
+/** Binds {@link createTypedProducer} and {@link subscribeTyped} to one bus, codec, metrics and logger. */
+export function createTypedTopics(options: {
+  bus: Bus;
+  codec: SchemaCodec;
+  metrics?: ChatmeshMetrics;
+  logger?: Logger;
+}): TypedTopics {
+  const producer = createTypedProducer(options.bus, options.codec);
+  return {
+    send: (topic, key, value, headers) => producer.send(topic, key, value, headers),
+    subscribe: (subscribeOptions) =>
+      subscribeTyped({
+        ...subscribeOptions,
+        bus: options.bus,
+        codec: options.codec,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+      }),
+  };
+}
