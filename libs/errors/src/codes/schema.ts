@@ -17,6 +17,11 @@ export const SCHEMA_CODES = defineCodes({
     retriable: false,
     fix: 'Use a subject of the topic table (`<topic>-value`) or add the topic and its schema to @chatmesh/schemas.',
   },
+  CM_ERR_SCHEMA_TOPIC_NAME_INVALID: {
+    message: 'A topic name built from an id would be invalid or ambiguous.',
+    retriable: false,
+    fix: 'Use gateway ids of 1-100 characters from [A-Za-z0-9_-] (no dots).',
+  },
   CM_ERR_SCHEMA_INCOMPATIBLE: {
     message: 'A schema is not compatible with an earlier version under the compatibility level of its subject.',
     retriable: false,
