@@ -9,3 +9,12 @@ export { partitionForKey, murmur2 } from './partitioner.js';
 export { createMemoryBus, MEMORY_BUS_DEFAULTS, type MemoryBusOptions } from './memory/memory-bus.js';
 export { SUBSCRIBE_DEFAULTS, defaultDeadLetterTopic } from './internal/subscribe-options.js';
 export { DEAD_LETTER_ERROR_CODE_HEADER } from './internal/record-processor.js';
+export { createKafkaBus } from './kafka/kafka-bus.js';
+export {
+  KAFKA_BUS_DEFAULTS,
+  KAFKA_BUS_PRODUCTION_VALUES,
+  compileKafkaBusOptions,
+  type KafkaBusOptions,
+  type KafkaBusLogEntry,
+} from './kafka/kafka-bus-options.js';
+export { KAFKA_BROKER_ERROR_TABLE, KAFKA_CLIENT_ERROR_TABLE, toBusError, type KafkaErrorMapping } from './kafka/kafka-errors.js';

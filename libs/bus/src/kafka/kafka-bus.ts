@@ -1,0 +1,412 @@
+/**
+ * The production bus on kafkajs 2.2.4: one idempotent producer (acks=all, one request in flight, kafkajs's
+ * default partitioner), consumer groups that commit only after the handler resolved (offset + 1), per-partition
+ * order, retries then the dead-letter twin, and admin operations each proven against Kafka 4.1 by the
+ * contract suite (KIP-896 removed old protocol versions).
+ */
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import { BusError } from '../errors.js';
+import { processRecord } from '../internal/record-processor.js';
+import { compileSubscribeOptions, defaultDeadLetterTopic, isDeadLetterTopic, type CompiledSubscribeOptions } from '../internal/subscribe-options.js';
+import { partitionForKey } from '../partitioner.js';
+import type { Bus, BusAdmin, BusRecord, OutgoingRecord, RecordMetadata, Subscription, TopicSpec } from '../types.js';
+import { compileKafkaBusOptions, type CompiledKafkaBusOptions, type KafkaBusLogEntry, type KafkaBusOptions } from './kafka-bus-options.js';
+import { toBusError } from './kafka-errors.js';
+
+const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
+
+const LEVELS: Record<KafkaBusLogEntry['level'] | 'nothing', number> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+const LEVEL_NAMES: Record<number, KafkaBusLogEntry['level']> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** Group states in which no member is running, so offsets may be moved (DescribeGroups). */
+const IDLE_GROUP_STATES = new Set(['Empty', 'Dead']);
+
+/**
+ * Creates a bus on Kafka. Connections open lazily on first use; {@link Bus.close} closes them.
+ * @throws BusError `CM_ERR_BUS_INVALID_OPTIONS` on contradictory options.
+ */
+export function createKafkaBus(raw: KafkaBusOptions): Bus {
+  const options = compileKafkaBusOptions(raw);
+  const { instrumentation } = options;
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    retry: { initialRetryTime: options.retryInitialDelayMs, maxRetryTime: options.retryMaxDelayMs, retries: options.retries },
+    logLevel: LEVELS[options.logLevel],
+    ...(options.logger ? { logCreator: () => forwardLogs(options.logger!) } : {}),
+  });
+  const producer: Producer = kafka.producer({
+    // Idempotence needs acks=all and at most one request in flight to keep order across retries (KIP-98).
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin: Admin = kafka.admin();
+  const subscriptions = new Set<KafkaSubscription>();
+  const partitionCounts = new Map<string, { count: number; fetchedAt: number }>();
+  const roundRobin = new Map<string, number>();
+  let closed = false;
+
+  const connectOnce = <T>(connect: () => Promise<T>): (() => Promise<T>) => {
+    let pending: Promise<T> | undefined;
+    return () => {
+      pending ??= connect().catch((error: unknown) => {
+        pending = undefined;
+        throw toBusError(error, 'connect');
+      });
+      return pending;
+    };
+  };
+  const producerReady = connectOnce(() => producer.connect());
+  const adminReady = connectOnce(() => admin.connect());
+
+  const assertOpen = (): void => {
+    if (closed) throw new BusError('CM_ERR_BUS_CLOSED', 'The Kafka bus is closed');
+  };
+
+  const partitionCount = async (topic: string, maxAgeMs = options.metadataMaxAgeMs): Promise<number> => {
+    const cached = partitionCounts.get(topic);
+    if (cached && Date.now() - cached.fetchedAt < maxAgeMs) return cached.count;
+    await adminReady();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count === 0) throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, { context: { topic } });
+      partitionCounts.set(topic, { count, fetchedAt: Date.now() });
+      return count;
+    } catch (error) {
+      const mapped = toBusError(error, `fetchTopicMetadata(${topic})`, { topic });
+      if (mapped.code === 'CM_ERR_BUS_UNKNOWN_TOPIC') {
+        throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, { cause: error, context: { topic } });
+      }
+      throw mapped;
+    }
+  };
+
+  const send = async (topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> => {
+    assertOpen();
+    if (records.length === 0) return [];
+    const count = await partitionCount(topic);
+    // kafkajs reports one base offset per partition, so each record's partition must be known to give it its
+    // own offset: keyed records are left to kafkajs's partitioner (we predict the same partition, and the
+    // contract suite proves the prediction on a real broker); unkeyed ones are spread here, round-robin.
+    const partitions = records.map((record) => {
+      if (record.partition !== undefined) {
+        if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
+          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topic}" has no partition ${record.partition}`, { context: { topic, partition: record.partition } });
+        }
+        return record.partition;
+      }
+      if (record.key !== null) return partitionForKey(record.key, count);
+      const next = roundRobin.get(topic) ?? Math.floor(Math.random() * count);
+      roundRobin.set(topic, next + 1);
+      return next % count;
+    });
+    await producerReady();
+    let result;
+    try {
+      result = await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((record, index) => ({
+          key: record.key,
+          value: record.value,
+          headers: record.headers ? { ...record.headers } : undefined,
+          partition: record.key === null || record.partition !== undefined ? partitions[index] : undefined,
+        })),
+      });
+    } catch (error) {
+      partitionCounts.delete(topic);
+      throw toBusError(error, `produce to ${topic}`, { topic });
+    }
+    const baseOffsets = new Map(result.map((entry) => [entry.partition, BigInt(entry.baseOffset ?? '0')]));
+    const nextIndex = new Map<number, bigint>();
+    const metadata = partitions.map((partition) => {
+      const base = baseOffsets.get(partition);
+      if (base === undefined) {
+        throw new BusError('CM_ERR_COMMON_INTERNAL', `kafkajs placed a record of ${topic} on a partition other than ${partition}`, { context: { topic, partition } });
+      }
+      const index = nextIndex.get(partition) ?? 0n;
+      nextIndex.set(partition, index + 1n);
+      return { topic, partition, offset: (base + index).toString() };
+    });
+    instrumentation?.onProduced?.({ topic, records: records.length });
+    return metadata;
+  };
+
+  const busAdmin: BusAdmin = {
+    async createTopics(specs: readonly TopicSpec[]): Promise<void> {
+      assertOpen();
+      await adminReady();
+      const wanted = specs.flatMap((spec) =>
+        spec.deadLetter === false || isDeadLetterTopic(spec.name) ? [spec] : [spec, { ...spec, name: defaultDeadLetterTopic(spec.name) }],
+      );
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = wanted.filter((spec) => !existing.has(spec.name));
+        if (missing.length === 0) return;
+        const replicationFactor = options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((spec) => ({
+            topic: spec.name,
+            numPartitions: spec.partitions,
+            replicationFactor,
+            configEntries: [
+              { name: 'cleanup.policy', value: spec.cleanupPolicy ?? 'delete' },
+              ...(spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }]),
+            ],
+          })),
+        });
+      } catch (error) {
+        // Another instance may have created the same topics between our list and create: that is success.
+        if (allTopicsExist(error)) return;
+        throw toBusError(error, 'createTopics');
+      }
+    },
+    async listTopics(): Promise<string[]> {
+      await adminReady();
+      try {
+        return await admin.listTopics();
+      } catch (error) {
+        throw toBusError(error, 'listTopics');
+      }
+    },
+    partitionCount: (topic) => partitionCount(topic, 0),
+    async fetchTopicOffsets(topic) {
+      await partitionCount(topic, 0);
+      try {
+        return (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high }));
+      } catch (error) {
+        throw toBusError(error, `fetchTopicOffsets(${topic})`, { topic });
+      }
+    },
+    async fetchCommittedOffsets(groupId, topic) {
+      await partitionCount(topic, 0);
+      try {
+        const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return (entry?.partitions ?? []).map(({ partition, offset }) => ({ partition, offset })).sort((a, b) => a.partition - b.partition);
+      } catch (error) {
+        throw toBusError(error, `fetchOffsets(${groupId}, ${topic})`, { groupId, topic });
+      }
+    },
+    async resetCommittedOffsets(groupId, topic, to): Promise<void> {
+      await partitionCount(topic, 0);
+      try {
+        const { groups } = await admin.describeGroups([groupId]);
+        const state = groups[0]?.state ?? 'Dead';
+        if (!IDLE_GROUP_STATES.has(state)) {
+          throw new BusError('CM_ERR_BUS_GROUP_ACTIVE', `Group "${groupId}" is ${state}; stop its members before resetting offsets`, {
+            context: { groupId, topic, state },
+          });
+        }
+        // Resolve earliest/latest to real offsets here: kafkajs's resetOffsets would commit the -2/-1 sentinels,
+        // which fetchCommittedOffsets would then report instead of a position.
+        const partitions =
+          to === 'earliest' || to === 'latest'
+            ? (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, offset: to === 'earliest' ? low : high }))
+            : to.map(({ partition, offset }) => ({ partition, offset }));
+        await admin.setOffsets({ groupId, topic, partitions });
+      } catch (error) {
+        throw toBusError(error, `resetCommittedOffsets(${groupId}, ${topic})`, { groupId, topic });
+      }
+    },
+  };
+
+  return {
+    kind: 'kafka',
+    admin: busAdmin,
+    producer: { send },
+    partitionForKey,
+    async subscribe(rawSubscribe) {
+      assertOpen();
+      const compiled = compileSubscribeOptions(rawSubscribe);
+      for (const topic of compiled.topics) {
+        await partitionCount(topic, 0);
+        if (!isDeadLetterTopic(topic)) await partitionCount(compiled.deadLetterTopicFor(topic), 0);
+      }
+      const subscription = new KafkaSubscription(kafka.consumer(consumerConfig(compiled.groupId, options)), compiled, options, {
+        produce: async (topic, record) => void (await send(topic, [record])),
+        onEnd: () => subscriptions.delete(subscription),
+      });
+      subscriptions.add(subscription);
+      try {
+        await subscription.start();
+      } catch (error) {
+        subscriptions.delete(subscription);
+        throw toBusError(error, `subscribe(${compiled.groupId})`, { groupId: compiled.groupId });
+      }
+      return subscription;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled([...subscriptions].map((subscription) => subscription.stop()));
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}
+
+function consumerConfig(groupId: string, options: CompiledKafkaBusOptions) {
+  return {
+    groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: options.heartbeatIntervalMs,
+    rebalanceTimeout: options.rebalanceTimeoutMs,
+    maxWaitTimeInMs: options.maxWaitTimeMs,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: options.retryInitialDelayMs, maxRetryTime: options.retryMaxDelayMs, retries: options.retries },
+  };
+}
+
+interface SubscriptionDeps {
+  readonly produce: (topic: string, record: OutgoingRecord) => Promise<void>;
+  readonly onEnd: () => void;
+}
+
+/** One kafkajs consumer in a group: the {@link Subscription} the Kafka bus hands out. */
+class KafkaSubscription implements Subscription {
+  readonly groupId: string;
+  readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private current: Array<{ topic: string; partition: number }> = [];
+  private readonly controller = new AbortController();
+  /** Set by crash(): from then on nothing this member does may commit or resolve an offset. */
+  private crashed = false;
+  private signalCrash!: () => void;
+  private readonly crashSignal: Promise<'crashed'>;
+  private ending: Promise<void> | null = null;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: CompiledSubscribeOptions,
+    private readonly busOptions: CompiledKafkaBusOptions,
+    private readonly deps: SubscriptionDeps,
+  ) {
+    this.groupId = options.groupId;
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.crashSignal = new Promise((resolve) => (this.signalCrash = () => resolve('crashed')));
+  }
+
+  assignment(): ReadonlyArray<{ topic: string; partition: number }> {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    const { consumer, options } = this;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.current = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      this.busOptions.instrumentation?.onRebalance?.({ groupId: this.groupId, memberId: payload.memberId, assigned: this.current });
+      this.resolveReady();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      // Offsets are resolved one by one after each handler; an unresolved tail is fetched again (kafkajs issue #18).
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    let lastDone: bigint | undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.crashed) break;
+      const record = toBusRecord(topic, partition, message);
+      const outcome = await Promise.race([
+        processRecord(record, this.options, { signal: this.controller.signal, produce: this.deps.produce, instrumentation: this.busOptions.instrumentation }),
+        this.crashSignal,
+      ]);
+      // After a crash, a handler that finishes must not commit: its record belongs to the next owner now.
+      if (outcome === 'crashed' || outcome === 'abandoned' || this.crashed) return;
+      const next = (BigInt(message.offset) + 1n).toString();
+      // Commit before resolving: at-least-once means the broker knows we are done before we move on.
+      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      resolveOffset(message.offset);
+      lastDone = BigInt(message.offset);
+      if (isRunning() && !this.crashed) await heartbeat();
+    }
+    const onLag = this.busOptions.instrumentation?.onLag;
+    if (onLag && lastDone !== undefined) {
+      const lag = BigInt(batch.highWatermark) - (lastDone + 1n);
+      onLag({ groupId: this.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) });
+    }
+  }
+
+  stop(): Promise<void> {
+    this.ending ??= (async () => {
+      this.controller.abort();
+      try {
+        // kafkajs waits for the running batch (our loop ends after the in-flight record) and leaves the group.
+        await this.consumer.disconnect();
+      } finally {
+        this.current = [];
+        this.resolveReady();
+        this.deps.onEnd();
+      }
+    })();
+    return this.ending;
+  }
+
+  crash(): Promise<void> {
+    if (this.ending) return this.ending;
+    this.crashed = true;
+    this.signalCrash();
+    this.controller.abort();
+    return this.stop();
+  }
+}
+
+function toBusRecord(topic: string, partition: number, message: KafkaMessage): BusRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key === null ? null : message.key.toString('utf8'),
+    value: message.value,
+    headers: toHeaders(message.headers),
+    timestampMs: Number(message.timestamp),
+  };
+}
+
+function toHeaders(headers: IHeaders | undefined): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name] = first.toString();
+  }
+  return out;
+}
+
+function allTopicsExist(error: unknown): boolean {
+  const candidate = error as { type?: string; errors?: Array<{ type?: string }> } | undefined;
+  if (candidate?.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(candidate?.errors) && candidate.errors.length > 0 && candidate.errors.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS');
+}
+
+function forwardLogs(logger: (entry: KafkaBusLogEntry) => void) {
+  return ({ namespace, level, log }: LogEntry): void => {
+    const { message, ...extra } = log;
+    logger({ level: LEVEL_NAMES[level] ?? 'info', namespace, message, extra });
+  };
+}
