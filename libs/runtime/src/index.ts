@@ -23,3 +23,6 @@ export { startRuntime, type Runtime, type StartRuntimeOptions } from './start-ru
 export { installShutdown, FORCED_EXIT_CODE, type Shutdown, type ShutdownOptions, type ProcessLike } from './shutdown.js';
 export { runMain, CONFIG_EXIT_CODE, START_FAILED_EXIT_CODE, type RunMainOptions } from './run-main.js';
 export { RuntimeError, type RuntimeErrorContext } from './errors.js';
+export { ensureTopics } from './ensure-topics.js';
+export { definePendingService, type PendingServiceOptions } from './pending-service.js';
+export { createStackClients, type StackClients } from './stack-clients.js';

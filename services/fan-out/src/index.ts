@@ -1,0 +1,5 @@
+/**
+ * @chatmesh/fan-out: expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push. Exports its {@link ServiceModule}, which the
+ * embedded launcher runs in-process and `src/main.ts` runs as its own process.
+ */
+export { fanOutService } from './service.js';
