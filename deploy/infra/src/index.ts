@@ -23,6 +23,7 @@ export {
   parseComponentList,
   COMPONENT_NAMES,
   INFRA_DEFAULTS,
+  REPO_ROOT,
   type ComponentName,
   type InfraOptions,
   type InfraPorts,
