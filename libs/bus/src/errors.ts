@@ -19,7 +19,11 @@ export class BusError extends ChatmeshError {
   readonly partition: number | undefined;
   readonly groupId: string | undefined;
 
-  constructor(code: ErrorCode, message?: string, options: Omit<ChatmeshErrorOptions, 'context'> & { context?: BusErrorContext } = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: Omit<ChatmeshErrorOptions, 'context'> & { context?: BusErrorContext } = {},
+  ) {
     super(code, message, options);
     this.topic = options.context?.topic;
     this.partition = options.context?.partition;

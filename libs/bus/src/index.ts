@@ -17,4 +17,9 @@ export {
   type KafkaBusOptions,
   type KafkaBusLogEntry,
 } from './kafka/kafka-bus-options.js';
-export { KAFKA_BROKER_ERROR_TABLE, KAFKA_CLIENT_ERROR_TABLE, toBusError, type KafkaErrorMapping } from './kafka/kafka-errors.js';
+export {
+  KAFKA_BROKER_ERROR_TABLE,
+  KAFKA_CLIENT_ERROR_TABLE,
+  toBusError,
+  type KafkaErrorMapping,
+} from './kafka/kafka-errors.js';

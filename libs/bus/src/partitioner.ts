@@ -22,7 +22,11 @@ export function murmur2(key: string | Buffer): number {
   const length4 = Math.floor(length / 4);
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4;
-    let k = (data[i4]! & 0xff) | ((data[i4 + 1]! & 0xff) << 8) | ((data[i4 + 2]! & 0xff) << 16) | ((data[i4 + 3]! & 0xff) << 24);
+    let k =
+      (data[i4]! & 0xff) |
+      ((data[i4 + 1]! & 0xff) << 8) |
+      ((data[i4 + 2]! & 0xff) << 16) |
+      ((data[i4 + 3]! & 0xff) << 24);
     k = Math.imul(k, M);
     k ^= k >>> R;
     k = Math.imul(k, M);
@@ -51,7 +55,10 @@ export function murmur2(key: string | Buffer): number {
  */
 export function partitionForKey(key: string, partitionCount: number): number {
   if (!Number.isInteger(partitionCount) || partitionCount < 1) {
-    throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `partitionCount must be a positive integer (got ${partitionCount})`);
+    throw new BusError(
+      'CM_ERR_BUS_INVALID_OPTIONS',
+      `partitionCount must be a positive integer (got ${partitionCount})`,
+    );
   }
   return (murmur2(key) & 0x7fffffff) % partitionCount;
 }

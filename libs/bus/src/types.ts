@@ -109,7 +109,11 @@ export interface BusInstrumentation {
   }): void;
   /** Records not yet consumed by the group in one partition (high watermark minus committed/position). */
   onLag?(event: { groupId: string; topic: string; partition: number; lag: number }): void;
-  onRebalance?(event: { groupId: string; memberId: string; assigned: ReadonlyArray<{ topic: string; partition: number }> }): void;
+  onRebalance?(event: {
+    groupId: string;
+    memberId: string;
+    assigned: ReadonlyArray<{ topic: string; partition: number }>;
+  }): void;
 }
 
 /** Options of {@link Bus.subscribe}. */

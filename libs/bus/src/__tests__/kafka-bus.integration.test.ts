@@ -11,7 +11,9 @@ interface StartedKafka {
 }
 
 async function provideKafka(): Promise<StartedKafka> {
-  const fromEnv = process.env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter(Boolean);
+  const fromEnv = process.env.KAFKA_BROKERS?.split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
   if (fromEnv && fromEnv.length > 0) return { brokers: fromEnv };
   // Loaded by name at run time so this package type-checks without depending on the testing lib's API.
   const testingModule = '@chatmesh/testing';
@@ -31,7 +33,8 @@ runBusContractSuite(
       logLevel: 'error',
       logger: (entry) => {
         warnings.push(entry);
-        if (process.env.BUS_TEST_LOGS) console.error(`[kafkajs ${entry.level}] ${entry.namespace}: ${entry.message} ${JSON.stringify(entry.extra)}`);
+        if (process.env.BUS_TEST_LOGS)
+          console.error(`[kafkajs ${entry.level}] ${entry.namespace}: ${entry.message} ${JSON.stringify(entry.extra)}`);
       },
     });
     return {

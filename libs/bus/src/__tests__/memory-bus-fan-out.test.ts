@@ -28,11 +28,19 @@ it('fans out 1,024 inbox records per message cheaply, in order per key, with one
     for (let seq = 0; seq < messages; seq++) {
       const value = Buffer.alloc(4);
       value.writeUInt32BE(seq);
-      await bus.producer.send('user.inbox', Array.from({ length: members }, (_, member) => ({ key: `user-${member}`, value })));
+      await bus.producer.send(
+        'user.inbox',
+        Array.from({ length: members }, (_, member) => ({ key: `user-${member}`, value })),
+      );
     }
     await waitFor(() => count === messages * members, { timeoutMs: 30_000, description: 'every inbox record' });
     const elapsedMs = performance.now() - startedAt;
-    for (const [key, seqs] of received) assert.deepEqual(seqs, Array.from({ length: messages }, (_, seq) => seq), key);
+    for (const [key, seqs] of received)
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: messages }, (_, seq) => seq),
+        key,
+      );
     // 51,200 records; generous bound for a busy 2-core machine, but far below a timer per record.
     assert.ok(elapsedMs < 20_000, `took ${elapsedMs.toFixed(0)} ms`);
   } finally {

@@ -32,7 +32,11 @@ class Abandoned extends Error {}
  * @throws BusError `CM_ERR_BUS_DEAD_LETTER_FAILED` when the envelope cannot be encoded or produced;
  *   the caller must not commit, so the record is redelivered rather than lost.
  */
-export async function processRecord(record: BusRecord, options: CompiledSubscribeOptions, deps: ProcessRecordDeps): Promise<ProcessOutcome> {
+export async function processRecord(
+  record: BusRecord,
+  options: CompiledSubscribeOptions,
+  deps: ProcessRecordDeps,
+): Promise<ProcessOutcome> {
   const { signal, instrumentation } = deps;
   const base = { groupId: options.groupId, topic: record.topic, partition: record.partition };
   let attempts = 0;
@@ -47,9 +51,15 @@ export async function processRecord(record: BusRecord, options: CompiledSubscrib
       },
       options.retryPolicy,
       {
-        shouldRetry: (error) => !(error instanceof Abandoned) && !signal.aborted && shouldRetry(error, options.retryAll),
+        shouldRetry: (error) =>
+          !(error instanceof Abandoned) && !signal.aborted && shouldRetry(error, options.retryAll),
         onRetry: (error) =>
-          instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'retry', errorCode: errorCodeOf(error) }),
+          instrumentation?.onHandled?.({
+            ...base,
+            durationMs: performance.now() - startedAt,
+            outcome: 'retry',
+            errorCode: errorCodeOf(error),
+          }),
         signal,
       },
     );
@@ -59,7 +69,8 @@ export async function processRecord(record: BusRecord, options: CompiledSubscrib
     // A member that is going away must not dead-letter: the record was not given its full attempts,
     // and the next owner will try it again from the committed offset.
     if (thrown instanceof Abandoned || signal.aborted) return 'abandoned';
-    const error = isChatmeshError(thrown, 'CM_ERR_RETRY_EXHAUSTED') && thrown.cause !== undefined ? thrown.cause : thrown;
+    const error =
+      isChatmeshError(thrown, 'CM_ERR_RETRY_EXHAUSTED') && thrown.cause !== undefined ? thrown.cause : thrown;
     const envelope: DeadLetterEnvelope = {
       originalTopic: record.topic,
       originalPartition: record.partition,
@@ -77,14 +88,27 @@ export async function processRecord(record: BusRecord, options: CompiledSubscrib
     const deadLetterTopic = options.deadLetterTopicFor(record.topic);
     try {
       const value = await options.encodeDeadLetter(envelope);
-      await deps.produce(deadLetterTopic, { key: record.key, value, headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode } });
-    } catch (cause) {
-      throw new BusError('CM_ERR_BUS_DEAD_LETTER_FAILED', `Could not dead-letter ${record.topic}[${record.partition}]@${record.offset} to ${deadLetterTopic}`, {
-        cause,
-        context: { ...base, offset: record.offset, deadLetterTopic },
+      await deps.produce(deadLetterTopic, {
+        key: record.key,
+        value,
+        headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode },
       });
+    } catch (cause) {
+      throw new BusError(
+        'CM_ERR_BUS_DEAD_LETTER_FAILED',
+        `Could not dead-letter ${record.topic}[${record.partition}]@${record.offset} to ${deadLetterTopic}`,
+        {
+          cause,
+          context: { ...base, offset: record.offset, deadLetterTopic },
+        },
+      );
     }
-    instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'dead-lettered', errorCode: envelope.errorCode });
+    instrumentation?.onHandled?.({
+      ...base,
+      durationMs: performance.now() - startedAt,
+      outcome: 'dead-lettered',
+      errorCode: envelope.errorCode,
+    });
     return 'dead-lettered';
   }
 }

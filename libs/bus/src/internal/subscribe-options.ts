@@ -39,12 +39,16 @@ export interface CompiledSubscribeOptions {
 /** @throws BusError `CM_ERR_BUS_INVALID_OPTIONS` listing every problem. */
 export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubscribeOptions {
   const problems: string[] = [];
-  if (typeof options.groupId !== 'string' || options.groupId.length === 0) problems.push(`groupId must be a non-empty string (got ${JSON.stringify(options.groupId)})`);
-  if (!Array.isArray(options.topics) || options.topics.length === 0) problems.push('topics must list at least one topic');
+  if (typeof options.groupId !== 'string' || options.groupId.length === 0)
+    problems.push(`groupId must be a non-empty string (got ${JSON.stringify(options.groupId)})`);
+  if (!Array.isArray(options.topics) || options.topics.length === 0)
+    problems.push('topics must list at least one topic');
   if (typeof options.handler !== 'function') problems.push('handler must be a function');
-  if (typeof options.deadLetter?.encode !== 'function') problems.push('deadLetter.encode is required: a failing record is never dropped silently');
+  if (typeof options.deadLetter?.encode !== 'function')
+    problems.push('deadLetter.encode is required: a failing record is never dropped silently');
   const partitionsConcurrently = options.partitionsConcurrently ?? SUBSCRIBE_DEFAULTS.partitionsConcurrently;
-  if (!Number.isInteger(partitionsConcurrently) || partitionsConcurrently < 1) problems.push(`partitionsConcurrently must be an integer >= 1 (got ${partitionsConcurrently})`);
+  if (!Number.isInteger(partitionsConcurrently) || partitionsConcurrently < 1)
+    problems.push(`partitionsConcurrently must be an integer >= 1 (got ${partitionsConcurrently})`);
   if (problems.length > 0) {
     throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid subscription: ${problems.join('; ')}`, {
       context: { groupId: options.groupId, problems },

@@ -89,16 +89,32 @@ export function compileKafkaBusOptions(options: KafkaBusOptions): CompiledKafkaB
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const compiled = { ...KAFKA_BUS_DEFAULTS, ...defined } as CompiledKafkaBusOptions;
   const problems: string[] = [];
-  if (!Array.isArray(compiled.brokers) || compiled.brokers.length === 0) problems.push('brokers must list at least one host:port (set KAFKA_BROKERS)');
+  if (!Array.isArray(compiled.brokers) || compiled.brokers.length === 0)
+    problems.push('brokers must list at least one host:port (set KAFKA_BROKERS)');
   if (compiled.heartbeatIntervalMs * 3 > compiled.sessionTimeoutMs) {
-    problems.push(`heartbeatIntervalMs (${compiled.heartbeatIntervalMs}) must be at most a third of sessionTimeoutMs (${compiled.sessionTimeoutMs})`);
+    problems.push(
+      `heartbeatIntervalMs (${compiled.heartbeatIntervalMs}) must be at most a third of sessionTimeoutMs (${compiled.sessionTimeoutMs})`,
+    );
   }
-  if (compiled.replicationFactor !== undefined && !(Number.isInteger(compiled.replicationFactor) && compiled.replicationFactor >= 1)) {
+  if (
+    compiled.replicationFactor !== undefined &&
+    !(Number.isInteger(compiled.replicationFactor) && compiled.replicationFactor >= 1)
+  ) {
     problems.push(`replicationFactor must be an integer >= 1 (got ${compiled.replicationFactor})`);
   }
-  for (const key of ['connectionTimeoutMs', 'requestTimeoutMs', 'sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs', 'maxWaitTimeMs'] as const) {
+  for (const key of [
+    'connectionTimeoutMs',
+    'requestTimeoutMs',
+    'sessionTimeoutMs',
+    'heartbeatIntervalMs',
+    'rebalanceTimeoutMs',
+    'maxWaitTimeMs',
+  ] as const) {
     if (!(compiled[key] > 0)) problems.push(`${key} must be > 0 (got ${compiled[key]})`);
   }
-  if (problems.length > 0) throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid Kafka bus options: ${problems.join('; ')}`, { context: { problems } });
+  if (problems.length > 0)
+    throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid Kafka bus options: ${problems.join('; ')}`, {
+      context: { problems },
+    });
   return Object.freeze(compiled);
 }

@@ -8,10 +8,20 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { BusError } from '../errors.js';
 import { processRecord } from '../internal/record-processor.js';
-import { compileSubscribeOptions, defaultDeadLetterTopic, isDeadLetterTopic, type CompiledSubscribeOptions } from '../internal/subscribe-options.js';
+import {
+  compileSubscribeOptions,
+  defaultDeadLetterTopic,
+  isDeadLetterTopic,
+  type CompiledSubscribeOptions,
+} from '../internal/subscribe-options.js';
 import { partitionForKey } from '../partitioner.js';
 import type { Bus, BusAdmin, BusRecord, OutgoingRecord, RecordMetadata, Subscription, TopicSpec } from '../types.js';
-import { compileKafkaBusOptions, type CompiledKafkaBusOptions, type KafkaBusLogEntry, type KafkaBusOptions } from './kafka-bus-options.js';
+import {
+  compileKafkaBusOptions,
+  type CompiledKafkaBusOptions,
+  type KafkaBusLogEntry,
+  type KafkaBusOptions,
+} from './kafka-bus-options.js';
 import { toBusError } from './kafka-errors.js';
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
@@ -45,7 +55,11 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     brokers: [...options.brokers],
     connectionTimeout: options.connectionTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
-    retry: { initialRetryTime: options.retryInitialDelayMs, maxRetryTime: options.retryMaxDelayMs, retries: options.retries },
+    retry: {
+      initialRetryTime: options.retryInitialDelayMs,
+      maxRetryTime: options.retryMaxDelayMs,
+      retries: options.retries,
+    },
     logLevel: LEVELS[options.logLevel],
     ...(options.logger ? { logCreator: () => forwardLogs(options.logger!) } : {}),
   });
@@ -86,13 +100,19 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     try {
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
       const count = topics[0]?.partitions.length ?? 0;
-      if (count === 0) throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, { context: { topic } });
+      if (count === 0)
+        throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, {
+          context: { topic },
+        });
       partitionCounts.set(topic, { count, fetchedAt: Date.now() });
       return count;
     } catch (error) {
       const mapped = toBusError(error, `fetchTopicMetadata(${topic})`, { topic });
       if (mapped.code === 'CM_ERR_BUS_UNKNOWN_TOPIC') {
-        throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, { cause: error, context: { topic } });
+        throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${topic}" does not exist; create it first`, {
+          cause: error,
+          context: { topic },
+        });
       }
       throw mapped;
     }
@@ -108,7 +128,9 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     const partitions = records.map((record) => {
       if (record.partition !== undefined) {
         if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
-          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topic}" has no partition ${record.partition}`, { context: { topic, partition: record.partition } });
+          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topic}" has no partition ${record.partition}`, {
+            context: { topic, partition: record.partition },
+          });
         }
         return record.partition;
       }
@@ -139,7 +161,11 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     const metadata = partitions.map((partition) => {
       const base = baseOffsets.get(partition);
       if (base === undefined) {
-        throw new BusError('CM_ERR_COMMON_INTERNAL', `kafkajs placed a record of ${topic} on a partition other than ${partition}`, { context: { topic, partition } });
+        throw new BusError(
+          'CM_ERR_COMMON_INTERNAL',
+          `kafkajs placed a record of ${topic} on a partition other than ${partition}`,
+          { context: { topic, partition } },
+        );
       }
       const index = nextIndex.get(partition) ?? 0n;
       nextIndex.set(partition, index + 1n);
@@ -154,13 +180,16 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
       assertOpen();
       await adminReady();
       const wanted = specs.flatMap((spec) =>
-        spec.deadLetter === false || isDeadLetterTopic(spec.name) ? [spec] : [spec, { ...spec, name: defaultDeadLetterTopic(spec.name) }],
+        spec.deadLetter === false || isDeadLetterTopic(spec.name)
+          ? [spec]
+          : [spec, { ...spec, name: defaultDeadLetterTopic(spec.name) }],
       );
       try {
         const existing = new Set(await admin.listTopics());
         const missing = wanted.filter((spec) => !existing.has(spec.name));
         if (missing.length === 0) return;
-        const replicationFactor = options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+        const replicationFactor =
+          options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
         await admin.createTopics({
           waitForLeaders: true,
           topics: missing.map((spec) => ({
@@ -200,7 +229,9 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
       await partitionCount(topic, 0);
       try {
         const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return (entry?.partitions ?? []).map(({ partition, offset }) => ({ partition, offset })).sort((a, b) => a.partition - b.partition);
+        return (entry?.partitions ?? [])
+          .map(({ partition, offset }) => ({ partition, offset }))
+          .sort((a, b) => a.partition - b.partition);
       } catch (error) {
         throw toBusError(error, `fetchOffsets(${groupId}, ${topic})`, { groupId, topic });
       }
@@ -211,15 +242,22 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
         const { groups } = await admin.describeGroups([groupId]);
         const state = groups[0]?.state ?? 'Dead';
         if (!IDLE_GROUP_STATES.has(state)) {
-          throw new BusError('CM_ERR_BUS_GROUP_ACTIVE', `Group "${groupId}" is ${state}; stop its members before resetting offsets`, {
-            context: { groupId, topic, state },
-          });
+          throw new BusError(
+            'CM_ERR_BUS_GROUP_ACTIVE',
+            `Group "${groupId}" is ${state}; stop its members before resetting offsets`,
+            {
+              context: { groupId, topic, state },
+            },
+          );
         }
         // Resolve earliest/latest to real offsets here: kafkajs's resetOffsets would commit the -2/-1 sentinels,
         // which fetchCommittedOffsets would then report instead of a position.
         const partitions =
           to === 'earliest' || to === 'latest'
-            ? (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, offset: to === 'earliest' ? low : high }))
+            ? (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({
+                partition,
+                offset: to === 'earliest' ? low : high,
+              }))
             : to.map(({ partition, offset }) => ({ partition, offset }));
         await admin.setOffsets({ groupId, topic, partitions });
       } catch (error) {
@@ -240,10 +278,15 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
         await partitionCount(topic, 0);
         if (!isDeadLetterTopic(topic)) await partitionCount(compiled.deadLetterTopicFor(topic), 0);
       }
-      const subscription = new KafkaSubscription(kafka.consumer(consumerConfig(compiled.groupId, options)), compiled, options, {
-        produce: async (topic, record) => void (await send(topic, [record])),
-        onEnd: () => subscriptions.delete(subscription),
-      });
+      const subscription = new KafkaSubscription(
+        kafka.consumer(consumerConfig(compiled.groupId, options)),
+        compiled,
+        options,
+        {
+          produce: async (topic, record) => void (await send(topic, [record])),
+          onEnd: () => subscriptions.delete(subscription),
+        },
+      );
       subscriptions.add(subscription);
       try {
         await subscription.start();
@@ -270,7 +313,11 @@ function consumerConfig(groupId: string, options: CompiledKafkaBusOptions) {
     rebalanceTimeout: options.rebalanceTimeoutMs,
     maxWaitTimeInMs: options.maxWaitTimeMs,
     allowAutoTopicCreation: false,
-    retry: { initialRetryTime: options.retryInitialDelayMs, maxRetryTime: options.retryMaxDelayMs, retries: options.retries },
+    retry: {
+      initialRetryTime: options.retryInitialDelayMs,
+      maxRetryTime: options.retryMaxDelayMs,
+      retries: options.retries,
+    },
   };
 }
 
@@ -310,8 +357,14 @@ class KafkaSubscription implements Subscription {
   async start(): Promise<void> {
     const { consumer, options } = this;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.current = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
-      this.busOptions.instrumentation?.onRebalance?.({ groupId: this.groupId, memberId: payload.memberId, assigned: this.current });
+      this.current = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
+      this.busOptions.instrumentation?.onRebalance?.({
+        groupId: this.groupId,
+        memberId: payload.memberId,
+        assigned: this.current,
+      });
       this.resolveReady();
     });
     await consumer.connect();
@@ -333,7 +386,11 @@ class KafkaSubscription implements Subscription {
       if (!isRunning() || isStale() || this.crashed) break;
       const record = toBusRecord(topic, partition, message);
       const outcome = await Promise.race([
-        processRecord(record, this.options, { signal: this.controller.signal, produce: this.deps.produce, instrumentation: this.busOptions.instrumentation }),
+        processRecord(record, this.options, {
+          signal: this.controller.signal,
+          produce: this.deps.produce,
+          instrumentation: this.busOptions.instrumentation,
+        }),
         this.crashSignal,
       ]);
       // After a crash, a handler that finishes must not commit: its record belongs to the next owner now.
@@ -401,7 +458,11 @@ function toHeaders(headers: IHeaders | undefined): Readonly<Record<string, strin
 function allTopicsExist(error: unknown): boolean {
   const candidate = error as { type?: string; errors?: Array<{ type?: string }> } | undefined;
   if (candidate?.type === 'TOPIC_ALREADY_EXISTS') return true;
-  return Array.isArray(candidate?.errors) && candidate.errors.length > 0 && candidate.errors.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS');
+  return (
+    Array.isArray(candidate?.errors) &&
+    candidate.errors.length > 0 &&
+    candidate.errors.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS')
+  );
 }
 
 function forwardLogs(logger: (entry: KafkaBusLogEntry) => void) {

@@ -82,7 +82,8 @@ function lookup(error: unknown, depth = 0): { mapping: KafkaErrorMapping; source
   const candidate = error as KafkaLikeError;
   const byType = candidate.type === undefined ? undefined : KAFKA_BROKER_ERROR_TABLE[candidate.type];
   if (byType) return { mapping: byType, source: candidate };
-  const nested = lookup(candidate.cause, depth + 1) ?? candidate.errors?.map((inner) => lookup(inner, depth + 1)).find(Boolean);
+  const nested =
+    lookup(candidate.cause, depth + 1) ?? candidate.errors?.map((inner) => lookup(inner, depth + 1)).find(Boolean);
   if (nested) return nested;
   const byName = candidate.name === undefined ? undefined : KAFKA_CLIENT_ERROR_TABLE[candidate.name];
   return byName ? { mapping: byName, source: candidate } : undefined;
@@ -97,7 +98,12 @@ export function toBusError(error: unknown, operation: string, context: BusErrorC
   const found = lookup(error);
   const raw = error as KafkaLikeError | undefined;
   const message = `${operation} failed: ${raw?.message ?? String(error)}`;
-  if (!found) return new BusError('CM_ERR_BUS_BROKER_ERROR', message, { cause: error, retriable: raw?.retriable === true, context: { ...context, kafkaErrorName: raw?.name } });
+  if (!found)
+    return new BusError('CM_ERR_BUS_BROKER_ERROR', message, {
+      cause: error,
+      retriable: raw?.retriable === true,
+      context: { ...context, kafkaErrorName: raw?.name },
+    });
   const retriable = found.mapping.retriable === 'kafkajs' ? found.source.retriable === true : found.mapping.retriable;
   return new BusError(found.mapping.code, message, {
     cause: error,

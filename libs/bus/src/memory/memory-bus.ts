@@ -7,7 +7,17 @@
 import { BusError } from '../errors.js';
 import { compileSubscribeOptions, defaultDeadLetterTopic, isDeadLetterTopic } from '../internal/subscribe-options.js';
 import { partitionForKey } from '../partitioner.js';
-import type { Bus, BusAdmin, BusInstrumentation, BusProducer, BusRecord, OutgoingRecord, RecordMetadata, Subscription, TopicSpec } from '../types.js';
+import type {
+  Bus,
+  BusAdmin,
+  BusInstrumentation,
+  BusProducer,
+  BusRecord,
+  OutgoingRecord,
+  RecordMetadata,
+  Subscription,
+  TopicSpec,
+} from '../types.js';
 import { MemoryGroup } from './memory-group.js';
 import { MemoryTopic, type MemoryPartition } from './memory-log.js';
 
@@ -36,7 +46,8 @@ export const MEMORY_BUS_DEFAULTS = Object.freeze({
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? MEMORY_BUS_DEFAULTS.rebalanceTimeoutMs;
-  const deadLetterFailureBackoffMs = options.deadLetterFailureBackoffMs ?? MEMORY_BUS_DEFAULTS.deadLetterFailureBackoffMs;
+  const deadLetterFailureBackoffMs =
+    options.deadLetterFailureBackoffMs ?? MEMORY_BUS_DEFAULTS.deadLetterFailureBackoffMs;
   if (!(rebalanceTimeoutMs > 0) || !(deadLetterFailureBackoffMs >= 0)) {
     throw new BusError(
       'CM_ERR_BUS_INVALID_OPTIONS',
@@ -54,7 +65,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   };
   const requireTopic = (name: string): MemoryTopic => {
     const topic = topics.get(name);
-    if (!topic) throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${name}" does not exist; create it first`, { context: { topic: name } });
+    if (!topic)
+      throw new BusError('CM_ERR_BUS_UNKNOWN_TOPIC', `Topic "${name}" does not exist; create it first`, {
+        context: { topic: name },
+      });
     return topic;
   };
 
@@ -66,9 +80,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     const placed = records.map((record) => {
       if (record.partition !== undefined) {
         if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= partitionCount) {
-          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topicName}" has no partition ${record.partition}`, {
-            context: { topic: topicName, partition: record.partition },
-          });
+          throw new BusError(
+            'CM_ERR_BUS_INVALID_PARTITION',
+            `Topic "${topicName}" has no partition ${record.partition}`,
+            {
+              context: { topic: topicName, partition: record.partition },
+            },
+          );
         }
         return record.partition;
       }
@@ -125,7 +143,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       const problems = specs
         .filter((spec) => !spec.name || !Number.isInteger(spec.partitions) || spec.partitions < 1)
         .map((spec) => `${JSON.stringify(spec.name)}: partitions must be an integer >= 1 (got ${spec.partitions})`);
-      if (problems.length > 0) throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid topic specs: ${problems.join('; ')}`, { context: { problems } });
+      if (problems.length > 0)
+        throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid topic specs: ${problems.join('; ')}`, {
+          context: { problems },
+        });
       for (const spec of specs) {
         if (!topics.has(spec.name)) topics.set(spec.name, new MemoryTopic(spec));
         const twin = defaultDeadLetterTopic(spec.name);
@@ -142,27 +163,43 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     },
     async fetchTopicOffsets(topic: string) {
       // Nothing is ever deleted, so the low watermark stays 0.
-      return requireTopic(topic).partitions.map((partition, index) => ({ partition: index, low: '0', high: String(partition.records.length) }));
+      return requireTopic(topic).partitions.map((partition, index) => ({
+        partition: index,
+        low: '0',
+        high: String(partition.records.length),
+      }));
     },
     async fetchCommittedOffsets(groupId: string, topic: string) {
       const group = groups.get(groupId);
-      return requireTopic(topic).partitions.map((_, index) => ({ partition: index, offset: String(group?.committedOffset(topic, index) ?? -1) }));
+      return requireTopic(topic).partitions.map((_, index) => ({
+        partition: index,
+        offset: String(group?.committedOffset(topic, index) ?? -1),
+      }));
     },
     async resetCommittedOffsets(groupId, topicName, to): Promise<void> {
       const topic = requireTopic(topicName);
       const group = groupFor(groupId);
       if (group.hasLiveMembers()) {
-        throw new BusError('CM_ERR_BUS_GROUP_ACTIVE', `Group "${groupId}" has running members; stop them before resetting offsets`, {
-          context: { groupId, topic: topicName },
-        });
+        throw new BusError(
+          'CM_ERR_BUS_GROUP_ACTIVE',
+          `Group "${groupId}" has running members; stop them before resetting offsets`,
+          {
+            context: { groupId, topic: topicName },
+          },
+        );
       }
       const targets =
         to === 'earliest' || to === 'latest'
-          ? topic.partitions.map((partition, index) => ({ partition: index, offset: to === 'earliest' ? 0 : partition.records.length }))
+          ? topic.partitions.map((partition, index) => ({
+              partition: index,
+              offset: to === 'earliest' ? 0 : partition.records.length,
+            }))
           : to.map(({ partition, offset }) => ({ partition, offset: Number(offset) }));
       for (const { partition, offset } of targets) {
         if (!topic.partitions[partition]) {
-          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topicName}" has no partition ${partition}`, { context: { topic: topicName, partition } });
+          throw new BusError('CM_ERR_BUS_INVALID_PARTITION', `Topic "${topicName}" has no partition ${partition}`, {
+            context: { topic: topicName, partition },
+          });
         }
         group.setCommitted(topicName, partition, offset);
       }

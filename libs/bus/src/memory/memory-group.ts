@@ -185,7 +185,11 @@ export class MemoryMember implements Subscription {
   }
 
   assigned(): void {
-    this.group.deps.instrumentation?.onRebalance?.({ groupId: this.groupId, memberId: this.memberId, assigned: this.assignment() });
+    this.group.deps.instrumentation?.onRebalance?.({
+      groupId: this.groupId,
+      memberId: this.memberId,
+      assigned: this.assignment(),
+    });
     this.resolveReady();
   }
 
@@ -265,7 +269,11 @@ class PartitionWorker {
   private async run(): Promise<void> {
     const { group, options } = this.member;
     const partition = this.topic.partitions[this.partition]!;
-    const deps = { signal: this.controller.signal, produce: group.deps.produce, instrumentation: group.deps.instrumentation };
+    const deps = {
+      signal: this.controller.signal,
+      produce: group.deps.produce,
+      instrumentation: group.deps.instrumentation,
+    };
     let sinceYield = 0;
     while (this.state === 'running') {
       if (this.position >= partition.records.length) {

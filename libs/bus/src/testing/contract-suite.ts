@@ -26,13 +26,18 @@ export interface BusContractSuiteOptions {
 
 /** JSON encoding of the dead-letter envelope (bytes as base64), the tests' stand-in for the Avro codec. */
 export async function encodeDeadLetterJson(envelope: DeadLetterEnvelope): Promise<Buffer> {
-  return Buffer.from(JSON.stringify({ ...envelope, originalValue: envelope.originalValue?.toString('base64') ?? null }));
+  return Buffer.from(
+    JSON.stringify({ ...envelope, originalValue: envelope.originalValue?.toString('base64') ?? null }),
+  );
 }
 
 /** The inverse of {@link encodeDeadLetterJson}. */
 export function decodeDeadLetterJson(bytes: Buffer): DeadLetterEnvelope {
   const parsed = JSON.parse(bytes.toString('utf8')) as DeadLetterEnvelope & { originalValue: string | null };
-  return { ...parsed, originalValue: parsed.originalValue === null ? null : Buffer.from(parsed.originalValue, 'base64') };
+  return {
+    ...parsed,
+    originalValue: parsed.originalValue === null ? null : Buffer.from(parsed.originalValue, 'base64'),
+  };
 }
 
 const unique = (prefix: string): string => `test-${prefix}-${randomUUID().slice(0, 8)}`;
@@ -42,9 +47,14 @@ const idOf = (record: BusRecord): string => `${record.partition}@${record.offset
  * Registers the contract tests under `describe(name)`. `makeTarget` runs once, in `before`.
  * Every test uses its own topics and groups, so the suite can share one broker with other suites.
  */
-export function runBusContractSuite(name: string, makeTarget: () => Promise<BusContractTarget>, options: BusContractSuiteOptions = {}): void {
+export function runBusContractSuite(
+  name: string,
+  makeTarget: () => Promise<BusContractTarget>,
+  options: BusContractSuiteOptions = {},
+): void {
   const timeoutMs = options.waitTimeoutMs ?? 10_000;
-  const wait = <T>(condition: () => T | Promise<T>, description: string) => waitFor(condition, { timeoutMs, description, intervalMs: 20 });
+  const wait = <T>(condition: () => T | Promise<T>, description: string) =>
+    waitFor(condition, { timeoutMs, description, intervalMs: 20 });
 
   describe(name, () => {
     let target: BusContractTarget;
@@ -67,14 +77,22 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       return topic;
     };
     const subscribe = async (
-      options: Omit<SubscribeOptions, 'deadLetter' | 'handler'> & { handler: RecordHandler; deadLetter?: SubscribeOptions['deadLetter'] },
+      options: Omit<SubscribeOptions, 'deadLetter' | 'handler'> & {
+        handler: RecordHandler;
+        deadLetter?: SubscribeOptions['deadLetter'];
+      },
     ): Promise<Subscription> => {
       const subscription = await bus.subscribe({ deadLetter: { encode: encodeDeadLetterJson }, ...options });
       live.push(subscription);
       return subscription;
     };
     const committed = async (groupId: string, topic: string): Promise<Map<number, bigint>> =>
-      new Map((await bus.admin.fetchCommittedOffsets(groupId, topic)).map(({ partition, offset }) => [partition, BigInt(offset)]));
+      new Map(
+        (await bus.admin.fetchCommittedOffsets(groupId, topic)).map(({ partition, offset }) => [
+          partition,
+          BigInt(offset),
+        ]),
+      );
     const highWatermarks = async (topic: string): Promise<Map<number, bigint>> =>
       new Map((await bus.admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, BigInt(high)]));
     const allCommitted = async (groupId: string, topic: string): Promise<boolean> => {
@@ -85,7 +103,11 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
     it('places keys exactly where kafkajs does, and records really land there', async () => {
       for (const partitionCount of [1, 3, 8, 12]) {
         for (const key of PARTITIONER_REFERENCE_KEYS) {
-          assert.equal(bus.partitionForKey(key, partitionCount), kafkajsPartitionForKey(key, partitionCount), `key ${JSON.stringify(key.slice(0, 20))} / ${partitionCount}`);
+          assert.equal(
+            bus.partitionForKey(key, partitionCount),
+            kafkajsPartitionForKey(key, partitionCount),
+            `key ${JSON.stringify(key.slice(0, 20))} / ${partitionCount}`,
+          );
         }
       }
       const topic = await createTopic(8);
@@ -94,19 +116,28 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
         topic,
         keys.map((key) => ({ key, value: Buffer.from(key) })),
       );
-      metadata.forEach((landed, index) => assert.equal(landed.partition, kafkajsPartitionForKey(keys[index]!, 8), `key ${keys[index]}`));
+      metadata.forEach((landed, index) =>
+        assert.equal(landed.partition, kafkajsPartitionForKey(keys[index]!, 8), `key ${keys[index]}`),
+      );
       const seen = new Map<string, number>();
-      await subscribe({ groupId: unique('group'), topics: [topic], handler: async (record) => void seen.set(record.value!.toString(), record.partition) });
+      await subscribe({
+        groupId: unique('group'),
+        topics: [topic],
+        handler: async (record) => void seen.set(record.value!.toString(), record.partition),
+      });
       await wait(() => seen.size === keys.length, 'every keyed record');
       for (const key of keys) assert.equal(seen.get(key), kafkajsPartitionForKey(key, 8), `consumed key ${key}`);
     });
 
     it('rejects producing to a topic that was never created', async () => {
-      await assert.rejects(bus.producer.send(unique('missing'), [{ key: 'k', value: Buffer.from('v') }]), (error: unknown) => {
-        assert.ok(error instanceof BusError, `expected BusError, got ${String(error)}`);
-        assert.equal(error.code, 'CM_ERR_BUS_UNKNOWN_TOPIC');
-        return true;
-      });
+      await assert.rejects(
+        bus.producer.send(unique('missing'), [{ key: 'k', value: Buffer.from('v') }]),
+        (error: unknown) => {
+          assert.ok(error instanceof BusError, `expected BusError, got ${String(error)}`);
+          assert.equal(error.code, 'CM_ERR_BUS_UNKNOWN_TOPIC');
+          return true;
+        },
+      );
       await assert.rejects(bus.admin.partitionCount(unique('missing')), { code: 'CM_ERR_BUS_UNKNOWN_TOPIC' });
     });
 
@@ -123,17 +154,35 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
         handler: async (record) => {
           const [key, seq] = record.value!.toString().split('#') as [string, string];
           received.set(key, [...(received.get(key) ?? []), Number(seq)]);
-          offsetsByPartition.set(record.partition, [...(offsetsByPartition.get(record.partition) ?? []), BigInt(record.offset)]);
+          offsetsByPartition.set(record.partition, [
+            ...(offsetsByPartition.get(record.partition) ?? []),
+            BigInt(record.offset),
+          ]);
           if (Number(seq) % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
         },
       });
       for (let seq = 0; seq < perKey; seq++) {
-        await bus.producer.send(topic, keys.map((key) => ({ key, value: Buffer.from(`${key}#${seq}`) })));
+        await bus.producer.send(
+          topic,
+          keys.map((key) => ({ key, value: Buffer.from(`${key}#${seq}`) })),
+        );
       }
-      await wait(() => [...received.values()].reduce((sum, list) => sum + list.length, 0) >= keys.length * perKey, 'every record');
-      for (const key of keys) assert.deepEqual(received.get(key), Array.from({ length: perKey }, (_, seq) => seq), `order of ${key}`);
+      await wait(
+        () => [...received.values()].reduce((sum, list) => sum + list.length, 0) >= keys.length * perKey,
+        'every record',
+      );
+      for (const key of keys)
+        assert.deepEqual(
+          received.get(key),
+          Array.from({ length: perKey }, (_, seq) => seq),
+          `order of ${key}`,
+        );
       for (const [partition, offsets] of offsetsByPartition) {
-        assert.deepEqual(offsets, [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), `offsets of partition ${partition}`);
+        assert.deepEqual(
+          offsets,
+          [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+          `offsets of partition ${partition}`,
+        );
       }
     });
 
@@ -141,7 +190,10 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       const topic = await createTopic(2);
       const groupId = unique('group');
       const total = 20;
-      await bus.producer.send(topic, Array.from({ length: total }, (_, index) => ({ key: `k${index}`, value: Buffer.from(String(index)) })));
+      await bus.producer.send(
+        topic,
+        Array.from({ length: total }, (_, index) => ({ key: `k${index}`, value: Buffer.from(String(index)) })),
+      );
       const handledByA: BusRecord[] = [];
       const hang = createGate();
       let hangingRecord: BusRecord | undefined;
@@ -161,7 +213,14 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       });
       await wait(() => hangingRecord, 'member A to hang mid-stream');
       // A's commits are synchronous with its handler, so the first five are committed by now.
-      await wait(async () => [...(await committed(groupId, topic)).values()].reduce((sum, offset) => sum + (offset > 0n ? offset : 0n), 0n) === 5n, 'five commits');
+      await wait(
+        async () =>
+          [...(await committed(groupId, topic)).values()].reduce(
+            (sum, offset) => sum + (offset > 0n ? offset : 0n),
+            0n,
+          ) === 5n,
+        'five commits',
+      );
       await a.crash();
       const snapshot = await committed(groupId, topic);
       // The hung handler now resolves after the crash: its record must stay uncommitted.
@@ -184,7 +243,8 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       assert.ok(gotByB.has(idOf(hangingRecord!)), 'the in-flight record is redelivered');
       const union = new Set([...handledByA.map(idOf), ...gotByB]);
       assert.equal(union.size, total, 'nothing lost');
-      for (const record of handledByA) assert.ok(!gotByB.has(idOf(record)), `committed record ${idOf(record)} delivered again`);
+      for (const record of handledByA)
+        assert.ok(!gotByB.has(idOf(record)), `committed record ${idOf(record)} delivered again`);
     });
 
     it('splits partitions when a member joins and takes them back when it leaves, never with two owners at once', async () => {
@@ -193,18 +253,27 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       const handled = new Map<string, number>();
       const inFlight = new Map<number, string>();
       const violations: string[] = [];
+      const handledBy = new Map<string, number>();
       const handlerFor =
         (member: string): RecordHandler =>
         async (record) => {
           const owner = inFlight.get(record.partition);
-          if (owner !== undefined && owner !== member) violations.push(`${member} and ${owner} on partition ${record.partition}`);
+          if (owner !== undefined && owner !== member)
+            violations.push(`${member} and ${owner} on partition ${record.partition}`);
           inFlight.set(record.partition, member);
           await new Promise((resolve) => setTimeout(resolve, 1));
           inFlight.delete(record.partition);
           handled.set(record.value!.toString(), (handled.get(record.value!.toString()) ?? 0) + 1);
+          handledBy.set(member, (handledBy.get(member) ?? 0) + 1);
         };
       const produce = (from: number, count: number) =>
-        bus.producer.send(topic, Array.from({ length: count }, (_, index) => ({ key: `k${from + index}`, value: Buffer.from(String(from + index)) })));
+        bus.producer.send(
+          topic,
+          Array.from({ length: count }, (_, index) => ({
+            key: `k${from + index}`,
+            value: Buffer.from(String(from + index)),
+          })),
+        );
 
       const a = await subscribe({ groupId, topics: [topic], handler: handlerFor('a') });
       await a.ready;
@@ -216,11 +285,14 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       assert.deepEqual(owned, [0, 1, 2, 3], 'every partition has exactly one owner');
       await produce(40, 40);
       await wait(() => handled.size === 80, 'all 80 records after the join');
+      assert.ok((handledBy.get('b') ?? 0) > 0, 'the joining member handles its share');
+      const beforeLeave = handledBy.get('a') ?? 0;
 
       await b.stop();
       await wait(() => a.assignment().length === 4, 'A to own every partition after B left');
       await produce(80, 40);
       await wait(() => handled.size === 120, 'all 120 records after the leave');
+      assert.ok((handledBy.get('a') ?? 0) - beforeLeave >= 40, 'the remaining member handles every new record');
       assert.deepEqual(violations, []);
       await wait(() => allCommitted(groupId, topic), 'everything committed');
     });
@@ -287,7 +359,11 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
         },
       });
       const letters: DeadLetterEnvelope[] = [];
-      await subscribe({ groupId: unique('dlq-reader'), topics: [`${topic}.dlq`], handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)) });
+      await subscribe({
+        groupId: unique('dlq-reader'),
+        topics: [`${topic}.dlq`],
+        handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)),
+      });
       await wait(() => letters.length === 2, 'two dead letters');
       assert.deepEqual(calls, ['foreign', 'coded'], 'each record tried once');
       assert.deepEqual(
@@ -337,7 +413,10 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
         (await bus.admin.fetchCommittedOffsets(groupId, topic)).map(({ offset }) => offset),
         ['-1', '-1', '-1'],
       );
-      await bus.producer.send(topic, [0, 1, 2, 3, 4].map((index) => ({ key: null, partition: 1, value: Buffer.from(String(index)) })));
+      await bus.producer.send(
+        topic,
+        [0, 1, 2, 3, 4].map((index) => ({ key: null, partition: 1, value: Buffer.from(String(index)) })),
+      );
       const offsets = await bus.admin.fetchTopicOffsets(topic);
       assert.deepEqual(
         offsets.sort((x, y) => x.partition - y.partition),
@@ -348,7 +427,11 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
         ],
       );
       const firstRun: string[] = [];
-      const first = await subscribe({ groupId, topics: [topic], handler: async (record) => void firstRun.push(record.value!.toString()) });
+      const first = await subscribe({
+        groupId,
+        topics: [topic],
+        handler: async (record) => void firstRun.push(record.value!.toString()),
+      });
       await wait(() => firstRun.length === 5, 'the first run');
       await wait(async () => (await committed(groupId, topic)).get(1) === 5n, 'the first run to commit');
       await assert.rejects(bus.admin.resetCommittedOffsets(groupId, topic, 'earliest'), (error: unknown) => {
@@ -360,7 +443,11 @@ export function runBusContractSuite(name: string, makeTarget: () => Promise<BusC
       await bus.admin.resetCommittedOffsets(groupId, topic, 'earliest');
       assert.equal((await committed(groupId, topic)).get(1), 0n);
       const replay: string[] = [];
-      await subscribe({ groupId, topics: [topic], handler: async (record) => void replay.push(record.value!.toString()) });
+      await subscribe({
+        groupId,
+        topics: [topic],
+        handler: async (record) => void replay.push(record.value!.toString()),
+      });
       await wait(() => replay.length === 5, 'the replay');
       assert.deepEqual(replay, ['0', '1', '2', '3', '4']);
     });

@@ -18,7 +18,10 @@ export interface WaitForOptions {
  * Resolves with the first truthy value of `condition`, polled every `intervalMs`.
  * @throws BusError `CM_ERR_COMMON_TIMEOUT` after `timeoutMs`.
  */
-export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  options: WaitForOptions = {},
+): Promise<NonNullable<T>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 10;
   const deadline = Date.now() + timeoutMs;
@@ -31,9 +34,13 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new BusError('CM_ERR_COMMON_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${options.description ?? 'a condition'}`, {
-        cause: lastError,
-      });
+      throw new BusError(
+        'CM_ERR_COMMON_TIMEOUT',
+        `Timed out after ${timeoutMs} ms waiting for ${options.description ?? 'a condition'}`,
+        {
+          cause: lastError,
+        },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
