@@ -12,7 +12,7 @@ const v1 = {
 };
 const v2 = { ...v1, fields: [...v1.fields, { name: 'note', type: ['null', 'string'], default: null }] };
 const incompatible = { ...v1, fields: [...v1.fields, { name: 'count', type: 'int' }] };
-const avroSchema = (schema: object) => ({ type: SchemaType.AVRO, schema: JSON.stringify(schema) });
+const avroSchema = (schema: object) => ({ type: SchemaType.AVRO as const, schema: JSON.stringify(schema) });
 
 let server: RunningSchemaRegistry;
 let client: ConfluentClient;
