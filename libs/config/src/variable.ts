@@ -104,6 +104,10 @@ export const parsers = {
   cqlIdentifier(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,47}$/);
   },
+  /** A file system path (no NUL, at most 4096 characters). */
+  path(): z.ZodType<string, string> {
+    return z.string().max(4096).regex(/^[^\0]+$/);
+  },
   /** A host name or IP address. */
   host(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/);

@@ -139,7 +139,7 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   }),
   services: defineVariable({
     env: 'CHATMESH_SERVICES',
-    description: 'Which services this process runs (embedded mode), as a comma-separated list, or `all`.',
+    description: 'Which services to run: in embedded mode, in this process; with `npm run stack`, which processes to spawn. A comma-separated list, or `all`.',
     schema: parsers.subsetOf(SERVICE_NAMES),
     noun: 'service list',
     expected: `\`all\` or distinct names out of ${SERVICE_NAMES.join(', ')}, comma-separated`,

@@ -1,0 +1,19 @@
+/** Lines of the embedded-mode banner, printed as plain text (not JSON) so a person reads it first. */
+export function renderEmbeddedBanner(options: { url: string; services: readonly string[] }): string {
+  const { url } = options;
+  return [
+    '',
+    '================================================================================',
+    ' chatmesh: EMBEDDED MODE IS NOT DURABLE',
+    ' In-process bus and stores: every message, topic and offset is lost on exit.',
+    ' For trying it out and for tests. For real servers: `npm run stack`.',
+    '================================================================================',
+    ` services : ${options.services.join(', ')}`,
+    ` ops      : ${url}/`,
+    ` health   : ${url}/health`,
+    ` ready    : ${url}/ready`,
+    ` metrics  : ${url}/metrics`,
+    ' stop     : Ctrl-C (or SIGTERM)',
+    '',
+  ].join('\n');
+}

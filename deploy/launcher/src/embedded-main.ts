@@ -1,0 +1,57 @@
+/**
+ * `npm start`: all six services in one process on the in-process bus and the local Avro codec,
+ * one ops server on `CHATMESH_HTTP_PORT` (default 8080). Not durable, and says so. A bad
+ * configuration stops the start with the list of problems and exit code 2; Ctrl-C/SIGTERM stops
+ * cleanly with exit code 0.
+ */
+import { createMemoryBus } from '@chatmesh/bus';
+import { ConfigError, findUnknownVariables, loadConfig } from '@chatmesh/config';
+import { createLogger } from '@chatmesh/logging';
+import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
+import { createBusInstrumentation, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import { createLocalCodec } from '@chatmesh/schemas';
+import { renderEmbeddedBanner } from './banner.js';
+import { selectModules } from './service-modules.js';
+
+await runMain(async () => {
+  const config = loadConfig();
+  if (config.mode !== 'embedded') {
+    throw new ConfigError([
+      {
+        variable: 'CHATMESH_MODE',
+        value: config.mode,
+        expected: 'embedded',
+        message: `CHATMESH_MODE="${config.mode}" is not valid for \`npm start\`: expected embedded (\`npm run stack\` runs stack mode)`,
+      },
+    ]);
+  }
+  const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
+  const unknown = findUnknownVariables(process.env);
+  if (unknown.length > 0) logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
+
+  const registry = createMetricsRegistry();
+  const metrics = createChatmeshMetrics(registry);
+  const bus = createMemoryBus({ instrumentation: createBusInstrumentation(metrics) });
+  const codec = createLocalCodec();
+  const modules = selectModules(config.services);
+  const runtime = await startRuntime({
+    config,
+    logger,
+    registry,
+    metrics,
+    bus,
+    codec,
+    modules,
+    describe: () => ({ durable: false }),
+  });
+  installShutdown({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    onDrain: runtime.drain,
+    stop: async () => {
+      await runtime.stop();
+      process.stdout.write('chatmesh: every service stopped cleanly; the in-memory data is gone.\n');
+    },
+  });
+  process.stdout.write(renderEmbeddedBanner({ url: runtime.url, services: modules.map((module) => module.name) }));
+});

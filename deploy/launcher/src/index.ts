@@ -1,0 +1,9 @@
+/**
+ * @chatmesh/launcher: runs chatmesh. `src/embedded-main.ts` (`npm start`) runs every service in one
+ * process on the in-process bus; `src/stack-main.ts` (`npm run stack`) runs each service as its own
+ * process against real servers. Exports the service table and the launcher's configuration section.
+ */
+export { SERVICE_MODULES, selectModules } from './service-modules.js';
+export { STACK_CONFIG, STACK_DEFAULTS, CONFIG_SECTIONS } from './stack-config.js';
+export { renderEmbeddedBanner } from './banner.js';
+export { spawnServiceProcess, stopServiceProcesses, waitForReady, type StackProcess, type SpawnServiceOptions } from './stack-processes.js';
