@@ -1,23 +1,25 @@
 /**
  * What only the Kafka bus has: topic configs really applied on the broker, instrumentation from kafkajs events,
- * error mapping of a real broker refusal. Needs KAFKA_BROKERS (e.g. `npm run infra -- env`).
+ * error mapping of a real broker refusal. Kafka from `startKafka()` (KAFKA_BROKERS, or the native broker).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
+import { startKafka, type KafkaServer } from '@chatmesh/testing';
 import { BusError, createKafkaBus, type Bus } from '../index.js';
 import { encodeDeadLetterJson, waitFor } from '../testing/index.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-
-describe('kafka bus specifics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
+describe('kafka bus specifics', () => {
+  let kafka: KafkaServer;
   const events: string[] = [];
   const lags: number[] = [];
   let bus: Bus;
   let admin: kafkajs.Admin;
 
   before(async () => {
+    kafka = await startKafka();
+    const { brokers } = kafka;
     bus = createKafkaBus({
       brokers,
       logLevel: 'nothing',
@@ -34,6 +36,7 @@ describe('kafka bus specifics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is
   after(async () => {
     await bus?.close();
     await admin?.disconnect();
+    await kafka?.stop();
   });
 
   it('creates topics with their partitions and configs, and the twin with the same ones', async () => {

@@ -2,30 +2,14 @@
  * The bus contract suite against a real Kafka: KAFKA_BROKERS when set, otherwise `startKafka()` from
  * @chatmesh/testing (native Kafka 4.1 through `npm run infra -- up`).
  */
+import { startKafka } from '@chatmesh/testing';
 import { createKafkaBus, type KafkaBusLogEntry } from '../index.js';
 import { runBusContractSuite } from '../testing/contract-suite.js';
-
-interface StartedKafka {
-  readonly brokers: readonly string[];
-  readonly stop?: () => Promise<void>;
-}
-
-async function provideKafka(): Promise<StartedKafka> {
-  const fromEnv = process.env.KAFKA_BROKERS?.split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  if (fromEnv && fromEnv.length > 0) return { brokers: fromEnv };
-  // Loaded by name at run time so this package type-checks without depending on the testing lib's API.
-  const testingModule = '@chatmesh/testing';
-  const testing = (await import(testingModule)) as { startKafka?: () => Promise<StartedKafka> };
-  if (!testing.startKafka) throw new Error('Set KAFKA_BROKERS or provide startKafka() in @chatmesh/testing');
-  return testing.startKafka();
-}
 
 runBusContractSuite(
   'kafka bus',
   async () => {
-    const kafka = await provideKafka();
+    const kafka = await startKafka();
     const warnings: KafkaBusLogEntry[] = [];
     const bus = createKafkaBus({
       brokers: kafka.brokers,
@@ -41,7 +25,7 @@ runBusContractSuite(
       bus,
       dispose: async () => {
         await bus.close();
-        await kafka.stop?.();
+        await kafka.stop();
       },
     };
   },
