@@ -1,4 +1,4 @@
-import avro from 'avsc';
+import type avro from 'avsc';
 
 /** Confluent's compatibility levels. */
 export const COMPATIBILITY_LEVELS = [
@@ -28,7 +28,11 @@ export function isCompatibilityLevel(value: unknown): value is CompatibilityLeve
  * FULL: both; *_TRANSITIVE: against every earlier version, not only the latest. Uses Avro schema
  * resolution as avsc implements it (`createResolver`).
  */
-export function findIncompatibilities(level: CompatibilityLevel, candidate: avro.Type, previous: readonly avro.Type[]): string[] {
+export function findIncompatibilities(
+  level: CompatibilityLevel,
+  candidate: avro.Type,
+  previous: readonly avro.Type[],
+): string[] {
   if (level === 'NONE' || previous.length === 0) return [];
   const against = level.endsWith('_TRANSITIVE') ? previous : previous.slice(-1);
   const backward = level.startsWith('BACKWARD') || level.startsWith('FULL');

@@ -61,9 +61,11 @@ export async function startRegistryHttpServer(options: RegistryHttpServerOptions
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = request.method ?? 'GET';
     const candidates = routes.filter((route) => route.pattern.test(path));
-    if (candidates.length === 0) return sendError(response, new RegistryApiError('ROUTE_NOT_FOUND', 'HTTP 404 Not Found'));
+    if (candidates.length === 0)
+      return sendError(response, new RegistryApiError('ROUTE_NOT_FOUND', 'HTTP 404 Not Found'));
     const route = candidates.find((candidate) => candidate.method === method);
-    if (route === undefined) return sendError(response, new RegistryApiError('METHOD_NOT_ALLOWED', 'HTTP 405 Method Not Allowed'));
+    if (route === undefined)
+      return sendError(response, new RegistryApiError('METHOD_NOT_ALLOWED', 'HTTP 405 Method Not Allowed'));
     if (!registry.isReady() && !path.startsWith('/v1/metadata')) {
       return sendError(response, new RegistryApiError('NOT_READY', 'The registry is still reading its store'));
     }
@@ -108,7 +110,8 @@ function buildRoutes(registry: SchemaRegistry, version: string): Route[] {
     handle,
   });
   const input = (body: unknown): SchemaInput => {
-    if (typeof body !== 'object' || body === null) throw new RegistryApiError('INVALID_SCHEMA', 'Request body must be a JSON object with "schema"');
+    if (typeof body !== 'object' || body === null)
+      throw new RegistryApiError('INVALID_SCHEMA', 'Request body must be a JSON object with "schema"');
     return body as SchemaInput;
   };
   const level = (body: unknown): unknown => (body as { compatibility?: unknown } | undefined)?.compatibility;
@@ -119,7 +122,9 @@ function buildRoutes(registry: SchemaRegistry, version: string): Route[] {
     route('POST', `/subjects/${subject}/versions`, (m, body) => registry.register(get(m, 0), input(body))),
     route('POST', `/subjects/${subject}`, (m, body) => registry.lookup(get(m, 0), input(body))),
     route('GET', `/subjects/${subject}/versions/([^/]+)`, (m) => registry.version(get(m, 0), get(m, 1))),
-    route('GET', `/subjects/${subject}/versions/([^/]+)/schema`, (m) => JSON.parse(registry.version(get(m, 0), get(m, 1)).schema)),
+    route('GET', `/subjects/${subject}/versions/([^/]+)/schema`, (m) =>
+      JSON.parse(registry.version(get(m, 0), get(m, 1)).schema),
+    ),
     route('GET', '/schemas/ids/([0-9]+)', (m) => ({ schema: registry.schemaById(Number(get(m, 0))) })),
     route('GET', '/schemas/types', () => ['AVRO']),
     route('POST', `/compatibility/subjects/${subject}/versions/([^/]+)`, (m, body, query) => {
@@ -127,12 +132,18 @@ function buildRoutes(registry: SchemaRegistry, version: string): Route[] {
       return query.get('verbose') === 'true' ? result : { is_compatible: result.is_compatible };
     }),
     route('GET', '/config', () => ({ compatibilityLevel: registry.globalCompatibility() })),
-    route('PUT', '/config', async (_m, body) => ({ compatibility: await registry.setCompatibility(null, level(body)) })),
+    route('PUT', '/config', async (_m, body) => ({
+      compatibility: await registry.setCompatibility(null, level(body)),
+    })),
     route('GET', `/config/${subject}`, (m, _body, query) => ({
       compatibilityLevel:
-        query.get('defaultToGlobal') === 'true' ? registry.compatibilityOf(get(m, 0)) : registry.subjectCompatibility(get(m, 0)),
+        query.get('defaultToGlobal') === 'true'
+          ? registry.compatibilityOf(get(m, 0))
+          : registry.subjectCompatibility(get(m, 0)),
     })),
-    route('PUT', `/config/${subject}`, async (m, body) => ({ compatibility: await registry.setCompatibility(get(m, 0), level(body)) })),
+    route('PUT', `/config/${subject}`, async (m, body) => ({
+      compatibility: await registry.setCompatibility(get(m, 0), level(body)),
+    })),
     route('GET', '/v1/metadata/version', () => ({ version, commitId: 'chatmesh' })),
     route('GET', '/', () => ({})),
   ];
@@ -143,7 +154,8 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RegistryApiError('UNPROCESSABLE_ENTITY', `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new RegistryApiError('UNPROCESSABLE_ENTITY', `Request body exceeds ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
@@ -160,6 +172,9 @@ function sendError(response: ServerResponse, error: RegistryApiError): void {
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+  response.writeHead(status, {
+    'content-type': SCHEMA_REGISTRY_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(text),
+  });
   response.end(text);
 }

@@ -4,8 +4,17 @@
  * (checked with avsc), keeping its state like Confluent's KafkaStore in a single-partition compacted
  * `_schemas` topic so any number of instances agree. `src/main.ts` is the process entry.
  */
-export { startSchemaRegistry, type StartSchemaRegistryOptions, type RunningSchemaRegistry } from './schema-registry-server.js';
-export { startRegistryHttpServer, SCHEMA_REGISTRY_CONTENT_TYPE, type RegistryHttpServer, type RegistryHttpServerOptions } from './http-server.js';
+export {
+  startSchemaRegistry,
+  type StartSchemaRegistryOptions,
+  type RunningSchemaRegistry,
+} from './schema-registry-server.js';
+export {
+  startRegistryHttpServer,
+  SCHEMA_REGISTRY_CONTENT_TYPE,
+  type RegistryHttpServer,
+  type RegistryHttpServerOptions,
+} from './http-server.js';
 export { SchemaRegistry, type SchemaInput, type SchemaRegistryOptions } from './schema-registry.js';
 export type { SubjectVersion } from './registry-state.js';
 export {

@@ -10,13 +10,24 @@ import { startSchemaRegistry } from './schema-registry-server.js';
 import { KafkaSchemaStore } from './store/kafka-schema-store.js';
 
 const logger = createLogger({ service: 'schema-registry' });
-const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 async function main(): Promise<void> {
   const config = loadRegistryConfig(process.env);
   const store = new KafkaSchemaStore({ brokers: config.kafkaBrokers, topic: config.topic });
-  const running = await startSchemaRegistry({ store, host: config.host, port: config.port, version: packageJson.version, logger });
-  logger.info({ url: running.url, brokers: config.kafkaBrokers, topic: config.topic }, `schema registry listening on ${running.url}`);
+  const running = await startSchemaRegistry({
+    store,
+    host: config.host,
+    port: config.port,
+    version: packageJson.version,
+    logger,
+  });
+  logger.info(
+    { url: running.url, brokers: config.kafkaBrokers, topic: config.topic },
+    `schema registry listening on ${running.url}`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

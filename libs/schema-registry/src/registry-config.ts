@@ -27,7 +27,8 @@ export function loadRegistryConfig(env: Readonly<Record<string, string | undefin
     .filter((broker) => broker !== '');
   if (brokers.length === 0) problems.push('KAFKA_BROKERS is required: a comma list of host:port, e.g. 127.0.0.1:19092');
   for (const broker of brokers) {
-    if (!/^[^:\s]+:[0-9]{1,5}$/.test(broker)) problems.push(`KAFKA_BROKERS entry ${JSON.stringify(broker)} is not host:port`);
+    if (!/^[^:\s]+:[0-9]{1,5}$/.test(broker))
+      problems.push(`KAFKA_BROKERS entry ${JSON.stringify(broker)} is not host:port`);
   }
   const rawPort = env['SCHEMA_REGISTRY_PORT'];
   const port = rawPort === undefined || rawPort === '' ? DEFAULTS.port : Number(rawPort);
@@ -37,9 +38,13 @@ export function loadRegistryConfig(env: Readonly<Record<string, string | undefin
   const host = env['SCHEMA_REGISTRY_HOST'] || DEFAULTS.host;
   const topic = env['SCHEMA_REGISTRY_TOPIC'] || DEFAULTS.topic;
   if (problems.length > 0) {
-    throw new ChatmeshError('CM_ERR_SCHEMA_REGISTRY_CONFIG_INVALID', `invalid schema registry configuration: ${problems.join('; ')}`, {
-      context: { problems },
-    });
+    throw new ChatmeshError(
+      'CM_ERR_SCHEMA_REGISTRY_CONFIG_INVALID',
+      `invalid schema registry configuration: ${problems.join('; ')}`,
+      {
+        context: { problems },
+      },
+    );
   }
   return Object.freeze({ kafkaBrokers: Object.freeze(brokers), host, port, topic });
 }

@@ -44,7 +44,8 @@ export class RegistryState {
   }
 
   #accepts(record: SchemaRecord): boolean {
-    if (!Number.isInteger(record.id) || record.id < 1 || !Number.isInteger(record.version) || record.version < 1) return false;
+    if (!Number.isInteger(record.id) || record.id < 1 || !Number.isInteger(record.version) || record.version < 1)
+      return false;
     if (this.#subjects.get(record.subject)?.some((v) => v.version === record.version)) return false;
     const existingSchema = this.#schemaById.get(record.id);
     if (existingSchema !== undefined && existingSchema !== record.schema) return false;

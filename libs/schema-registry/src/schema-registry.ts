@@ -126,13 +126,21 @@ export class SchemaRegistry {
    * Whether `input` could be registered after `version` of `subject` under the subject's level.
    * @throws RegistryApiError SUBJECT_NOT_FOUND, VERSION_NOT_FOUND, INVALID_VERSION, INVALID_SCHEMA.
    */
-  testCompatibility(subject: string, version: string, input: SchemaInput): { is_compatible: boolean; messages: string[] } {
+  testCompatibility(
+    subject: string,
+    version: string,
+    input: SchemaInput,
+  ): { is_compatible: boolean; messages: string[] } {
     const canonical = this.#canonicalize(input);
     const target = this.version(subject, version);
     const level = this.compatibilityOf(subject);
     const versions = this.#state.versionsOf(subject).filter((v) => v.version <= target.version);
     const previous = level.endsWith('_TRANSITIVE') ? versions : [target];
-    const messages = findIncompatibilities(level, this.#typeOf(canonical), previous.map((v) => this.#typeOf(v.schema)));
+    const messages = findIncompatibilities(
+      level,
+      this.#typeOf(canonical),
+      previous.map((v) => this.#typeOf(v.schema)),
+    );
     return { is_compatible: messages.length === 0, messages };
   }
 
@@ -167,7 +175,10 @@ export class SchemaRegistry {
    */
   setCompatibility(subject: string | null, level: unknown): Promise<CompatibilityLevel> {
     if (!isCompatibilityLevel(level)) {
-      throw new RegistryApiError('INVALID_COMPATIBILITY_LEVEL', `Invalid compatibility level. Valid values are none, backward, forward, full, and their _transitive forms: ${String(level)}`);
+      throw new RegistryApiError(
+        'INVALID_COMPATIBILITY_LEVEL',
+        `Invalid compatibility level. Valid values are none, backward, forward, full, and their _transitive forms: ${String(level)}`,
+      );
     }
     return this.#serialized(async () => {
       await this.#store.append({ kind: 'config', subject, compatibilityLevel: level });
@@ -197,12 +208,16 @@ export class SchemaRegistry {
   /** Validates and canonicalises (whitespace-free JSON, key order kept) a schema text. */
   #canonicalize(input: SchemaInput): string {
     if (input.schemaType !== undefined && input.schemaType !== null && input.schemaType !== 'AVRO') {
-      throw new RegistryApiError('INVALID_SCHEMA', `Unsupported schema type ${String(input.schemaType)}: only AVRO is served`);
+      throw new RegistryApiError(
+        'INVALID_SCHEMA',
+        `Unsupported schema type ${String(input.schemaType)}: only AVRO is served`,
+      );
     }
     if (input.references !== undefined && input.references !== null && input.references.length > 0) {
       throw new RegistryApiError('INVALID_SCHEMA', 'Schema references are not supported by this registry');
     }
-    if (typeof input.schema !== 'string') throw new RegistryApiError('INVALID_SCHEMA', 'Invalid schema: "schema" must be a string');
+    if (typeof input.schema !== 'string')
+      throw new RegistryApiError('INVALID_SCHEMA', 'Invalid schema: "schema" must be a string');
     let canonical: string;
     try {
       canonical = JSON.stringify(JSON.parse(input.schema));

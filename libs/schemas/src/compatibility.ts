@@ -24,7 +24,12 @@ export function checkSchemaHistory(versions: readonly SchemaVersionFile[]): Comp
     const reader = versions[index];
     if (writer === undefined || reader === undefined) continue;
     for (const reason of checkReaderCanRead(reader.schema, writer.schema)) {
-      problems.push({ fullName: reader.fullName, writerVersion: writer.version, readerVersion: reader.version, reason });
+      problems.push({
+        fullName: reader.fullName,
+        writerVersion: writer.version,
+        readerVersion: reader.version,
+        reason,
+      });
     }
   }
   return problems;
@@ -71,7 +76,11 @@ interface FieldJson {
 }
 
 /** Every record definition in a schema, by full name (namespaces inherited as Avro specifies). */
-function collectRecords(schema: AvroSchemaJson, namespace = '', out = new Map<string, FieldJson[]>()): Map<string, FieldJson[]> {
+function collectRecords(
+  schema: AvroSchemaJson,
+  namespace = '',
+  out = new Map<string, FieldJson[]>(),
+): Map<string, FieldJson[]> {
   if (Array.isArray(schema)) {
     for (const branch of schema as AvroSchemaJson[]) collectRecords(branch, namespace, out);
     return out;

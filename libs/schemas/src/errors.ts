@@ -1,7 +1,8 @@
 import { ChatmeshError, type ChatmeshErrorOptions, type ErrorCode } from '@chatmesh/errors';
 
 /** Why a frame could not be decoded; machine-readable, in `context.reason` and {@link SchemaDecodeError.reason}. */
-export type DecodeFailure = 'short-buffer' | 'bad-magic-byte' | 'unknown-schema-id' | 'corrupt-body' | 'unreadable-writer';
+export type DecodeFailure =
+  'short-buffer' | 'bad-magic-byte' | 'unknown-schema-id' | 'corrupt-body' | 'unreadable-writer';
 
 /** A value did not match its subject's schema (CM_ERR_SCHEMA_ENCODE); never retriable. */
 export class SchemaEncodeError extends ChatmeshError {
@@ -46,7 +47,10 @@ export class SchemaRegistryError extends ChatmeshError {
   readonly status: number | undefined;
 
   constructor(
-    code: Extract<ErrorCode, 'CM_ERR_SCHEMA_REGISTRY_UNAVAILABLE' | 'CM_ERR_SCHEMA_REGISTRY_REJECTED' | 'CM_ERR_SCHEMA_INCOMPATIBLE'>,
+    code: Extract<
+      ErrorCode,
+      'CM_ERR_SCHEMA_REGISTRY_UNAVAILABLE' | 'CM_ERR_SCHEMA_REGISTRY_REJECTED' | 'CM_ERR_SCHEMA_INCOMPATIBLE'
+    >,
     message: string,
     status: number | undefined,
     options: ChatmeshErrorOptions = {},

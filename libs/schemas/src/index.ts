@@ -25,7 +25,13 @@ export {
   type TopicTableOptions,
 } from './topics.js';
 export { avscOptions, latestSchemaOf, latestTypeOf, schemaVersionsOf } from './schema-catalog.js';
-export { loadSchemaTree, fullNameOf, SCHEMAS_DIR, type AvroSchemaJson, type SchemaVersionFile } from './schema-files.js';
+export {
+  loadSchemaTree,
+  fullNameOf,
+  SCHEMAS_DIR,
+  type AvroSchemaJson,
+  type SchemaVersionFile,
+} from './schema-files.js';
 export { checkSchemaHistory, checkReaderCanRead, type CompatibilityProblem } from './compatibility.js';
 export { MAGIC_BYTE, HEADER_BYTES, frameValue, parseFrame } from './wire-format.js';
 export { SchemaEncodeError, SchemaDecodeError, SchemaRegistryError, type DecodeFailure } from './errors.js';

@@ -105,9 +105,15 @@ export function gatewayDeliveriesTopic(gatewayId: string): TopicDefinition {
       { context: { gatewayId } },
     );
   }
-  return topic(`gateway.${gatewayId}.deliveries`, GATEWAY_DELIVERY_PARTITIONS, 'userId', 'chatmesh.gateway.GatewayDelivery', {
-    retentionMs: ONE_DAY_MS,
-  });
+  return topic(
+    `gateway.${gatewayId}.deliveries`,
+    GATEWAY_DELIVERY_PARTITIONS,
+    'userId',
+    'chatmesh.gateway.GatewayDelivery',
+    {
+      retentionMs: ONE_DAY_MS,
+    },
+  );
 }
 
 /** The dead-letter twin of a topic definition: same key, values are DeadLetter envelopes. */

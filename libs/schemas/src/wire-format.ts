@@ -20,7 +20,10 @@ export function frameValue(schemaId: number, body: Buffer): Buffer {
  */
 export function parseFrame(bytes: Buffer): { schemaId: number; body: Buffer } {
   if (bytes.length < HEADER_BYTES) {
-    throw new SchemaDecodeError('short-buffer', `a Confluent frame has at least ${HEADER_BYTES} bytes, got ${bytes.length}`);
+    throw new SchemaDecodeError(
+      'short-buffer',
+      `a Confluent frame has at least ${HEADER_BYTES} bytes, got ${bytes.length}`,
+    );
   }
   const magic = bytes.readUInt8(0);
   if (magic !== MAGIC_BYTE) {

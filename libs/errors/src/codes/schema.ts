@@ -8,7 +8,8 @@ export const SCHEMA_CODES = defineCodes({
     fix: 'Read `context.paths` for the offending fields and build the value as the generated type of the subject says.',
   },
   CM_ERR_SCHEMA_DECODE: {
-    message: 'Bytes are not a Confluent-framed Avro record this codec can read (bad magic byte, short buffer, unknown schema id or corrupt body).',
+    message:
+      'Bytes are not a Confluent-framed Avro record this codec can read (bad magic byte, short buffer, unknown schema id or corrupt body).',
     retriable: false,
     fix: 'The record is poison: it goes to the dead-letter twin. Check what produced it (`context.reason`) and that producers use the same registry.',
   },

@@ -46,7 +46,10 @@ test('creates _schemas as a single-partition compacted topic', async () => {
       includeSynonyms: false,
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }],
     });
-    assert.equal(configs.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue, 'compact');
+    assert.equal(
+      configs.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue,
+      'compact',
+    );
   } finally {
     await admin.disconnect();
   }
@@ -64,7 +67,9 @@ test('two registry instances on one _schemas topic agree on ids; concurrent writ
   assert.equal(new Set(ids.map((r) => r.id)).size, subjects.length, `ids ${JSON.stringify(ids)} are distinct`);
   for (const [i, subject] of subjects.entries()) {
     for (const instance of [one, two]) {
-      const seen = await waitFor(() => latest(instance.registry.url, subject), { description: `${subject} on ${instance.registry.url}` });
+      const seen = await waitFor(() => latest(instance.registry.url, subject), {
+        description: `${subject} on ${instance.registry.url}`,
+      });
       assert.equal(seen.id, ids[i]?.id);
       assert.equal(seen.version, 1);
     }
@@ -78,7 +83,13 @@ test('a restarted registry rebuilds the same ids from the topic and continues ab
   const first = await startOn(topic);
   const subject = randomName('restart') + '-value';
   const v1 = await first.client.register(record('Restart'), { subject });
-  const v2 = await first.client.register(record('Restart', [{ name: 'id', type: 'string' }, { name: 'n', type: 'int', default: 0 }]), { subject });
+  const v2 = await first.client.register(
+    record('Restart', [
+      { name: 'id', type: 'string' },
+      { name: 'n', type: 'int', default: 0 },
+    ]),
+    { subject },
+  );
   await first.registry.close();
 
   const second = await startOn(topic);

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { COMPATIBILITY, SchemaRegistry as ConfluentClient, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import { MemorySchemaStore, SCHEMA_REGISTRY_CONTENT_TYPE, startSchemaRegistry, type RunningSchemaRegistry } from '../index.js';
+import {
+  MemorySchemaStore,
+  SCHEMA_REGISTRY_CONTENT_TYPE,
+  startSchemaRegistry,
+  type RunningSchemaRegistry,
+} from '../index.js';
 
 const v1 = {
   type: 'record',
@@ -26,7 +31,11 @@ after(async () => {
   await server.close();
 });
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; type: string | null; json: unknown }> {
+async function http(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; type: string | null; json: unknown }> {
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: { 'content-type': SCHEMA_REGISTRY_CONTENT_TYPE },
@@ -47,7 +56,11 @@ test('the real client registers, looks up, fetches by id, encodes and decodes', 
   const bytes = await client.encode(id, { id: 'x-1' });
   assert.equal(bytes[0], 0);
   assert.equal(bytes.readInt32BE(1), id);
-  assert.deepEqual(bytes.subarray(5), avro.Type.forSchema(v1 as avro.Schema).toBuffer({ id: 'x-1' }), 'plain Avro body');
+  assert.deepEqual(
+    bytes.subarray(5),
+    avro.Type.forSchema(v1 as avro.Schema).toBuffer({ id: 'x-1' }),
+    'plain Avro body',
+  );
 
   // A fresh client has no cache: decoding goes through GET /schemas/ids/{id}.
   const fresh = new ConfluentClient({ host: server.url, retry: { retries: 0 } });
@@ -83,7 +96,9 @@ test('an incompatible registration is refused with 409', async () => {
   const raw = await http('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(incompatible) });
   assert.equal(raw.status, 409);
   assert.equal((raw.json as { error_code: number }).error_code, 409);
-  const check = await http('POST', `/compatibility/subjects/${subject}/versions/latest?verbose=true`, { schema: JSON.stringify(incompatible) });
+  const check = await http('POST', `/compatibility/subjects/${subject}/versions/latest?verbose=true`, {
+    schema: JSON.stringify(incompatible),
+  });
   assert.equal(check.status, 200);
   assert.equal((check.json as { is_compatible: boolean }).is_compatible, false);
   assert.ok((check.json as { messages: string[] }).messages.length > 0);
@@ -95,11 +110,19 @@ test('compatibility levels are set and enforced per subject: NONE accepts, FORWA
   const subject = `levels-${Date.now()}-value`;
   await client.register(avroSchema(v1), { subject, compatibility: COMPATIBILITY.NONE });
   assert.deepEqual((await http('GET', `/config/${subject}`)).json, { compatibilityLevel: 'NONE' });
-  assert.equal((await http('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(incompatible) })).status, 200);
-  assert.deepEqual((await http('PUT', `/config/${subject}`, { compatibility: 'FORWARD' })).json, { compatibility: 'FORWARD' });
+  assert.equal(
+    (await http('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(incompatible) })).status,
+    200,
+  );
+  assert.deepEqual((await http('PUT', `/config/${subject}`, { compatibility: 'FORWARD' })).json, {
+    compatibility: 'FORWARD',
+  });
   // FORWARD: the latest (incompatible, with a required int) must read data of the new one, which lacks it.
   const lacksCount = { ...v1, fields: [...v1.fields, { name: 'z', type: 'string', default: '' }] };
-  assert.equal((await http('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(lacksCount) })).status, 409);
+  assert.equal(
+    (await http('POST', `/subjects/${subject}/versions`, { schema: JSON.stringify(lacksCount) })).status,
+    409,
+  );
   const bad = await http('PUT', `/config/${subject}`, { compatibility: 'SIDEWAYS' });
   assert.deepEqual([bad.status, (bad.json as { error_code: number }).error_code], [422, 42203]);
   assert.deepEqual((await http('GET', '/config')).json, { compatibilityLevel: 'BACKWARD' });
@@ -126,8 +149,18 @@ test('unknown subjects, versions, ids and schemas answer with Confluent error co
   const subject = `versions-${Date.now()}-value`;
   await client.register(avroSchema(v1), { subject });
   assert.equal((await http('GET', `/subjects/${subject}/versions/7`)).status, 404);
-  assert.equal(((await http('GET', `/subjects/${subject}/versions/7`)).json as { error_code: number }).error_code, 40402);
-  assert.equal(((await http('GET', `/subjects/${subject}/versions/zero`)).json as { error_code: number }).error_code, 42202);
-  assert.equal(((await http('POST', `/subjects/${subject}`, { schema: JSON.stringify(v2) })).json as { error_code: number }).error_code, 40403);
+  assert.equal(
+    ((await http('GET', `/subjects/${subject}/versions/7`)).json as { error_code: number }).error_code,
+    40402,
+  );
+  assert.equal(
+    ((await http('GET', `/subjects/${subject}/versions/zero`)).json as { error_code: number }).error_code,
+    42202,
+  );
+  assert.equal(
+    ((await http('POST', `/subjects/${subject}`, { schema: JSON.stringify(v2) })).json as { error_code: number })
+      .error_code,
+    40403,
+  );
   await assert.rejects(client.getSchema(987654), (error: { status?: number }) => error.status === 404);
 });

@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import avro from 'avsc';
-import { MemorySchemaStore, RegistryApiError, SchemaRegistry, findIncompatibilities, loadRegistryConfig, type SchemaStore } from '../index.js';
 import { isChatmeshError } from '@chatmesh/errors';
+import {
+  MemorySchemaStore,
+  RegistryApiError,
+  SchemaRegistry,
+  findIncompatibilities,
+  loadRegistryConfig,
+  type SchemaStore,
+} from '../index.js';
 
 const schema = (fields: object[]) => JSON.stringify({ type: 'record', name: 'R', namespace: 't', fields });
 const A = schema([{ name: 'a', type: 'string' }]);
-const B = schema([{ name: 'a', type: 'string' }, { name: 'b', type: 'int', default: 0 }]);
+const B = schema([
+  { name: 'a', type: 'string' },
+  { name: 'b', type: 'int', default: 0 },
+]);
 const C = schema([{ name: 'c', type: 'long' }]);
 
 test('two instances on one store agree on ids, and racing writers never share an id', async () => {
@@ -45,14 +55,21 @@ test('a record that lost a race (same version or id) is ignored and the writer p
   await registry.start();
   const { id } = await registry.register('s-value', { schema: A });
   assert.deepEqual(registry.versionNumbers('s-value'), [1, 2]);
-  assert.equal(registry.version('s-value', '1').schema, JSON.stringify(JSON.parse(B)), 'the first write in the log won');
+  assert.equal(
+    registry.version('s-value', '1').schema,
+    JSON.stringify(JSON.parse(B)),
+    'the first write in the log won',
+  );
   assert.equal(registry.version('s-value', '2').id, id);
   assert.equal(id, 2);
 });
 
 test('compatibility levels follow Confluent: BACKWARD, FORWARD, FULL, transitive, NONE', () => {
   const t = (s: string) => avro.Type.forSchema(JSON.parse(s) as avro.Schema);
-  const withRequired = schema([{ name: 'a', type: 'string' }, { name: 'b', type: 'int' }]);
+  const withRequired = schema([
+    { name: 'a', type: 'string' },
+    { name: 'b', type: 'int' },
+  ]);
   assert.deepEqual(findIncompatibilities('BACKWARD', t(B), [t(A)]), []);
   assert.equal(findIncompatibilities('BACKWARD', t(withRequired), [t(A)]).length, 1);
   assert.deepEqual(findIncompatibilities('FORWARD', t(withRequired), [t(A)]), [], 'A ignores the extra field');
@@ -75,7 +92,10 @@ test('registry refusals carry HTTP status, Confluent code and a chatmesh code', 
     assert.deepEqual([error.httpStatus, error.confluentErrorCode], [409, 409]);
     return true;
   });
-  assert.throws(() => registry.version('nope', 'latest'), { code: 'CM_ERR_SCHEMA_UNKNOWN_SUBJECT', confluentErrorCode: 40401 });
+  assert.throws(() => registry.version('nope', 'latest'), {
+    code: 'CM_ERR_SCHEMA_UNKNOWN_SUBJECT',
+    confluentErrorCode: 40401,
+  });
 });
 
 test('configuration: defaults, and every bad variable listed at once', () => {

@@ -102,7 +102,11 @@ export class KafkaSchemaStore implements SchemaStore {
     const { key, value } = encodeStoreRecord(record);
     let offset: bigint;
     try {
-      const [result] = await this.#producer.send({ topic: this.#topic, acks: -1, messages: [{ key, value, partition: 0 }] });
+      const [result] = await this.#producer.send({
+        topic: this.#topic,
+        acks: -1,
+        messages: [{ key, value, partition: 0 }],
+      });
       offset = BigInt(result?.baseOffset ?? '-1');
     } catch (cause) {
       throw new SchemaStoreError(this.#topic, `cannot write to ${this.#topic}: ${(cause as Error).message}`, { cause });

@@ -16,8 +16,22 @@ export function encodeStoreRecord(record: StoreRecord): { key: string; value: st
     };
   }
   return {
-    key: JSON.stringify({ keytype: 'SCHEMA', subject: record.subject, version: record.version, magic: 1, id: record.id, nonce: record.nonce }),
-    value: JSON.stringify({ subject: record.subject, version: record.version, id: record.id, schema: record.schema, deleted: false, nonce: record.nonce }),
+    key: JSON.stringify({
+      keytype: 'SCHEMA',
+      subject: record.subject,
+      version: record.version,
+      magic: 1,
+      id: record.id,
+      nonce: record.nonce,
+    }),
+    value: JSON.stringify({
+      subject: record.subject,
+      version: record.version,
+      id: record.id,
+      schema: record.schema,
+      deleted: false,
+      nonce: record.nonce,
+    }),
   };
 }
 

@@ -36,8 +36,33 @@ test('the embedded history holds every version of every schema file', () => {
 test('codegen refuses two different definitions of one full name', () => {
   const record = (fields: unknown[]) => ({ type: 'record', name: 'Shared', namespace: 'demo', fields });
   const tree = new Map([
-    ['demo.A', [{ fullName: 'demo.A', version: 1, path: 'demo/A/v1.avsc', schema: { type: 'record', name: 'A', namespace: 'demo', fields: [{ name: 's', type: record([]) }] } }]],
-    ['demo.B', [{ fullName: 'demo.B', version: 1, path: 'demo/B/v1.avsc', schema: { type: 'record', name: 'B', namespace: 'demo', fields: [{ name: 's', type: record([{ name: 'x', type: 'int' }]) }] } }]],
+    [
+      'demo.A',
+      [
+        {
+          fullName: 'demo.A',
+          version: 1,
+          path: 'demo/A/v1.avsc',
+          schema: { type: 'record', name: 'A', namespace: 'demo', fields: [{ name: 's', type: record([]) }] },
+        },
+      ],
+    ],
+    [
+      'demo.B',
+      [
+        {
+          fullName: 'demo.B',
+          version: 1,
+          path: 'demo/B/v1.avsc',
+          schema: {
+            type: 'record',
+            name: 'B',
+            namespace: 'demo',
+            fields: [{ name: 's', type: record([{ name: 'x', type: 'int' }]) }],
+          },
+        },
+      ],
+    ],
   ]);
   assert.throws(() => generateSources(tree), /demo\.Shared is defined differently/);
 });

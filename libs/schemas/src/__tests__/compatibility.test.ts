@@ -26,11 +26,19 @@ test('every record, field and enum in schemas/ is documented and namespaced', ()
         const n = node as Record<string, unknown>;
         if (n['type'] === 'record' || n['type'] === 'enum') {
           assert.equal(typeof n['doc'], 'string', `${path}: ${String(n['name'])} has no doc`);
-          assert.match(String(n['namespace']), /^chatmesh\./, `${path}: ${String(n['name'])} has no chatmesh namespace`);
+          assert.match(
+            String(n['namespace']),
+            /^chatmesh\./,
+            `${path}: ${String(n['name'])} has no chatmesh namespace`,
+          );
         }
         if (n['type'] === 'record') {
           for (const field of n['fields'] as Array<Record<string, unknown>>) {
-            assert.equal(typeof field['doc'], 'string', `${path}: field ${String(n['name'])}.${String(field['name'])} has no doc`);
+            assert.equal(
+              typeof field['doc'],
+              'string',
+              `${path}: field ${String(n['name'])}.${String(field['name'])} has no doc`,
+            );
             walk(field['type']);
           }
         } else {

@@ -80,7 +80,10 @@ test('a record written with ChatCommand v1 is read as the current version (new f
   const codec = createLocalCodec({ registry });
   await codec.prepare(['chat.commands-value']);
   const versions = registry.versionsOf('chat.commands-value');
-  assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+  assert.deepEqual(
+    versions.map((v) => v.version),
+    [1, 2],
+  );
   const v1 = versions[0];
   assert.ok(v1 && v1.id !== codec.schemaIdOf('chat.commands-value'));
   const { traceparent: _dropped, ...v1Value } = SAMPLE_VALUES['chatmesh.chat.ChatCommand'];
@@ -131,10 +134,9 @@ test('the local registry refuses an incompatible version with CM_ERR_SCHEMA_INCO
   const v1 = { type: 'record', name: 'T', namespace: 'demo', fields: [{ name: 'a', type: 'string' }] };
   const first = registry.register('demo-value', v1);
   assert.equal(registry.register('demo-value', v1).id, first.id, 'registering again is idempotent');
-  assert.throws(
-    () => registry.register('demo-value', { ...v1, fields: [...v1.fields, { name: 'b', type: 'int' }] }),
-    { code: 'CM_ERR_SCHEMA_INCOMPATIBLE' },
-  );
+  assert.throws(() => registry.register('demo-value', { ...v1, fields: [...v1.fields, { name: 'b', type: 'int' }] }), {
+    code: 'CM_ERR_SCHEMA_INCOMPATIBLE',
+  });
   const v2 = registry.register('demo-value', { ...v1, fields: [...v1.fields, { name: 'b', type: 'int', default: 0 }] });
   assert.equal(v2.version, 2);
   assert.equal(v2.id, first.id + 1);

@@ -41,11 +41,16 @@ test('prepare registers every subject; values of every topic round-trip with the
   for (const t of ALL_TOPICS) {
     const value = SAMPLE_VALUES[t.valueSchema];
     const bytes = await codec.encode(t.valueSubject, value);
-    const latest = (await (await fetch(`${registry.url}/subjects/${t.valueSubject}/versions/latest`)).json()) as { id: number };
+    const latest = (await (await fetch(`${registry.url}/subjects/${t.valueSubject}/versions/latest`)).json()) as {
+      id: number;
+    };
     assert.equal(bytes[0], 0);
     assert.equal(bytes.readInt32BE(1), latest.id);
     assert.equal(codec.schemaIdOf(t.valueSubject), latest.id);
-    assert.deepEqual(bytes.subarray(5), avro.Type.forSchema(latestSchemaOf(t.valueSchema) as avro.Schema).toBuffer(value));
+    assert.deepEqual(
+      bytes.subarray(5),
+      avro.Type.forSchema(latestSchemaOf(t.valueSchema) as avro.Schema).toBuffer(value),
+    );
     assert.deepEqual(asJson(await client.decode(bytes)), asJson(value), `${t.name} via the kafkajs client`);
     // A second codec instance has no cache: it fetches the writer schema by id.
     const fresh = createRegistryCodec({ url: registry.url });
@@ -61,7 +66,10 @@ test('bytes written with an older registered version decode into the current sha
   assert.ok(v1);
   const client = new ConfluentClient({ host: registry.url });
   // An old producer registered v1 under a subject of its own; the codec finds it by id.
-  const { id } = await client.register({ type: 'AVRO' as never, schema: JSON.stringify(v1.schema) }, { subject: 'old-producer-value' });
+  const { id } = await client.register(
+    { type: 'AVRO' as never, schema: JSON.stringify(v1.schema) },
+    { subject: 'old-producer-value' },
+  );
   const { traceparent: _gone, ...v1Value } = SAMPLE_VALUES['chatmesh.chat.ChatCommand'];
   const bytes = frameValue(id, avro.Type.forSchema(v1.schema as avro.Schema).toBuffer(v1Value));
   const codec = createRegistryCodec({ url: registry.url });
@@ -82,19 +90,28 @@ test('local and registry codecs produce the same body bytes for the same value',
 
 test('errors: bad value, unknown id, bad frame, incompatible schema, registry down', async () => {
   const codec = createRegistryCodec({ url: registry.url, retries: 0 });
-  await assert.rejects(codec.encode('receipts-value', { chatId: 'c' }), (error: unknown) => error instanceof SchemaEncodeError && error.code === 'CM_ERR_SCHEMA_ENCODE');
+  await assert.rejects(
+    codec.encode('receipts-value', { chatId: 'c' }),
+    (error: unknown) => error instanceof SchemaEncodeError && error.code === 'CM_ERR_SCHEMA_ENCODE',
+  );
   await assert.rejects(codec.decode(frameValue(424_242, Buffer.from([2, 0]))), (error: unknown) => {
     assert.ok(error instanceof SchemaDecodeError);
     assert.deepEqual([error.code, error.reason, error.retriable], ['CM_ERR_SCHEMA_DECODE', 'unknown-schema-id', false]);
     return true;
   });
   await assert.rejects(codec.decode(Buffer.from([0, 0, 0])), { code: 'CM_ERR_SCHEMA_DECODE', reason: 'short-buffer' });
-  await assert.rejects(codec.decode(Buffer.from([9, 0, 0, 0, 1, 0])), { code: 'CM_ERR_SCHEMA_DECODE', reason: 'bad-magic-byte' });
+  await assert.rejects(codec.decode(Buffer.from([9, 0, 0, 0, 1, 0])), {
+    code: 'CM_ERR_SCHEMA_DECODE',
+    reason: 'bad-magic-byte',
+  });
 
   // The subject already holds a schema the current one cannot follow: the registry answers 409.
   const client = new ConfluentClient({ host: registry.url });
   await client.register(
-    { type: 'AVRO' as never, schema: JSON.stringify({ type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] }) },
+    {
+      type: 'AVRO' as never,
+      schema: JSON.stringify({ type: 'record', name: 'Other', fields: [{ name: 'x', type: 'int' }] }),
+    },
     { subject: 'gateway.gw-conflict.deliveries-value' },
   );
   await assert.rejects(codec.prepare(['gateway.gw-conflict.deliveries-value']), (error: unknown) => {

@@ -54,7 +54,10 @@ test('topicSpecs gives the bus one spec per topic', () => {
     specs.find((s) => s.name === 'gateway.gw-1.deliveries'),
     { name: 'gateway.gw-1.deliveries', partitions: 4, cleanupPolicy: 'delete', retentionMs: 86_400_000 },
   );
-  assert.deepEqual(specs.find((s) => s.name === 'chat.commands'), { name: 'chat.commands', partitions: 12, cleanupPolicy: 'delete' });
+  assert.deepEqual(
+    specs.find((s) => s.name === 'chat.commands'),
+    { name: 'chat.commands', partitions: 12, cleanupPolicy: 'delete' },
+  );
   assert.equal(topicSpecs({ deadLetterTwins: false }).length, 7);
 });
 

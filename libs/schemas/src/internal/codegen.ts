@@ -82,7 +82,8 @@ function collectNamed(type: avro.Type, out: Map<string, NamedDefinition>, path: 
       for (const branch of anyType['types'] as avro.Type[]) collectNamed(branch, out, path);
       return;
     default:
-      if (type.typeName.startsWith('logical:')) collectNamed((type as avro.types.LogicalType).underlyingType, out, path);
+      if (type.typeName.startsWith('logical:'))
+        collectNamed((type as avro.types.LogicalType).underlyingType, out, path);
   }
 }
 
@@ -145,9 +146,13 @@ function renderTypes(named: ReadonlyMap<string, NamedDefinition>, topLevel: read
     const { type } = def;
     if (type.typeName === 'enum') {
       const symbols = (type as avro.types.EnumType).symbols.map((s) => `'${s}'`).join(' | ');
-      parts.push(`${docComment(type.doc, '', [`Avro enum \`${def.fullName}\`.`])}export type ${def.simpleName} = ${symbols};\n`);
+      parts.push(
+        `${docComment(type.doc, '', [`Avro enum \`${def.fullName}\`.`])}export type ${def.simpleName} = ${symbols};\n`,
+      );
     } else if (type.typeName === 'fixed') {
-      parts.push(`${docComment(type.doc, '', [`Avro fixed \`${def.fullName}\`.`])}export type ${def.simpleName} = Buffer;\n`);
+      parts.push(
+        `${docComment(type.doc, '', [`Avro fixed \`${def.fullName}\`.`])}export type ${def.simpleName} = Buffer;\n`,
+      );
     } else {
       const fields = (type as avro.types.RecordType).fields.map((field) => {
         const f = field as avro.types.Field & { readonly doc?: string; defaultValue(): unknown };

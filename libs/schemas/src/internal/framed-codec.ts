@@ -90,7 +90,10 @@ export function createFramedCodec(kind: FramedSchemaCodec['kind'], source: Schem
       try {
         body = writer.type.toBuffer(value);
       } catch (cause) {
-        throw new SchemaEncodeError(subject, invalidPaths(writer.type, value), { cause, context: { schemaId: writer.id } });
+        throw new SchemaEncodeError(subject, invalidPaths(writer.type, value), {
+          cause,
+          context: { schemaId: writer.id },
+        });
       }
       return frameValue(writer.id, body);
     },
@@ -100,9 +103,14 @@ export function createFramedCodec(kind: FramedSchemaCodec['kind'], source: Schem
       try {
         return { value: reader.type.fromBuffer(body, reader.resolver) as T, schemaId };
       } catch (cause) {
-        throw new SchemaDecodeError('corrupt-body', `the Avro body does not decode with schema ${schemaId}: ${(cause as Error).message}`, schemaId, {
-          cause,
-        });
+        throw new SchemaDecodeError(
+          'corrupt-body',
+          `the Avro body does not decode with schema ${schemaId}: ${(cause as Error).message}`,
+          schemaId,
+          {
+            cause,
+          },
+        );
       }
     },
   };
@@ -113,7 +121,12 @@ function buildReader(id: number, schema: AvroSchemaJson): ReaderEntry {
   try {
     writer = avro.Type.forSchema(schema as avro.Schema, avscOptions());
   } catch (cause) {
-    throw new SchemaDecodeError('unreadable-writer', `schema ${id} is not valid Avro: ${(cause as Error).message}`, id, { cause });
+    throw new SchemaDecodeError(
+      'unreadable-writer',
+      `schema ${id} is not valid Avro: ${(cause as Error).message}`,
+      id,
+      { cause },
+    );
   }
   // Read into the current version of the same record, so handlers only ever see current shapes;
   // a record this build does not know is read as written.
@@ -123,9 +136,14 @@ function buildReader(id: number, schema: AvroSchemaJson): ReaderEntry {
   try {
     return { type: reader, resolver: reader.createResolver(writer) };
   } catch (cause) {
-    throw new SchemaDecodeError('unreadable-writer', `schema ${id} cannot be read as the current ${String(name)}: ${(cause as Error).message}`, id, {
-      cause,
-    });
+    throw new SchemaDecodeError(
+      'unreadable-writer',
+      `schema ${id} cannot be read as the current ${String(name)}: ${(cause as Error).message}`,
+      id,
+      {
+        cause,
+      },
+    );
   }
 }
 

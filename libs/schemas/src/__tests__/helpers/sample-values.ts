@@ -12,7 +12,12 @@ const origin = {
 const content = {
   body: null,
   envelopes: [
-    { recipientUserId: 'u-bob', recipientDeviceId: 'd-bob-1', ciphertext: Buffer.from([1, 2, 3, 255]), envelopeType: 3 },
+    {
+      recipientUserId: 'u-bob',
+      recipientDeviceId: 'd-bob-1',
+      ciphertext: Buffer.from([1, 2, 3, 255]),
+      envelopeType: 3,
+    },
   ],
   attachments: [
     {
@@ -104,7 +109,9 @@ export const SAMPLE_VALUES: { readonly [K in keyof RecordTypes]: RecordTypes[K] 
     gatewayId: 'gw-1',
     connectionId: 'conn-9',
     atMs: 1_700_000_000_000,
-    change: { 'chatmesh.presence.DeviceStatusChange': { status: 'OFFLINE', ttlMs: 30_000, lastSeenMs: 1_699_999_999_000 } },
+    change: {
+      'chatmesh.presence.DeviceStatusChange': { status: 'OFFLINE', ttlMs: 30_000, lastSeenMs: 1_699_999_999_000 },
+    },
   },
   'chatmesh.push.PushRequest': {
     userId: 'u-bob',
