@@ -44,9 +44,16 @@ await runMain(async () => {
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(signal));
 
+  let running = processes.length;
   for (const proc of processes) {
     void proc.exited.then((code) => {
-      if (!stopping) process.stdout.write(`! ${proc.service} exited (${code}); see ${proc.logFile}\n`);
+      running -= 1;
+      if (stopping) return;
+      process.stdout.write(`! ${proc.service} exited (${code}); see ${proc.logFile}\n`);
+      if (running === 0) {
+        process.stdout.write('every service has exited; nothing left to run\n');
+        process.exit(1);
+      }
     });
   }
 
@@ -65,6 +72,6 @@ await runMain(async () => {
   process.stdout.write(
     notReady.length === 0
       ? 'all services ready\n'
-      : `not ready: ${notReady.join(', ')} (read their logs above; they keep running until Ctrl-C)\n`,
+      : `not ready: ${notReady.join(', ')} (read their logs; the others keep running until Ctrl-C)\n`,
   );
 });

@@ -24,7 +24,7 @@ export type LoadedConfig<S extends Record<string, ConfigSection> = Record<never,
 
 /** Printed once under the problems when stack mode lacks endpoints. */
 export const STACK_HINT =
-  'Stack mode runs against real servers: start them with `npm run infra -- up`, then load their addresses with `eval "$(npm run -s infra -- env)"`.';
+  'Stack mode runs against real servers: start them with `npm run infra -- up`, then load their addresses with `eval "$(npm run -s infra -- env --export)"`.';
 
 type VariableTable = Readonly<Record<string, ConfigVariable<unknown>>>;
 

@@ -17,7 +17,7 @@ export function renderConfigDocs(sections: Record<string, ConfigSection> = {}): 
     'message naming every bad variable, its value and what is expected (exit code 2), for example',
     '`CHATMESH_HTTP_PORT="abc" is not a valid port: expected an integer 0-65535`. Empty values count as unset.',
     'The defaults run embedded mode with nothing set. `CHATMESH_MODE=stack` requires the endpoints marked',
-    '"stack"; `npm run infra -- up` starts local servers and `eval "$(npm run -s infra -- env)"` exports them.',
+    '"stack"; `npm run infra -- up` starts local servers and `eval "$(npm run -s infra -- env --export)"` exports them.',
     '',
     '## Base',
     '',

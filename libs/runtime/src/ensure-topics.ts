@@ -18,6 +18,8 @@ export async function ensureTopics(bus: Bus, codec: SchemaCodec, definitions: re
       name: definition.name,
       partitions: definition.partitions,
       cleanupPolicy: definition.cleanupPolicy,
+      // The twins are in the list with the table's own settings (one partition, 30 days), so the bus must not add its own.
+      deadLetter: false,
       ...(definition.retentionMs === undefined ? {} : { retentionMs: definition.retentionMs }),
     })),
   );

@@ -72,6 +72,6 @@ test('the stack launcher without endpoints says how to start the servers and exi
     assert.match(proc.stderr(), new RegExp(`${variable} is not set: it is required when CHATMESH_MODE=stack`));
   }
   assert.match(proc.stderr(), /npm run infra -- up/);
-  assert.match(proc.stderr(), /eval "\$\(npm run -s infra -- env\)"/);
+  assert.match(proc.stderr(), /eval "\$\(npm run -s infra -- env --export\)"/);
   assert.doesNotMatch(proc.stderr(), /\n\s+at /);
 });
