@@ -10,10 +10,10 @@ import { BusError } from '../errors.js';
 import { processRecord } from '../internal/record-processor.js';
 import {
   compileSubscribeOptions,
-  defaultDeadLetterTopic,
   isDeadLetterTopic,
   type CompiledSubscribeOptions,
 } from '../internal/subscribe-options.js';
+import { expandTopicSpecs } from '../internal/topic-specs.js';
 import { partitionForKey } from '../partitioner.js';
 import type { Bus, BusAdmin, BusRecord, OutgoingRecord, RecordMetadata, Subscription, TopicSpec } from '../types.js';
 import {
@@ -179,11 +179,7 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     async createTopics(specs: readonly TopicSpec[]): Promise<void> {
       assertOpen();
       await adminReady();
-      const wanted = specs.flatMap((spec) =>
-        spec.deadLetter === false || isDeadLetterTopic(spec.name)
-          ? [spec]
-          : [spec, { ...spec, name: defaultDeadLetterTopic(spec.name) }],
-      );
+      const wanted = expandTopicSpecs(specs);
       try {
         const existing = new Set(await admin.listTopics());
         const missing = wanted.filter((spec) => !existing.has(spec.name));

@@ -5,7 +5,8 @@
  * lives in this process's memory and is gone when it exits.
  */
 import { BusError } from '../errors.js';
-import { compileSubscribeOptions, defaultDeadLetterTopic, isDeadLetterTopic } from '../internal/subscribe-options.js';
+import { compileSubscribeOptions, isDeadLetterTopic } from '../internal/subscribe-options.js';
+import { expandTopicSpecs } from '../internal/topic-specs.js';
 import { partitionForKey } from '../partitioner.js';
 import type {
   Bus,
@@ -147,12 +148,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid topic specs: ${problems.join('; ')}`, {
           context: { problems },
         });
-      for (const spec of specs) {
+      for (const spec of expandTopicSpecs(specs)) {
         if (!topics.has(spec.name)) topics.set(spec.name, new MemoryTopic(spec));
-        const twin = defaultDeadLetterTopic(spec.name);
-        if (spec.deadLetter !== false && !isDeadLetterTopic(spec.name) && !topics.has(twin)) {
-          topics.set(twin, new MemoryTopic({ ...spec, name: twin, deadLetter: false }));
-        }
       }
     },
     async listTopics(): Promise<string[]> {

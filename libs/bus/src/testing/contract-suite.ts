@@ -402,6 +402,21 @@ export function runBusContractSuite(
       assert.equal((await committed(groupId, topic)).get(0), 1n, 'the in-flight record is committed');
     });
 
+    it('creates the dead-letter twin alongside, unless the same call names it or opts out', async () => {
+      const main = unique('topic');
+      const noTwin = unique('topic');
+      await bus.admin.createTopics([
+        { name: main, partitions: 4 },
+        { name: `${main}.dlq`, partitions: 1 },
+        { name: noTwin, partitions: 2, deadLetter: false },
+      ]);
+      assert.equal(await bus.admin.partitionCount(main), 4);
+      assert.equal(await bus.admin.partitionCount(`${main}.dlq`), 1, 'the explicit twin spec wins');
+      assert.equal(await bus.admin.partitionCount(noTwin), 2);
+      assert.ok(!(await bus.admin.listTopics()).includes(`${noTwin}.dlq`));
+      await assert.rejects(bus.admin.partitionCount(`${noTwin}.dlq`), { code: 'CM_ERR_BUS_UNKNOWN_TOPIC' });
+    });
+
     it('admin: partition counts, watermarks, committed offsets and a replay from earliest', async () => {
       const topic = await createTopic(3);
       const groupId = unique('group');
