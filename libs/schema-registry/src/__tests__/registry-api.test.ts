@@ -164,3 +164,32 @@ test('unknown subjects, versions, ids and schemas answer with Confluent error co
   );
   await assert.rejects(client.getSchema(987654), (error: { status?: number }) => error.status === 404);
 });
+
+test('until the store has caught up every request answers 503 (50003), then 200', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const inner = new MemorySchemaStore();
+  let caughtUp = false;
+  const slow = await startSchemaRegistry({
+    store: {
+      async start(apply) {
+        await gate;
+        await inner.start(apply);
+        caughtUp = true;
+      },
+      append: (record) => inner.append(record),
+      isCaughtUp: () => caughtUp,
+      close: () => inner.close(),
+    },
+  });
+  try {
+    const early = await fetch(`${slow.url}/subjects`);
+    assert.equal(early.status, 503);
+    assert.equal(((await early.json()) as { error_code: number }).error_code, 50003);
+    release();
+    await slow.ready;
+    assert.equal((await fetch(`${slow.url}/subjects`)).status, 200);
+  } finally {
+    await slow.close();
+  }
+});
