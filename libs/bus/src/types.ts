@@ -58,7 +58,11 @@ export interface BusRecord {
 export interface HandlerContext {
   /** 1 for the first try, then 2, 3... while the bus retries this record. */
   readonly attempt: number;
-  /** Aborted when the subscription is stopping; long handlers should give up early (the record is redelivered). */
+  /**
+   * Aborted when the member stops or crashes (and on the memory bus when a rebalance moves the partition away);
+   * long handlers should give up early: a handler that throws after the abort is neither retried nor
+   * dead-lettered, and the record is redelivered. One that resolves anyway is committed (unless crashed).
+   */
   readonly signal: AbortSignal;
   /** The consumer group this delivery belongs to. */
   readonly groupId: string;

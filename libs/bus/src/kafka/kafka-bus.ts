@@ -288,6 +288,7 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
         await subscription.start();
       } catch (error) {
         subscriptions.delete(subscription);
+        await subscription.stop().catch(() => undefined);
         throw toBusError(error, `subscribe(${compiled.groupId})`, { groupId: compiled.groupId });
       }
       return subscription;
