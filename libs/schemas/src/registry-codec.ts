@@ -1,4 +1,4 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { SchemaRegistry, SchemaType, type COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { SchemaDecodeError, SchemaRegistryError } from './errors.js';
 import { createFramedCodec, type FramedSchemaCodec } from './internal/framed-codec.js';
@@ -12,6 +12,13 @@ export interface RegistryCodecOptions {
   readonly clientId?: string;
   /** Retries of one HTTP request on 5xx answers (the client's own backoff). @default 3 */
   readonly retries?: number;
+  /**
+   * The level the client sets on subjects it creates, and expects on subjects that have one
+   * (a different subject-level setting is refused with CM_ERR_SCHEMA_REGISTRY_REJECTED).
+   * @default 'BACKWARD'
+   */
+  readonly compatibility?:
+    'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 }
 
 /** Transport failures (mappersmith reports them as client errors, so they are told apart by text). */
@@ -37,7 +44,10 @@ export function createRegistryCodec(options: RegistryCodecOptions): FramedSchema
   return createFramedCodec('registry', {
     async register(subject, _fullName, schema) {
       try {
-        const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
+        const { id } = await registry.register(
+          { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+          { subject, compatibility: (options.compatibility ?? 'BACKWARD') as COMPATIBILITY },
+        );
         return id;
       } catch (cause) {
         throw toRegistryError(cause, `registering ${subject}`, { subject });
@@ -65,6 +75,10 @@ function statusOf(error: unknown): number | undefined {
 function toRegistryError(cause: unknown, doing: string, context: Record<string, unknown>): SchemaRegistryError {
   const status = statusOf(cause);
   const message = `${doing}: ${(cause as Error | undefined)?.message ?? String(cause)}`;
+  // The client refuses on its own (no HTTP status) when a subject's level differs from the one asked for.
+  if ((cause as Error | undefined)?.name === 'ConfluentSchemaRegistryCompatibilityError') {
+    return new SchemaRegistryError('CM_ERR_SCHEMA_REGISTRY_REJECTED', message, status, { cause, context });
+  }
   if (status === undefined || status >= 500 || NETWORK_FAILURE.test(message)) {
     return new SchemaRegistryError('CM_ERR_SCHEMA_REGISTRY_UNAVAILABLE', message, status, { cause, context });
   }

@@ -140,3 +140,20 @@ test('errors: bad value, unknown id, bad frame, incompatible schema, registry do
     });
   }
 });
+
+test('a subject whose level differs from the codec’s is refused, not retried', async () => {
+  await fetch(`${registry.url}/config/gateway.gw-full.deliveries-value`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ compatibility: 'FULL' }),
+  });
+  const codec = createRegistryCodec({ url: registry.url, retries: 0 });
+  await assert.rejects(codec.prepare(['gateway.gw-full.deliveries-value']), (error: unknown) => {
+    assert.ok(error instanceof SchemaRegistryError);
+    assert.deepEqual([error.code, error.retriable], ['CM_ERR_SCHEMA_REGISTRY_REJECTED', false]);
+    return true;
+  });
+  const full = createRegistryCodec({ url: registry.url, compatibility: 'FULL' });
+  await full.prepare(['gateway.gw-full.deliveries-value']);
+  assert.ok((full.schemaIdOf('gateway.gw-full.deliveries-value') ?? 0) > 0);
+});
