@@ -27,7 +27,8 @@ await runMain(async () => {
   }
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
   const unknown = findUnknownVariables(process.env);
-  if (unknown.length > 0) logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
+  if (unknown.length > 0)
+    logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
 
   const registry = createMetricsRegistry();
   const metrics = createChatmeshMetrics(registry);

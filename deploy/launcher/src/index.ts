@@ -6,4 +6,10 @@
 export { SERVICE_MODULES, selectModules } from './service-modules.js';
 export { STACK_CONFIG, STACK_DEFAULTS, CONFIG_SECTIONS } from './stack-config.js';
 export { renderEmbeddedBanner } from './banner.js';
-export { spawnServiceProcess, stopServiceProcesses, waitForReady, type StackProcess, type SpawnServiceOptions } from './stack-processes.js';
+export {
+  spawnServiceProcess,
+  stopServiceProcesses,
+  waitForReady,
+  type StackProcess,
+  type SpawnServiceOptions,
+} from './stack-processes.js';

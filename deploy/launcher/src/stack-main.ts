@@ -20,7 +20,8 @@ await runMain(async () => {
   const { basePort, logDir } = config.sections.stack;
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'stack' } });
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
-  if (unknown.length > 0) logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
+  if (unknown.length > 0)
+    logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
 
   const processes: StackProcess[] = config.services.map((service) =>
     spawnServiceProcess({

@@ -40,7 +40,12 @@ export function spawnServiceProcess(options: SpawnServiceOptions): StackProcess 
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join('services', options.service, 'src', 'main.ts')], {
     cwd: options.rootDir,
-    env: { ...options.env, CHATMESH_MODE: 'stack', CHATMESH_HTTP_PORT: String(options.port), CHATMESH_HTTP_HOST: options.host },
+    env: {
+      ...options.env,
+      CHATMESH_MODE: 'stack',
+      CHATMESH_HTTP_PORT: String(options.port),
+      CHATMESH_HTTP_HOST: options.host,
+    },
     stdio: ['ignore', fd, fd],
   });
   // The child holds its own copy of the descriptor.
@@ -50,7 +55,14 @@ export function spawnServiceProcess(options: SpawnServiceOptions): StackProcess 
     child.once('error', () => resolve('spawn-error'));
   });
   const host = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
-  return { service: options.service, port: options.port, url: `http://${host}:${options.port}`, logFile, child, exited };
+  return {
+    service: options.service,
+    port: options.port,
+    url: `http://${host}:${options.port}`,
+    logFile,
+    child,
+    exited,
+  };
 }
 
 /**
@@ -62,9 +74,11 @@ export async function stopServiceProcesses(
   processes: readonly StackProcess[],
   timeoutMs: number,
 ): Promise<Record<string, number | string>> {
-  for (const proc of processes) if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
+  for (const proc of processes)
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
   const timer = setTimeout(() => {
-    for (const proc of processes) if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+    for (const proc of processes)
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
   }, timeoutMs);
   try {
     const codes = await Promise.all(processes.map((proc) => proc.exited));

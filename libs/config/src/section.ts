@@ -4,14 +4,17 @@ import type { LoadConfigOptions } from './load-config.js';
 
 /** A set of variables a service (or the launcher) adds to the configuration under `config.sections[<key>]`,
  * the key it is given under in {@link LoadConfigOptions.sections}. */
-export interface ConfigSection<V extends Record<string, ConfigVariable<unknown>> = Record<string, ConfigVariable<unknown>>> {
+export interface ConfigSection<
+  V extends Record<string, ConfigVariable<unknown>> = Record<string, ConfigVariable<unknown>>,
+> {
   /** One line for the docs. */
   readonly description: string;
   readonly variables: V;
 }
 
 /** The typed values of a section. */
-export type SectionValues<S> = S extends ConfigSection<infer V> ? { readonly [K in keyof V]: VariableValue<V[K]> } : never;
+export type SectionValues<S> =
+  S extends ConfigSection<infer V> ? { readonly [K in keyof V]: VariableValue<V[K]> } : never;
 
 /**
  * Declares a service's own configuration section. Pass it to {@link loadConfig} in `sections`

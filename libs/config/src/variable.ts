@@ -45,11 +45,7 @@ const HOST_PORT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 export const parsers = {
   /** A TCP port, 0 allowing the OS to pick one (tests). */
   port(): z.ZodType<number, string> {
-    return z
-      .string()
-      .regex(/^\d+$/)
-      .transform(Number)
-      .pipe(z.number().int().min(0).max(65_535));
+    return z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(0).max(65_535));
   },
   /** A non-negative integer within bounds. */
   integer(min: number, max: number): z.ZodType<number, string> {
@@ -78,7 +74,16 @@ export const parsers = {
     return z
       .string()
       .transform((value) => value.split(',').map((item) => item.trim()))
-      .pipe(z.array(z.string().regex(HOST_PORT).refine((item) => Number(item.split(':')[1]) <= 65_535)).min(1));
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(HOST_PORT)
+              .refine((item) => Number(item.split(':')[1]) <= 65_535),
+          )
+          .min(1),
+      );
   },
   /** A comma-separated list of distinct words out of `values`; `all` means every one of them. */
   subsetOf<const T extends readonly [string, ...string[]]>(values: T): z.ZodType<readonly T[number][], string> {
@@ -106,7 +111,10 @@ export const parsers = {
   },
   /** A file system path (no NUL, at most 4096 characters). */
   path(): z.ZodType<string, string> {
-    return z.string().max(4096).regex(/^[^\0]+$/);
+    return z
+      .string()
+      .max(4096)
+      .regex(/^[^\0]+$/);
   },
   /** A host name or IP address. */
   host(): z.ZodType<string, string> {

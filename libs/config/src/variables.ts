@@ -131,7 +131,8 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   }),
   gatewayId: defineVariable({
     env: 'CHATMESH_GATEWAY_ID',
-    description: "This gateway's stable id (the StatefulSet pod name in Kubernetes); its delivery topic is `gateway.<id>.deliveries`.",
+    description:
+      "This gateway's stable id (the StatefulSet pod name in Kubernetes); its delivery topic is `gateway.<id>.deliveries`.",
     schema: parsers.topicPart(),
     noun: 'gateway id',
     expected: '1-100 letters, digits, "_" or "-" (it becomes part of a topic name, so no dots)',
@@ -139,7 +140,8 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   }),
   services: defineVariable({
     env: 'CHATMESH_SERVICES',
-    description: 'Which services to run: in embedded mode, in this process; with `npm run stack`, which processes to spawn. A comma-separated list, or `all`.',
+    description:
+      'Which services to run: in embedded mode, in this process; with `npm run stack`, which processes to spawn. A comma-separated list, or `all`.',
     schema: parsers.subsetOf(SERVICE_NAMES),
     noun: 'service list',
     expected: `\`all\` or distinct names out of ${SERVICE_NAMES.join(', ')}, comma-separated`,
@@ -148,7 +150,7 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   shutdownTimeoutMs: defineVariable({
     env: 'CHATMESH_SHUTDOWN_TIMEOUT_MS',
     description:
-      'Milliseconds a graceful stop (SIGTERM) may take before the process is forced to exit. Keep it below the pod\'s `terminationGracePeriodSeconds`.',
+      "Milliseconds a graceful stop (SIGTERM) may take before the process is forced to exit. Keep it below the pod's `terminationGracePeriodSeconds`.",
     schema: parsers.integer(100, 600_000),
     noun: 'duration',
     expected: 'an integer number of milliseconds, 100-600000',

@@ -39,6 +39,10 @@ export function createLogger(options: CreateLoggerOptions): Logger {
 }
 
 /** A child logger for one component (`bus`, `ops-server`, `inbox-sequencer`...). */
-export function createComponentLogger(logger: Logger, component: string, bindings: Record<string, unknown> = {}): Logger {
+export function createComponentLogger(
+  logger: Logger,
+  component: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
   return logger.child({ component, ...bindings });
 }

@@ -14,7 +14,12 @@ export function createBusInstrumentation(metrics: ChatmeshMetrics): BusInstrumen
       metrics.busHandlerDurationSeconds.observe({ group: groupId, topic, outcome }, durationMs / 1000);
       if (outcome === 'ok') metrics.busRecordsConsumedTotal.inc({ group: groupId, topic });
       else if (outcome === 'retry') metrics.busRecordsRetriedTotal.inc({ group: groupId, topic });
-      else metrics.busRecordsFailedTotal.inc({ group: groupId, topic, error_code: errorCode ?? 'CM_ERR_BUS_HANDLER_FAILED' });
+      else
+        metrics.busRecordsFailedTotal.inc({
+          group: groupId,
+          topic,
+          error_code: errorCode ?? 'CM_ERR_BUS_HANDLER_FAILED',
+        });
     },
     onLag({ groupId, topic, partition, lag }) {
       metrics.busConsumerLagRecords.set({ group: groupId, topic, partition: String(partition) }, lag);

@@ -7,7 +7,11 @@ import { deadLetterTwinOf, type SchemaCodec, type TopicDefinition } from '@chatm
  * registry and no record can fail for a missing twin. Idempotent: existing topics are left as they are.
  * @returns the names of every topic ensured (twins included)
  */
-export async function ensureTopics(bus: Bus, codec: SchemaCodec, definitions: readonly TopicDefinition[]): Promise<string[]> {
+export async function ensureTopics(
+  bus: Bus,
+  codec: SchemaCodec,
+  definitions: readonly TopicDefinition[],
+): Promise<string[]> {
   const all = [
     ...definitions,
     ...definitions.filter((definition) => definition.deadLetterTopic !== null).map(deadLetterTwinOf),

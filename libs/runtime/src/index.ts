@@ -20,7 +20,13 @@ export { createBusInstrumentation } from './bus-instrumentation.js';
 export { createOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';
 export { startServiceGroup, type ServiceGroup, type SharedDeps } from './service-group.js';
 export { startRuntime, type Runtime, type StartRuntimeOptions } from './start-runtime.js';
-export { installShutdown, FORCED_EXIT_CODE, type Shutdown, type ShutdownOptions, type ProcessLike } from './shutdown.js';
+export {
+  installShutdown,
+  FORCED_EXIT_CODE,
+  type Shutdown,
+  type ShutdownOptions,
+  type ProcessLike,
+} from './shutdown.js';
 export { runMain, CONFIG_EXIT_CODE, START_FAILED_EXIT_CODE, type RunMainOptions } from './run-main.js';
 export { RuntimeError, type RuntimeErrorContext } from './errors.js';
 export { ensureTopics } from './ensure-topics.js';

@@ -41,7 +41,11 @@ export function definePendingService(options: PendingServiceOptions): ServiceMod
         health: () =>
           stopped
             ? { status: 'stopped', ready: false }
-            : { status: 'ready', ready: true, details: { logic: 'pending', logicLandsWith: options.logicLandsWith, topics } },
+            : {
+                status: 'ready',
+                ready: true,
+                details: { logic: 'pending', logicLandsWith: options.logicLandsWith, topics },
+              },
       };
     },
   };

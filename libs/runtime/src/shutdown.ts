@@ -58,7 +58,12 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     running = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         logger.error(
-          { err: new RuntimeError('CM_ERR_RUNTIME_SHUTDOWN_TIMEOUT', `graceful stop took longer than ${options.timeoutMs} ms`) },
+          {
+            err: new RuntimeError(
+              'CM_ERR_RUNTIME_SHUTDOWN_TIMEOUT',
+              `graceful stop took longer than ${options.timeoutMs} ms`,
+            ),
+          },
           'forcing exit',
         );
         proc.exit(FORCED_EXIT_CODE);

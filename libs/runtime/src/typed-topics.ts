@@ -1,11 +1,4 @@
-import type {
-  Bus,
-  BusRecord,
-  DeadLetterEnvelope,
-  HandlerContext,
-  RecordMetadata,
-  Subscription,
-} from '@chatmesh/bus';
+import type { Bus, BusRecord, DeadLetterEnvelope, HandlerContext, RecordMetadata, Subscription } from '@chatmesh/bus';
 import { ChatmeshError, isRetriable, type RetryPolicyOptions } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
@@ -18,7 +11,12 @@ export interface TypedProducer {
    * Encodes `value` with the subject `<topic>-value` and appends it with `key` (chatId or userId).
    * @throws ChatmeshError `CM_ERR_SCHEMA_ENCODE` when `value` does not match the schema (nothing is sent)
    */
-  send<T>(topic: string, key: string | null, value: T, headers?: Readonly<Record<string, string>>): Promise<RecordMetadata>;
+  send<T>(
+    topic: string,
+    key: string | null,
+    value: T,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<RecordMetadata>;
 }
 
 /** Creates a {@link TypedProducer} over the bus's shared producer. */
@@ -118,9 +116,13 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
       let value: T;
       try {
         if (record.value === null) {
-          throw new RuntimeError('CM_ERR_RUNTIME_EMPTY_RECORD', `record ${record.topic}/${record.partition}@${record.offset} has a null value`, {
-            context: { topic: record.topic, groupId, partition: record.partition, offset: record.offset },
-          });
+          throw new RuntimeError(
+            'CM_ERR_RUNTIME_EMPTY_RECORD',
+            `record ${record.topic}/${record.partition}@${record.offset} has a null value`,
+            {
+              context: { topic: record.topic, groupId, partition: record.partition, offset: record.offset },
+            },
+          );
         }
         value = (await codec.decode<T>(record.value)).value;
       } catch (error) {

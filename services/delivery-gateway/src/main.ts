@@ -15,8 +15,29 @@ await runMain(async () => {
   const logger = createLogger({ service: deliveryGatewayService.name, level: config.logLevel });
   const registry = createMetricsRegistry({ defaultLabels: { service: deliveryGatewayService.name } });
   const metrics = createChatmeshMetrics(registry);
-  const { bus, codec } = createStackClients({ config, clientId: `chatmesh-${deliveryGatewayService.name}`, logger, metrics });
-  const runtime = await startRuntime({ config, logger, registry, metrics, bus, codec, modules: [deliveryGatewayService] });
+  const { bus, codec } = createStackClients({
+    config,
+    clientId: `chatmesh-${deliveryGatewayService.name}`,
+    logger,
+    metrics,
+  });
+  const runtime = await startRuntime({
+    config,
+    logger,
+    registry,
+    metrics,
+    bus,
+    codec,
+    modules: [deliveryGatewayService],
+  });
   installShutdown({ logger, timeoutMs: config.shutdownTimeoutMs, onDrain: runtime.drain, stop: runtime.stop });
-  logger.info({ url: runtime.url, health: `${runtime.url}/health`, ready: `${runtime.url}/ready`, metrics: `${runtime.url}/metrics` }, 'ops server listening');
+  logger.info(
+    {
+      url: runtime.url,
+      health: `${runtime.url}/health`,
+      ready: `${runtime.url}/ready`,
+      metrics: `${runtime.url}/metrics`,
+    },
+    'ops server listening',
+  );
 });

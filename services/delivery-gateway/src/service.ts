@@ -10,9 +10,16 @@ import { TOPICS, gatewayDeliveriesTopic } from '@chatmesh/schemas';
  */
 export const deliveryGatewayService: ServiceModule = definePendingService({
   name: 'delivery-gateway',
-  description: 'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
+  description:
+    'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
   consumes: ['gateway.<id>.deliveries'],
-  produces: ['chat.commands',  'receipts',  'presence.events',  'ephemeral'],
-  topics: (config) => [gatewayDeliveriesTopic(config.gatewayId), TOPICS.chatCommands, TOPICS.receipts, TOPICS.presenceEvents, TOPICS.ephemeral],
+  produces: ['chat.commands', 'receipts', 'presence.events', 'ephemeral'],
+  topics: (config) => [
+    gatewayDeliveriesTopic(config.gatewayId),
+    TOPICS.chatCommands,
+    TOPICS.receipts,
+    TOPICS.presenceEvents,
+    TOPICS.ephemeral,
+  ],
   logicLandsWith: 'the gateway issue',
 });

@@ -10,9 +10,10 @@ import { TOPICS } from '@chatmesh/schemas';
  */
 export const fanOutService: ServiceModule = definePendingService({
   name: 'fan-out',
-  description: 'Expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push',
-  consumes: ['chat.events',  'user.inbox'],
-  produces: ['user.inbox',  'gateway.<id>.deliveries',  'push.requests'],
+  description:
+    'Expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push',
+  consumes: ['chat.events', 'user.inbox'],
+  produces: ['user.inbox', 'gateway.<id>.deliveries', 'push.requests'],
   topics: (_config) => [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests],
   logicLandsWith: 'the core message path issue',
 });

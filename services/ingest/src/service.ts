@@ -10,7 +10,8 @@ import { TOPICS } from '@chatmesh/schemas';
  */
 export const ingestService: ServiceModule = definePendingService({
   name: 'ingest',
-  description: 'Single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events',
+  description:
+    'Single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events',
   consumes: ['chat.commands'],
   produces: ['chat.events'],
   topics: (_config) => [TOPICS.chatCommands, TOPICS.chatEvents],

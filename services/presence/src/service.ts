@@ -11,7 +11,7 @@ import { TOPICS } from '@chatmesh/schemas';
 export const presenceService: ServiceModule = definePendingService({
   name: 'presence',
   description: 'Keeps the connection registry and last-seen in Redis and relays typing indicators to gateways',
-  consumes: ['presence.events',  'ephemeral'],
+  consumes: ['presence.events', 'ephemeral'],
   produces: ['gateway.<id>.deliveries'],
   topics: (_config) => [TOPICS.presenceEvents, TOPICS.ephemeral],
   logicLandsWith: 'the receipts and presence issue',

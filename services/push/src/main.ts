@@ -18,5 +18,13 @@ await runMain(async () => {
   const { bus, codec } = createStackClients({ config, clientId: `chatmesh-${pushService.name}`, logger, metrics });
   const runtime = await startRuntime({ config, logger, registry, metrics, bus, codec, modules: [pushService] });
   installShutdown({ logger, timeoutMs: config.shutdownTimeoutMs, onDrain: runtime.drain, stop: runtime.stop });
-  logger.info({ url: runtime.url, health: `${runtime.url}/health`, ready: `${runtime.url}/ready`, metrics: `${runtime.url}/metrics` }, 'ops server listening');
+  logger.info(
+    {
+      url: runtime.url,
+      health: `${runtime.url}/health`,
+      ready: `${runtime.url}/ready`,
+      metrics: `${runtime.url}/metrics`,
+    },
+    'ops server listening',
+  );
 });

@@ -10,7 +10,8 @@ import { TOPICS } from '@chatmesh/schemas';
  */
 export const receiptsService: ServiceModule = definePendingService({
   name: 'receipts',
-  description: 'Keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox',
+  description:
+    'Keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox',
   consumes: ['receipts'],
   produces: ['user.inbox'],
   topics: (_config) => [TOPICS.receipts, TOPICS.userInbox],

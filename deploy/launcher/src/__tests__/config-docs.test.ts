@@ -6,13 +6,29 @@ import { CONFIG_SECTIONS, SERVICE_MODULES, selectModules } from '../index.js';
 
 test('docs/configuration.md is generated from the variable tables and lists every variable', () => {
   const docs = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
-  assert.equal(docs, renderConfigDocs(CONFIG_SECTIONS), 'docs/configuration.md is stale: run `npm run docs:config -w @chatmesh/launcher`');
+  assert.equal(
+    docs,
+    renderConfigDocs(CONFIG_SECTIONS),
+    'docs/configuration.md is stale: run `npm run docs:config -w @chatmesh/launcher`',
+  );
   const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
-  assert.deepEqual(documented.sort(), allVariables(CONFIG_SECTIONS).map((variable) => variable.env).sort());
+  assert.deepEqual(
+    documented.sort(),
+    allVariables(CONFIG_SECTIONS)
+      .map((variable) => variable.env)
+      .sort(),
+  );
 });
 
 test('the service table has the six services, in start order', () => {
-  assert.deepEqual(Object.keys(SERVICE_MODULES).sort(), ['delivery-gateway', 'fan-out', 'ingest', 'presence', 'push', 'receipts']);
+  assert.deepEqual(Object.keys(SERVICE_MODULES).sort(), [
+    'delivery-gateway',
+    'fan-out',
+    'ingest',
+    'presence',
+    'push',
+    'receipts',
+  ]);
   for (const [name, module] of Object.entries(SERVICE_MODULES)) assert.equal(module.name, name);
   assert.deepEqual(
     selectModules(['delivery-gateway', 'ingest']).map((module) => module.name),

@@ -27,7 +27,14 @@ test('embedded launcher prints its URL, answers /health and /ready, and exits 0 
   const ready = await fetch(`${url}/ready`);
   assert.equal(ready.status, 200);
   const body = (await ready.json()) as { services: Record<string, { ready: boolean }> };
-  assert.deepEqual(Object.keys(body.services).sort(), ['delivery-gateway', 'fan-out', 'ingest', 'presence', 'push', 'receipts']);
+  assert.deepEqual(Object.keys(body.services).sort(), [
+    'delivery-gateway',
+    'fan-out',
+    'ingest',
+    'presence',
+    'push',
+    'receipts',
+  ]);
   const metrics = await (await fetch(`${url}/metrics`)).text();
   assert.match(metrics, /chatmesh_service_ready_boolean\{service="ingest"\} 1/);
   const root = (await (await fetch(`${url}/`)).json()) as { mode: string; durable: boolean; bus: string };
@@ -39,9 +46,18 @@ test('embedded launcher prints its URL, answers /health and /ready, and exits 0 
 });
 
 test('CHATMESH_SERVICES limits what runs', async () => {
-  const proc = spawnLauncher('src/embedded-main.ts', { CHATMESH_HTTP_PORT: '0', CHATMESH_LOG_LEVEL: 'warn', CHATMESH_SERVICES: 'push,ingest' });
+  const proc = spawnLauncher('src/embedded-main.ts', {
+    CHATMESH_HTTP_PORT: '0',
+    CHATMESH_LOG_LEVEL: 'warn',
+    CHATMESH_SERVICES: 'push,ingest',
+  });
   started.push(proc);
-  const url = await waitFor(() => /ops {6}: (http:\/\/127\.0\.0\.1:\d+)\//.exec(proc.stdout())?.[1], START_TIMEOUT_MS, 'the ops URL', proc);
+  const url = await waitFor(
+    () => /ops {6}: (http:\/\/127\.0\.0\.1:\d+)\//.exec(proc.stdout())?.[1],
+    START_TIMEOUT_MS,
+    'the ops URL',
+    proc,
+  );
   const body = (await (await fetch(`${url}/ready`)).json()) as { services: Record<string, unknown> };
   assert.deepEqual(Object.keys(body.services), ['ingest', 'push']);
   proc.child.kill('SIGINT');
@@ -49,9 +65,27 @@ test('CHATMESH_SERVICES limits what runs', async () => {
 });
 
 for (const [name, env, variable] of [
-  ['a non-numeric port', { CHATMESH_HTTP_PORT: 'abc' }, /CHATMESH_HTTP_PORT="abc" is not a valid port: expected an integer 0-65535/],
-  ['an unknown mode', { CHATMESH_MODE: 'bogus' }, /CHATMESH_MODE="bogus" is not a valid mode: expected one of embedded, stack/],
-  ['stack mode with npm start', { CHATMESH_MODE: 'stack', KAFKA_BROKERS: 'a:1', SCHEMA_REGISTRY_URL: 'http://a', CASSANDRA_CONTACT_POINTS: 'a:2', REDIS_URL: 'redis://a' }, /CHATMESH_MODE="stack" is not valid for `npm start`/],
+  [
+    'a non-numeric port',
+    { CHATMESH_HTTP_PORT: 'abc' },
+    /CHATMESH_HTTP_PORT="abc" is not a valid port: expected an integer 0-65535/,
+  ],
+  [
+    'an unknown mode',
+    { CHATMESH_MODE: 'bogus' },
+    /CHATMESH_MODE="bogus" is not a valid mode: expected one of embedded, stack/,
+  ],
+  [
+    'stack mode with npm start',
+    {
+      CHATMESH_MODE: 'stack',
+      KAFKA_BROKERS: 'a:1',
+      SCHEMA_REGISTRY_URL: 'http://a',
+      CASSANDRA_CONTACT_POINTS: 'a:2',
+      REDIS_URL: 'redis://a',
+    },
+    /CHATMESH_MODE="stack" is not valid for `npm start`/,
+  ],
 ] as const) {
   test(`embedded launcher refuses ${name} with exit code 2 and no stack trace`, async () => {
     const proc = spawnLauncher('src/embedded-main.ts', { ...env });

@@ -25,16 +25,28 @@ export function spawnLauncher(script: string, env: Record<string, string>): Laun
   });
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Resolves `promise`, or rejects after `timeoutMs` with what the launcher printed so far. */
-export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string, proc?: LauncherProcess): Promise<T> {
+export async function within<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what: string,
+  proc?: LauncherProcess,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nstdout: ${proc?.stdout()}\nstderr: ${proc?.stderr()}`)),
+      () =>
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}\nstdout: ${proc?.stdout()}\nstderr: ${proc?.stderr()}`,
+          ),
+        ),
       timeoutMs,
     );
   });
@@ -46,7 +58,12 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
 }
 
 /** Polls until `check` returns a value (not undefined), or rejects after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string, proc?: LauncherProcess): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+  proc?: LauncherProcess,
+): Promise<T> {
   const poll = async (): Promise<T> => {
     for (;;) {
       const value = await check();

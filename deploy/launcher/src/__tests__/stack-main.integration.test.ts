@@ -60,7 +60,12 @@ function isFree(port: number): Promise<boolean> {
 
 test('npm run stack: six processes against real Kafka and the registry, each ready on its own port, all stop on SIGTERM', async () => {
   launcher = spawnLauncher('src/stack-main.ts', { ...env, CHATMESH_LOG_LEVEL: 'info' });
-  await waitFor(() => (/all services ready/.test(launcher!.stdout()) ? true : undefined), 180_000, 'every service ready', launcher);
+  await waitFor(
+    () => (/all services ready/.test(launcher!.stdout()) ? true : undefined),
+    180_000,
+    'every service ready',
+    launcher,
+  );
 
   const base = Number(env.CHATMESH_STACK_BASE_PORT);
   for (const [index, service] of SERVICE_NAMES.entries()) {
@@ -76,7 +81,16 @@ test('npm run stack: six processes against real Kafka and the registry, each rea
   await admin.connect();
   try {
     const topics = await admin.listTopics();
-    for (const topic of ['chat.commands', 'chat.events', 'user.inbox', 'receipts', 'push.requests', 'presence.events', 'ephemeral', 'gateway.gateway-0.deliveries']) {
+    for (const topic of [
+      'chat.commands',
+      'chat.events',
+      'user.inbox',
+      'receipts',
+      'push.requests',
+      'presence.events',
+      'ephemeral',
+      'gateway.gateway-0.deliveries',
+    ]) {
       assert.ok(topics.includes(topic), topic);
       assert.ok(topics.includes(`${topic}.dlq`), `${topic}.dlq`);
     }

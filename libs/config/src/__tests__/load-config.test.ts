@@ -183,7 +183,10 @@ test('docs/configuration.md lists every base variable with its default', () => {
   const docs = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
   for (const variable of Object.values(CONFIG_VARIABLES)) {
     const row = docs.split('\n').find((line) => line.startsWith(`| \`${variable.env}\` |`));
-    assert.ok(row, `${variable.env} is missing from docs/configuration.md: run npm run docs:config -w @chatmesh/launcher`);
+    assert.ok(
+      row,
+      `${variable.env} is missing from docs/configuration.md: run npm run docs:config -w @chatmesh/launcher`,
+    );
     assert.ok(row.includes(`| ${renderDefault(variable as never)} |`), `${variable.env} default is stale in the docs`);
   }
 });

@@ -42,7 +42,10 @@ test('errors are serialised with code, retriable, context and cause', () => {
   const { stream, lines } = capture();
   const logger = createLogger({ service: 'push', destination: stream });
   const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-  logger.error({ err: new ChatmeshError('CM_ERR_COMMON_TIMEOUT', 'slow', { cause, context: { topic: 'x' } }) }, 'failed');
+  logger.error(
+    { err: new ChatmeshError('CM_ERR_COMMON_TIMEOUT', 'slow', { cause, context: { topic: 'x' } }) },
+    'failed',
+  );
   const err = lines()[0]?.err as Record<string, unknown>;
   assert.equal(err.type, 'ChatmeshError');
   assert.equal(err.code, 'CM_ERR_COMMON_TIMEOUT');

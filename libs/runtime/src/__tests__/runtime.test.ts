@@ -70,7 +70,10 @@ test('ops server: /health, /ready (503 until every service is ready, and while d
     assert.equal((await get('/health')).status, 200);
     const notReady = await get('/ready');
     assert.equal(notReady.status, 503);
-    assert.equal(((await notReady.json()) as { services: Record<string, HealthReport> }).services.alpha?.status, 'starting');
+    assert.equal(
+      ((await notReady.json()) as { services: Record<string, HealthReport> }).services.alpha?.status,
+      'starting',
+    );
 
     a.setReady();
     assert.equal((await get('/ready')).status, 503, 'beta is not ready yet');
@@ -108,7 +111,11 @@ test('a service failing to start stops the ones already started and reports the 
   const events: string[] = [];
   await assert.rejects(
     startServiceGroup(
-      [fakeService('one', events).module, fakeService('two', events).module, fakeService('three', events, { failStart: true }).module],
+      [
+        fakeService('one', events).module,
+        fakeService('two', events).module,
+        fakeService('three', events, { failStart: true }).module,
+      ],
       deps,
     ),
     (error: unknown) => {
@@ -172,7 +179,12 @@ test('shutdown: a second signal forces exit 1 while stopping', async () => {
   const proc = fakeProcess();
   const { logger } = memoryLogger();
   let release: () => void = () => {};
-  installShutdown({ process: proc, logger, timeoutMs: 60_000, stop: () => new Promise<void>((resolve) => (release = resolve)) });
+  installShutdown({
+    process: proc,
+    logger,
+    timeoutMs: 60_000,
+    stop: () => new Promise<void>((resolve) => (release = resolve)),
+  });
   proc.emitter.emit('SIGINT', 'SIGINT');
   proc.emitter.emit('SIGINT', 'SIGINT');
   assert.deepEqual(proc.exits, [1]);
@@ -186,7 +198,9 @@ test('shutdown: a stop that outlives the timeout forces exit 1 with CM_ERR_RUNTI
   const shutdown = installShutdown({ process: proc, logger, timeoutMs: 50, stop: () => new Promise<void>(() => {}) });
   await shutdown.trigger('test');
   assert.deepEqual(proc.exits, [1]);
-  assert.ok(lines().some((line) => (line.err as { code?: string } | undefined)?.code === 'CM_ERR_RUNTIME_SHUTDOWN_TIMEOUT'));
+  assert.ok(
+    lines().some((line) => (line.err as { code?: string } | undefined)?.code === 'CM_ERR_RUNTIME_SHUTDOWN_TIMEOUT'),
+  );
 });
 
 test('runMain: a ConfigError prints the problems without a stack trace and exits 2', async () => {
@@ -215,6 +229,9 @@ test('runMain: another start failure prints code and cause and exits 1', async (
     { stderr: { write: (text: string) => (printed += text) }, exit: (code) => exits.push(code) },
   );
   assert.deepEqual(exits, [1]);
-  assert.match(printed, /\[CM_ERR_RUNTIME_SERVICE_START_FAILED\] service "x" failed to start\n  caused by: x cannot start/);
+  assert.match(
+    printed,
+    /\[CM_ERR_RUNTIME_SERVICE_START_FAILED\] service "x" failed to start\n  caused by: x cannot start/,
+  );
   await deps.bus.close();
 });

@@ -84,7 +84,9 @@ test('an undecodable record goes straight to the dead-letter twin, is not retrie
   // Order within the partition holds: the good record after the two bad ones was still handled.
   assert.deepEqual(handled, [{ after: true }]);
 
-  const envelopes = await Promise.all(dead.map(async (record) => (await codec.decode<DeadLetterEnvelope>(record.value!)).value));
+  const envelopes = await Promise.all(
+    dead.map(async (record) => (await codec.decode<DeadLetterEnvelope>(record.value!)).value),
+  );
   const [first, second] = envelopes;
   assert.equal(first?.errorCode, 'CM_ERR_SCHEMA_DECODE');
   assert.equal(first?.attempts, 1, 'a decode failure is never retried');
@@ -125,7 +127,10 @@ test('a handler that keeps throwing is dead-lettered by the bus after its retrie
   assert.ok((codec as ReturnType<typeof createFakeCodec>).subjectsEncoded.includes(`${topic}.dlq-value`));
 
   const text = await registry.metrics();
-  assert.match(text, new RegExp(`chatmesh_bus_records_failed_total\\{group="${groupId}",topic="${topic}",error_code="[A-Z_]+"\\} 1`));
+  assert.match(
+    text,
+    new RegExp(`chatmesh_bus_records_failed_total\\{group="${groupId}",topic="${topic}",error_code="[A-Z_]+"\\} 1`),
+  );
   assert.match(text, new RegExp(`chatmesh_bus_records_retried_total\\{group="${groupId}",topic="${topic}"\\} 2`));
   assert.match(text, new RegExp(`chatmesh_bus_records_produced_total\\{topic="${topic}"\\} 1`));
 });
