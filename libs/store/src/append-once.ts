@@ -8,6 +8,11 @@ export interface AppendOutcome {
   readonly created: boolean;
 }
 
+/** What to append: the entry without its sequence number, whose payload may depend on that number. */
+export type AppendDraft = Omit<LogEntry, 'seq' | 'payload'> & {
+  readonly payload: Buffer | ((seq: number) => Buffer | Promise<Buffer>);
+};
+
 /** Caches the head of each stream a single writer owns, so an append costs one conditional insert. */
 export class StreamHeads {
   readonly #heads = new Map<string, number>();
@@ -40,7 +45,7 @@ export class StreamHeads {
 export async function appendOnce(
   log: SequencedLogStore,
   heads: StreamHeads,
-  draft: Omit<LogEntry, 'seq'>,
+  draft: AppendDraft,
   maxConflicts = 16,
 ): Promise<AppendOutcome> {
   const { streamId, idempotencyKey } = draft;
@@ -56,7 +61,10 @@ export async function appendOnce(
       if (recovered.found) return { entry: recovered.found, created: false };
       head = recovered.head;
     }
-    const entry: LogEntry = { ...draft, seq: head + 1 };
+    const seq = head + 1;
+    const { payload, ...rest } = draft;
+    // The payload may embed its own sequence number (a ChatEvent carries `seq`), so it is built per attempt.
+    const entry: LogEntry = { ...rest, seq, payload: typeof payload === 'function' ? await payload(seq) : payload };
     const result = await log.insertIfAbsent(entry);
     if (result.applied) {
       heads.set(streamId, entry.seq);

@@ -5,7 +5,7 @@
  */
 export type * from './types.js';
 export { LOG_BUCKET_SIZE, bucketOf } from './types.js';
-export { appendOnce, StreamHeads, type AppendOutcome } from './append-once.js';
+export { appendOnce, StreamHeads, type AppendOutcome, type AppendDraft } from './append-once.js';
 export { createMemoryStore } from './memory-store.js';
 export { createCassandraStore, createCassandraClient, type CassandraStoreOptions } from './cassandra-store.js';
 export {

@@ -4,6 +4,7 @@
  * from this table by `npm run docs:errors -w @chatmesh/errors` and a test keeps the two in step.
  */
 import { BUS_CODES } from './bus.js';
+import { CHAT_CODES } from './chat.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { INFRA_CODES } from './infra.js';
@@ -14,6 +15,7 @@ import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
+  ...CHAT_CODES,
   ...BUS_CODES,
   ...CONFIG_CODES,
   ...INFRA_CODES,

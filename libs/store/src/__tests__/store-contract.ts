@@ -92,6 +92,18 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       assert.equal(conflict.applied === false && conflict.existing.idempotencyKey, 'x2');
     });
 
+    test('a payload built from the sequence number embeds the number it was appended at', async () => {
+      const chat = id('chat');
+      const heads = new StreamHeads();
+      await appendOnce(store.chatLog, heads, draft(chat, 'p1'));
+      const built = await appendOnce(store.chatLog, heads, {
+        ...draft(chat, 'p2'),
+        payload: async (seq) => Buffer.from(`event#${seq}`),
+      });
+      assert.equal(built.entry.seq, 2);
+      assert.equal((await store.chatLog.get(chat, 2))?.payload.toString(), 'event#2');
+    });
+
     test('reads cross bucket boundaries in both directions', async () => {
       const user = id('user');
       const heads = new StreamHeads();
