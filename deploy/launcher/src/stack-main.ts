@@ -34,6 +34,12 @@ await runMain(async () => {
     }),
   );
 
+  // Last resort when the launcher exits for another reason (an uncaught error): children are detached.
+  process.on('exit', () => {
+    for (const proc of processes)
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
+  });
+
   let stopping = false;
   const stopAll = async (reason: string): Promise<void> => {
     if (stopping) return;

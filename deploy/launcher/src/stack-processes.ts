@@ -29,9 +29,12 @@ export interface SpawnServiceOptions {
 
 /**
  * Spawns `node --import tsx services/<name>/src/main.ts` with its own ops port, appending its
- * stdout and stderr to `<logDir>/<name>.log`. The child gets its own process group leader status
- * off (it shares the terminal's), so a Ctrl-C in the terminal reaches it as well as the launcher;
- * the launcher still sends SIGTERM itself, since `kill` of the launcher alone would not.
+ * stdout and stderr to `<logDir>/<name>.log`.
+ *
+ * The child runs in its own process group (`detached`): a Ctrl-C in the terminal signals the whole
+ * foreground group, and a child that got the terminal's SIGINT and then the launcher's SIGTERM would
+ * take the second signal as "force exit now". So only the launcher signals its children, once each.
+ * The launcher also sends SIGTERM from its `exit` handler; only a SIGKILL of the launcher leaves them running.
  */
 export function spawnServiceProcess(options: SpawnServiceOptions): StackProcess {
   const logDir = isAbsolute(options.logDir) ? options.logDir : join(options.rootDir, options.logDir);
@@ -47,6 +50,7 @@ export function spawnServiceProcess(options: SpawnServiceOptions): StackProcess 
       CHATMESH_HTTP_HOST: options.host,
     },
     stdio: ['ignore', fd, fd],
+    detached: true,
   });
   // The child holds its own copy of the descriptor.
   closeSync(fd);

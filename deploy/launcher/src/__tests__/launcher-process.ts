@@ -14,7 +14,11 @@ export interface LauncherProcess {
 }
 
 /** Spawns `node --import tsx <script>` with exactly `env` added to a minimal environment. */
-export function spawnLauncher(script: string, env: Record<string, string>): LauncherProcess {
+export function spawnLauncher(
+  script: string,
+  env: Record<string, string>,
+  options: { ownProcessGroup?: boolean } = {},
+): LauncherProcess {
   let out = '';
   let err = '';
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -22,6 +26,8 @@ export function spawnLauncher(script: string, env: Record<string, string>): Laun
     // A clean environment: the test must not inherit the developer's CHATMESH_* or endpoints.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own group lets a test send SIGINT to the whole group, as a terminal's Ctrl-C does.
+    detached: options.ownProcessGroup ?? false,
   });
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));

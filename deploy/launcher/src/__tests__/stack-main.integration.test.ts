@@ -58,8 +58,8 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-test('npm run stack: six processes against real Kafka and the registry, each ready on its own port, all stop on SIGTERM', async () => {
-  launcher = spawnLauncher('src/stack-main.ts', { ...env, CHATMESH_LOG_LEVEL: 'info' });
+test('npm run stack: six processes against real Kafka and the registry, each ready on its own port, all stop on Ctrl-C', async () => {
+  launcher = spawnLauncher('src/stack-main.ts', { ...env, CHATMESH_LOG_LEVEL: 'info' }, { ownProcessGroup: true });
   await waitFor(
     () => (/all services ready/.test(launcher!.stdout()) ? true : undefined),
     180_000,
@@ -98,7 +98,8 @@ test('npm run stack: six processes against real Kafka and the registry, each rea
     await admin.disconnect();
   }
 
-  launcher.child.kill('SIGTERM');
+  // Ctrl-C signals the terminal's whole foreground process group; each service must still stop cleanly (exit 0), not forced.
+  process.kill(-launcher.child.pid!, 'SIGINT');
   assert.equal(await within(launcher.exited, 60_000, 'the stack to stop', launcher), 0);
   assert.match(launcher.stdout(), /"ingest":0,"fan-out":0,"receipts":0,"push":0,"presence":0,"delivery-gateway":0/);
   for (const service of SERVICE_NAMES) {
