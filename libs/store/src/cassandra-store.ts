@@ -187,13 +187,15 @@ function rowToMember(row: cassandra.types.Row): MembershipRecord {
 function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDirectoryStore {
   const memberCols = 'chat_id, user_id, joined_seq, removed_seq, role, added_by';
   const q = {
-    putChat: `INSERT INTO ${ks}.chats (chat_id, kind, name, picture_ref, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    // Directory writes use USING TIMESTAMP = the chat sequence of their event: a replayed older event
+    // can never override what a newer one wrote, whatever the order they arrive in.
+    putChat: `INSERT INTO ${ks}.chats (chat_id, kind, name, picture_ref, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
     getChat: `SELECT chat_id, kind, name, picture_ref, created_by, created_at, updated_at FROM ${ks}.chats WHERE chat_id = ?`,
-    addMember: `INSERT INTO ${ks}.chat_members (${memberCols}) VALUES (?, ?, ?, null, ?, ?)`,
-    addUserChat: `INSERT INTO ${ks}.user_chats (user_id, chat_id, joined_seq, removed_seq, role) VALUES (?, ?, ?, null, ?)`,
+    addMember: `INSERT INTO ${ks}.chat_members (chat_id, user_id, joined_seq, role, added_by) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+    addUserChat: `INSERT INTO ${ks}.user_chats (user_id, chat_id, joined_seq, removed_seq, role) VALUES (?, ?, ?, null, ?) USING TIMESTAMP ?`,
     openIntervals: `SELECT ${memberCols} FROM ${ks}.chat_members WHERE chat_id = ? AND user_id = ?`,
-    closeInterval: `UPDATE ${ks}.chat_members SET removed_seq = ? WHERE chat_id = ? AND user_id = ? AND joined_seq = ?`,
-    closeUserChat: `UPDATE ${ks}.user_chats SET removed_seq = ? WHERE user_id = ? AND chat_id = ?`,
+    closeInterval: `UPDATE ${ks}.chat_members USING TIMESTAMP ? SET removed_seq = ? WHERE chat_id = ? AND user_id = ? AND joined_seq = ?`,
+    closeUserChat: `UPDATE ${ks}.user_chats USING TIMESTAMP ? SET removed_seq = ? WHERE user_id = ? AND chat_id = ?`,
     members: `SELECT ${memberCols} FROM ${ks}.chat_members WHERE chat_id = ?`,
     chatsOfUser: `SELECT chat_id, role, joined_seq, removed_seq FROM ${ks}.user_chats WHERE user_id = ?`,
   };
@@ -209,7 +211,7 @@ function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDir
     return out;
   };
   return {
-    async putChat(chat) {
+    async putChat(chat, atSeq) {
       await client.execute(q.putChat, [
         chat.chatId,
         chat.kind,
@@ -218,6 +220,7 @@ function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDir
         chat.createdBy,
         new Date(chat.createdAtMs),
         new Date(chat.updatedAtMs),
+        toLong(atSeq),
       ]);
     },
     async getChat(chatId) {
@@ -236,8 +239,11 @@ function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDir
     async addMember(m) {
       await client.batch(
         [
-          { query: q.addMember, params: [m.chatId, m.userId, toLong(m.joinedSeq), m.role, m.addedBy] },
-          { query: q.addUserChat, params: [m.userId, m.chatId, toLong(m.joinedSeq), m.role] },
+          {
+            query: q.addMember,
+            params: [m.chatId, m.userId, toLong(m.joinedSeq), m.role, m.addedBy, toLong(m.joinedSeq)],
+          },
+          { query: q.addUserChat, params: [m.userId, m.chatId, toLong(m.joinedSeq), m.role, toLong(m.joinedSeq)] },
         ],
         { prepare: true, logged: true },
       );
@@ -248,8 +254,11 @@ function createCassandraDirectory(client: cassandra.Client, ks: string): ChatDir
         if (m.removedSeq !== null || m.joinedSeq >= removedSeq) continue;
         await client.batch(
           [
-            { query: q.closeInterval, params: [toLong(removedSeq), chatId, userId, toLong(m.joinedSeq)] },
-            { query: q.closeUserChat, params: [toLong(removedSeq), userId, chatId] },
+            {
+              query: q.closeInterval,
+              params: [toLong(removedSeq), toLong(removedSeq), chatId, userId, toLong(m.joinedSeq)],
+            },
+            { query: q.closeUserChat, params: [toLong(removedSeq), toLong(removedSeq), userId, chatId] },
           ],
           { prepare: true, logged: true },
         );

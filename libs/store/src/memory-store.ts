@@ -80,7 +80,9 @@ function createMemoryLog(): SequencedLogStore {
 }
 
 function createMemoryDirectory(): ChatDirectoryStore {
-  const chats = new Map<string, ChatRecord>();
+  // Each row remembers the sequence that last wrote it, as Cassandra does with USING TIMESTAMP = seq.
+  const chats = new Map<string, { chat: ChatRecord; atSeq: number }>();
+  const removedAt = new Map<string, number>();
   const members = new Map<string, MembershipRecord[]>();
   const intervals = (chatId: string): MembershipRecord[] => {
     let list = members.get(chatId);
@@ -88,22 +90,32 @@ function createMemoryDirectory(): ChatDirectoryStore {
     return list;
   };
   return {
-    async putChat(chat) {
-      chats.set(chat.chatId, chat);
+    async putChat(chat, atSeq) {
+      const current = chats.get(chat.chatId);
+      if (!current || current.atSeq <= atSeq) chats.set(chat.chatId, { chat, atSeq });
     },
     async getChat(chatId) {
-      return chats.get(chatId) ?? null;
+      return chats.get(chatId)?.chat ?? null;
     },
     async addMember(member) {
       const list = intervals(member.chatId);
       const same = list.findIndex((m) => m.userId === member.userId && m.joinedSeq === member.joinedSeq);
-      if (same >= 0) list[same] = member;
-      else list.push(member);
+      // Replaying an add must not reopen an interval a later removal closed.
+      if (same < 0)
+        list.push({
+          ...member,
+          removedSeq: removedAt.get(intervalKey(member.chatId, member.userId, member.joinedSeq)) ?? null,
+        });
     },
     async removeMember(chatId, userId, removedSeq) {
       const list = intervals(chatId);
       list.forEach((m, i) => {
-        if (m.userId === userId && m.removedSeq === null && m.joinedSeq < removedSeq) list[i] = { ...m, removedSeq };
+        if (m.userId === userId && m.joinedSeq < removedSeq && (m.removedSeq === null || m.removedSeq > removedSeq)) {
+          if (m.removedSeq === null) {
+            list[i] = { ...m, removedSeq };
+            removedAt.set(intervalKey(chatId, userId, m.joinedSeq), removedSeq);
+          }
+        }
       });
     },
     async membersAt(chatId, seq) {
@@ -123,6 +135,10 @@ function createMemoryDirectory(): ChatDirectoryStore {
       return out.sort((a, b) => a.chatId.localeCompare(b.chatId));
     },
   };
+}
+
+function intervalKey(chatId: string, userId: string, joinedSeq: number): string {
+  return `${chatId}\u0000${userId}\u0000${joinedSeq}`;
 }
 
 function createMemoryCursors(): CursorStore {

@@ -68,9 +68,14 @@ export interface MembershipRecord {
   readonly addedBy: string;
 }
 
-/** Chats and membership, written by ingest only. */
+/**
+ * Chats and membership, written by ingest only. Every write carries the chat sequence number of the
+ * event that caused it and an older write never overrides a newer one (Cassandra: USING TIMESTAMP =
+ * seq), so replaying an event after later ones were applied changes nothing.
+ */
 export interface ChatDirectoryStore {
-  putChat(chat: ChatRecord): Promise<void>;
+  /** Writes the chat's metadata as of chat sequence `atSeq`. */
+  putChat(chat: ChatRecord, atSeq: number): Promise<void>;
   getChat(chatId: string): Promise<ChatRecord | null>;
   /** Starts a membership interval (idempotent for the same joinedSeq). */
   addMember(member: MembershipRecord): Promise<void>;

@@ -150,15 +150,18 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
     test('membership intervals answer "members at sequence N", including after removal and rejoin', async () => {
       const chat = id('chat');
       const [alice, bob] = [id('alice'), id('bob')];
-      await store.directory.putChat({
-        chatId: chat,
-        kind: 'group',
-        name: 'G',
-        pictureRef: null,
-        createdBy: alice,
-        createdAtMs: 1,
-        updatedAtMs: 1,
-      });
+      await store.directory.putChat(
+        {
+          chatId: chat,
+          kind: 'group',
+          name: 'G',
+          pictureRef: null,
+          createdBy: alice,
+          createdAtMs: 1,
+          updatedAtMs: 1,
+        },
+        1,
+      );
       await store.directory.addMember({
         chatId: chat,
         userId: alice,
@@ -194,6 +197,22 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       assert.equal((await store.directory.currentMembers(chat)).length, 2);
       assert.deepEqual(await store.directory.chatsOfUser(bob), [{ chatId: chat, role: 'member', joinedSeq: 9 }]);
       assert.equal((await store.directory.getChat(chat))?.name, 'G');
+      // Replays of older events change nothing: a rename at seq 3 after one at seq 8, a re-add after removal.
+      const base = (await store.directory.getChat(chat))!;
+      await store.directory.putChat({ ...base, name: 'newer' }, 8);
+      await store.directory.putChat({ ...base, name: 'older' }, 3);
+      assert.equal((await store.directory.getChat(chat))?.name, 'newer');
+      await store.directory.removeMember(chat, bob, 12);
+      await store.directory.addMember({
+        chatId: chat,
+        userId: bob,
+        role: 'member',
+        joinedSeq: 9,
+        removedSeq: null,
+        addedBy: alice,
+      });
+      assert.deepEqual(await names(12), [alice], 'a replayed add does not reopen a closed interval');
+      assert.deepEqual(await store.directory.chatsOfUser(bob), []);
       assert.equal(await store.directory.getChat(id('none')), null);
     });
   });
