@@ -11,10 +11,10 @@ import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics'
 import { createBusInstrumentation, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
 import { renderEmbeddedBanner } from './banner.js';
-import { selectModules } from './service-modules.js';
+import { CONFIG_SECTIONS, selectModules } from './service-modules.js';
 
 await runMain(async () => {
-  const config = loadConfig();
+  const config = loadConfig({ sections: CONFIG_SECTIONS });
   if (config.mode !== 'embedded') {
     throw new ConfigError([
       {
@@ -26,7 +26,7 @@ await runMain(async () => {
     ]);
   }
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
-  const unknown = findUnknownVariables(process.env);
+  const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
   if (unknown.length > 0)
     logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
 

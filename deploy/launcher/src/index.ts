@@ -3,8 +3,8 @@
  * process on the in-process bus; `src/stack-main.ts` (`npm run stack`) runs each service as its own
  * process against real servers. Exports the service table and the launcher's configuration section.
  */
-export { SERVICE_MODULES, selectModules } from './service-modules.js';
-export { STACK_CONFIG, STACK_DEFAULTS, CONFIG_SECTIONS } from './stack-config.js';
+export { SERVICE_MODULES, CONFIG_SECTIONS, selectModules } from './service-modules.js';
+export { STACK_CONFIG, STACK_DEFAULTS, LAUNCHER_SECTIONS } from './stack-config.js';
 export { renderEmbeddedBanner } from './banner.js';
 export {
   spawnServiceProcess,

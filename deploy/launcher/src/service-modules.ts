@@ -6,7 +6,8 @@ import { ingestService } from '@chatmesh/ingest';
 import { presenceService } from '@chatmesh/presence';
 import { pushService } from '@chatmesh/push';
 import { receiptsService } from '@chatmesh/receipts';
-import type { ServiceModule } from '@chatmesh/runtime';
+import { collectConfigSections, type ServiceModule } from '@chatmesh/runtime';
+import { LAUNCHER_SECTIONS } from './stack-config.js';
 
 /** Every service module by name. */
 export const SERVICE_MODULES: Readonly<Record<ServiceName, ServiceModule>> = Object.freeze({
@@ -22,3 +23,12 @@ export const SERVICE_MODULES: Readonly<Record<ServiceName, ServiceModule>> = Obj
 export function selectModules(names: readonly ServiceName[]): ServiceModule[] {
   return SERVICE_NAMES.filter((name) => names.includes(name)).map((name) => SERVICE_MODULES[name]);
 }
+
+/**
+ * Every configuration section: the launcher's and each service's. Embedded mode validates them all,
+ * and `docs/configuration.md` is rendered from them.
+ */
+export const CONFIG_SECTIONS = Object.freeze({
+  ...collectConfigSections(Object.values(SERVICE_MODULES)),
+  ...LAUNCHER_SECTIONS,
+});

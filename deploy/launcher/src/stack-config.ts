@@ -33,5 +33,5 @@ export const STACK_CONFIG = defineConfigSection({
   },
 });
 
-/** Every configuration section the launcher knows (rendered into `docs/configuration.md`). */
-export const CONFIG_SECTIONS = Object.freeze({ stack: STACK_CONFIG });
+/** The launcher's own sections; {@link CONFIG_SECTIONS} adds the services'. */
+export const LAUNCHER_SECTIONS = Object.freeze({ stack: STACK_CONFIG });

@@ -9,7 +9,7 @@ import { findUnknownVariables, loadConfig, SERVICE_NAMES } from '@chatmesh/confi
 import { createLogger } from '@chatmesh/logging';
 import { runMain } from '@chatmesh/runtime';
 import { spawnServiceProcess, stopServiceProcesses, waitForReady, type StackProcess } from './stack-processes.js';
-import { CONFIG_SECTIONS } from './stack-config.js';
+import { CONFIG_SECTIONS } from './service-modules.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 /** How long a service may take to answer `/ready` (tsx compiles on first start, and brokers may be warming up). */

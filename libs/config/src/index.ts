@@ -10,7 +10,7 @@ export { ConfigError, type ConfigProblem } from './errors.js';
 export { CONFIG_DEFAULTS } from './defaults.js';
 export { CONFIG_VARIABLES, LOG_LEVELS, type ChatmeshConfig, type LogLevel, type RunMode } from './variables.js';
 export { SERVICE_NAMES, type ServiceName } from './service-names.js';
-export { defineConfigSection, type ConfigSection, type SectionValues } from './section.js';
+export { defineConfigSection, getConfigSection, type ConfigSection, type SectionValues } from './section.js';
 export {
   defineVariable,
   defineOptionalVariable,

@@ -1,3 +1,4 @@
+import { ChatmeshError } from '@chatmesh/errors';
 import type { ConfigVariable, VariableValue } from './variable.js';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- referenced from TSDoc only
 import type { LoadConfigOptions } from './load-config.js';
@@ -32,4 +33,23 @@ export function defineConfigSection<const V extends Record<string, ConfigVariabl
   section: ConfigSection<V>,
 ): ConfigSection<V> {
   return section;
+}
+
+/**
+ * A section's typed values from a loaded configuration whose sections are not statically known (a
+ * service's `deps.config`).
+ * @throws ChatmeshError `CM_ERR_CONFIG_SECTION_MISSING` when the process did not load it under `key`
+ */
+export function getConfigSection<S extends ConfigSection>(
+  config: { readonly sections: Readonly<Record<string, unknown>> },
+  key: string,
+  _section: S,
+): SectionValues<S> {
+  const values = config.sections[key];
+  if (values === undefined) {
+    throw new ChatmeshError('CM_ERR_CONFIG_SECTION_MISSING', `configuration section "${key}" was not loaded`, {
+      context: { section: key, loaded: Object.keys(config.sections) },
+    });
+  }
+  return values as SectionValues<S>;
 }

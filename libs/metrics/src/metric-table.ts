@@ -32,7 +32,7 @@ export const METRICS = {
   busRecordsConsumedTotal: {
     name: 'chatmesh_bus_records_consumed_total',
     type: 'counter',
-    help: 'Records a consumer group handled successfully (their offsets may be committed).',
+    help: 'Records a consumer group finished with: handled, or parked as undecodable in the dead-letter twin (also counted as failed). Their offsets may be committed.',
     labelNames: ['group', 'topic'],
   },
   busRecordsRetriedTotal: {

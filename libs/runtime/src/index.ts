@@ -32,3 +32,4 @@ export { RuntimeError, type RuntimeErrorContext } from './errors.js';
 export { ensureTopics } from './ensure-topics.js';
 export { definePendingService, type PendingServiceOptions } from './pending-service.js';
 export { createStackClients, type StackClients } from './stack-clients.js';
+export { collectConfigSections } from './config-sections.js';

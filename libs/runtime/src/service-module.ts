@@ -51,6 +51,12 @@ export interface ServiceModule {
   readonly consumes: readonly string[];
   /** Topics it produces to. */
   readonly produces: readonly string[];
+  /**
+   * Its own configuration sections, by key (`{ gateway: GATEWAY_CONFIG }`). Whatever runs the service
+   * loads them (see {@link collectConfigSections}); the service reads them with `getConfigSection`.
+   * @default {}
+   */
+  readonly config?: Readonly<Record<string, ConfigSection>>;
   /** Starts it; resolves once it is running (not necessarily ready). @throws when it cannot start */
   start(deps: ServiceDeps): Promise<ServiceHandle>;
 }

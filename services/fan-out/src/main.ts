@@ -6,12 +6,15 @@
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import { collectConfigSections, createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
 import { fanOutService } from './service.js';
 
 await runMain(async () => {
   // A lone service process is stack mode unless told otherwise, so missing endpoints are reported clearly.
-  const config = loadConfig({ env: { CHATMESH_MODE: 'stack', ...process.env } });
+  const config = loadConfig({
+    env: { CHATMESH_MODE: 'stack', ...process.env },
+    sections: collectConfigSections([fanOutService]),
+  });
   const logger = createLogger({ service: fanOutService.name, level: config.logLevel });
   const registry = createMetricsRegistry({ defaultLabels: { service: fanOutService.name } });
   const metrics = createChatmeshMetrics(registry);

@@ -6,12 +6,15 @@
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import { collectConfigSections, createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
 import { pushService } from './service.js';
 
 await runMain(async () => {
   // A lone service process is stack mode unless told otherwise, so missing endpoints are reported clearly.
-  const config = loadConfig({ env: { CHATMESH_MODE: 'stack', ...process.env } });
+  const config = loadConfig({
+    env: { CHATMESH_MODE: 'stack', ...process.env },
+    sections: collectConfigSections([pushService]),
+  });
   const logger = createLogger({ service: pushService.name, level: config.logLevel });
   const registry = createMetricsRegistry({ defaultLabels: { service: pushService.name } });
   const metrics = createChatmeshMetrics(registry);

@@ -190,3 +190,26 @@ test('docs/configuration.md lists every base variable with its default', () => {
     assert.ok(row.includes(`| ${renderDefault(variable as never)} |`), `${variable.env} default is stale in the docs`);
   }
 });
+
+test('getConfigSection returns a loaded section and names a missing one', async () => {
+  const { getConfigSection } = await import('../index.js');
+  const push = defineConfigSection({
+    description: 'Push',
+    variables: {
+      coalesceMs: defineVariable({
+        env: 'CHATMESH_TEST_SECTION_COALESCE_MS',
+        description: 'x',
+        schema: parsers.integer(0, 60_000),
+        noun: 'duration',
+        expected: 'an integer 0-60000',
+        default: 500,
+      }),
+    },
+  });
+  const config = loadConfig({ env: { CHATMESH_TEST_SECTION_COALESCE_MS: '20' }, sections: { push } });
+  assert.equal(getConfigSection(config, 'push', push).coalesceMs, 20);
+  assert.throws(
+    () => getConfigSection(config, 'gateway', push),
+    (error: unknown) => isChatmeshError(error, 'CM_ERR_CONFIG_SECTION_MISSING'),
+  );
+});

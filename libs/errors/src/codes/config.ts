@@ -12,4 +12,9 @@ export const CONFIG_CODES = defineCodes({
     retriable: false,
     fix: 'Give each section a unique name and each variable a unique name (prefix it with the service name).',
   },
+  CM_ERR_CONFIG_SECTION_MISSING: {
+    message: 'A service asked for a configuration section that the process did not load.',
+    retriable: false,
+    fix: 'Declare the section in the service module (`config: { <key>: SECTION }`) so the launcher and its main.ts load it.',
+  },
 });

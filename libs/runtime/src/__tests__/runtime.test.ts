@@ -235,3 +235,19 @@ test('runMain: another start failure prints code and cause and exits 1', async (
   );
   await deps.bus.close();
 });
+
+test('collectConfigSections merges the sections of the modules and refuses two under one key', async () => {
+  const { collectConfigSections } = await import('../index.js');
+  const { defineConfigSection } = await import('@chatmesh/config');
+  const a = defineConfigSection({ description: 'a', variables: {} });
+  const b = defineConfigSection({ description: 'b', variables: {} });
+  const events: string[] = [];
+  const withA = { ...fakeService('one', events).module, config: { shared: a } };
+  const withAAgain = { ...fakeService('two', events).module, config: { shared: a } };
+  const withB = { ...fakeService('three', events).module, config: { shared: b } };
+  assert.deepEqual(collectConfigSections([withA, withAAgain], { own: b }), { own: b, shared: a });
+  assert.throws(
+    () => collectConfigSections([withA, withB]),
+    (error: unknown) => isChatmeshError(error, 'CM_ERR_CONFIG_SECTION_CONFLICT'),
+  );
+});

@@ -1,0 +1,226 @@
+import type { Bus } from '@chatmesh/bus';
+import { isChatmeshError } from '@chatmesh/errors';
+import type { Logger } from '@chatmesh/logging';
+import type { TypedProducer } from '@chatmesh/runtime';
+import {
+  gatewayDeliveriesTopic,
+  TOPICS,
+  valueSubjectOf,
+  type ChatCommand,
+  type ChatEvent,
+  type CommandResult,
+  type GatewayDelivery,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
+import { appendOnce, StreamHeads, type ChatStore, type LogEntry } from '@chatmesh/store';
+import { ChatStateCache } from './chat-state.js';
+import { CREATE_KEY, planCommand, sendKey, type CommandPlan } from './command-rules.js';
+import { TokenBuckets } from './internal/token-bucket.js';
+import { CommandRejectedError } from './reject-error.js';
+
+/** Tunables of {@link createCommandProcessor}. */
+export interface CommandProcessorOptions {
+  /** Sustained sends per second one user may make in one chat. @default 20 */
+  readonly sendRatePerSecond?: number;
+  /** Sends one user may make at once in one chat. @default 40 */
+  readonly sendBurst?: number;
+  /** Chats whose state is cached. @default 50000 */
+  readonly maxCachedChats?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/** What the processor needs; the service passes its deps. */
+export interface CommandProcessorDeps {
+  readonly store: ChatStore;
+  readonly codec: SchemaCodec;
+  readonly bus: Bus;
+  readonly typed: TypedProducer;
+  readonly logger: Logger;
+}
+
+/** The outcome of one command, for tests and metrics. */
+export type CommandOutcome =
+  | { readonly accepted: true; readonly seq: number; readonly serverTimeMs: number; readonly duplicate: boolean }
+  | { readonly accepted: false; readonly code: string };
+
+/** Ingest's single-writer logic for one chat.commands record. */
+export interface CommandProcessor {
+  /**
+   * Validates, dedupes, sequences and stores one command, emits its chat event and answers the sender.
+   * Safe to call again with the same command after a crash at any point: nothing is stored twice, the
+   * event is emitted again (fan-out dedupes on the chat sequence), and the answer is the original one.
+   * @throws on store or bus faults (the bus retries the record, then dead-letters it)
+   */
+  process(command: ChatCommand): Promise<CommandOutcome>;
+}
+
+/** Creates ingest's command processor. */
+export function createCommandProcessor(deps: CommandProcessorDeps, options: CommandProcessorOptions = {}): CommandProcessor {
+  const { store, codec, bus, typed, logger } = deps;
+  const clock = options.clock ?? Date.now;
+  const states = new ChatStateCache(store, options.maxCachedChats);
+  const heads = new StreamHeads();
+  const sendLimits = new TokenBuckets(options.sendRatePerSecond ?? 20, options.sendBurst ?? 40);
+  const eventSubject = valueSubjectOf(TOPICS.chatEvents.name);
+
+  async function decodeEvent(entry: LogEntry): Promise<ChatEvent> {
+    return (await codec.decode<ChatEvent>(entry.payload)).value;
+  }
+
+  async function answer(command: ChatCommand, result: Omit<CommandResult, 'requestId' | 'chatId'>): Promise<void> {
+    const { origin } = command;
+    const delivery: GatewayDelivery = {
+      gatewayId: origin.gatewayId,
+      userId: origin.userId,
+      deviceId: origin.deviceId,
+      createdAtMs: clock(),
+      payload: { 'chatmesh.gateway.CommandResult': { requestId: origin.requestId, chatId: command.chatId, ...result } },
+    };
+    try {
+      await typed.send(gatewayDeliveriesTopic(origin.gatewayId).name, origin.userId, delivery);
+    } catch (error) {
+      // The answer is a courtesy: a device whose gateway is gone retries with the same ids and gets the
+      // original acknowledgement from the dedupe keys. Never fail (and so re-run) the command for it.
+      logger.warn({ err: error, gatewayId: origin.gatewayId, chatId: command.chatId }, 'could not answer the sending device');
+    }
+  }
+
+  /** Applies a stored lifecycle event to the directory; versioned by seq, so replays are harmless. */
+  async function applyToDirectory(event: ChatEvent): Promise<void> {
+    const { chatId, seq, serverTimeMs } = event;
+    const body = event.event;
+    if ('chatmesh.chat.ChatCreated' in body) {
+      const created = body['chatmesh.chat.ChatCreated'];
+      await store.directory.putChat(
+        {
+          chatId,
+          kind: created.kind === 'GROUP' ? 'group' : 'direct',
+          name: created.name,
+          pictureRef: created.pictureAttachmentId,
+          createdBy: event.origin.userId,
+          createdAtMs: serverTimeMs,
+          updatedAtMs: serverTimeMs,
+        },
+        seq,
+      );
+      for (const member of created.members) {
+        await store.directory.addMember({
+          chatId,
+          userId: member.userId,
+          role: member.role === 'ADMIN' ? 'admin' : 'member',
+          joinedSeq: seq,
+          removedSeq: null,
+          addedBy: event.origin.userId,
+        });
+      }
+    } else if ('chatmesh.chat.ChatUpdated' in body) {
+      const update = body['chatmesh.chat.ChatUpdated'];
+      const chat = await store.directory.getChat(chatId);
+      if (chat) {
+        await store.directory.putChat(
+          {
+            ...chat,
+            name: update.name ?? chat.name,
+            pictureRef: update.pictureCleared ? null : (update.pictureAttachmentId ?? chat.pictureRef),
+            updatedAtMs: serverTimeMs,
+          },
+          seq,
+        );
+      }
+    } else if ('chatmesh.chat.MembersAdded' in body) {
+      for (const member of body['chatmesh.chat.MembersAdded'].members) {
+        await store.directory.addMember({
+          chatId,
+          userId: member.userId,
+          role: member.role === 'ADMIN' ? 'admin' : 'member',
+          joinedSeq: seq,
+          removedSeq: null,
+          addedBy: event.origin.userId,
+        });
+      }
+    } else if ('chatmesh.chat.MembersRemoved' in body) {
+      for (const userId of body['chatmesh.chat.MembersRemoved'].userIds) {
+        await store.directory.removeMember(chatId, userId, seq);
+      }
+    }
+  }
+
+  async function acceptStored(command: ChatCommand, entry: LogEntry, plan: CommandPlan | null, duplicate: boolean): Promise<CommandOutcome> {
+    const event = await decodeEvent(entry);
+    if (entry.kind !== 'message') {
+      await applyToDirectory(event);
+      await states.reload(command.chatId);
+    } else {
+      states.advance(command.chatId, entry.seq);
+    }
+    // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
+    // dedupes on (chat, seq), so a second copy adds nothing.
+    await bus.producer.send(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]);
+    const clientMessageId =
+      plan?.clientMessageId ??
+      ('chatmesh.chat.MessageReceived' in event.event ? event.event['chatmesh.chat.MessageReceived'].clientMessageId : null);
+    await answer(command, { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, clientMessageId, reason: null });
+    return { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, duplicate };
+  }
+
+  async function rejectCommand(command: ChatCommand, error: CommandRejectedError): Promise<CommandOutcome> {
+    const c = command.command;
+    const clientMessageId = 'chatmesh.chat.SendMessage' in c ? c['chatmesh.chat.SendMessage'].clientMessageId : null;
+    await answer(command, {
+      accepted: false,
+      seq: null,
+      serverTimeMs: null,
+      clientMessageId,
+      reason: { code: error.code, message: error.message, retriable: error.retriable },
+    });
+    return { accepted: false, code: error.code };
+  }
+
+  return {
+    async process(command) {
+      const { chatId, origin } = command;
+      const c = command.command;
+      try {
+        // A retried send is answered from its first result, even if the sender has left since.
+        if ('chatmesh.chat.SendMessage' in c) {
+          const key = sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId);
+          const seq = await store.chatLog.findKey(chatId, key);
+          const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
+          if (entry) return await acceptStored(command, entry, null, true);
+        }
+        const state = await states.get(chatId);
+        const plan = planCommand(command, state);
+        if (plan.kind === 'message' && !sendLimits.take(`${chatId}\u0000${origin.userId}`, clock())) {
+          throw new CommandRejectedError('CM_ERR_CHAT_RATE_LIMITED', 'too many messages in this chat; retry later', chatId);
+        }
+        const serverTimeMs = clock();
+        const { entry, created } = await appendOnce(store.chatLog, heads, {
+          streamId: chatId,
+          idempotencyKey: plan.idempotencyKey,
+          kind: plan.kind,
+          createdAtMs: serverTimeMs,
+          payload: (seq) => codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
+        });
+        if (!created && plan.idempotencyKey === CREATE_KEY) {
+          const existing = await decodeEvent(entry);
+          const sameRequest =
+            existing.origin.userId === origin.userId && existing.origin.requestId === origin.requestId;
+          const createKind = 'chatmesh.chat.CreateChat' in c ? c['chatmesh.chat.CreateChat'].kind : null;
+          // A direct chat exists once per pair: its second creation (by either user) is simply acknowledged.
+          if (!sameRequest && createKind === 'GROUP') {
+            throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
+          }
+        }
+        return await acceptStored(command, entry, plan, !created);
+      } catch (error) {
+        if (error instanceof CommandRejectedError) return rejectCommand(command, error);
+        if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {
+          // A value the schema cannot hold (e.g. out-of-range numbers) is the sender's fault, not a fault to retry.
+          return rejectCommand(command, new CommandRejectedError('CM_ERR_CHAT_INVALID_COMMAND', error.message, chatId));
+        }
+        throw error;
+      }
+    },
+  };
+}
