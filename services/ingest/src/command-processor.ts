@@ -56,7 +56,10 @@ export interface CommandProcessor {
 }
 
 /** Creates ingest's command processor. */
-export function createCommandProcessor(deps: CommandProcessorDeps, options: CommandProcessorOptions = {}): CommandProcessor {
+export function createCommandProcessor(
+  deps: CommandProcessorDeps,
+  options: CommandProcessorOptions = {},
+): CommandProcessor {
   const { store, codec, bus, typed, logger } = deps;
   const clock = options.clock ?? Date.now;
   const states = new ChatStateCache(store, options.maxCachedChats);
@@ -82,7 +85,10 @@ export function createCommandProcessor(deps: CommandProcessorDeps, options: Comm
     } catch (error) {
       // The answer is a courtesy: a device whose gateway is gone retries with the same ids and gets the
       // original acknowledgement from the dedupe keys. Never fail (and so re-run) the command for it.
-      logger.warn({ err: error, gatewayId: origin.gatewayId, chatId: command.chatId }, 'could not answer the sending device');
+      logger.warn(
+        { err: error, gatewayId: origin.gatewayId, chatId: command.chatId },
+        'could not answer the sending device',
+      );
     }
   }
 
@@ -146,7 +152,12 @@ export function createCommandProcessor(deps: CommandProcessorDeps, options: Comm
     }
   }
 
-  async function acceptStored(command: ChatCommand, entry: LogEntry, plan: CommandPlan | null, duplicate: boolean): Promise<CommandOutcome> {
+  async function acceptStored(
+    command: ChatCommand,
+    entry: LogEntry,
+    plan: CommandPlan | null,
+    duplicate: boolean,
+  ): Promise<CommandOutcome> {
     const event = await decodeEvent(entry);
     if (entry.kind !== 'message') {
       await applyToDirectory(event);
@@ -159,8 +170,16 @@ export function createCommandProcessor(deps: CommandProcessorDeps, options: Comm
     await bus.producer.send(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]);
     const clientMessageId =
       plan?.clientMessageId ??
-      ('chatmesh.chat.MessageReceived' in event.event ? event.event['chatmesh.chat.MessageReceived'].clientMessageId : null);
-    await answer(command, { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, clientMessageId, reason: null });
+      ('chatmesh.chat.MessageReceived' in event.event
+        ? event.event['chatmesh.chat.MessageReceived'].clientMessageId
+        : null);
+    await answer(command, {
+      accepted: true,
+      seq: entry.seq,
+      serverTimeMs: event.serverTimeMs,
+      clientMessageId,
+      reason: null,
+    });
     return { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, duplicate };
   }
 
@@ -192,7 +211,11 @@ export function createCommandProcessor(deps: CommandProcessorDeps, options: Comm
         const state = await states.get(chatId);
         const plan = planCommand(command, state);
         if (plan.kind === 'message' && !sendLimits.take(`${chatId}\u0000${origin.userId}`, clock())) {
-          throw new CommandRejectedError('CM_ERR_CHAT_RATE_LIMITED', 'too many messages in this chat; retry later', chatId);
+          throw new CommandRejectedError(
+            'CM_ERR_CHAT_RATE_LIMITED',
+            'too many messages in this chat; retry later',
+            chatId,
+          );
         }
         const serverTimeMs = clock();
         const { entry, created } = await appendOnce(store.chatLog, heads, {
@@ -200,7 +223,8 @@ export function createCommandProcessor(deps: CommandProcessorDeps, options: Comm
           idempotencyKey: plan.idempotencyKey,
           kind: plan.kind,
           createdAtMs: serverTimeMs,
-          payload: (seq) => codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
+          payload: (seq) =>
+            codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
         });
         if (!created && plan.idempotencyKey === CREATE_KEY) {
           const existing = await decodeEvent(entry);

@@ -52,7 +52,8 @@ export function planCommand(command: ChatCommand, state: ChatState | null): Comm
   const key = `req:${origin.userId}:${origin.requestId}`;
 
   if ('chatmesh.chat.SendMessage' in c) return planSend(chatId, origin.userId, c['chatmesh.chat.SendMessage'], state);
-  if (state.chat.kind !== 'group') reject('CM_ERR_CHAT_NOT_GROUP', 'direct chats have no name, admins or members to change', chatId);
+  if (state.chat.kind !== 'group')
+    reject('CM_ERR_CHAT_NOT_GROUP', 'direct chats have no name, admins or members to change', chatId);
   if ('chatmesh.chat.LeaveChat' in c) return planLeave(chatId, origin.userId, c['chatmesh.chat.LeaveChat'], key);
   if (role !== 'admin') reject('CM_ERR_CHAT_FORBIDDEN', 'only admins manage a group', chatId);
   if ('chatmesh.chat.UpdateChat' in c) return planUpdate(chatId, c['chatmesh.chat.UpdateChat'], key);
@@ -61,7 +62,8 @@ export function planCommand(command: ChatCommand, state: ChatState | null): Comm
 }
 
 function planSend(chatId: string, userId: string, send: SendMessage, state: ChatState): CommandPlan {
-  if (!isValidId(send.clientMessageId)) reject('CM_ERR_CHAT_INVALID_COMMAND', 'clientMessageId is not a valid id', chatId);
+  if (!isValidId(send.clientMessageId))
+    reject('CM_ERR_CHAT_INVALID_COMMAND', 'clientMessageId is not a valid id', chatId);
   checkContent(chatId, send.content, state);
   return {
     idempotencyKey: sendKey(userId, send.clientMessageId),
@@ -77,7 +79,11 @@ function checkContent(chatId: string, content: MessageContent, state: ChatState)
     reject('CM_ERR_CHAT_INVALID_COMMAND', 'a message needs a body, ciphertext envelopes or attachments', chatId);
   }
   if (bodyBytes > CHAT_LIMITS.maxBodyBytes) {
-    reject('CM_ERR_CHAT_PAYLOAD_TOO_LARGE', `body is ${bodyBytes} bytes, the limit is ${CHAT_LIMITS.maxBodyBytes}`, chatId);
+    reject(
+      'CM_ERR_CHAT_PAYLOAD_TOO_LARGE',
+      `body is ${bodyBytes} bytes, the limit is ${CHAT_LIMITS.maxBodyBytes}`,
+      chatId,
+    );
   }
   if (content.attachments.length > CHAT_LIMITS.maxAttachments) {
     reject('CM_ERR_CHAT_PAYLOAD_TOO_LARGE', `at most ${CHAT_LIMITS.maxAttachments} attachments`, chatId);
@@ -94,7 +100,11 @@ function checkContent(chatId: string, content: MessageContent, state: ChatState)
     }
   }
   if (ciphertextBytes > CHAT_LIMITS.maxCiphertextBytes) {
-    reject('CM_ERR_CHAT_PAYLOAD_TOO_LARGE', `ciphertext is ${ciphertextBytes} bytes, the limit is ${CHAT_LIMITS.maxCiphertextBytes}`, chatId);
+    reject(
+      'CM_ERR_CHAT_PAYLOAD_TOO_LARGE',
+      `ciphertext is ${ciphertextBytes} bytes, the limit is ${CHAT_LIMITS.maxCiphertextBytes}`,
+      chatId,
+    );
   }
   for (const attachment of content.attachments) {
     if (!isValidId(attachment.attachmentId) || attachment.sizeBytes < 0) {
@@ -120,7 +130,8 @@ function planCreate(chatId: string, creator: string, create: CreateChat, state: 
       reject('CM_ERR_CHAT_INVALID_COMMAND', 'a direct chat has no name or picture', chatId);
     }
   } else {
-    if (isDirectChatId(chatId)) reject('CM_ERR_CHAT_INVALID_COMMAND', 'group ids may not use the direct prefix', chatId);
+    if (isDirectChatId(chatId))
+      reject('CM_ERR_CHAT_INVALID_COMMAND', 'group ids may not use the direct prefix', chatId);
     if (others.length + 1 > CHAT_LIMITS.maxGroupMembers) {
       reject('CM_ERR_CHAT_TOO_MANY_MEMBERS', `a group has at most ${CHAT_LIMITS.maxGroupMembers} members`, chatId);
     }

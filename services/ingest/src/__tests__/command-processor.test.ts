@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createMemoryBus, type Bus } from '@chatmesh/bus';
+import { createLogger } from '@chatmesh/logging';
+import { directChatId } from '@chatmesh/protocol';
+import { createTypedProducer } from '@chatmesh/runtime';
+import {
+  createLocalCodec,
+  gatewayDeliveriesTopic,
+  topicSpecs,
+  TOPICS,
+  type ChatCommand,
+  type ChatEvent,
+  type CommandResult,
+  type GatewayDelivery,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
+import { createMemoryStore, type ChatStore } from '@chatmesh/store';
+import { randomName, waitFor } from '@chatmesh/testing';
+import { createCommandProcessor, type CommandProcessor } from '../command-processor.js';
+
+const GATEWAY = 'gw-test';
+const buses: Bus[] = [];
+after(async () => Promise.all(buses.map((b) => b.close())));
+
+interface Harness {
+  store: ChatStore;
+  processor: CommandProcessor;
+  events: ChatEvent[];
+  results: CommandResult[];
+  codec: SchemaCodec;
+}
+
+async function harness(options: { sendBurst?: number } = {}): Promise<Harness> {
+  const bus = createMemoryBus();
+  buses.push(bus);
+  const codec = createLocalCodec();
+  await bus.admin.createTopics(topicSpecs({ gatewayIds: [GATEWAY] }));
+  const store = createMemoryStore();
+  const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+  const processor = createCommandProcessor(
+    { store, codec, bus, typed: createTypedProducer(bus, codec), logger },
+    { sendBurst: options.sendBurst ?? 1000, sendRatePerSecond: 1 },
+  );
+  const events: ChatEvent[] = [];
+  const results: CommandResult[] = [];
+  const sink = async (topic: string, push: (bytes: Buffer) => Promise<void>): Promise<void> => {
+    await bus.subscribe({
+      groupId: randomName('collector'),
+      topics: [topic],
+      handler: async (record) => push(record.value!),
+      deadLetter: { encode: async () => Buffer.alloc(0) },
+    });
+  };
+  await sink(TOPICS.chatEvents.name, async (bytes) => void events.push((await codec.decode<ChatEvent>(bytes)).value));
+  await sink(gatewayDeliveriesTopic(GATEWAY).name, async (bytes) => {
+    const delivery = (await codec.decode<GatewayDelivery>(bytes)).value;
+    if ('chatmesh.gateway.CommandResult' in delivery.payload)
+      results.push(delivery.payload['chatmesh.gateway.CommandResult']);
+  });
+  return { store, processor, events, results, codec };
+}
+
+let request = 0;
+function command(chatId: string, userId: string, body: ChatCommand['command']): ChatCommand {
+  request++;
+  return {
+    chatId,
+    origin: { userId, deviceId: `${userId}-phone`, gatewayId: GATEWAY, requestId: `r${request}`, receivedAtMs: 1 },
+    command: body,
+    traceparent: null,
+  };
+}
+const createGroup = (chatId: string, creator: string, members: string[]): ChatCommand =>
+  command(chatId, creator, {
+    'chatmesh.chat.CreateChat': { kind: 'GROUP', memberUserIds: members, name: 'Team', pictureAttachmentId: null },
+  });
+const send = (chatId: string, userId: string, clientMessageId: string, body = 'hello'): ChatCommand =>
+  command(chatId, userId, {
+    'chatmesh.chat.SendMessage': { clientMessageId, content: { body, envelopes: [], attachments: [] } },
+  });
+
+describe('ingest command processor', () => {
+  test('a group is created at seq 1 with its creator as admin; a send gets the next seq, stored once and emitted', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    const created = await h.processor.process(createGroup(chat, 'alice', ['bob', 'carol']));
+    assert.deepEqual(created.accepted && created.seq, 1);
+    const sent = await h.processor.process(send(chat, 'bob', 'm-1'));
+    assert.equal(sent.accepted && sent.seq, 2);
+    assert.deepEqual(
+      (await h.store.chatLog.readAfter(chat, 0, 10)).map((e) => e.kind),
+      ['chat_created', 'message'],
+    );
+    const members = await h.store.directory.currentMembers(chat);
+    assert.deepEqual(members.map((m) => [m.userId, m.role]).sort(), [
+      ['alice', 'admin'],
+      ['bob', 'member'],
+      ['carol', 'member'],
+    ]);
+    await waitFor(() => h.events.length === 2 && h.results.length === 2, { description: 'events and answers' });
+    assert.deepEqual(
+      h.events.map((e) => e.seq),
+      [1, 2],
+    );
+    const message = h.events[1]!.event;
+    assert.ok('chatmesh.chat.MessageReceived' in message);
+    assert.equal(message['chatmesh.chat.MessageReceived'].content.body, 'hello');
+    assert.deepEqual(
+      h.results.map((r) => [r.accepted, r.seq]),
+      [
+        [true, 1],
+        [true, 2],
+      ],
+    );
+    assert.equal(h.results[1]!.clientMessageId, 'm-1');
+  });
+
+  test('a retried send returns the original acknowledgement and stores nothing new', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const first = await h.processor.process(send(chat, 'bob', 'same-id', 'first'));
+    const again = await h.processor.process(send(chat, 'bob', 'same-id', 'changed body'));
+    assert.ok(first.accepted && again.accepted);
+    assert.equal(again.seq, first.seq);
+    assert.equal(again.serverTimeMs, first.serverTimeMs);
+    assert.equal(again.duplicate, true);
+    assert.equal((await h.store.chatLog.readAfter(chat, 0, 10)).length, 2);
+    // The same client id from another sender is another message: ids are scoped by sender.
+    const other = await h.processor.process(send(chat, 'alice', 'same-id'));
+    assert.equal(other.accepted && other.seq, 3);
+  });
+
+  test('unknown chats and non-members get the same code and change nothing', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const stranger = await h.processor.process(send(chat, 'mallory', 'x'));
+    const unknown = await h.processor.process(send(randomName('nochat'), 'alice', 'y'));
+    assert.deepEqual(stranger, { accepted: false, code: 'CM_ERR_CHAT_NOT_FOUND' });
+    assert.deepEqual(unknown, { accepted: false, code: 'CM_ERR_CHAT_NOT_FOUND' });
+    assert.equal((await h.store.chatLog.readAfter(chat, 0, 10)).length, 1);
+    await waitFor(() => h.results.length === 3, { description: 'answers' });
+    assert.deepEqual(
+      h.results.slice(1).map((r) => [r.accepted, r.reason?.code]),
+      [
+        [false, 'CM_ERR_CHAT_NOT_FOUND'],
+        [false, 'CM_ERR_CHAT_NOT_FOUND'],
+      ],
+    );
+  });
+
+  test('only admins manage a group; a removed member can no longer send, from the removal on', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob', 'carol']));
+    const notAdmin = await h.processor.process(
+      command(chat, 'bob', { 'chatmesh.chat.RemoveMembers': { userIds: ['carol'] } }),
+    );
+    assert.deepEqual(notAdmin, { accepted: false, code: 'CM_ERR_CHAT_FORBIDDEN' });
+    const removed = await h.processor.process(
+      command(chat, 'alice', { 'chatmesh.chat.RemoveMembers': { userIds: ['carol'] } }),
+    );
+    assert.ok(removed.accepted);
+    assert.deepEqual(await h.processor.process(send(chat, 'carol', 'late')), {
+      accepted: false,
+      code: 'CM_ERR_CHAT_NOT_FOUND',
+    });
+    const atRemoval = (await h.store.directory.membersAt(chat, removed.seq)).map((m) => m.userId).sort();
+    assert.deepEqual(atRemoval, ['alice', 'bob']);
+    const left = await h.processor.process(command(chat, 'bob', { 'chatmesh.chat.LeaveChat': { reason: null } }));
+    assert.ok(left.accepted);
+    assert.deepEqual(
+      (await h.store.directory.currentMembers(chat)).map((m) => m.userId),
+      ['alice'],
+    );
+  });
+
+  test('a 1,024-member group is allowed; a 1,025th member is refused at creation and when added', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    const users = Array.from({ length: 1023 }, (_, i) => `u${i}`);
+    const tooMany = await h.processor.process(createGroup(randomName('big'), 'owner', [...users, 'extra']));
+    assert.deepEqual(tooMany, { accepted: false, code: 'CM_ERR_CHAT_TOO_MANY_MEMBERS' });
+    assert.ok((await h.processor.process(createGroup(chat, 'owner', users))).accepted);
+    assert.equal((await h.store.directory.currentMembers(chat)).length, 1024);
+    const add = await h.processor.process(
+      command(chat, 'owner', { 'chatmesh.chat.AddMembers': { userIds: ['extra'] } }),
+    );
+    assert.deepEqual(add, { accepted: false, code: 'CM_ERR_CHAT_TOO_MANY_MEMBERS' });
+  });
+
+  test('a direct chat has one id per pair and cannot be created twice', async () => {
+    const h = await harness();
+    const chat = directChatId('alice', 'bob');
+    const direct = (creator: string, other: string, chatId = chat): ChatCommand =>
+      command(chatId, creator, {
+        'chatmesh.chat.CreateChat': { kind: 'DIRECT', memberUserIds: [other], name: null, pictureAttachmentId: null },
+      });
+    const wrongId = await h.processor.process(direct('alice', 'bob', randomName('dm')));
+    assert.deepEqual(wrongId, { accepted: false, code: 'CM_ERR_CHAT_INVALID_COMMAND' });
+    const first = await h.processor.process(direct('alice', 'bob'));
+    const second = await h.processor.process(direct('bob', 'alice'));
+    assert.ok(first.accepted && second.accepted);
+    assert.equal(second.seq, 1);
+    assert.equal((await h.store.chatLog.readAfter(chat, 0, 10)).length, 1);
+    const rename = await h.processor.process(
+      command(chat, 'alice', {
+        'chatmesh.chat.UpdateChat': { name: 'x', pictureAttachmentId: null, clearPicture: false },
+      }),
+    );
+    assert.deepEqual(rename, { accepted: false, code: 'CM_ERR_CHAT_NOT_GROUP' });
+  });
+
+  test('a group id taken by another request is refused; the same request retried is acknowledged', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    const create = createGroup(chat, 'alice', ['bob']);
+    assert.ok((await h.processor.process(create)).accepted);
+    assert.ok((await h.processor.process(create)).accepted);
+    const hijack = await h.processor.process(createGroup(chat, 'mallory', ['alice']));
+    assert.deepEqual(hijack, { accepted: false, code: 'CM_ERR_CHAT_ALREADY_EXISTS' });
+    assert.deepEqual((await h.store.directory.currentMembers(chat)).map((m) => m.userId).sort(), ['alice', 'bob']);
+  });
+
+  test('oversized, empty and misaddressed messages are refused with their codes', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const big = await h.processor.process(send(chat, 'alice', 'big', 'x'.repeat(64 * 1024 + 1)));
+    assert.deepEqual(big, { accepted: false, code: 'CM_ERR_CHAT_PAYLOAD_TOO_LARGE' });
+    const empty = await h.processor.process(send(chat, 'alice', 'empty', ''));
+    assert.deepEqual(empty, { accepted: false, code: 'CM_ERR_CHAT_INVALID_COMMAND' });
+    const leak = await h.processor.process(
+      command(chat, 'alice', {
+        'chatmesh.chat.SendMessage': {
+          clientMessageId: 'leak',
+          content: {
+            body: null,
+            attachments: [],
+            envelopes: [
+              { recipientUserId: 'mallory', recipientDeviceId: 'd', ciphertext: Buffer.from('c'), envelopeType: 1 },
+            ],
+          },
+        },
+      }),
+    );
+    assert.deepEqual(leak, { accepted: false, code: 'CM_ERR_CHAT_INVALID_COMMAND' });
+    assert.equal((await h.store.chatLog.readAfter(chat, 0, 10)).length, 1);
+  });
+
+  test('a sender over the chat rate limit is refused with a retriable code', async () => {
+    const h = await harness({ sendBurst: 3 });
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await h.processor.process(send(chat, 'alice', `burst-${i}`)));
+    assert.deepEqual(
+      outcomes.map((o) => o.accepted),
+      [true, true, true, false, false],
+    );
+    assert.deepEqual(outcomes[3], { accepted: false, code: 'CM_ERR_CHAT_RATE_LIMITED' });
+    await waitFor(() => h.results.length === 6, { description: 'answers' });
+    assert.equal(h.results[4]!.reason?.retriable, true);
+  });
+
+  test('a new processor (after a crash) continues the sequence and re-emits a stored command without storing it twice', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const message = send(chat, 'alice', 'm1');
+    await h.processor.process(message);
+    const bus2 = createMemoryBus();
+    buses.push(bus2);
+    await bus2.admin.createTopics(topicSpecs({ gatewayIds: [GATEWAY] }));
+    const logger = createLogger({ service: 'ingest-test', level: 'silent' });
+    const restarted = createCommandProcessor({
+      store: h.store,
+      codec: h.codec,
+      bus: bus2,
+      typed: createTypedProducer(bus2, h.codec),
+      logger,
+    });
+    const replayed = await restarted.process(message);
+    assert.ok(replayed.accepted && replayed.duplicate && replayed.seq === 2);
+    const next = await restarted.process(send(chat, 'bob', 'm2'));
+    assert.equal(next.accepted && next.seq, 3);
+  });
+});
