@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { createMemoryBus, type Bus } from '@chatmesh/bus';
+import { createLogger } from '@chatmesh/logging';
+import { createTypedProducer } from '@chatmesh/runtime';
+import {
+  createLocalCodec,
+  gatewayDeliveriesTopic,
+  topicSpecs,
+  TOPICS,
+  valueSubjectOf,
+  type ChatEvent,
+  type GatewayDelivery,
+  type InboxEntry,
+  type PushRequest,
+} from '@chatmesh/schemas';
+import { createMemoryStore, type ChatStore } from '@chatmesh/store';
+import { randomName, waitFor } from '@chatmesh/testing';
+import { createEventExpander } from '../event-expander.js';
+import { createInboxSequencer, type DeviceLocator } from '../inbox-sequencer.js';
+
+const GATEWAY = 'gw-fan';
+const buses: Bus[] = [];
+after(async () => Promise.all(buses.map((b) => b.close())));
+
+async function harness(online: Record<string, string[]> = {}) {
+  const bus = createMemoryBus();
+  buses.push(bus);
+  const codec = createLocalCodec();
+  await bus.admin.createTopics(topicSpecs({ gatewayIds: [GATEWAY] }));
+  const store: ChatStore = createMemoryStore();
+  const logger = createLogger({ service: 'fan-out-test', level: 'silent' });
+  const devices: DeviceLocator = {
+    onlineDevices: async (userId) => (online[userId] ?? []).map((deviceId) => ({ deviceId, gatewayId: GATEWAY })),
+  };
+  const expander = createEventExpander({ store, codec, bus });
+  const sequencer = createInboxSequencer({ store, codec, typed: createTypedProducer(bus, codec), devices, logger });
+  const inbox: InboxEntry[] = [];
+  const deliveries: GatewayDelivery[] = [];
+  const pushes: PushRequest[] = [];
+  const collect = async <T>(topic: string, into: T[]): Promise<void> => {
+    await bus.subscribe({
+      groupId: randomName('collector'),
+      topics: [topic],
+      handler: async (record) => void into.push((await codec.decode<T>(record.value!)).value),
+      deadLetter: { encode: async () => Buffer.alloc(0) },
+    });
+  };
+  await collect(TOPICS.userInbox.name, inbox);
+  await collect(gatewayDeliveriesTopic(GATEWAY).name, deliveries);
+  await collect(TOPICS.pushRequests.name, pushes);
+  /** Stores the event in the chat log as ingest would, so deliveries can read the body. */
+  const storeEvent = async (event: ChatEvent): Promise<void> => {
+    const payload = await codec.encode(valueSubjectOf(TOPICS.chatEvents.name), event);
+    await store.chatLog.insertIfAbsent({
+      streamId: event.chatId,
+      seq: event.seq,
+      idempotencyKey: `k${event.seq}`,
+      kind: 'message',
+      payload,
+      createdAtMs: event.serverTimeMs,
+    });
+  };
+  return { bus, codec, store, expander, sequencer, inbox, deliveries, pushes, storeEvent };
+}
+
+const origin = (userId: string) => ({
+  userId,
+  deviceId: `${userId}-phone`,
+  gatewayId: GATEWAY,
+  requestId: 'r',
+  receivedAtMs: 1,
+});
+const message = (chatId: string, seq: number, from: string, body = `m${seq}`): ChatEvent => ({
+  chatId,
+  seq,
+  serverTimeMs: 1_000 + seq,
+  origin: origin(from),
+  event: {
+    'chatmesh.chat.MessageReceived': { clientMessageId: `c${seq}`, content: { body, envelopes: [], attachments: [] } },
+  },
+});
+
+async function addMembers(store: ChatStore, chatId: string, users: string[], joinedSeq: number): Promise<void> {
+  for (const userId of users) {
+    await store.directory.addMember({ chatId, userId, role: 'member', joinedSeq, removedSeq: null, addedBy: 'test' });
+  }
+}
+
+describe('fan-out', () => {
+  test('one entry per member, each inbox in chat order without gaps; replays add nothing', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await addMembers(h.store, chat, ['alice', 'bob', 'carol'], 1);
+    for (let seq = 2; seq <= 6; seq++) {
+      const recipients = await h.expander.expand(message(chat, seq, 'alice'));
+      assert.deepEqual([...recipients].sort(), ['alice', 'bob', 'carol']);
+    }
+    await h.expander.expand(message(chat, 3, 'alice')); // a replayed event
+    await waitFor(() => h.inbox.length === 18, { description: 'inbox records' });
+    for (const entry of h.inbox) await h.sequencer.sequence(entry);
+    for (const user of ['alice', 'bob', 'carol']) {
+      const rows = await h.store.inboxLog.readAfter(user, 0, 100);
+      const chatSeqs = await Promise.all(
+        rows.map(async (r) => {
+          const item = (await h.codec.decode<InboxEntry>(r.payload)).value.item;
+          return 'chatmesh.inbox.ChatEventRef' in item ? item['chatmesh.inbox.ChatEventRef'].chatSeq : -1;
+        }),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        [1, 2, 3, 4, 5],
+        `${user}: inbox seqs gap-free, no duplicate`,
+      );
+      assert.deepEqual(chatSeqs, [2, 3, 4, 5, 6], `${user}: chat order kept`);
+    }
+  });
+
+  test('a removed member gets the removal and nothing after it; non-members get nothing', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await addMembers(h.store, chat, ['alice', 'bob'], 1);
+    await h.store.directory.removeMember(chat, 'bob', 3);
+    const removal: ChatEvent = {
+      chatId: chat,
+      seq: 3,
+      serverTimeMs: 3,
+      origin: origin('alice'),
+      event: { 'chatmesh.chat.MembersRemoved': { userIds: ['bob'], reason: 'REMOVED' } },
+    };
+    assert.deepEqual((await h.expander.expand(message(chat, 2, 'alice'))).sort(), ['alice', 'bob']);
+    assert.deepEqual((await h.expander.expand(removal)).sort(), ['alice', 'bob']);
+    assert.deepEqual(await h.expander.expand(message(chat, 4, 'alice')), ['alice']);
+    await waitFor(() => h.inbox.length === 5, { description: 'inbox records' });
+    assert.deepEqual(
+      h.inbox.filter((e) => e.userId === 'bob').map((e) => e.dedupeKey),
+      [`chat/${chat}/2`, `chat/${chat}/3`],
+    );
+    assert.ok(h.inbox.every((e) => ['alice', 'bob'].includes(e.userId)));
+  });
+
+  test('online devices get the body (and only their own ciphertext); offline users get a push without content', async () => {
+    const h = await harness({ alice: ['alice-phone', 'alice-laptop'] });
+    const chat = randomName('chat');
+    await addMembers(h.store, chat, ['alice', 'bob'], 1);
+    const e2e: ChatEvent = {
+      ...message(chat, 2, 'bob', 'ignored'),
+      event: {
+        'chatmesh.chat.MessageReceived': {
+          clientMessageId: 'c2',
+          content: {
+            body: null,
+            attachments: [],
+            envelopes: [
+              {
+                recipientUserId: 'alice',
+                recipientDeviceId: 'alice-phone',
+                ciphertext: Buffer.from('for-phone'),
+                envelopeType: 1,
+              },
+              {
+                recipientUserId: 'alice',
+                recipientDeviceId: 'alice-laptop',
+                ciphertext: Buffer.from('for-laptop'),
+                envelopeType: 1,
+              },
+            ],
+          },
+        },
+      },
+    };
+    await h.storeEvent(e2e);
+    await h.expander.expand(e2e);
+    await waitFor(() => h.inbox.length === 2, { description: 'inbox records' });
+    const outcomes = await Promise.all(h.inbox.map((entry) => h.sequencer.sequence(entry)));
+    assert.deepEqual(outcomes.map((o) => o.deliveredTo.length).sort(), [0, 2]);
+    await waitFor(() => h.deliveries.length === 2, { description: 'deliveries' });
+    for (const delivery of h.deliveries) {
+      assert.ok('chatmesh.gateway.InboxDelivery' in delivery.payload);
+      const envelopes = delivery.payload['chatmesh.gateway.InboxDelivery'].content!.envelopes;
+      assert.equal(envelopes.length, 1);
+      assert.equal(envelopes[0]!.recipientDeviceId, delivery.deviceId);
+    }
+    // bob is offline but he sent it: no push for his own message.
+    assert.equal(h.pushes.length, 0);
+    const fromAlice = message(chat, 3, 'alice');
+    await h.storeEvent(fromAlice);
+    await h.expander.expand(fromAlice);
+    await waitFor(() => h.inbox.length === 4, { description: 'inbox records' });
+    for (const entry of h.inbox.slice(2)) await h.sequencer.sequence(entry);
+    await waitFor(() => h.pushes.length === 1, { description: 'a push for bob' });
+    assert.equal(h.pushes[0]!.userId, 'bob');
+    assert.equal(h.pushes[0]!.newMessageCount, 1);
+    assert.equal(JSON.stringify(h.pushes[0]).includes('m3'), false, 'no message content in a push');
+  });
+
+  test('a 1,024-member group: one message gives 1,024 inbox entries', async () => {
+    const h = await harness();
+    const chat = randomName('big');
+    const users = Array.from({ length: 1024 }, (_, i) => `user-${i}`);
+    await addMembers(h.store, chat, users, 1);
+    const recipients = await h.expander.expand(message(chat, 2, 'user-0'));
+    assert.equal(recipients.length, 1024);
+    await waitFor(() => h.inbox.length === 1024, { description: '1,024 inbox records' });
+    assert.equal(new Set(h.inbox.map((e) => e.userId)).size, 1024);
+  });
+});

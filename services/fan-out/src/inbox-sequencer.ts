@@ -1,0 +1,141 @@
+import type { Logger } from '@chatmesh/logging';
+import type { TypedProducer } from '@chatmesh/runtime';
+import {
+  gatewayDeliveriesTopic,
+  TOPICS,
+  valueSubjectOf,
+  type ChatEvent,
+  type GatewayDelivery,
+  type InboxEntry,
+  type MessageContent,
+  type PushRequest,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
+import { appendOnce, StreamHeads, type ChatStore, type LogEntry } from '@chatmesh/store';
+
+/** Where a user's devices are connected; the presence registry answers it. */
+export interface DeviceLocator {
+  onlineDevices(userId: string): Promise<ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>>;
+}
+
+/** What happened to one inbox entry, for tests and metrics. */
+export interface SequencedOutcome {
+  readonly inboxSeq: number;
+  /** False when the entry was already in the inbox (a replay): it is routed again, never stored twice. */
+  readonly created: boolean;
+  readonly deliveredTo: readonly string[];
+  readonly pushed: boolean;
+}
+
+/** Fan-out's second stage: the single writer of each user's inbox. */
+export interface InboxSequencer {
+  /**
+   * Appends the entry to its user's inbox with the next per-user sequence number (exactly once per dedupe
+   * key) and routes it: to the delivery topic of each online device's gateway, or to push.requests when
+   * the user has no device online.
+   */
+  sequence(entry: InboxEntry): Promise<SequencedOutcome>;
+}
+
+function inboxKind(entry: InboxEntry): string {
+  const item = entry.item;
+  if ('chatmesh.inbox.ChatEventRef' in item) return item['chatmesh.inbox.ChatEventRef'].kind.toLowerCase();
+  if ('chatmesh.receipts.MessageStatusUpdate' in item) return 'status';
+  return 'read_pointer';
+}
+
+/** Creates the sequencer. */
+export function createInboxSequencer(deps: {
+  store: ChatStore;
+  codec: SchemaCodec;
+  typed: TypedProducer;
+  devices: DeviceLocator;
+  logger: Logger;
+  clock?: () => number;
+}): InboxSequencer {
+  const { store, codec, typed, devices, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const heads = new StreamHeads();
+  const subject = valueSubjectOf(TOPICS.userInbox.name);
+
+  /** The message a delivery carries, read from the chat log: the inbox row only references it. */
+  async function contentOf(entry: InboxEntry): Promise<MessageContent | null> {
+    const item = entry.item;
+    if (!('chatmesh.inbox.ChatEventRef' in item) || item['chatmesh.inbox.ChatEventRef'].kind !== 'MESSAGE_RECEIVED')
+      return null;
+    const row: LogEntry | null = await store.chatLog.get(entry.chatId, item['chatmesh.inbox.ChatEventRef'].chatSeq);
+    if (!row) return null;
+    const event = (await codec.decode<ChatEvent>(row.payload)).value;
+    return 'chatmesh.chat.MessageReceived' in event.event ? event.event['chatmesh.chat.MessageReceived'].content : null;
+  }
+
+  /** Each device gets only the ciphertext addressed to it (end-to-end encryption is per device). */
+  function forDevice(content: MessageContent | null, userId: string, deviceId: string): MessageContent | null {
+    if (!content || content.envelopes.length === 0) return content;
+    return {
+      ...content,
+      envelopes: content.envelopes.filter((e) => e.recipientUserId === userId && e.recipientDeviceId === deviceId),
+    };
+  }
+
+  return {
+    async sequence(draft) {
+      const { userId } = draft;
+      const { entry, created } = await appendOnce(store.inboxLog, heads, {
+        streamId: userId,
+        idempotencyKey: draft.dedupeKey,
+        kind: inboxKind(draft),
+        createdAtMs: draft.createdAtMs,
+        payload: (seq) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
+      });
+      const stored = (await codec.decode<InboxEntry>(entry.payload)).value;
+      const online = await devices.onlineDevices(userId);
+      const deliveredTo: string[] = [];
+      if (online.length > 0) {
+        const content = await contentOf(stored);
+        for (const device of online) {
+          const delivery: GatewayDelivery = {
+            gatewayId: device.gatewayId,
+            userId,
+            deviceId: device.deviceId,
+            createdAtMs: clock(),
+            payload: {
+              'chatmesh.gateway.InboxDelivery': { entry: stored, content: forDevice(content, userId, device.deviceId) },
+            },
+          };
+          try {
+            await typed.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
+            deliveredTo.push(device.deviceId);
+          } catch (error) {
+            // A gateway that vanished with its topic: the device syncs from its cursor when it reconnects.
+            logger.warn(
+              { err: error, userId, deviceId: device.deviceId, gatewayId: device.gatewayId },
+              'delivery to a gateway failed',
+            );
+          }
+        }
+      }
+      let pushed = false;
+      const item = stored.item;
+      const ref = 'chatmesh.inbox.ChatEventRef' in item ? item['chatmesh.inbox.ChatEventRef'] : null;
+      // Wake a user with no device online for what a person would want to know; never for their own actions.
+      if (online.length === 0 && ref && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED') {
+        // Unread = inbox entries past the furthest device cursor: one read of a tiny partition.
+        const ackedSeq = Math.max(0, ...(await store.cursors.listDevices(userId)).map((d) => d.ackedSeq));
+        const push: PushRequest = {
+          userId,
+          requestId: `${userId}/${entry.seq}`,
+          chatId: stored.chatId,
+          unreadCount: Math.max(1, entry.seq - ackedSeq),
+          newMessageCount: ref.kind === 'MESSAGE_RECEIVED' ? 1 : 0,
+          upToInboxSeq: entry.seq,
+          targets: [],
+          createdAtMs: clock(),
+        };
+        await typed.send(TOPICS.pushRequests.name, userId, push);
+        pushed = true;
+      }
+      return { inboxSeq: entry.seq, created, deliveredTo, pushed };
+    },
+  };
+}
