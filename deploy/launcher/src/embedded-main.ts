@@ -8,7 +8,13 @@ import { createMemoryBus } from '@chatmesh/bus';
 import { ConfigError, findUnknownVariables, loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { createBusInstrumentation, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import {
+  createBusInstrumentation,
+  installCrashHandlers,
+  installShutdown,
+  runMain,
+  startRuntime,
+} from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
 import { renderEmbeddedBanner } from './banner.js';
 import { CONFIG_SECTIONS, selectModules } from './service-modules.js';
@@ -26,6 +32,7 @@ await runMain(async () => {
     ]);
   }
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
+  installCrashHandlers(logger);
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
   if (unknown.length > 0)
     logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');

@@ -33,3 +33,4 @@ export { ensureTopics } from './ensure-topics.js';
 export { definePendingService, type PendingServiceOptions } from './pending-service.js';
 export { createStackClients, type StackClients } from './stack-clients.js';
 export { collectConfigSections } from './config-sections.js';
+export { installCrashHandlers, CRASH_EXIT_CODE } from './crash-handlers.js';

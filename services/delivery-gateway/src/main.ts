@@ -6,7 +6,14 @@
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { collectConfigSections, createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import {
+  collectConfigSections,
+  createStackClients,
+  installCrashHandlers,
+  installShutdown,
+  runMain,
+  startRuntime,
+} from '@chatmesh/runtime';
 import { deliveryGatewayService } from './service.js';
 
 await runMain(async () => {
@@ -16,6 +23,7 @@ await runMain(async () => {
     sections: collectConfigSections([deliveryGatewayService]),
   });
   const logger = createLogger({ service: deliveryGatewayService.name, level: config.logLevel });
+  installCrashHandlers(logger);
   const registry = createMetricsRegistry({ defaultLabels: { service: deliveryGatewayService.name } });
   const metrics = createChatmeshMetrics(registry);
   const { bus, codec } = createStackClients({

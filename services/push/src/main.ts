@@ -6,7 +6,14 @@
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { collectConfigSections, createStackClients, installShutdown, runMain, startRuntime } from '@chatmesh/runtime';
+import {
+  collectConfigSections,
+  createStackClients,
+  installCrashHandlers,
+  installShutdown,
+  runMain,
+  startRuntime,
+} from '@chatmesh/runtime';
 import { pushService } from './service.js';
 
 await runMain(async () => {
@@ -16,6 +23,7 @@ await runMain(async () => {
     sections: collectConfigSections([pushService]),
   });
   const logger = createLogger({ service: pushService.name, level: config.logLevel });
+  installCrashHandlers(logger);
   const registry = createMetricsRegistry({ defaultLabels: { service: pushService.name } });
   const metrics = createChatmeshMetrics(registry);
   const { bus, codec } = createStackClients({ config, clientId: `chatmesh-${pushService.name}`, logger, metrics });

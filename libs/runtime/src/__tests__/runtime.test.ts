@@ -251,3 +251,19 @@ test('collectConfigSections merges the sections of the modules and refuses two u
     (error: unknown) => isChatmeshError(error, 'CM_ERR_CONFIG_SECTION_CONFLICT'),
   );
 });
+
+test('crash handlers log one fatal line with the error code and exit 70', async () => {
+  const { installCrashHandlers, CRASH_EXIT_CODE } = await import('../index.js');
+  const { ChatmeshError } = await import('@chatmesh/errors');
+  const emitter = new EventEmitter();
+  const exits: number[] = [];
+  const { logger, lines } = memoryLogger();
+  installCrashHandlers(logger, {
+    on: ((event: string, listener: (...args: unknown[]) => void) => emitter.on(event, listener)) as never,
+    exit: ((code: number) => exits.push(code)) as never,
+  });
+  emitter.emit('unhandledRejection', new ChatmeshError('CM_ERR_COMMON_INTERNAL', 'broken'));
+  assert.deepEqual(exits, [CRASH_EXIT_CODE]);
+  const fatal = lines().find((line) => line.level === 'fatal');
+  assert.equal((fatal?.err as { code?: string }).code, 'CM_ERR_COMMON_INTERNAL');
+});
