@@ -23,9 +23,16 @@ test('embedded launcher prints its URL, answers /health and /ready, and exits 0 
   assert.match(proc.stdout(), /services : ingest, fan-out, receipts, push, presence, delivery-gateway/);
 
   assert.equal((await fetch(`${url}/health`)).status, 200);
-  // Every service reports ready as soon as its topics exist, which happens before the URL is printed.
-  const ready = await fetch(`${url}/ready`);
-  assert.equal(ready.status, 200);
+  // Services may become ready after the URL is printed (a consumer joining its group), so poll.
+  const ready = await waitFor(
+    async () => {
+      const response = await fetch(`${url}/ready`);
+      return response.status === 200 ? response : undefined;
+    },
+    START_TIMEOUT_MS,
+    '/ready to answer 200',
+    proc,
+  );
   const body = (await ready.json()) as { services: Record<string, { ready: boolean }> };
   assert.deepEqual(Object.keys(body.services).sort(), [
     'delivery-gateway',

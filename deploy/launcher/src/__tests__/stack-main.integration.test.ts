@@ -71,9 +71,8 @@ test('npm run stack: six processes against real Kafka and the registry, each rea
   for (const [index, service] of SERVICE_NAMES.entries()) {
     const response = await fetch(`http://127.0.0.1:${base + index}/ready`);
     assert.equal(response.status, 200, service);
-    const body = (await response.json()) as { services: Record<string, { details?: { logic?: string } }> };
+    const body = (await response.json()) as { services: Record<string, unknown> };
     assert.deepEqual(Object.keys(body.services), [service], 'one service per process');
-    assert.equal(body.services[service]?.details?.logic, 'pending');
   }
 
   // The services created their topics and twins on the real broker.
