@@ -8,6 +8,7 @@ import { CHAT_CODES } from './chat.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { INFRA_CODES } from './infra.js';
+import { PRESENCE_CODES } from './presence.js';
 import { RUNTIME_CODES } from './runtime.js';
 import { SCHEMA_CODES } from './schema.js';
 import { STORE_CODES } from './store.js';
@@ -19,6 +20,7 @@ export const ERROR_CODES = {
   ...BUS_CODES,
   ...CONFIG_CODES,
   ...INFRA_CODES,
+  ...PRESENCE_CODES,
   ...RUNTIME_CODES,
   ...SCHEMA_CODES,
   ...STORE_CODES,
