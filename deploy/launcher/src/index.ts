@@ -3,7 +3,7 @@
  * process on the in-process bus; `src/stack-main.ts` (`npm run stack`) runs each service as its own
  * process against real servers. Exports the service table and the launcher's configuration section.
  */
-export { SERVICE_MODULES, CONFIG_SECTIONS, selectModules } from './service-modules.js';
+export { SERVICE_MODULES, CONFIG_SECTIONS, METRIC_TABLES, selectModules } from './service-modules.js';
 export { STACK_CONFIG, STACK_DEFAULTS, LAUNCHER_SECTIONS } from './stack-config.js';
 export { renderEmbeddedBanner } from './banner.js';
 export {

@@ -1,5 +1,6 @@
 import type { ServiceName } from '@chatmesh/config';
 import { SERVICE_NAMES } from '@chatmesh/config';
+import type { MetricTable } from '@chatmesh/metrics';
 import { deliveryGatewayService } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
@@ -32,3 +33,8 @@ export const CONFIG_SECTIONS = Object.freeze({
   ...collectConfigSections(Object.values(SERVICE_MODULES)),
   ...LAUNCHER_SECTIONS,
 });
+
+/** Each service's own metric table, by service name (rendered into `docs/metrics.md`). */
+export const METRIC_TABLES: Readonly<Record<string, MetricTable>> = Object.freeze(
+  Object.fromEntries(Object.values(SERVICE_MODULES).map((module) => [module.name, module.metrics ?? {}])),
+);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS, type MetricDefinition, type MetricKey } from './metric-table.js';
+import { METRICS, type MetricDefinition, type MetricTable } from './metric-table.js';
 
 /** Options of {@link createMetricsRegistry}. */
 export interface CreateMetricsRegistryOptions {
@@ -28,16 +28,19 @@ type Instrument<D> = D extends { type: 'counter' }
       ? Histogram<string>
       : never;
 
-/** Every metric of the table, created on one registry, keyed as in {@link METRICS}. */
-export type ChatmeshMetrics = { readonly [K in MetricKey]: Instrument<(typeof METRICS)[K]> };
+/** The instruments of a metric table, keyed as the table. */
+export type MetricInstruments<T extends MetricTable> = { readonly [K in keyof T]: Instrument<T[K]> };
+
+/** Every metric of {@link METRICS}, created on one registry, keyed as in the table. */
+export type ChatmeshMetrics = MetricInstruments<typeof METRICS>;
 
 /**
- * Creates every metric of {@link METRICS} on `registry`. Call once per registry: prom-client rejects
- * a second registration of the same name.
+ * Creates every metric of `table` on `registry`. Call once per registry and table: prom-client
+ * rejects a second registration of the same name.
  */
-export function createChatmeshMetrics(registry: Registry): ChatmeshMetrics {
+export function createMetrics<T extends MetricTable>(registry: Registry, table: T): MetricInstruments<T> {
   const out: Record<string, unknown> = {};
-  for (const [key, definition] of Object.entries(METRICS) as Array<[MetricKey, MetricDefinition]>) {
+  for (const [key, definition] of Object.entries(table) as Array<[string, MetricDefinition]>) {
     const common = {
       name: definition.name,
       help: definition.help,
@@ -56,5 +59,10 @@ export function createChatmeshMetrics(registry: Registry): ChatmeshMetrics {
         break;
     }
   }
-  return out as ChatmeshMetrics;
+  return out as MetricInstruments<T>;
+}
+
+/** Creates every metric of {@link METRICS} on `registry`: the shared bus and service metrics. */
+export function createChatmeshMetrics(registry: Registry): ChatmeshMetrics {
+  return createMetrics(registry, METRICS);
 }

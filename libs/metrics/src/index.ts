@@ -2,11 +2,20 @@
  * @chatmesh/metrics: the table of every chatmesh metric name (STYLE rule 16), a prom-client registry
  * factory with Node's default metrics, and the renderer of `docs/metrics.md`.
  */
-export { METRICS, type MetricDefinition, type MetricKey, type MetricType } from './metric-table.js';
+export {
+  METRICS,
+  defineMetricTable,
+  type MetricDefinition,
+  type MetricKey,
+  type MetricTable,
+  type MetricType,
+} from './metric-table.js';
 export {
   createMetricsRegistry,
+  createMetrics,
   createChatmeshMetrics,
   type ChatmeshMetrics,
+  type MetricInstruments,
   type CreateMetricsRegistryOptions,
 } from './create-metrics.js';
 export { renderMetricsDocs } from './render-metrics-docs.js';

@@ -82,3 +82,16 @@ export const METRICS = {
 
 /** The key of a metric in {@link METRICS}. */
 export type MetricKey = keyof typeof METRICS;
+
+/** A table of metrics by key: {@link METRICS}, or a service's own (`services/<name>/src/metrics.ts`). */
+export type MetricTable = Readonly<Record<string, MetricDefinition>>;
+
+/**
+ * Declares a service's own metric table with its literal keys and types preserved. Names follow
+ * `chatmesh_<service>_<thing>_<unit>` (`chatmesh_fan_out_recipients_total`). Declare it on the service
+ * module (`metrics: FAN_OUT_METRICS`) so `docs/metrics.md` lists it, and create it in `start` with
+ * `createMetrics(deps.registry, FAN_OUT_METRICS)`.
+ */
+export function defineMetricTable<const T extends Record<string, MetricDefinition>>(table: T): T {
+  return table;
+}

@@ -1,7 +1,7 @@
 import type { Bus } from '@chatmesh/bus';
 import type { LoadedConfig, ConfigSection } from '@chatmesh/config';
 import type { Logger } from '@chatmesh/logging';
-import type { ChatmeshMetrics, Registry } from '@chatmesh/metrics';
+import type { ChatmeshMetrics, MetricTable, Registry } from '@chatmesh/metrics';
 import type { SchemaCodec } from '@chatmesh/schemas';
 import type { TypedTopics } from './typed-topics.js';
 
@@ -57,6 +57,12 @@ export interface ServiceModule {
    * @default {}
    */
   readonly config?: Readonly<Record<string, ConfigSection>>;
+  /**
+   * Its own metric table (`services/<name>/src/metrics.ts`), beyond the shared {@link ChatmeshMetrics}.
+   * Declared here so `docs/metrics.md` lists it; the service creates it on `deps.registry` in `start`.
+   * @default {}
+   */
+  readonly metrics?: MetricTable;
   /** Starts it; resolves once it is running (not necessarily ready). @throws when it cannot start */
   start(deps: ServiceDeps): Promise<ServiceHandle>;
 }

@@ -29,7 +29,25 @@ test('two registries in one process do not collide', () => {
   createChatmeshMetrics(createMetricsRegistry({ collectDefaultMetrics: false }));
 });
 
-test('docs/metrics.md is generated from the table', () => {
+test('docs/metrics.md lists every metric of the shared table as rendered', () => {
   const docs = readFileSync(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
-  assert.equal(docs, renderMetricsDocs(), 'docs/metrics.md is stale: run `npm run docs:metrics -w @chatmesh/metrics`');
+  for (const row of renderMetricsDocs()
+    .split('\n')
+    .filter((line) => line.startsWith('| `chatmesh_'))) {
+    assert.ok(
+      docs.includes(row),
+      `docs/metrics.md is stale (run \`npm run docs:metrics -w @chatmesh/launcher\`): ${row}`,
+    );
+  }
+});
+
+test('a service table renders under its own heading and creates typed instruments', async () => {
+  const { createMetrics, defineMetricTable } = await import('../index.js');
+  const table = defineMetricTable({
+    recipientsTotal: { name: 'chatmesh_test_recipients_total', type: 'counter', help: 'Recipients.', labelNames: [] },
+  });
+  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
+  createMetrics(registry, table).recipientsTotal.inc(2);
+  assert.match(await registry.metrics(), /chatmesh_test_recipients_total 2/);
+  assert.match(renderMetricsDocs({ test: table }), /## Service `test`\n\n\| Name[^]*chatmesh_test_recipients_total/);
 });

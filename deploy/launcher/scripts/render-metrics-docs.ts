@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { renderMetricsDocs } from '../src/index.js';
+import { renderMetricsDocs } from '@chatmesh/metrics';
+import { METRIC_TABLES } from '../src/index.js';
 
 const target = fileURLToPath(new URL('../../../docs/metrics.md', import.meta.url));
-writeFileSync(target, renderMetricsDocs());
+writeFileSync(target, renderMetricsDocs(METRIC_TABLES));
 console.log(`wrote ${target}`);
