@@ -26,6 +26,9 @@ export type LoadedConfig<S extends Record<string, ConfigSection> = Record<never,
 export const STACK_HINT =
   'Stack mode runs against real servers: start them with `npm run infra -- up`, then load their addresses with `eval "$(npm run -s infra -- env --export)"`.';
 
+/** Prefixes of `CHATMESH_*` variables that other tools read. */
+const FOREIGN_PREFIXES = ['CHATMESH_TEST_', 'CHATMESH_INFRA_'] as const;
+
 type VariableTable = Readonly<Record<string, ConfigVariable<unknown>>>;
 
 /**
@@ -76,12 +79,14 @@ export function loadConfig<S extends Record<string, ConfigSection> = Record<neve
 
 /**
  * `CHATMESH_*` variables set in `env` that no table declares: usually a typo. The launcher logs them as
- * a warning rather than failing, since test tooling sets its own `CHATMESH_TEST_*` variables.
+ * a warning rather than failing. `CHATMESH_TEST_*` (test tooling) and `CHATMESH_INFRA_*` (`npm run infra`)
+ * belong to other tools and are not reported.
  */
 export function findUnknownVariables(env: EnvMap, sections: Record<string, ConfigSection> = {}): string[] {
   const known = new Set(allVariables(sections).map((variable) => variable.env));
   return Object.keys(env)
-    .filter((name) => name.startsWith('CHATMESH_') && !name.startsWith('CHATMESH_TEST_') && !known.has(name))
+    .filter((name) => name.startsWith('CHATMESH_') && !FOREIGN_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    .filter((name) => !known.has(name))
     .sort();
 }
 

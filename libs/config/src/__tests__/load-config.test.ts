@@ -174,7 +174,13 @@ test('two tables declaring one variable is a programming error with its own code
 
 test('unknown CHATMESH_ variables are reported (typos), test variables are not', () => {
   assert.deepEqual(
-    findUnknownVariables({ CHATMESH_HTTP_PROT: '1', CHATMESH_HTTP_PORT: '1', CHATMESH_TEST_KAFKA: 'x', PATH: '/' }),
+    findUnknownVariables({
+      CHATMESH_HTTP_PROT: '1',
+      CHATMESH_HTTP_PORT: '1',
+      CHATMESH_TEST_KAFKA: 'x',
+      CHATMESH_INFRA_DIR: '/tmp',
+      PATH: '/',
+    }),
     ['CHATMESH_HTTP_PROT'],
   );
 });
