@@ -7,11 +7,6 @@ export const RUNTIME_CODES = defineCodes({
     retriable: false,
     fix: 'Find the producer that wrote a null value to a non-compacted topic; the record is in the dead-letter twin.',
   },
-  CM_ERR_RUNTIME_UNKNOWN_TOPIC: {
-    message: 'A typed producer or consumer was asked for a topic that is not in the topic table.',
-    retriable: false,
-    fix: 'Add the topic to the table in @chatmesh/schemas (with its schema) or fix the topic name.',
-  },
   CM_ERR_RUNTIME_SERVICE_START_FAILED: {
     message: 'A service failed to start; the services already started were stopped again.',
     retriable: false,
