@@ -75,6 +75,8 @@ export async function probeRedis(url: string): Promise<HealthReport> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2_000,
+    // Without it a port that accepts but never answers (not Redis) hangs the probe forever.
+    commandTimeout: 2_000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,

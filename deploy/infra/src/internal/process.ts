@@ -101,7 +101,19 @@ export function isProcessRunning(pid: number): boolean {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   const stat = readProcStat(pid);
-  return stat === undefined ? existsSync('/proc') === false : stat[0] !== 'Z' && stat[0] !== 'X';
+  if (stat === undefined) return existsSync('/proc') === false;
+  if (stat[0] !== 'Z' && stat[0] !== 'X') return true;
+  // A multi-threaded process (a JVM) whose main thread is gone shows as Z while its other threads are
+  // still exiting and its sockets still open: it is dead only once the leader is the last thread left.
+  return readThreadCount(pid) > 1;
+}
+
+function readThreadCount(pid: number): number {
+  try {
+    return Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Whether the process a pid file describes still runs, and is the same process (not a reused pid). */
