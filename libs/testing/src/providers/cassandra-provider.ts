@@ -39,7 +39,7 @@ export async function startCassandra(options: ProviderOptions = {}): Promise<Cas
     compiled.provider === 'auto' || compiled.provider === 'env' ? cassandraContactPointsFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
     const localDataCenter = cassandraDataCenterFromEnv(compiled.env);
-    const health = await checkEnvServer('cassandra', fromEnv.join(','), () => probeCassandra(fromEnv, localDataCenter), 60_000);
+    const health = await checkEnvServer('cassandra', fromEnv.join(','), () => probeCassandra(fromEnv, localDataCenter), Math.min(compiled.readyTimeoutMs, 60_000));
     return { provider: 'env', contactPoints: fromEnv, localDataCenter, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {

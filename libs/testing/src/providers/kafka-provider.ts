@@ -35,7 +35,7 @@ export async function startKafka(options: ProviderOptions = {}): Promise<KafkaSe
   const compiled = compileProviderOptions(options);
   const fromEnv = compiled.provider === 'auto' || compiled.provider === 'env' ? kafkaBrokersFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('kafka', fromEnv.join(','), () => probeKafka(fromEnv), 60_000);
+    const health = await checkEnvServer('kafka', fromEnv.join(','), () => probeKafka(fromEnv), Math.min(compiled.readyTimeoutMs, 60_000));
     return { provider: 'env', brokers: fromEnv, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {

@@ -34,7 +34,7 @@ export async function startRedis(options: ProviderOptions = {}): Promise<RedisSe
   const compiled = compileProviderOptions(options);
   const fromEnv = compiled.provider === 'auto' || compiled.provider === 'env' ? redisUrlFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('redis', fromEnv, () => probeRedis(fromEnv), 30_000);
+    const health = await checkEnvServer('redis', fromEnv, () => probeRedis(fromEnv), Math.min(compiled.readyTimeoutMs, 30_000));
     return { provider: 'env', url: fromEnv, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {

@@ -41,7 +41,7 @@ export async function startSchemaRegistry(options: ProviderOptions = {}): Promis
   const fromEnv =
     compiled.provider === 'auto' || compiled.provider === 'env' ? schemaRegistryUrlFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('schema-registry', fromEnv, () => probeSchemaRegistry(fromEnv), 30_000);
+    const health = await checkEnvServer('schema-registry', fromEnv, () => probeSchemaRegistry(fromEnv), Math.min(compiled.readyTimeoutMs, 30_000));
     return { provider: 'env', url: fromEnv, kafkaBrokers: kafkaBrokersFromEnv(compiled.env), version: health.version, stop: async () => {} };
   }
   const kafkaFromEnv = compiled.provider !== 'native' && kafkaBrokersFromEnv(compiled.env) !== undefined;
