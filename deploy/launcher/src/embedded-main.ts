@@ -16,6 +16,8 @@ import {
   startRuntime,
 } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createMemoryStore } from '@chatmesh/store';
 import { renderEmbeddedBanner } from './banner.js';
 import { CONFIG_SECTIONS, selectModules } from './service-modules.js';
 
@@ -49,6 +51,8 @@ await runMain(async () => {
     metrics,
     bus,
     codec,
+    store: createMemoryStore(),
+    presence: createMemoryPresenceRegistry(),
     modules,
     describe: () => ({ durable: false }),
   });

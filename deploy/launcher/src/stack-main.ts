@@ -2,12 +2,14 @@
  * `npm run stack`: each selected service as its own process (`node --import tsx services/<name>/src/main.ts`)
  * against the real servers named by the environment, each with its own ops port and its log under
  * `.stack/logs/<service>.log`. Ctrl-C or SIGTERM stops them all. Without the servers' endpoints it
- * explains how to start them (`npm run infra -- up`) and exits 2.
+ * explains how to start them (`npm run infra -- up`) and exits 2. It applies the Cassandra migrations
+ * (`libs/store/migrations`) before starting the services.
  */
 import { fileURLToPath } from 'node:url';
 import { findUnknownVariables, loadConfig, SERVICE_NAMES } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { runMain } from '@chatmesh/runtime';
+import { applyMigrations, createCassandraClient } from '@chatmesh/store';
 import { spawnServiceProcess, stopServiceProcesses, waitForReady, type StackProcess } from './stack-processes.js';
 import { CONFIG_SECTIONS } from './service-modules.js';
 
@@ -22,6 +24,18 @@ await runMain(async () => {
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
   if (unknown.length > 0)
     logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
+
+  // The schema is a file-based migration applied before any service connects (DESIGN.md "Storage").
+  const cassandra = createCassandraClient({
+    contactPoints: config.cassandraContactPoints,
+    localDataCenter: config.cassandraLocalDc,
+  });
+  try {
+    const applied = await applyMigrations(cassandra, { keyspace: config.cassandraKeyspace });
+    logger.info({ keyspace: config.cassandraKeyspace, applied }, 'Cassandra migrations applied');
+  } finally {
+    await cassandra.shutdown();
+  }
 
   const processes: StackProcess[] = config.services.map((service) =>
     spawnServiceProcess({

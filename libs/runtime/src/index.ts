@@ -31,6 +31,7 @@ export { runMain, CONFIG_EXIT_CODE, START_FAILED_EXIT_CODE, type RunMainOptions 
 export { RuntimeError, type RuntimeErrorContext } from './errors.js';
 export { ensureTopics } from './ensure-topics.js';
 export { definePendingService, type PendingServiceOptions } from './pending-service.js';
-export { createStackClients, type StackClients } from './stack-clients.js';
+export { connectStackClients, createStackBusAndCodec, type StackClients } from './stack-clients.js';
+export { runServiceProcess } from './run-service-process.js';
 export { collectConfigSections } from './config-sections.js';
 export { installCrashHandlers, CRASH_EXIT_CODE } from './crash-handlers.js';

@@ -3,6 +3,8 @@ import type { LoadedConfig, ConfigSection } from '@chatmesh/config';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics, MetricTable, Registry } from '@chatmesh/metrics';
 import type { SchemaCodec } from '@chatmesh/schemas';
+import type { PresenceRegistry } from '@chatmesh/presence-registry';
+import type { ChatStore } from '@chatmesh/store';
 import type { TypedTopics } from './typed-topics.js';
 
 /** What a service says about itself on `/ready` and `/`. */
@@ -26,6 +28,10 @@ export interface ServiceDeps {
   readonly metrics: ChatmeshMetrics;
   readonly bus: Bus;
   readonly codec: SchemaCodec;
+  /** Chats, logs, inboxes and cursors: Cassandra in stack mode, in-process in embedded mode. */
+  readonly store: ChatStore;
+  /** Which gateways hold which devices, and last seen: Redis in stack mode, in-process in embedded mode. */
+  readonly presence: PresenceRegistry;
   /** Avro-typed producing and consuming over {@link bus} and {@link codec}. */
   readonly typed: TypedTopics;
 }

@@ -3,12 +3,49 @@ import { ConfigError, type ChatmeshConfig } from '@chatmesh/config';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
 import { createRegistryCodec, type SchemaCodec } from '@chatmesh/schemas';
+import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
+import { createCassandraStore, type ChatStore } from '@chatmesh/store';
 import { createBusInstrumentation } from './bus-instrumentation.js';
 
 /** The clients of a stack-mode process. */
 export interface StackClients {
   readonly bus: Bus;
   readonly codec: SchemaCodec;
+  readonly store: ChatStore;
+  readonly presence: PresenceRegistry;
+}
+
+/**
+ * Connects the clients of a stack-mode process: the Kafka bus, the registry codec and the Cassandra
+ * store (whose keyspace the migrations created: `npm run migrate -w @chatmesh/store`, which `npm run stack`
+ * runs first).
+ * @throws ChatmeshError `CM_ERR_STORE_UNAVAILABLE` when Cassandra cannot be reached
+ */
+export async function connectStackClients(options: {
+  config: ChatmeshConfig;
+  clientId: string;
+  logger: Logger;
+  metrics: ChatmeshMetrics;
+}): Promise<StackClients> {
+  const { bus, codec } = createStackBusAndCodec(options);
+  const { config } = options;
+  try {
+    const store = await createCassandraStore({
+      contactPoints: config.cassandraContactPoints,
+      localDataCenter: config.cassandraLocalDc,
+      keyspace: config.cassandraKeyspace,
+    });
+    try {
+      const presence = await createRedisPresenceRegistry({ url: config.redisUrl });
+      return { bus, codec, store, presence };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
 }
 
 /**
@@ -17,12 +54,12 @@ export interface StackClients {
  * @throws ConfigError `CM_ERR_CONFIG_INVALID` when the configuration is not stack mode (a lone service
  * process has no in-process bus to share; `npm start` runs embedded mode).
  */
-export function createStackClients(options: {
+export function createStackBusAndCodec(options: {
   config: ChatmeshConfig;
   clientId: string;
   logger: Logger;
   metrics: ChatmeshMetrics;
-}): StackClients {
+}): Pick<StackClients, 'bus' | 'codec'> {
   const { config, logger } = options;
   if (config.mode !== 'stack' || config.schemaRegistryUrl === undefined) {
     throw new ConfigError([

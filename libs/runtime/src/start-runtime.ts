@@ -3,6 +3,8 @@ import type { ConfigSection, LoadedConfig } from '@chatmesh/config';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics, Registry } from '@chatmesh/metrics';
 import type { SchemaCodec } from '@chatmesh/schemas';
+import type { PresenceRegistry } from '@chatmesh/presence-registry';
+import type { ChatStore } from '@chatmesh/store';
 import { createOpsServer, type OpsServer } from './ops-server.js';
 import { startServiceGroup, type ServiceGroup } from './service-group.js';
 import type { ServiceModule } from './service-module.js';
@@ -16,6 +18,10 @@ export interface StartRuntimeOptions {
   /** Built with {@link createBusInstrumentation} so bus metrics reach the registry. */
   readonly bus: Bus;
   readonly codec: SchemaCodec;
+  /** Closed by {@link Runtime.stop} after the bus. */
+  readonly store: ChatStore;
+  /** Closed by {@link Runtime.stop} after the store. */
+  readonly presence: PresenceRegistry;
   /** Started in this order, stopped in reverse. */
   readonly modules: readonly ServiceModule[];
   /** Extra fields for the ops server's `GET /`. @default {} */
@@ -39,8 +45,17 @@ export interface Runtime {
  * If the ops server cannot bind (port taken), the services are stopped again and the error is thrown.
  */
 export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
-  const { config, logger, registry, metrics, bus, codec } = options;
-  const group = await startServiceGroup(options.modules, { config, logger, registry, metrics, bus, codec });
+  const { config, logger, registry, metrics, bus, codec, store, presence } = options;
+  const group = await startServiceGroup(options.modules, {
+    config,
+    logger,
+    registry,
+    metrics,
+    bus,
+    codec,
+    store,
+    presence,
+  });
   let ops: OpsServer;
   try {
     ops = await createOpsServer({
@@ -64,6 +79,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
   } catch (error) {
     await group.stop();
     await bus.close();
+    await store.close();
+    await presence.close();
     throw error;
   }
 
@@ -79,6 +96,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
         await group.stop();
         // The bus is closed only after every service stopped: their in-flight handlers may still produce.
         await bus.close();
+        await store.close();
+        await presence.close();
         await ops.close();
       })();
       return stopping;

@@ -1,19 +1,69 @@
-import { definePendingService, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS } from '@chatmesh/schemas';
+import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
+import { createEventExpander } from './event-expander.js';
+import { createInboxSequencer } from './inbox-sequencer.js';
+
+/** The group that expands chat events (one owner per chat.events partition, so per chat). */
+export const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
+/** The group that sequences inboxes (one owner per user.inbox partition, so one writer per user). */
+export const INBOX_SEQUENCER_GROUP_ID = 'chatmesh.inbox-sequencer';
 
 /**
- * The fan-out service: expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push.
- *
- * Its logic lands with the core message path issue. Until then it only creates the topics it consumes and produces
- * (with their dead-letter twins) and reports ready; it subscribes to nothing, so no record is
- * committed unprocessed.
+ * The fan-out service, two stages in one process:
+ * - expansion: each `chat.events` record becomes one `user.inbox` record per recipient (the members at
+ *   the event's sequence number, plus users a removal concerns), keyed by user id;
+ * - the inbox sequencer: the single writer of each user's inbox appends the entry once with the next
+ *   per-user sequence number, then routes it to the delivery topic of each online device's gateway (from
+ *   the presence registry) or, when the user has no device online, to `push.requests`.
  */
-export const fanOutService: ServiceModule = definePendingService({
+export const fanOutService: ServiceModule = {
   name: 'fan-out',
   description:
     'Expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push',
-  consumes: ['chat.events', 'user.inbox'],
-  produces: ['user.inbox', 'gateway.<id>.deliveries', 'push.requests'],
-  topics: (_config) => [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests],
-  logicLandsWith: 'the core message path issue',
-});
+  consumes: [TOPICS.chatEvents.name, TOPICS.userInbox.name],
+  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', TOPICS.pushRequests.name],
+  async start(deps) {
+    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests]);
+    const expander = createEventExpander(deps);
+    const sequencer = createInboxSequencer({ ...deps, devices: deps.presence });
+    const counts = { events: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
+    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const expansion = await deps.typed.subscribe<ChatEvent>({
+      groupId: FAN_OUT_GROUP_ID,
+      topics: [TOPICS.chatEvents.name],
+      partitionsConcurrently: 4,
+      handler: async (event) => {
+        await expander.expand(event);
+        counts.events++;
+      },
+    });
+    const sequencing = await deps.typed.subscribe<InboxEntry>({
+      groupId: INBOX_SEQUENCER_GROUP_ID,
+      topics: [TOPICS.userInbox.name],
+      partitionsConcurrently: 4,
+      handler: async (entry) => {
+        const outcome = await sequencer.sequence(entry);
+        counts.inboxEntries++;
+        if (!outcome.created) counts.replays++;
+        counts.delivered += outcome.deliveredTo.length;
+        if (outcome.pushed) counts.pushed++;
+      },
+    });
+    void Promise.all([expansion.ready, sequencing.ready]).then(() => {
+      if (status === 'starting') status = 'ready';
+    });
+    return {
+      name: 'fan-out',
+      async stop() {
+        status = 'draining';
+        await Promise.all([expansion.stop(), sequencing.stop()]);
+        status = 'stopped';
+      },
+      health: () => ({
+        status,
+        ready: status === 'ready',
+        details: { topics, ...counts },
+      }),
+    };
+  },
+};

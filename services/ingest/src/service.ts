@@ -1,19 +1,60 @@
-import { definePendingService, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS } from '@chatmesh/schemas';
+import { getConfigSection } from '@chatmesh/config';
+import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
+import { createCommandProcessor } from './command-processor.js';
+import { INGEST_CONFIG } from './ingest-config.js';
+
+/** The consumer group of every ingest instance: one owner per chat.commands partition, so per chat. */
+export const INGEST_GROUP_ID = 'chatmesh.ingest';
 
 /**
- * The ingest service: single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events.
- *
- * Its logic lands with the core message path issue. Until then it only creates the topics it consumes and produces
- * (with their dead-letter twins) and reports ready; it subscribes to nothing, so no record is
- * committed unprocessed.
+ * The ingest service: the single writer of each chat. It consumes `chat.commands` (keyed by chat id, so
+ * one instance owns a chat at a time), checks membership, limits and rate, dedupes on the sender's
+ * client message id, assigns the chat's next sequence number, stores each event once in the chat log,
+ * emits it on `chat.events` and answers the sending device through its gateway's delivery topic.
  */
-export const ingestService: ServiceModule = definePendingService({
+export const ingestService: ServiceModule = {
   name: 'ingest',
   description:
     'Single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events',
-  consumes: ['chat.commands'],
-  produces: ['chat.events'],
-  topics: (_config) => [TOPICS.chatCommands, TOPICS.chatEvents],
-  logicLandsWith: 'the core message path issue',
-});
+  consumes: [TOPICS.chatCommands.name],
+  produces: [TOPICS.chatEvents.name, 'gateway.<id>.deliveries'],
+  config: { ingest: INGEST_CONFIG },
+  async start(deps) {
+    const settings = getConfigSection(deps.config, 'ingest', INGEST_CONFIG);
+    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatCommands, TOPICS.chatEvents]);
+    const processor = createCommandProcessor(deps, {
+      sendRatePerSecond: settings.sendRatePerSecond,
+      sendBurst: settings.sendBurst,
+    });
+    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const counts = { accepted: 0, duplicates: 0, rejected: 0 };
+    const subscription = await deps.typed.subscribe<ChatCommand>({
+      groupId: INGEST_GROUP_ID,
+      topics: [TOPICS.chatCommands.name],
+      partitionsConcurrently: settings.partitionsConcurrently,
+      handler: async (command) => {
+        const outcome = await processor.process(command);
+        if (!outcome.accepted) counts.rejected++;
+        else if (outcome.duplicate) counts.duplicates++;
+        else counts.accepted++;
+      },
+    });
+    void subscription.ready.then(() => {
+      if (status === 'starting') status = 'ready';
+    });
+    return {
+      name: 'ingest',
+      async stop() {
+        status = 'draining';
+        await subscription.stop();
+        status = 'stopped';
+      },
+      health: () => ({
+        status,
+        ready: status === 'ready',
+        details: { topics, assignment: subscription.assignment(), ...counts },
+      }),
+    };
+  },
+};

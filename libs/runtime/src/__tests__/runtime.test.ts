@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createMemoryStore } from '@chatmesh/store';
 import { createMemoryBus } from '@chatmesh/bus';
 import { ConfigError, loadConfig } from '@chatmesh/config';
 import { isChatmeshError } from '@chatmesh/errors';
@@ -53,6 +55,8 @@ function sharedDeps() {
     metrics,
     bus: createMemoryBus(),
     codec: createFakeCodec(),
+    store: createMemoryStore(),
+    presence: createMemoryPresenceRegistry(),
   };
 }
 

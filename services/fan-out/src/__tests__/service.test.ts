@@ -1,37 +1,121 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMemoryBus } from '@chatmesh/bus';
+import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { startServiceGroup } from '@chatmesh/runtime';
-import { createLocalCodec } from '@chatmesh/schemas';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createTypedProducer, startServiceGroup } from '@chatmesh/runtime';
+import {
+  createLocalCodec,
+  gatewayDeliveriesTopic,
+  TOPICS,
+  type ChatEvent,
+  type GatewayDelivery,
+  type PushRequest,
+} from '@chatmesh/schemas';
+import { createMemoryStore } from '@chatmesh/store';
+import { randomName, waitFor } from '@chatmesh/testing';
 import { fanOutService } from '../index.js';
 
-test('fan-out creates the topics it consumes and produces, with their dead-letter twins, and reports ready', async () => {
+test('fan-out turns a chat event into inbox rows, delivers to online devices and pushes to offline users', async () => {
   const bus = createMemoryBus();
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  const presence = createMemoryPresenceRegistry();
   const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   try {
+    const gateway = gatewayDeliveriesTopic('gw-1').name;
+    await bus.admin.createTopics([{ name: gateway, partitions: 1 }]);
+    await presence.acquireGateway({ gatewayId: 'gw-1', instanceId: 'i1', ttlMs: 60_000 });
+    await presence.registerDevice({
+      userId: 'alice',
+      deviceId: 'alice-phone',
+      gatewayId: 'gw-1',
+      gatewayInstanceId: 'i1',
+      connectionId: 'c1',
+      ttlMs: 60_000,
+    });
+    const chatId = randomName('chat');
+    for (const userId of ['alice', 'bob', 'carol']) {
+      await store.directory.addMember({
+        chatId,
+        userId,
+        role: 'member',
+        joinedSeq: 1,
+        removedSeq: null,
+        addedBy: 'alice',
+      });
+    }
     const group = await startServiceGroup([fanOutService], {
       config: loadConfig({ env: {} }),
       logger: createLogger({ service: 'test', level: 'silent' }),
       registry,
       metrics: createChatmeshMetrics(registry),
       bus,
-      codec: createLocalCodec(),
+      codec,
+      store,
+      presence,
     });
-    const topics = await bus.admin.listTopics();
-    for (const topic of [...fanOutService.consumes, ...fanOutService.produces]) {
-      const name = topic.replace('<id>', 'gateway-0');
-      // Other gateways' delivery topics belong to those gateways.
-      if (topic.includes('<id>') && fanOutService.name !== 'delivery-gateway') continue;
-      assert.ok(topics.includes(name), `${name} was not created`);
-      assert.ok(topics.includes(`${name}.dlq`), `${name}.dlq was not created`);
+    const collect = async (topic: string): Promise<BusRecord[]> => {
+      const seen: BusRecord[] = [];
+      await bus.subscribe({
+        groupId: randomName('collector'),
+        topics: [topic],
+        handler: async (record) => void seen.push(record),
+        deadLetter: { encode: async () => Buffer.alloc(0) },
+      });
+      return seen;
+    };
+    const deliveries = await collect(gateway);
+    const pushes = await collect(TOPICS.pushRequests.name);
+    await waitFor(() => group.isReady(), { description: 'fan-out ready' });
+
+    const event: ChatEvent = {
+      chatId,
+      seq: 2,
+      serverTimeMs: 5,
+      origin: { userId: 'carol', deviceId: 'carol-phone', gatewayId: 'gw-1', requestId: 'r', receivedAtMs: 1 },
+      event: {
+        'chatmesh.chat.MessageReceived': {
+          clientMessageId: 'm',
+          content: { body: 'hello', envelopes: [], attachments: [] },
+        },
+      },
+    };
+    // Stored by ingest before it is emitted: deliveries read the body from the chat log.
+    const bytes = await codec.encode(`${TOPICS.chatEvents.name}-value`, event);
+    await store.chatLog.insertIfAbsent({
+      streamId: chatId,
+      seq: 2,
+      idempotencyKey: 'k',
+      kind: 'message',
+      payload: bytes,
+      createdAtMs: 5,
+    });
+    await createTypedProducer(bus, codec).send(TOPICS.chatEvents.name, chatId, event);
+    await bus.producer.send(TOPICS.chatEvents.name, [{ key: chatId, value: bytes }]); // a duplicate emission
+
+    await waitFor(
+      async () =>
+        (await store.inboxLog.readAfter('bob', 0, 10)).length === 1 && deliveries.length >= 1 && pushes.length >= 1,
+      {
+        description: 'inbox rows, a delivery and a push',
+      },
+    );
+    await waitFor(() => (group.health()['fan-out']?.details?.['inboxEntries'] as number) === 6, {
+      description: 'both copies sequenced',
+    });
+    for (const user of ['alice', 'bob', 'carol']) {
+      assert.equal((await store.inboxLog.readAfter(user, 0, 10)).length, 1, `${user} has exactly one inbox row`);
     }
-    assert.equal(group.isReady(), true);
-    assert.equal(group.health()['fan-out']?.details?.logic, 'pending');
+    const delivery = (await codec.decode<GatewayDelivery>(deliveries[0]!.value!)).value;
+    assert.equal(delivery.deviceId, 'alice-phone');
+    assert.ok('chatmesh.gateway.InboxDelivery' in delivery.payload);
+    assert.equal(delivery.payload['chatmesh.gateway.InboxDelivery'].content?.body, 'hello');
+    const pushed = await Promise.all(pushes.map(async (r) => (await codec.decode<PushRequest>(r.value!)).value.userId));
+    assert.deepEqual([...new Set(pushed)], ['bob'], 'carol sent it, alice is online: only bob is woken');
     await group.stop();
-    assert.equal(group.isReady(), false);
   } finally {
     await bus.close();
   }

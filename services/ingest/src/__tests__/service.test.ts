@@ -1,35 +1,91 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMemoryBus } from '@chatmesh/bus';
+import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { startServiceGroup } from '@chatmesh/runtime';
-import { createLocalCodec } from '@chatmesh/schemas';
+import { collectConfigSections, createTypedProducer, startServiceGroup } from '@chatmesh/runtime';
+import {
+  createLocalCodec,
+  gatewayDeliveriesTopic,
+  TOPICS,
+  type ChatCommand,
+  type ChatEvent,
+  type DeadLetter,
+} from '@chatmesh/schemas';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createMemoryStore } from '@chatmesh/store';
+import { randomName, waitFor } from '@chatmesh/testing';
 import { ingestService } from '../index.js';
 
-test('ingest creates the topics it consumes and produces, with their dead-letter twins, and reports ready', async () => {
+test('ingest consumes chat.commands, stores and emits chat.events, and parks a poison record on the dead-letter twin', async () => {
   const bus = createMemoryBus();
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
   const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   try {
+    // The gateway owns its delivery topic; here the test plays the gateway.
+    await bus.admin.createTopics([{ name: gatewayDeliveriesTopic('gw-1').name, partitions: 1 }]);
     const group = await startServiceGroup([ingestService], {
-      config: loadConfig({ env: {} }),
+      config: loadConfig({ env: {}, sections: collectConfigSections([ingestService]) }),
       logger: createLogger({ service: 'test', level: 'silent' }),
       registry,
       metrics: createChatmeshMetrics(registry),
       bus,
-      codec: createLocalCodec(),
+      codec,
+      store,
+      presence: createMemoryPresenceRegistry(),
     });
-    const topics = await bus.admin.listTopics();
-    for (const topic of [...ingestService.consumes, ...ingestService.produces]) {
-      const name = topic.replace('<id>', 'gateway-0');
-      // Other gateways' delivery topics belong to those gateways.
-      if (topic.includes('<id>') && ingestService.name !== 'delivery-gateway') continue;
-      assert.ok(topics.includes(name), `${name} was not created`);
-      assert.ok(topics.includes(`${name}.dlq`), `${name}.dlq was not created`);
+    for (const topic of [TOPICS.chatCommands.name, TOPICS.chatEvents.name]) {
+      assert.ok((await bus.admin.listTopics()).includes(`${topic}.dlq`), `${topic}.dlq exists`);
     }
-    assert.equal(group.isReady(), true);
-    assert.equal(group.health()['ingest']?.details?.logic, 'pending');
+    const collect = async (topic: string): Promise<BusRecord[]> => {
+      const seen: BusRecord[] = [];
+      await bus.subscribe({
+        groupId: randomName('collector'),
+        topics: [topic],
+        handler: async (record) => void seen.push(record),
+        deadLetter: { encode: async () => Buffer.alloc(0) },
+      });
+      return seen;
+    };
+    const events = await collect(TOPICS.chatEvents.name);
+    const dead = await collect(`${TOPICS.chatCommands.name}.dlq`);
+    await waitFor(() => group.isReady(), { description: 'ingest ready' });
+
+    const chatId = randomName('chat');
+    const origin = { userId: 'alice', deviceId: 'phone', gatewayId: 'gw-1', requestId: 'r1', receivedAtMs: 1 };
+    const producer = createTypedProducer(bus, codec);
+    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+      chatId,
+      origin,
+      traceparent: null,
+      command: {
+        'chatmesh.chat.CreateChat': { kind: 'GROUP', memberUserIds: ['bob'], name: 'G', pictureAttachmentId: null },
+      },
+    });
+    await bus.producer.send(TOPICS.chatCommands.name, [{ key: chatId, value: Buffer.from('not avro at all') }]);
+    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+      chatId,
+      origin: { ...origin, requestId: 'r2' },
+      traceparent: null,
+      command: {
+        'chatmesh.chat.SendMessage': { clientMessageId: 'm1', content: { body: 'hi', envelopes: [], attachments: [] } },
+      },
+    });
+
+    await waitFor(() => events.length === 2 && dead.length === 1, { description: 'two events and one dead letter' });
+    const decoded = await Promise.all(events.map(async (r) => (await codec.decode<ChatEvent>(r.value!)).value));
+    assert.deepEqual(
+      decoded.map((e) => e.seq),
+      [1, 2],
+      'the poison record took no sequence number',
+    );
+    const letter = (await codec.decode<DeadLetter>(dead[0]!.value!)).value;
+    assert.equal(letter.errorCode, 'CM_ERR_SCHEMA_DECODE');
+    assert.equal(letter.originalValue?.toString(), 'not avro at all');
+    assert.equal(letter.originalTopic, TOPICS.chatCommands.name);
+    assert.equal(group.health()['ingest']?.details?.['accepted'], 2);
     await group.stop();
     assert.equal(group.isReady(), false);
   } finally {

@@ -6,6 +6,8 @@ import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { startServiceGroup } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createMemoryStore } from '@chatmesh/store';
 import { presenceService } from '../index.js';
 
 test('presence creates the topics it consumes and produces, with their dead-letter twins, and reports ready', async () => {
@@ -19,6 +21,8 @@ test('presence creates the topics it consumes and produces, with their dead-lett
       metrics: createChatmeshMetrics(registry),
       bus,
       codec: createLocalCodec(),
+      store: createMemoryStore(),
+      presence: createMemoryPresenceRegistry(),
     });
     const topics = await bus.admin.listTopics();
     for (const topic of [...presenceService.consumes, ...presenceService.produces]) {

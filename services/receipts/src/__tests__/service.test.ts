@@ -6,6 +6,8 @@ import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { startServiceGroup } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { createMemoryStore } from '@chatmesh/store';
 import { receiptsService } from '../index.js';
 
 test('receipts creates the topics it consumes and produces, with their dead-letter twins, and reports ready', async () => {
@@ -19,6 +21,8 @@ test('receipts creates the topics it consumes and produces, with their dead-lett
       metrics: createChatmeshMetrics(registry),
       bus,
       codec: createLocalCodec(),
+      store: createMemoryStore(),
+      presence: createMemoryPresenceRegistry(),
     });
     const topics = await bus.admin.listTopics();
     for (const topic of [...receiptsService.consumes, ...receiptsService.produces]) {

@@ -1,0 +1,32 @@
+import { defineConfigSection, defineVariable, parsers } from '@chatmesh/config';
+
+/** Ingest's own settings, under `config.sections.ingest`. */
+export const INGEST_CONFIG = defineConfigSection({
+  description: 'ingest: the single writer of each chat',
+  variables: {
+    sendRatePerSecond: defineVariable({
+      env: 'CHATMESH_INGEST_SEND_RATE_PER_SECOND',
+      description: 'Sustained messages per second one user may send in one chat (token bucket refill).',
+      schema: parsers.integer(1, 10_000),
+      noun: 'rate',
+      expected: 'an integer 1-10000',
+      default: 20,
+    }),
+    sendBurst: defineVariable({
+      env: 'CHATMESH_INGEST_SEND_BURST',
+      description: 'Messages one user may send at once in one chat (token bucket size).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'burst',
+      expected: 'an integer 1-100000',
+      default: 40,
+    }),
+    partitionsConcurrently: defineVariable({
+      env: 'CHATMESH_INGEST_PARTITIONS_CONCURRENTLY',
+      description: 'chat.commands partitions one ingest process works on at once; order holds within each.',
+      schema: parsers.integer(1, 256),
+      noun: 'count',
+      expected: 'an integer 1-256',
+      default: 4,
+    }),
+  },
+});
