@@ -10,10 +10,14 @@
  *
  * Exits non-zero on any failure and ends with a plain `N passed, N failed` line summed over every
  * node:test report it saw. CHATMESH_TEST_KEEP_INFRA=1 leaves the servers running for the next run.
+ *
+ * Options (after `npm test --`): `--filter <turbo filter>` (repeatable) narrows every turbo run, for
+ * example `--filter @chatmesh/bus`; `--integration-only` skips step 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 import {
   COMPONENT_NAMES,
@@ -26,10 +30,22 @@ import {
 } from '@chatmesh/infra';
 import { ENDPOINT_ENV } from '@chatmesh/testing';
 
+const { values: flags } = parseArgs({
+  options: {
+    filter: { type: 'string', multiple: true, default: [] },
+    'integration-only': { type: 'boolean', default: false },
+  },
+});
+const turboFilters = (flags.filter ?? []).map((filter) => `--filter=${filter}`);
+
 const totals = { passed: 0, failed: 0 };
 let current: ChildProcess | undefined;
+let currentClosed: Promise<void> = Promise.resolve();
 let started: ComponentName[] = [];
+/** The bring-up in progress: a signal during it waits for it, then stops what it started. */
+let bringingUp: Promise<unknown> | undefined;
 let stopping: Promise<void> | undefined;
+let signalled: NodeJS.Signals | undefined;
 
 function log(line: string): void {
   process.stderr.write(`[test ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -39,8 +55,10 @@ function log(line: string): void {
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   log(`$ ${command} ${args.join(' ')}`);
   return new Promise((resolvePromise) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    // Its own process group, so a signal can reach turbo and every test process under it, not only npx.
+    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['inherit', 'pipe', 'pipe'], detached: true });
     current = child;
+    currentClosed = new Promise((resolveClosed) => child.once('close', () => resolveClosed()));
     const count = (stream: NodeJS.WriteStream) => {
       let pending = '';
       return (chunk: Buffer): void => {
@@ -71,6 +89,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
 
 function stopStarted(): Promise<void> {
   stopping ??= (async () => {
+    await bringingUp?.catch(() => {});
     if (started.length === 0) return;
     if (process.env.CHATMESH_TEST_KEEP_INFRA === '1') {
       log(`leaving ${started.join(', ')} running (CHATMESH_TEST_KEEP_INFRA=1); stop with \`npm run infra -- down\``);
@@ -88,9 +107,24 @@ function summary(): void {
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    signalled = signal;
     log(`${signal}: stopping the tests and the infrastructure`);
-    current?.kill(signal);
-    void stopStarted()
+    // Ends the tests first, giving their teardown (which may still use the servers) up to 30 s,
+    // then the infrastructure.
+    const child = current;
+    const signalGroup = (name: NodeJS.Signals): void => {
+      if (child?.pid === undefined) return;
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        child.kill(name);
+      }
+    };
+    signalGroup(signal);
+    const killTimer = setTimeout(() => signalGroup('SIGKILL'), 30_000);
+    void currentClosed
+      .then(() => clearTimeout(killTimer))
+      .then(() => stopStarted())
       .catch((error: unknown) => log(`stopping failed: ${(error as Error).message}`))
       .finally(() => {
         summary();
@@ -119,20 +153,24 @@ function componentsToStart(): ComponentName[] {
 
 async function main(): Promise<number> {
   const startedMs = Date.now();
-  if ((await run('npx', ['turbo', 'run', 'check-types'])) !== 0) {
-    log('check-types failed');
-    return 1;
-  }
-  if ((await run('npx', ['turbo', 'run', 'test'])) !== 0) {
-    log('unit tests failed');
-    return 1;
+  if (!flags['integration-only']) {
+    if ((await run('npx', ['turbo', 'run', 'check-types', ...turboFilters])) !== 0) {
+      log('check-types failed');
+      return 1;
+    }
+    if ((await run('npx', ['turbo', 'run', 'test', ...turboFilters])) !== 0) {
+      log('unit tests failed');
+      return 1;
+    }
   }
 
   const components = componentsToStart();
   let infraEnv: Record<string, string> = {};
   if (components.length > 0) {
     log(`bringing up ${components.join(', ')}`);
-    const result = await ensureInfra({ components, log });
+    const bringUp = ensureInfra({ components, log });
+    bringingUp = bringUp.then((result) => (started = result.started));
+    const result = await bringUp;
     started = result.started;
     for (const component of components) {
       log(`infra: ${component} ${result.health[component]?.version ?? '?'} (${result.started.includes(component) ? 'started' : 'reused'})`);
@@ -142,7 +180,7 @@ async function main(): Promise<number> {
   }
   for (const [name, value] of Object.entries(infraEnv)) log(`export ${name}=${value}`);
 
-  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1'], { ...process.env, ...infraEnv });
+  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1', ...turboFilters], { ...process.env, ...infraEnv });
   log(`${code === 0 ? 'all tests passed' : 'integration tests failed'} in ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
   return code === 0 ? 0 : 1;
 }
@@ -162,4 +200,4 @@ try {
   }
   summary();
 }
-process.exit(exitCode);
+process.exit(signalled === undefined ? exitCode : signalled === 'SIGINT' ? 130 : 143);

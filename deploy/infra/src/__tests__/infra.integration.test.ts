@@ -42,18 +42,32 @@ async function killAndWait(pid: number): Promise<void> {
   }
 }
 
+/**
+ * node:test runs no `after` hook when the process gets SIGINT or SIGTERM (Ctrl-C, or `npm test` being
+ * stopped), and these servers are detached: stop them here so they are never orphaned.
+ */
+const cleanups = new Set<() => Promise<unknown>>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).finally(() => process.exit(1));
+  });
+}
+
 function pidOf(stateDir: string, component: string): number | undefined {
   return readPidFile(join(stateDir, component, `${component}.pid`))?.pid;
 }
 
 describe('kafka, cassandra and redis in an isolated state dir', { timeout: 600_000 }, () => {
   let options: InfraOptions & { stateDir: string };
+  const cleanup = (): Promise<unknown> => stopInfra({ ...options, wipe: true });
   before(async () => {
     options = await isolatedOptions(['kafka', 'cassandra', 'redis']);
+    cleanups.add(cleanup);
   });
   after(async () => {
     // Whatever a failed assertion left running.
-    await stopInfra({ ...options, wipe: true }).catch(() => {});
+    await cleanup().catch(() => {});
+    cleanups.delete(cleanup);
     rmSync(options.stateDir, { recursive: true, force: true });
   });
 
@@ -135,12 +149,15 @@ describe('kafka, cassandra and redis in an isolated state dir', { timeout: 600_0
 describe('failures say what is wrong', { timeout: 120_000 }, () => {
   let blocker: Server | undefined;
   let options: InfraOptions & { stateDir: string };
+  const cleanup = (): Promise<unknown> => stopInfra(options);
   before(async () => {
     options = await isolatedOptions(['redis']);
+    cleanups.add(cleanup);
   });
   after(async () => {
     blocker?.close();
-    await stopInfra(options).catch(() => {});
+    await cleanup().catch(() => {});
+    cleanups.delete(cleanup);
     rmSync(options.stateDir, { recursive: true, force: true });
   });
 
