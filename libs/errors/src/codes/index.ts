@@ -9,6 +9,7 @@ import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { INFRA_CODES } from './infra.js';
 import { PRESENCE_CODES } from './presence.js';
+import { PROTOCOL_CODES } from './protocol.js';
 import { RUNTIME_CODES } from './runtime.js';
 import { SCHEMA_CODES } from './schema.js';
 import { STORE_CODES } from './store.js';
@@ -21,6 +22,7 @@ export const ERROR_CODES = {
   ...CONFIG_CODES,
   ...INFRA_CODES,
   ...PRESENCE_CODES,
+  ...PROTOCOL_CODES,
   ...RUNTIME_CODES,
   ...SCHEMA_CODES,
   ...STORE_CODES,

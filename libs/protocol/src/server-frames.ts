@@ -1,0 +1,188 @@
+/**
+ * Frames the gateway sends (protocol version 1). Frames that come from a device's inbox carry
+ * `inboxSeq`: the device acks up to it, and on reconnect the gateway replays everything after the
+ * device's cursor, in order, before live frames. The SDK validates every frame against these schemas.
+ */
+import { z } from 'zod';
+import { attachmentSchema, envelopeSchema } from './client-frames.js';
+
+const seq = z.number().int().min(0);
+const actor = z.strictObject({ userId: z.string(), deviceId: z.string() });
+
+/** First frame on every connection. */
+export const helloFrameSchema = z.strictObject({
+  type: z.literal('hello'),
+  protocol: z.literal(1),
+  userId: z.string(),
+  deviceId: z.string(),
+  /** The device's stored cursor: the replay that follows starts after it. */
+  cursor: seq,
+  serverTimeMs: z.number(),
+});
+
+const inboxFields = {
+  /** The position in this user's inbox; ack up to it. */
+  inboxSeq: seq,
+  chatId: z.string(),
+  /** The chat's sequence number: per-chat order, gaps detectable. */
+  seq,
+  by: actor,
+  serverTimeMs: z.number(),
+};
+
+/** A message (the seeds' messageReceived). */
+export const messageReceivedFrameSchema = z.strictObject({
+  type: z.literal('messageReceived'),
+  ...inboxFields,
+  clientMessageId: z.string(),
+  body: z.string().nullable(),
+  /** Only the envelopes addressed to this device. */
+  envelopes: z.array(envelopeSchema),
+  attachments: z.array(attachmentSchema),
+});
+
+/** One attachment of a received message (the seeds' newAttachment); follows its messageReceived. */
+export const newAttachmentFrameSchema = z.strictObject({
+  type: z.literal('newAttachment'),
+  inboxSeq: seq,
+  chatId: z.string(),
+  seq,
+  attachment: attachmentSchema,
+});
+
+const member = z.strictObject({ userId: z.string(), role: z.enum(['admin', 'member']) });
+
+export const chatCreatedFrameSchema = z.strictObject({
+  type: z.literal('chatCreated'),
+  ...inboxFields,
+  kind: z.enum(['direct', 'group']),
+  members: z.array(member),
+  name: z.string().nullable(),
+  pictureAttachmentId: z.string().nullable(),
+});
+
+export const chatUpdatedFrameSchema = z.strictObject({
+  type: z.literal('chatUpdated'),
+  ...inboxFields,
+  name: z.string().nullable(),
+  pictureAttachmentId: z.string().nullable(),
+  pictureCleared: z.boolean(),
+});
+
+export const membersAddedFrameSchema = z.strictObject({
+  type: z.literal('membersAdded'),
+  ...inboxFields,
+  members: z.array(member),
+});
+
+export const membersRemovedFrameSchema = z.strictObject({
+  type: z.literal('membersRemoved'),
+  ...inboxFields,
+  userIds: z.array(z.string()),
+  reason: z.enum(['removed', 'left']),
+});
+
+/** A command was accepted: stored once with this chat sequence number (a retry gets the same answer). */
+export const ackResultFrameSchema = z.strictObject({
+  type: z.literal('ack'),
+  requestId: z.string(),
+  chatId: z.string(),
+  clientMessageId: z.string().nullable(),
+  seq,
+  serverTimeMs: z.number(),
+});
+
+/** A command was refused; nothing was stored. Retry only when `retriable`. */
+export const rejectFrameSchema = z.strictObject({
+  type: z.literal('reject'),
+  requestId: z.string(),
+  chatId: z.string(),
+  clientMessageId: z.string().nullable(),
+  code: z.string(),
+  message: z.string(),
+  retriable: z.boolean(),
+});
+
+/** A message state change for the sender (issue 7): SENT, DELIVERED, READ or FAILED, up to a seq. */
+export const receiptFrameSchema = z.strictObject({
+  type: z.literal('receipt'),
+  inboxSeq: seq.optional(),
+  chatId: z.string(),
+  fromSeq: seq,
+  upToSeq: seq,
+  status: z.enum(['sent', 'delivered', 'read', 'failed']),
+  byUserId: z.string().nullable(),
+  atMs: z.number(),
+});
+
+export const typingNoticeFrameSchema = z.strictObject({
+  type: z.literal('typing'),
+  chatId: z.string(),
+  userId: z.string(),
+  typing: z.boolean(),
+  expiresAtMs: z.number(),
+});
+
+export const presenceFrameSchema = z.strictObject({
+  type: z.literal('presence'),
+  userId: z.string(),
+  online: z.boolean(),
+  lastSeenMs: z.number().nullable(),
+});
+
+/** The replay after the cursor is complete; frames from here on are live. */
+export const syncDoneFrameSchema = z.strictObject({ type: z.literal('syncDone'), upToInboxSeq: seq });
+
+/** A frame was refused (malformed, unknown type, too large, rate limited...). Nothing changed. */
+export const errorFrameSchema = z.strictObject({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  requestId: z.string().optional(),
+  retriable: z.boolean(),
+});
+
+export const pongFrameSchema = z.strictObject({
+  type: z.literal('pong'),
+  nonce: z.string().optional(),
+  serverTimeMs: z.number(),
+});
+
+/** The gateway is draining (deploy, scale-in): reconnect (to another instance) after a short jittered delay. */
+export const reconnectFrameSchema = z.strictObject({
+  type: z.literal('reconnect'),
+  code: z.string(),
+  retryAfterMs: z.number(),
+});
+
+/** Every frame the gateway may send. */
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  helloFrameSchema,
+  messageReceivedFrameSchema,
+  newAttachmentFrameSchema,
+  chatCreatedFrameSchema,
+  chatUpdatedFrameSchema,
+  membersAddedFrameSchema,
+  membersRemovedFrameSchema,
+  ackResultFrameSchema,
+  rejectFrameSchema,
+  receiptFrameSchema,
+  typingNoticeFrameSchema,
+  presenceFrameSchema,
+  syncDoneFrameSchema,
+  errorFrameSchema,
+  pongFrameSchema,
+  reconnectFrameSchema,
+]);
+
+export type ServerFrame = z.infer<typeof serverFrameSchema>;
+export type ServerFrameType = ServerFrame['type'];
+/** Frames that come from the device's inbox (they carry `inboxSeq` and are replayed after reconnects). */
+export type InboxFrame = Extract<ServerFrame, { inboxSeq: number }>;
+export type MessageReceivedFrame = z.infer<typeof messageReceivedFrameSchema>;
+export type AckResultFrame = z.infer<typeof ackResultFrameSchema>;
+export type RejectFrame = z.infer<typeof rejectFrameSchema>;
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+export const SERVER_FRAME_TYPES = serverFrameSchema.options.map(
+  (o) => o.shape.type.value,
+) as readonly ServerFrameType[];
