@@ -136,7 +136,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 /** Components whose endpoint the environment does not already provide (and that can run here). */
 function componentsToStart(): ComponentName[] {
   if (process.env.CHATMESH_TEST_PROVIDER === 'testcontainers') return [];
-  const given = (component: ComponentName): boolean => ENDPOINT_ENV[component].some((name) => Boolean(process.env[name]?.trim()));
+  const given = (component: ComponentName): boolean =>
+    ENDPOINT_ENV[component].some((name) => Boolean(process.env[name]?.trim()));
   const wanted = COMPONENT_NAMES.filter((component) => !given(component));
   if (wanted.includes('schema-registry') && given('kafka')) {
     // A native registry would store schemas in the native Kafka, not in the one the tests use;
@@ -145,7 +146,9 @@ function componentsToStart(): ComponentName[] {
     return wanted.filter((component) => component !== 'schema-registry');
   }
   if (wanted.includes('schema-registry') && !existsSync(join(REPO_ROOT, SCHEMA_REGISTRY_MAIN))) {
-    log(`WARNING: ${SCHEMA_REGISTRY_MAIN} does not exist yet: no schema registry; tests that need one will fail saying so`);
+    log(
+      `WARNING: ${SCHEMA_REGISTRY_MAIN} does not exist yet: no schema registry; tests that need one will fail saying so`,
+    );
     return wanted.filter((component) => component !== 'schema-registry');
   }
   return wanted;
@@ -173,15 +176,22 @@ async function main(): Promise<number> {
     const result = await bringUp;
     started = result.started;
     for (const component of components) {
-      log(`infra: ${component} ${result.health[component]?.version ?? '?'} (${result.started.includes(component) ? 'started' : 'reused'})`);
+      log(
+        `infra: ${component} ${result.health[component]?.version ?? '?'} (${result.started.includes(component) ? 'started' : 'reused'})`,
+      );
     }
     log(`infra ready in ${(result.elapsedMs / 1000).toFixed(1)} s`);
     infraEnv = endpointsToEnv(result.endpoints, components);
   }
   for (const [name, value] of Object.entries(infraEnv)) log(`export ${name}=${value}`);
 
-  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1', ...turboFilters], { ...process.env, ...infraEnv });
-  log(`${code === 0 ? 'all tests passed' : 'integration tests failed'} in ${((Date.now() - startedMs) / 1000).toFixed(0)} s`);
+  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1', ...turboFilters], {
+    ...process.env,
+    ...infraEnv,
+  });
+  log(
+    `${code === 0 ? 'all tests passed' : 'integration tests failed'} in ${((Date.now() - startedMs) / 1000).toFixed(0)} s`,
+  );
   return code === 0 ? 0 : 1;
 }
 

@@ -23,7 +23,8 @@ function log(line: string): void {
 
 function formatStatusLine(status: ComponentStatus): string {
   const health = status.health;
-  const healthText = health === undefined ? '-' : health.healthy ? 'healthy' : `UNHEALTHY (${health.detail ?? 'no detail'})`;
+  const healthText =
+    health === undefined ? '-' : health.healthy ? 'healthy' : `UNHEALTHY (${health.detail ?? 'no detail'})`;
   const rss = status.rssBytes === undefined ? '-' : `${Math.round(status.rssBytes / 1024 / 1024)} MB`;
   return [
     status.component.padEnd(16),
@@ -52,7 +53,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const components: readonly ComponentName[] = values.only === undefined ? COMPONENT_NAMES : parseComponentList(values.only);
+  const components: readonly ComponentName[] =
+    values.only === undefined ? COMPONENT_NAMES : parseComponentList(values.only);
 
   switch (command) {
     case 'up': {
@@ -73,7 +75,11 @@ async function main(): Promise<number> {
     case 'down': {
       const outcomes = await stopInfra({ components, wipe: values.wipe, log });
       const stopped = outcomes.filter((outcome) => outcome.outcome !== 'none');
-      log(stopped.length === 0 ? 'nothing was running' : `down: ${stopped.map((o) => `${o.component} ${o.outcome}`).join(', ')}`);
+      log(
+        stopped.length === 0
+          ? 'nothing was running'
+          : `down: ${stopped.map((o) => `${o.component} ${o.outcome}`).join(', ')}`,
+      );
       return 0;
     }
     case 'env': {

@@ -8,7 +8,12 @@ import { kafkaDriver } from './components/kafka.js';
 import { redisDriver } from './components/redis.js';
 import { schemaRegistryDriver } from './components/schema-registry.js';
 import { InfraError } from './errors.js';
-import { compileInfraOptions, type CompiledInfraOptions, type ComponentName, type InfraOptions } from './infra-options.js';
+import {
+  compileInfraOptions,
+  type CompiledInfraOptions,
+  type ComponentName,
+  type InfraOptions,
+} from './infra-options.js';
 import { withLockFile } from './internal/lock.js';
 import { isPortOpen } from './internal/net.js';
 import {
@@ -176,16 +181,22 @@ export async function ensureInfra(options: InfraOptions = {}): Promise<EnsureInf
       const { record: spawned, exited } = spawnDaemon(spec);
       if (spawned.pid <= 0) {
         const code = await exited;
-        throw new InfraError('CM_ERR_INFRA_START_FAILED', `${component}: could not spawn ${spec.command} (exit ${code})`, {
-          component,
-          logFile: paths.logFile,
-        });
+        throw new InfraError(
+          'CM_ERR_INFRA_START_FAILED',
+          `${component}: could not spawn ${spec.command} (exit ${code})`,
+          {
+            component,
+            logFile: paths.logFile,
+          },
+        );
       }
       writePidFile(paths.pidFile, spawned);
       started.push(component);
       compiled.log(`${component}: started pid ${spawned.pid}, log ${paths.logFile}`);
       health[component] = await waitUntilHealthy(compiled, driver, paths, spawned, exited);
-      compiled.log(`${component}: healthy after ${((Date.now() - spawned.startedAtMs) / 1000).toFixed(1)} s, ${describe(health[component])}`);
+      compiled.log(
+        `${component}: healthy after ${((Date.now() - spawned.startedAtMs) / 1000).toFixed(1)} s, ${describe(health[component])}`,
+      );
     };
 
     for (const component of compiled.components) {
@@ -249,7 +260,9 @@ async function waitUntilHealthy(
 
 function describe(health: HealthReport | undefined): string {
   if (health === undefined) return 'unknown';
-  return [health.version === undefined ? undefined : `version ${health.version}`, health.detail].filter(Boolean).join(', ');
+  return [health.version === undefined ? undefined : `version ${health.version}`, health.detail]
+    .filter(Boolean)
+    .join(', ');
 }
 
 /**
@@ -284,7 +297,9 @@ async function stopLocked(
         outcomes.push({ component, pid: record.pid, outcome: 'stale' });
       } else {
         const outcome = await stopProcess(record.pid, { graceMs: DRIVERS[component].stopGraceMs, component });
-        options.log(`${component}: pid ${record.pid} ${outcome === 'killed' ? 'killed after SIGTERM timed out' : 'stopped'}`);
+        options.log(
+          `${component}: pid ${record.pid} ${outcome === 'killed' ? 'killed after SIGTERM timed out' : 'stopped'}`,
+        );
         outcomes.push({ component, pid: record.pid, outcome: outcome === 'gone' ? 'stale' : outcome });
       }
       removePidFile(paths.pidFile);
@@ -317,7 +332,13 @@ export async function infraStatus(options: InfraOptions = {}): Promise<Component
       const address = driver.address(compiled);
       const base = { component, address, logFile: paths.logFile };
       if (alive) {
-        return { ...base, state: 'running', pid: record.pid, rssBytes: readRssBytes(record.pid), health: await driver.checkHealth(compiled, paths) };
+        return {
+          ...base,
+          state: 'running',
+          pid: record.pid,
+          rssBytes: readRssBytes(record.pid),
+          health: await driver.checkHealth(compiled, paths),
+        };
       }
       const listening = await isPortOpen(compiled.host, driver.ports(compiled)[0] ?? 0);
       if (listening) return { ...base, state: 'foreign', health: await driver.checkHealth(compiled, paths) };

@@ -22,13 +22,20 @@ function firstSet(env: Env, server: TestServer): { name: string; value: string }
 }
 
 function hostPortList(server: TestServer, name: string, value: string): string[] {
-  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   const bad = items.filter((item) => !/^[^\s:/]+:\d{1,5}$/.test(item) && !/^\[[0-9a-f:]+\]:\d{1,5}$/i.test(item));
   if (items.length === 0 || bad.length > 0) {
-    throw new TestingError('CM_ERR_TESTING_ENDPOINT_INVALID', `${name}="${value}" must be a comma-separated host:port list`, {
-      server,
-      context: { variable: name, value },
-    });
+    throw new TestingError(
+      'CM_ERR_TESTING_ENDPOINT_INVALID',
+      `${name}="${value}" must be a comma-separated host:port list`,
+      {
+        server,
+        context: { variable: name, value },
+      },
+    );
   }
   return items;
 }

@@ -14,6 +14,9 @@ export function randomName(prefix = 'test'): string {
  * @default prefix 'test'
  */
 export function randomKeyspaceName(prefix = 'test'): string {
-  const cleanPrefix = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 35);
+  const cleanPrefix = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 35);
   return `${cleanPrefix}_${randomBytes(6).toString('hex')}`;
 }

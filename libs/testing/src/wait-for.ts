@@ -40,7 +40,8 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() - startedMs >= timeoutMs) {
-      const reason = lastError === undefined ? '' : `; last error: ${(lastError as Error)?.message ?? String(lastError)}`;
+      const reason =
+        lastError === undefined ? '' : `; last error: ${(lastError as Error)?.message ?? String(lastError)}`;
       throw new TestingError(
         'CM_ERR_TESTING_WAIT_TIMEOUT',
         `Timed out after ${timeoutMs} ms (${attempts} checks) waiting for ${description}${reason}`,

@@ -19,7 +19,12 @@ test('defaults: fixed loopback ports, state under <repo>/.infra, every component
 
 test('env overrides ports and dirs; explicit options override env', () => {
   const options = compileInfraOptions({
-    env: { CHATMESH_INFRA_KAFKA_PORT: '29092', CHATMESH_INFRA_REDIS_PORT: '26379', CHATMESH_INFRA_DIR: '/tmp/x', CHATMESH_CACHE_DIR: '/tmp/c' },
+    env: {
+      CHATMESH_INFRA_KAFKA_PORT: '29092',
+      CHATMESH_INFRA_REDIS_PORT: '26379',
+      CHATMESH_INFRA_DIR: '/tmp/x',
+      CHATMESH_CACHE_DIR: '/tmp/c',
+    },
     ports: { redis: 36379 },
   });
   assert.equal(options.ports.kafka, 29092);
@@ -36,7 +41,11 @@ test('every bad option is listed at once, with its value', () => {
   assert.throws(
     () =>
       compileInfraOptions({
-        env: { CHATMESH_INFRA_KAFKA_PORT: 'abc', CHATMESH_INFRA_CASSANDRA_PORT: '70000', CHATMESH_INFRA_READY_TIMEOUT_MS: '-1' },
+        env: {
+          CHATMESH_INFRA_KAFKA_PORT: 'abc',
+          CHATMESH_INFRA_CASSANDRA_PORT: '70000',
+          CHATMESH_INFRA_READY_TIMEOUT_MS: '-1',
+        },
         ports: { redis: 18081 },
       }),
     (error: unknown) => {
@@ -57,7 +66,8 @@ test('component lists keep the canonical order and reject unknown names', () => 
   assert.deepEqual(parseComponentList('redis, kafka'), ['kafka', 'redis']);
   assert.throws(
     () => parseComponentList('kafka,zookeeper'),
-    (error: unknown) => error instanceof InfraError && error.code === 'CM_ERR_INFRA_OPTIONS_INVALID' && /zookeeper/.test(error.message),
+    (error: unknown) =>
+      error instanceof InfraError && error.code === 'CM_ERR_INFRA_OPTIONS_INVALID' && /zookeeper/.test(error.message),
   );
   assert.throws(() => parseComponentList(''), { code: 'CM_ERR_INFRA_OPTIONS_INVALID' });
 });

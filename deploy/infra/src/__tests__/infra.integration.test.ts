@@ -29,7 +29,12 @@ async function isolatedOptions(components: InfraOptions['components']): Promise<
     redis: await freePort(),
     schemaRegistry: await freePort(),
   };
-  return { components, stateDir: mkdtempSync(join(tmpdir(), 'chatmesh-infra-it-')), ports, log: (line) => console.log(`  [infra] ${line}`) };
+  return {
+    components,
+    stateDir: mkdtempSync(join(tmpdir(), 'chatmesh-infra-it-')),
+    ports,
+    log: (line) => console.log(`  [infra] ${line}`),
+  };
 }
 
 /** SIGKILL is asynchronous: wait until the kernel has ended the process before asserting on its absence. */
@@ -88,7 +93,9 @@ describe('kafka, cassandra and redis in an isolated state dir', { timeout: 600_0
       assert.equal(status.health?.healthy, true, status.component);
       assert.ok((status.rssBytes ?? 0) > 1024 * 1024, `${status.component} has an RSS`);
     }
-    console.log(`  up in ${result.elapsedMs} ms; RSS ${statuses.map((s) => `${s.component} ${Math.round((s.rssBytes ?? 0) / 2 ** 20)} MB`).join(', ')}`);
+    console.log(
+      `  up in ${result.elapsedMs} ms; RSS ${statuses.map((s) => `${s.component} ${Math.round((s.rssBytes ?? 0) / 2 ** 20)} MB`).join(', ')}`,
+    );
   });
 
   test('a second up starts nothing: same pids, everything reused', async () => {
@@ -115,7 +122,9 @@ describe('kafka, cassandra and redis in an isolated state dir', { timeout: 600_0
   });
 
   test('down after a SIGKILLed server still stops the others and clears every pid file', async () => {
-    const pids = Object.fromEntries(['kafka', 'cassandra', 'redis'].map((component) => [component, pidOf(options.stateDir, component)]));
+    const pids = Object.fromEntries(
+      ['kafka', 'cassandra', 'redis'].map((component) => [component, pidOf(options.stateDir, component)]),
+    );
     await killAndWait(pids.kafka as number);
 
     const before = await infraStatus(options);
@@ -128,7 +137,11 @@ describe('kafka, cassandra and redis in an isolated state dir', { timeout: 600_0
     assert.equal(byComponent.redis, 'exited');
     for (const [component, pid] of Object.entries(pids)) {
       assert.equal(isProcessRunning(pid as number), false, `${component} pid ${pid} still runs`);
-      assert.equal(existsSync(join(options.stateDir, component, `${component}.pid`)), false, `${component} pid file left`);
+      assert.equal(
+        existsSync(join(options.stateDir, component, `${component}.pid`)),
+        false,
+        `${component} pid file left`,
+      );
     }
     const after = await infraStatus(options);
     assert.deepEqual(
@@ -180,11 +193,17 @@ describe('failures say what is wrong', { timeout: 120_000 }, () => {
     blocker?.close();
     blocker = undefined;
     // Redis refuses an unknown directive and exits at once; the error must carry its own words.
-    const broken = { ...options, env: { ...process.env, PATH: `${join(options.stateDir, 'fake-bin')}:${process.env.PATH}` } };
+    const broken = {
+      ...options,
+      env: { ...process.env, PATH: `${join(options.stateDir, 'fake-bin')}:${process.env.PATH}` },
+    };
     const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
     mkdirSync(join(options.stateDir, 'fake-bin'), { recursive: true });
     const fake = join(options.stateDir, 'fake-bin', 'redis-server');
-    writeFileSync(fake, '#!/bin/sh\n[ "$1" = "--version" ] && exit 0\necho "FATAL: simulated start failure" >&2\nexit 7\n');
+    writeFileSync(
+      fake,
+      '#!/bin/sh\n[ "$1" = "--version" ] && exit 0\necho "FATAL: simulated start failure" >&2\nexit 7\n',
+    );
     chmodSync(fake, 0o755);
     await assert.rejects(ensureInfra(broken), (error: unknown) => {
       assert.ok(error instanceof InfraError);

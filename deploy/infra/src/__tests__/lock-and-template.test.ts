@@ -46,7 +46,8 @@ test('a lock held by a live process times out with CM_ERR_INFRA_LOCKED', async (
   writeFileSync(path, `${holder.pid}\n`);
   await assert.rejects(
     withLockFile(path, 300, async () => 'never'),
-    (error: unknown) => error instanceof InfraError && error.code === 'CM_ERR_INFRA_LOCKED' && error.context.holder === holder.pid,
+    (error: unknown) =>
+      error instanceof InfraError && error.code === 'CM_ERR_INFRA_LOCKED' && error.context.holder === holder.pid,
   );
 });
 
@@ -67,7 +68,11 @@ test('the repository templates render with the values the drivers pass', () => {
   assert.match(kafka, /^auto\.create\.topics\.enable=false$/m);
   assert.match(kafka, /^group\.initial\.rebalance\.delay\.ms=0$/m);
   assert.match(kafka, /^controller\.quorum\.voters=1@127\.0\.0\.1:2$/m);
-  const yaml = renderTemplate(join(REPO_ROOT, 'deploy/infra/conf/cassandra.yaml'), { HOST: '127.0.0.1', STORAGE_PORT: 3, NATIVE_PORT: 4 });
+  const yaml = renderTemplate(join(REPO_ROOT, 'deploy/infra/conf/cassandra.yaml'), {
+    HOST: '127.0.0.1',
+    STORAGE_PORT: 3,
+    NATIVE_PORT: 4,
+  });
   assert.match(yaml, /^native_transport_port: 4$/m);
 });
 

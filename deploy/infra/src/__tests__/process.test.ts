@@ -50,7 +50,13 @@ async function waitForLog(name: string, text: string): Promise<void> {
 }
 
 function spawnShell(script: string, name: string) {
-  const spawned = spawnDaemon({ command: 'sh', args: ['-c', script], cwd: dir, env: process.env, logFile: join(dir, `${name}.log`) });
+  const spawned = spawnDaemon({
+    command: 'sh',
+    args: ['-c', script],
+    cwd: dir,
+    env: process.env,
+    logFile: join(dir, `${name}.log`),
+  });
   spawnedPids.push(spawned.record.pid);
   return spawned;
 }

@@ -69,7 +69,10 @@ export const cassandraDriver: ComponentDriver = {
 };
 
 /** Cassandra health: a CQL query answers, and says which release the node runs. */
-export async function probeCassandra(contactPoints: string[], localDataCenter = CASSANDRA_LOCAL_DATA_CENTER): Promise<HealthReport> {
+export async function probeCassandra(
+  contactPoints: string[],
+  localDataCenter = CASSANDRA_LOCAL_DATA_CENTER,
+): Promise<HealthReport> {
   const client = new cassandra.Client({
     contactPoints,
     localDataCenter,

@@ -18,17 +18,24 @@ export function runJavaTool(
   args: readonly string[],
 ): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(javaBinary(env), [...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(javaBinary(env), [...args], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         error.code === 'ENOENT'
-          ? new InfraError('CM_ERR_INFRA_TOOL_MISSING', `java is not installed (looked for ${javaBinary(env)}); Kafka and Cassandra need a JDK 17`, {
-              component,
-              cause: error,
-            })
+          ? new InfraError(
+              'CM_ERR_INFRA_TOOL_MISSING',
+              `java is not installed (looked for ${javaBinary(env)}); Kafka and Cassandra need a JDK 17`,
+              {
+                component,
+                cause: error,
+              },
+            )
           : error,
       ),
     );
@@ -36,15 +43,22 @@ export function runJavaTool(
       if (code === 0) resolvePromise(output);
       else
         reject(
-          new InfraError('CM_ERR_INFRA_START_FAILED', `java ${args.slice(-6).join(' ')} exited with ${code}:\n${output.slice(-4000)}`, {
-            component,
-          }),
+          new InfraError(
+            'CM_ERR_INFRA_START_FAILED',
+            `java ${args.slice(-6).join(' ')} exited with ${code}:\n${output.slice(-4000)}`,
+            {
+              component,
+            },
+          ),
         );
     });
   });
 }
 
 /** Checks that java runs at all, so a missing JDK fails before any download. */
-export async function checkJava(component: InfraErrorComponent, env: Readonly<Record<string, string | undefined>>): Promise<void> {
+export async function checkJava(
+  component: InfraErrorComponent,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<void> {
   await runJavaTool(component, env, ['-version']);
 }

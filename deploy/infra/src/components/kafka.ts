@@ -4,7 +4,6 @@ import { join } from 'node:path';
 
 import { Kafka, logLevel } from 'kafkajs';
 
-import type { CompiledInfraOptions } from '../infra-options.js';
 import { assembleJars } from '../internal/jars.js';
 import { readFileHead } from '../internal/process.js';
 import { renderTemplate } from '../internal/template.js';
@@ -118,7 +117,11 @@ export async function probeKafka(brokers: string[], paths?: ComponentPaths): Pro
   const admin = kafka.admin();
   const groupId = `chatmesh-infra-probe-${randomUUID()}`;
   // A short fetch wait: disconnect() waits for the fetch in flight, which would add 5 s (the default) to each probe.
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, retry: { retries: 0, restartOnFailure: async () => false } });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    retry: { retries: 0, restartOnFailure: async () => false },
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     const probe = (async (): Promise<HealthReport> => {

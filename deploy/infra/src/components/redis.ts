@@ -58,9 +58,13 @@ function findRedisServer(env: Readonly<Record<string, string | undefined>>, log:
   const canInstall = process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).status === 0;
   if (canInstall) {
     log('redis: redis-server is missing, installing Debian package redis-server');
-    const install = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], {
-      encoding: 'utf8',
-    });
+    const install = spawnSync(
+      'sh',
+      ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (install.status === 0 && found()) return 'redis-server';
   }
   throw new InfraError(

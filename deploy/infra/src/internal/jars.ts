@@ -37,7 +37,15 @@ export async function assembleJars(options: AssembleJarsOptions): Promise<string
   options.log(`${options.component}: resolving jars with Maven into ${target}`);
   const startedMs = Date.now();
   const { code, output } = await runMaven(
-    ['-q', '-B', '-f', options.pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${temporary}`, '-DincludeScope=runtime'],
+    [
+      '-q',
+      '-B',
+      '-f',
+      options.pomFile,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${temporary}`,
+      '-DincludeScope=runtime',
+    ],
     options,
   );
   if (code !== 0) {
@@ -61,10 +69,7 @@ export async function assembleJars(options: AssembleJarsOptions): Promise<string
   return target;
 }
 
-function runMaven(
-  args: string[],
-  options: AssembleJarsOptions,
-): Promise<{ code: number | null; output: string }> {
+function runMaven(args: string[], options: AssembleJarsOptions): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('mvn', args, { env: options.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -73,10 +78,14 @@ function runMaven(
     child.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'ENOENT'
-          ? new InfraError('CM_ERR_INFRA_TOOL_MISSING', 'Maven (`mvn`) is not installed; it fetches the Kafka and Cassandra jars', {
-              component: options.component,
-              cause: error,
-            })
+          ? new InfraError(
+              'CM_ERR_INFRA_TOOL_MISSING',
+              'Maven (`mvn`) is not installed; it fetches the Kafka and Cassandra jars',
+              {
+                component: options.component,
+                cause: error,
+              },
+            )
           : error,
       );
     });

@@ -220,7 +220,12 @@ export function tailFile(path: string, lineCount = 30): string {
       const sizeBytes = fstatSync(fd).size;
       const buffer = Buffer.alloc(Math.min(sizeBytes, maxBytes));
       readSync(fd, buffer, 0, buffer.length, sizeBytes - buffer.length);
-      return buffer.toString('utf8').split('\n').slice(-lineCount - 1).join('\n').trimEnd();
+      return buffer
+        .toString('utf8')
+        .split('\n')
+        .slice(-lineCount - 1)
+        .join('\n')
+        .trimEnd();
     } finally {
       closeSync(fd);
     }

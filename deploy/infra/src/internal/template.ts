@@ -18,9 +18,13 @@ export function renderTemplate(templateFile: string, values: Readonly<Record<str
     return String(value);
   });
   if (missing.size > 0) {
-    throw new InfraError('CM_ERR_INFRA_OPTIONS_INVALID', `${templateFile} uses unknown placeholders: ${[...missing].join(', ')}`, {
-      context: { templateFile, missing: [...missing] },
-    });
+    throw new InfraError(
+      'CM_ERR_INFRA_OPTIONS_INVALID',
+      `${templateFile} uses unknown placeholders: ${[...missing].join(', ')}`,
+      {
+        context: { templateFile, missing: [...missing] },
+      },
+    );
   }
   return text;
 }

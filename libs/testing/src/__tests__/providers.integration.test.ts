@@ -33,14 +33,21 @@ describe('startKafka', { timeout: 300_000 }, () => {
 
   test('gives brokers where a topic round-trips a record', async () => {
     assert.ok(['env', 'native', 'testcontainers'].includes(server.provider));
-    const kafka = new Kafka({ clientId: randomName('providers-test'), brokers: server.brokers, logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: randomName('providers-test'),
+      brokers: server.brokers,
+      logLevel: logLevel.NOTHING,
+    });
     const topic = randomName('test-providers');
     const admin = kafka.admin();
     const producer = kafka.producer();
     const consumer = kafka.consumer({ groupId: randomName('test-group'), maxWaitTimeInMs: 100 });
     try {
       await admin.connect();
-      assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true }), true);
+      assert.equal(
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true }),
+        true,
+      );
       await producer.connect();
       await producer.send({ topic, messages: [{ key: 'k', value: 'hello' }] });
       const received: string[] = [];
@@ -67,7 +74,10 @@ describe('startCassandra', { timeout: 300_000 }, () => {
 
   test('gives contact points where a keyspace of its own can be written and read', async () => {
     assert.match(server.version ?? '', /^\d+\.\d+/);
-    const client = new cassandra.Client({ contactPoints: server.contactPoints, localDataCenter: server.localDataCenter });
+    const client = new cassandra.Client({
+      contactPoints: server.contactPoints,
+      localDataCenter: server.localDataCenter,
+    });
     const keyspace = randomKeyspaceName('test_providers');
     try {
       await client.connect();
@@ -106,12 +116,15 @@ describe('startRedis', { timeout: 120_000 }, () => {
   });
 
   test('a dead endpoint in the environment fails with CM_ERR_TESTING_NO_SERVER naming it', async () => {
-    await assert.rejects(startRedis({ env: { REDIS_URL: 'redis://127.0.0.1:1' }, readyTimeoutMs: 500, log: () => {} }), (error: unknown) => {
-      assert.ok(error instanceof TestingError);
-      assert.equal(error.code, 'CM_ERR_TESTING_NO_SERVER');
-      assert.match(error.message, /redis:\/\/127\.0\.0\.1:1/);
-      return true;
-    });
+    await assert.rejects(
+      startRedis({ env: { REDIS_URL: 'redis://127.0.0.1:1' }, readyTimeoutMs: 500, log: () => {} }),
+      (error: unknown) => {
+        assert.ok(error instanceof TestingError);
+        assert.equal(error.code, 'CM_ERR_TESTING_NO_SERVER');
+        assert.match(error.message, /redis:\/\/127\.0\.0\.1:1/);
+        return true;
+      },
+    );
   });
 });
 
@@ -124,7 +137,12 @@ describe('startSchemaRegistry', { timeout: 300_000 }, () => {
 
   test('gives a Confluent-compatible registry that registers and lists a subject', async () => {
     const subject = randomName('test-providers-value');
-    const schema = { type: 'record', name: 'Probe', namespace: 'test.providers', fields: [{ name: 'id', type: 'string' }] };
+    const schema = {
+      type: 'record',
+      name: 'Probe',
+      namespace: 'test.providers',
+      fields: [{ name: 'id', type: 'string' }],
+    };
     const response = await fetch(`${server.url}/subjects/${subject}/versions`, {
       method: 'POST',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },

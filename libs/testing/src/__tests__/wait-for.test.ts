@@ -46,5 +46,8 @@ test('times out with CM_ERR_TESTING_WAIT_TIMEOUT, the description, and the last 
 test('an abort stops the wait with the abort reason', async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error('test over')), 20);
-  await assert.rejects(waitFor(() => false, { timeoutMs: 5_000, intervalMs: 5, signal: controller.signal }), /test over/);
+  await assert.rejects(
+    waitFor(() => false, { timeoutMs: 5_000, intervalMs: 5, signal: controller.signal }),
+    /test over/,
+  );
 });

@@ -36,10 +36,17 @@ export const CASSANDRA_IMAGE = 'cassandra:5.0.6';
 export async function startCassandra(options: ProviderOptions = {}): Promise<CassandraServer> {
   const compiled = compileProviderOptions(options);
   const fromEnv =
-    compiled.provider === 'auto' || compiled.provider === 'env' ? cassandraContactPointsFromEnv(compiled.env) : undefined;
+    compiled.provider === 'auto' || compiled.provider === 'env'
+      ? cassandraContactPointsFromEnv(compiled.env)
+      : undefined;
   if (fromEnv !== undefined) {
     const localDataCenter = cassandraDataCenterFromEnv(compiled.env);
-    const health = await checkEnvServer('cassandra', fromEnv.join(','), () => probeCassandra(fromEnv, localDataCenter), Math.min(compiled.readyTimeoutMs, 60_000));
+    const health = await checkEnvServer(
+      'cassandra',
+      fromEnv.join(','),
+      () => probeCassandra(fromEnv, localDataCenter),
+      Math.min(compiled.readyTimeoutMs, 60_000),
+    );
     return { provider: 'env', contactPoints: fromEnv, localDataCenter, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {
@@ -66,7 +73,13 @@ export async function startCassandra(options: ProviderOptions = {}): Promise<Cas
         compiled.readyTimeoutMs,
         `cassandra container at ${contactPoints[0]}`,
       );
-      return { provider: 'testcontainers', contactPoints, localDataCenter: 'datacenter1', version: health.version, stop };
+      return {
+        provider: 'testcontainers',
+        contactPoints,
+        localDataCenter: 'datacenter1',
+        version: health.version,
+        stop,
+      };
     } catch (error) {
       await stop();
       throw error;

@@ -33,15 +33,25 @@ export const KAFKA_IMAGE = 'apache/kafka:4.1.1';
  */
 export async function startKafka(options: ProviderOptions = {}): Promise<KafkaServer> {
   const compiled = compileProviderOptions(options);
-  const fromEnv = compiled.provider === 'auto' || compiled.provider === 'env' ? kafkaBrokersFromEnv(compiled.env) : undefined;
+  const fromEnv =
+    compiled.provider === 'auto' || compiled.provider === 'env' ? kafkaBrokersFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('kafka', fromEnv.join(','), () => probeKafka(fromEnv), Math.min(compiled.readyTimeoutMs, 60_000));
+    const health = await checkEnvServer(
+      'kafka',
+      fromEnv.join(','),
+      () => probeKafka(fromEnv),
+      Math.min(compiled.readyTimeoutMs, 60_000),
+    );
     return { provider: 'env', brokers: fromEnv, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {
-    throw new TestingError('CM_ERR_TESTING_NO_SERVER', `CHATMESH_TEST_PROVIDER=env but no Kafka endpoint is set: ${HOW_TO_GET.kafka}`, {
-      server: 'kafka',
-    });
+    throw new TestingError(
+      'CM_ERR_TESTING_NO_SERVER',
+      `CHATMESH_TEST_PROVIDER=env but no Kafka endpoint is set: ${HOW_TO_GET.kafka}`,
+      {
+        server: 'kafka',
+      },
+    );
   }
   if ((await chooseSpawningProvider(compiled)) === 'testcontainers') {
     const { GenericContainer, Wait } = await import('testcontainers');
@@ -71,7 +81,11 @@ export async function startKafka(options: ProviderOptions = {}): Promise<KafkaSe
     const brokers = [`${host}:${port}`];
     const stop = once(async () => void (await container.stop()));
     try {
-      const health = await waitForHealthy(() => probeKafka(brokers), compiled.readyTimeoutMs, `kafka container at ${brokers[0]}`);
+      const health = await waitForHealthy(
+        () => probeKafka(brokers),
+        compiled.readyTimeoutMs,
+        `kafka container at ${brokers[0]}`,
+      );
       return { provider: 'testcontainers', brokers, version: health.version, stop };
     } catch (error) {
       await stop();

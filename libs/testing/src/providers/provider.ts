@@ -72,10 +72,12 @@ export function compileProviderOptions(options: ProviderOptions = {}): CompiledP
 
 /** How to get a server, for the error a test fails with when none can be had. */
 export const HOW_TO_GET: Readonly<Record<TestServer, string>> = {
-  kafka: 'set KAFKA_BROKERS (or CHATMESH_TEST_KAFKA) to a host:port list, start a Docker engine, or run `npm run infra -- up`',
+  kafka:
+    'set KAFKA_BROKERS (or CHATMESH_TEST_KAFKA) to a host:port list, start a Docker engine, or run `npm run infra -- up`',
   cassandra:
     'set CASSANDRA_CONTACT_POINTS (or CHATMESH_TEST_CASSANDRA) to a host:port list, start a Docker engine, or run `npm run infra -- up`',
-  redis: 'set REDIS_URL (or CHATMESH_TEST_REDIS) to redis://host:port, start a Docker engine, or run `npm run infra -- up`',
+  redis:
+    'set REDIS_URL (or CHATMESH_TEST_REDIS) to redis://host:port, start a Docker engine, or run `npm run infra -- up`',
   'schema-registry':
     'set SCHEMA_REGISTRY_URL (or CHATMESH_TEST_SCHEMA_REGISTRY) to http://host:port, or run `npm run infra -- up` (it serves libs/schema-registry)',
 };
@@ -127,7 +129,12 @@ export async function provideNative(
 ): Promise<{ result: EnsureInfraResult; stop: () => Promise<void> }> {
   let result: EnsureInfraResult;
   try {
-    result = await ensureInfra({ components, log: options.log, env: options.env, readyTimeoutMs: options.readyTimeoutMs });
+    result = await ensureInfra({
+      components,
+      log: options.log,
+      env: options.env,
+      readyTimeoutMs: options.readyTimeoutMs,
+    });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     throw new TestingError(
@@ -138,11 +145,17 @@ export async function provideNative(
   }
   const started = result.started;
   if (started.length > 0 && options.keepStarted) {
-    options.log(`keeping ${started.join(', ')} running (CHATMESH_TEST_KEEP_INFRA=1); stop with \`npm run infra -- down\``);
+    options.log(
+      `keeping ${started.join(', ')} running (CHATMESH_TEST_KEEP_INFRA=1); stop with \`npm run infra -- down\``,
+    );
   }
-  return { result, stop: once(async () => {
-    if (started.length > 0 && !options.keepStarted) await stopInfra({ components: started, log: options.log, env: options.env });
-  }) };
+  return {
+    result,
+    stop: once(async () => {
+      if (started.length > 0 && !options.keepStarted)
+        await stopInfra({ components: started, log: options.log, env: options.env });
+    }),
+  };
 }
 
 /** Wraps `stop` so that calling it twice (an `after` hook and a `finally`) stops once. */

@@ -32,15 +32,25 @@ export const REDIS_IMAGE = 'redis:7.0';
  */
 export async function startRedis(options: ProviderOptions = {}): Promise<RedisServer> {
   const compiled = compileProviderOptions(options);
-  const fromEnv = compiled.provider === 'auto' || compiled.provider === 'env' ? redisUrlFromEnv(compiled.env) : undefined;
+  const fromEnv =
+    compiled.provider === 'auto' || compiled.provider === 'env' ? redisUrlFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('redis', fromEnv, () => probeRedis(fromEnv), Math.min(compiled.readyTimeoutMs, 30_000));
+    const health = await checkEnvServer(
+      'redis',
+      fromEnv,
+      () => probeRedis(fromEnv),
+      Math.min(compiled.readyTimeoutMs, 30_000),
+    );
     return { provider: 'env', url: fromEnv, version: health.version, stop: async () => {} };
   }
   if (compiled.provider === 'env') {
-    throw new TestingError('CM_ERR_TESTING_NO_SERVER', `CHATMESH_TEST_PROVIDER=env but no Redis endpoint is set: ${HOW_TO_GET.redis}`, {
-      server: 'redis',
-    });
+    throw new TestingError(
+      'CM_ERR_TESTING_NO_SERVER',
+      `CHATMESH_TEST_PROVIDER=env but no Redis endpoint is set: ${HOW_TO_GET.redis}`,
+      {
+        server: 'redis',
+      },
+    );
   }
   if ((await chooseSpawningProvider(compiled)) === 'testcontainers') {
     const { GenericContainer, Wait } = await import('testcontainers');
@@ -52,7 +62,12 @@ export async function startRedis(options: ProviderOptions = {}): Promise<RedisSe
       .start();
     const url = `redis://${await dockerHost()}:${container.getMappedPort(6379)}`;
     const health = await waitForHealthy(() => probeRedis(url), compiled.readyTimeoutMs, `redis container at ${url}`);
-    return { provider: 'testcontainers', url, version: health.version, stop: once(async () => void (await container.stop())) };
+    return {
+      provider: 'testcontainers',
+      url,
+      version: health.version,
+      stop: once(async () => void (await container.stop())),
+    };
   }
   const { result, stop } = await provideNative('redis', ['redis'], compiled);
   return { provider: 'native', url: result.endpoints.redisUrl, version: result.health.redis?.version, stop };

@@ -41,8 +41,19 @@ export async function startSchemaRegistry(options: ProviderOptions = {}): Promis
   const fromEnv =
     compiled.provider === 'auto' || compiled.provider === 'env' ? schemaRegistryUrlFromEnv(compiled.env) : undefined;
   if (fromEnv !== undefined) {
-    const health = await checkEnvServer('schema-registry', fromEnv, () => probeSchemaRegistry(fromEnv), Math.min(compiled.readyTimeoutMs, 30_000));
-    return { provider: 'env', url: fromEnv, kafkaBrokers: kafkaBrokersFromEnv(compiled.env), version: health.version, stop: async () => {} };
+    const health = await checkEnvServer(
+      'schema-registry',
+      fromEnv,
+      () => probeSchemaRegistry(fromEnv),
+      Math.min(compiled.readyTimeoutMs, 30_000),
+    );
+    return {
+      provider: 'env',
+      url: fromEnv,
+      kafkaBrokers: kafkaBrokersFromEnv(compiled.env),
+      version: health.version,
+      stop: async () => {},
+    };
   }
   const kafkaFromEnv = compiled.provider !== 'native' && kafkaBrokersFromEnv(compiled.env) !== undefined;
   if (kafkaFromEnv || (compiled.provider !== 'env' && (await chooseSpawningProvider(compiled)) === 'testcontainers')) {
@@ -87,9 +98,13 @@ async function spawnRegistry(
 ): Promise<{ url: string; version: string | undefined; stop: () => Promise<void> }> {
   const main = join(REPO_ROOT, SCHEMA_REGISTRY_MAIN);
   if (!existsSync(main)) {
-    throw new TestingError('CM_ERR_TESTING_NO_SERVER', `The schema registry entry point ${SCHEMA_REGISTRY_MAIN} is missing; ${HOW_TO_GET['schema-registry']}`, {
-      server: 'schema-registry',
-    });
+    throw new TestingError(
+      'CM_ERR_TESTING_NO_SERVER',
+      `The schema registry entry point ${SCHEMA_REGISTRY_MAIN} is missing; ${HOW_TO_GET['schema-registry']}`,
+      {
+        server: 'schema-registry',
+      },
+    );
   }
   const port = await findFreePort();
   const env: Record<string, string | undefined> = {
@@ -100,7 +115,11 @@ async function spawnRegistry(
   };
   // Set by node:test; the child would otherwise speak the test runner's protocol on stdout.
   delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-8_000);
@@ -129,9 +148,13 @@ async function spawnRegistry(
     return { url, version: health.version, stop };
   } catch (error) {
     await stop();
-    throw new TestingError('CM_ERR_TESTING_NO_SERVER', `The schema registry did not become healthy: ${(error as Error).message}\n${output}`, {
-      server: 'schema-registry',
-      cause: error,
-    });
+    throw new TestingError(
+      'CM_ERR_TESTING_NO_SERVER',
+      `The schema registry did not become healthy: ${(error as Error).message}\n${output}`,
+      {
+        server: 'schema-registry',
+        cause: error,
+      },
+    );
   }
 }
