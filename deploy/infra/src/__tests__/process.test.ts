@@ -74,7 +74,9 @@ test('a daemon runs detached, logs to its file, and SIGTERM stops it', async () 
 
 test('a process that ignores SIGTERM is killed after the grace period', async () => {
   // SIG_IGN is inherited across exec, so the sleeps ignore TERM too; only SIGKILL ends the group.
-  const { record } = spawnShell('trap "" TERM; while true; do sleep 0.1; done', 'stubborn');
+  const { record } = spawnShell('trap "" TERM; echo trapped; while true; do sleep 0.1; done', 'stubborn');
+  // A SIGTERM that lands before the shell ran `trap` would simply end it.
+  await waitForLog('stubborn', 'trapped');
   const startedMs = Date.now();
   assert.equal(await stopProcess(record.pid, { graceMs: 300 }), 'killed');
   assert.ok(Date.now() - startedMs >= 300);
