@@ -8,6 +8,7 @@ import { BUS_CODES } from './bus.js';
 import { CHAT_CODES } from './chat.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
+import { GATEWAY_CODES } from './gateway.js';
 import { INFRA_CODES } from './infra.js';
 import { PRESENCE_CODES } from './presence.js';
 import { PROTOCOL_CODES } from './protocol.js';
@@ -22,6 +23,7 @@ export const ERROR_CODES = {
   ...CHAT_CODES,
   ...BUS_CODES,
   ...CONFIG_CODES,
+  ...GATEWAY_CODES,
   ...INFRA_CODES,
   ...PRESENCE_CODES,
   ...PROTOCOL_CODES,
