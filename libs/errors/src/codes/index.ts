@@ -6,6 +6,7 @@
 import { BENCH_CODES } from './bench.js';
 import { BUS_CODES } from './bus.js';
 import { CHAT_CODES } from './chat.js';
+import { CLIENT_CODES } from './client.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { GATEWAY_CODES } from './gateway.js';
@@ -21,6 +22,7 @@ export const ERROR_CODES = {
   ...COMMON_CODES,
   ...BENCH_CODES,
   ...CHAT_CODES,
+  ...CLIENT_CODES,
   ...BUS_CODES,
   ...CONFIG_CODES,
   ...GATEWAY_CODES,
