@@ -152,7 +152,8 @@ export function createMemoryPresenceRegistry(options: MemoryPresenceRegistryOpti
       const nowMs = unregistration.nowMs ?? clock();
       const record = readUser(unregistration.userId, nowMs);
       const entry = record?.devices.get(unregistration.deviceId);
-      if (record === undefined || entry === undefined || entry.connectionId !== unregistration.connectionId) return false;
+      if (record === undefined || entry === undefined || entry.connectionId !== unregistration.connectionId)
+        return false;
       record.devices.delete(unregistration.deviceId);
       prune(record, nowMs);
       raiseLastSeen(record, nowMs);
@@ -178,7 +179,8 @@ export function createMemoryPresenceRegistry(options: MemoryPresenceRegistryOpti
       validateLeaseRequest('refreshGateway', request);
       const nowMs = request.nowMs ?? clock();
       const lease = leases.get(request.gatewayId);
-      if (lease === undefined || lease.instanceId !== request.instanceId) return 'lost';
+      if (lease === undefined) return 'missing';
+      if (lease.instanceId !== request.instanceId) return 'lost';
       leases.set(request.gatewayId, { ...lease, expiresAtMs: nowMs + request.ttlMs });
       return lease.expiresAtMs > nowMs ? 'renewed' : 'resumed';
     },

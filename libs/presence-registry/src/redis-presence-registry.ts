@@ -99,15 +99,23 @@ function toPresenceError(error: unknown, context: PresenceErrorContext): Presenc
   }
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof ReplyError) {
-    return new PresenceError('CM_ERR_PRESENCE_REDIS_REPLY', `Redis refused ${context.operation ?? 'a command'}: ${message}`, {
+    return new PresenceError(
+      'CM_ERR_PRESENCE_REDIS_REPLY',
+      `Redis refused ${context.operation ?? 'a command'}: ${message}`,
+      {
+        cause: error,
+        context,
+      },
+    );
+  }
+  return new PresenceError(
+    'CM_ERR_PRESENCE_UNAVAILABLE',
+    `Redis did not answer ${context.operation ?? 'a command'}: ${message}`,
+    {
       cause: error,
       context,
-    });
-  }
-  return new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', `Redis did not answer ${context.operation ?? 'a command'}: ${message}`, {
-    cause: error,
-    context,
-  });
+    },
+  );
 }
 
 function compileOptions(options: RedisPresenceRegistryOptions): {
@@ -118,9 +126,7 @@ function compileOptions(options: RedisPresenceRegistryOptions): {
 } {
   const problems: string[] = [];
   if ((options.url === undefined) === (options.redis === undefined)) {
-    problems.push(
-      `pass exactly one of url or redis (got ${options.url === undefined ? 'neither' : 'both'})`,
-    );
+    problems.push(`pass exactly one of url or redis (got ${options.url === undefined ? 'neither' : 'both'})`);
   }
   const keyPrefix = options.keyPrefix ?? DEFAULT_PRESENCE_KEY_PREFIX;
   if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
@@ -206,7 +212,8 @@ export async function createRedisPresenceRegistry(options: RedisPresenceRegistry
     pipeline.hgetall(leasesKey);
     const replies = (await pipeline.exec()) ?? [];
     const leaseReply = replies[userIds.length];
-    if (leaseReply === undefined) throw new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', `${operation}: the pipeline returned no replies`);
+    if (leaseReply === undefined)
+      throw new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', `${operation}: the pipeline returned no replies`);
     if (leaseReply[0]) throw leaseReply[0];
     const leases = new Map<string, GatewayLease>();
     for (const [gatewayId, raw] of Object.entries(leaseReply[1] as Record<string, string>)) {
@@ -238,26 +245,29 @@ export async function createRedisPresenceRegistry(options: RedisPresenceRegistry
 
   return {
     registerDevice(registration) {
-      return run({ operation: 'registerDevice', userId: registration?.userId, deviceId: registration?.deviceId }, async () => {
-        validateRegistration(registration);
-        const nowMs = registration.nowMs ?? clock();
-        const entry: DeviceEntry = {
-          gatewayId: registration.gatewayId,
-          gatewayInstanceId: registration.gatewayInstanceId,
-          connectionId: registration.connectionId,
-          sinceMs: nowMs,
-          expiresAtMs: nowMs + registration.ttlMs,
-        };
-        const online = await redis.cmPresenceRegister(
-          userKey(registration.userId),
-          leasesKey,
-          deviceField(registration.deviceId),
-          encodeDeviceEntry(entry),
-          String(nowMs),
-          String(Math.max(retentionMs, registration.ttlMs)),
-        );
-        return online === 1;
-      });
+      return run(
+        { operation: 'registerDevice', userId: registration?.userId, deviceId: registration?.deviceId },
+        async () => {
+          validateRegistration(registration);
+          const nowMs = registration.nowMs ?? clock();
+          const entry: DeviceEntry = {
+            gatewayId: registration.gatewayId,
+            gatewayInstanceId: registration.gatewayInstanceId,
+            connectionId: registration.connectionId,
+            sinceMs: nowMs,
+            expiresAtMs: nowMs + registration.ttlMs,
+          };
+          const online = await redis.cmPresenceRegister(
+            userKey(registration.userId),
+            leasesKey,
+            deviceField(registration.deviceId),
+            encodeDeviceEntry(entry),
+            String(nowMs),
+            String(Math.max(retentionMs, registration.ttlMs)),
+          );
+          return online === 1;
+        },
+      );
     },
 
     refreshDevice(refresh) {
@@ -272,11 +282,13 @@ export async function createRedisPresenceRegistry(options: RedisPresenceRegistry
         refreshes.forEach(validateRefresh);
         if (refreshes.length === 0) return [];
         const pipeline = redis.pipeline();
-        for (const refresh of refreshes) (pipeline as unknown as ScriptedPipeline).cmPresenceRefresh(...refreshArgs(refresh));
+        for (const refresh of refreshes)
+          (pipeline as unknown as ScriptedPipeline).cmPresenceRefresh(...refreshArgs(refresh));
         const replies = (await pipeline.exec()) ?? [];
         return refreshes.map((_, index) => {
           const reply = replies[index];
-          if (reply === undefined) throw new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', 'refreshDevices: missing reply');
+          if (reply === undefined)
+            throw new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', 'refreshDevices: missing reply');
           if (reply[0]) throw reply[0];
           return reply[1] === 1;
         });
@@ -336,7 +348,9 @@ export async function createRedisPresenceRegistry(options: RedisPresenceRegistry
       return run({ operation: 'releaseGateway', gatewayId: release?.gatewayId }, async () => {
         validateLeaseRelease(release);
         const nowMs = release.nowMs ?? clock();
-        return (await redis.cmPresenceReleaseGateway(leasesKey, release.gatewayId, release.instanceId, String(nowMs))) === 1;
+        return (
+          (await redis.cmPresenceReleaseGateway(leasesKey, release.gatewayId, release.instanceId, String(nowMs))) === 1
+        );
       });
     },
 

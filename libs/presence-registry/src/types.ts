@@ -89,10 +89,11 @@ export interface GatewayAcquisition {
  * - `renewed`: held by this instance and still live;
  * - `resumed`: held by this instance but it had lapsed, so its devices were offline meanwhile and some
  *   entries may have been pruned: refresh every device and re-register those whose refresh returns false;
- * - `lost`: another instance holds the gateway id (or it was never acquired): this instance must
- *   {@link PresenceRegistry.acquireGateway} at start, and once replaced it should close its sockets.
+ * - `lost`: another instance acquired the gateway id: this instance was replaced and should close its sockets;
+ * - `missing`: there is no lease (never acquired, or Redis lost its data): acquire it again and register
+ *   every open socket again, since their entries are probably gone too.
  */
-export type GatewayRefreshStatus = 'renewed' | 'resumed' | 'lost';
+export type GatewayRefreshStatus = 'renewed' | 'resumed' | 'lost' | 'missing';
 
 /** One connected device as the routing and presence code sees it. */
 export interface OnlineDevice {

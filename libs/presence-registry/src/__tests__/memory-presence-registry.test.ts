@@ -25,7 +25,14 @@ describe('memory presence registry with a fake clock', () => {
   test('nowMs overrides the clock per call', async () => {
     const clock = fakeClock();
     const registry = createMemoryPresenceRegistry({ clock: clock.now });
-    await registry.registerDevice({ userId: 'u', deviceId: 'd', gatewayId: 'g', connectionId: 'c', ttlMs: 300, nowMs: clock.now() - 1_000 });
+    await registry.registerDevice({
+      userId: 'u',
+      deviceId: 'd',
+      gatewayId: 'g',
+      connectionId: 'c',
+      ttlMs: 300,
+      nowMs: clock.now() - 1_000,
+    });
     const [device] = await registry.onlineDevices('u');
     assert.equal(device, undefined, 'registered 1 s ago with 300 ms: dead by the clock');
     assert.equal(await registry.lastSeen('u'), clock.now() - 700);
@@ -35,7 +42,14 @@ describe('memory presence registry with a fake clock', () => {
     const clock = fakeClock();
     const registry = createMemoryPresenceRegistry({ clock: clock.now });
     await registry.acquireGateway({ gatewayId: 'g', instanceId: 'i1', ttlMs: 10_000 });
-    await registry.registerDevice({ userId: 'u', deviceId: 'd', gatewayId: 'g', gatewayInstanceId: 'i1', connectionId: 'c', ttlMs: 60_000 });
+    await registry.registerDevice({
+      userId: 'u',
+      deviceId: 'd',
+      gatewayId: 'g',
+      gatewayInstanceId: 'i1',
+      connectionId: 'c',
+      ttlMs: 60_000,
+    });
     clock.advance(2_000);
     const takeoverMs = clock.now();
     await registry.acquireGateway({ gatewayId: 'g', instanceId: 'i2', ttlMs: 10_000 });

@@ -57,7 +57,10 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         const devices = await registry.onlineDevices(user);
         assert.equal(devices.length, 1);
         const [device] = devices;
-        assert.deepEqual({ ...device, sinceMs: 0 }, { deviceId: 'phone', gatewayId: 'gw-a', connectionId: 'c1', sinceMs: 0 });
+        assert.deepEqual(
+          { ...device, sinceMs: 0 },
+          { deviceId: 'phone', gatewayId: 'gw-a', connectionId: 'c1', sinceMs: 0 },
+        );
         assert.ok(device !== undefined && device.sinceMs >= beforeMs && device.sinceMs <= Date.now());
         assert.deepEqual(await registry.onlineDevices(other), []);
         assert.equal(await registry.lastSeen(user), null, 'never offline yet');
@@ -72,7 +75,11 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         await registry.registerDevice({ ...base, gatewayId: 'gw-a', connectionId: 'old' });
         await registry.registerDevice({ ...base, gatewayId: 'gw-b', connectionId: 'new' });
         assert.equal(await registry.unregisterDevice({ userId: user, deviceId: 'phone', connectionId: 'old' }), false);
-        assert.equal(await registry.refreshDevice({ ...base, connectionId: 'old' }), false, 'an old socket cannot refresh');
+        assert.equal(
+          await registry.refreshDevice({ ...base, connectionId: 'old' }),
+          false,
+          'an old socket cannot refresh',
+        );
         const devices = await registry.onlineDevices(user);
         assert.deepEqual(
           devices.map((d) => [d.deviceId, d.gatewayId, d.connectionId]),
@@ -85,9 +92,15 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         const afterMs = Date.now();
         assert.deepEqual(await registry.onlineDevices(user), []);
         const seen = await registry.lastSeen(user);
-        assert.ok(seen !== null && seen >= beforeMs && seen <= afterMs, `lastSeen ${seen} in [${beforeMs}, ${afterMs}]`);
+        assert.ok(
+          seen !== null && seen >= beforeMs && seen <= afterMs,
+          `lastSeen ${seen} in [${beforeMs}, ${afterMs}]`,
+        );
         assert.equal(await registry.unregisterDevice({ userId: user, deviceId: 'phone', connectionId: 'new' }), false);
-        assert.equal(await registry.unregisterDevice({ userId: id('nobody'), deviceId: 'x', connectionId: 'y' }), false);
+        assert.equal(
+          await registry.unregisterDevice({ userId: id('nobody'), deviceId: 'x', connectionId: 'y' }),
+          false,
+        );
       });
     });
 
@@ -113,8 +126,20 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
     test('an entry whose TTL lapses goes offline, and last seen is its deadline', async () => {
       await withRegistry(make, async (registry) => {
         const user = id('user');
-        await registry.registerDevice({ userId: user, deviceId: 'short', gatewayId: 'gw-a', connectionId: 's1', ttlMs: SHORT_TTL_MS });
-        await registry.registerDevice({ userId: user, deviceId: 'long', gatewayId: 'gw-a', connectionId: 'l1', ttlMs: LONG_TTL_MS });
+        await registry.registerDevice({
+          userId: user,
+          deviceId: 'short',
+          gatewayId: 'gw-a',
+          connectionId: 's1',
+          ttlMs: SHORT_TTL_MS,
+        });
+        await registry.registerDevice({
+          userId: user,
+          deviceId: 'long',
+          gatewayId: 'gw-a',
+          connectionId: 'l1',
+          ttlMs: LONG_TTL_MS,
+        });
         const devices = await registry.onlineDevices(user);
         assert.deepEqual(deviceIds(devices), ['long', 'short']);
         const shortSince = devices.find((d) => d.deviceId === 'short')?.sinceMs ?? 0;
@@ -129,7 +154,13 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         );
         assert.deepEqual(deviceIds(await registry.onlineDevices(user)), ['long']);
         // A later write prunes the dead entry server-side; last seen must survive the pruning.
-        await registry.registerDevice({ userId: user, deviceId: 'tablet', gatewayId: 'gw-a', connectionId: 't1', ttlMs: LONG_TTL_MS });
+        await registry.registerDevice({
+          userId: user,
+          deviceId: 'tablet',
+          gatewayId: 'gw-a',
+          connectionId: 't1',
+          ttlMs: LONG_TTL_MS,
+        });
         assert.equal(await registry.lastSeen(user), shortSince + SHORT_TTL_MS);
       });
     });
@@ -141,7 +172,10 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         await registry.registerDevice({ ...base, deviceId: 'kept', connectionId: 'k1' });
         await registry.registerDevice({ ...base, deviceId: 'dropped', connectionId: 'd1' });
         await registry.registerDevice({ ...base, deviceId: 'batch', connectionId: 'b1' });
-        assert.equal(await registry.refreshDevice({ userId: user, deviceId: 'kept', connectionId: 'k1', ttlMs: LONG_TTL_MS }), true);
+        assert.equal(
+          await registry.refreshDevice({ userId: user, deviceId: 'kept', connectionId: 'k1', ttlMs: LONG_TTL_MS }),
+          true,
+        );
         assert.deepEqual(
           await registry.refreshDevices([
             { userId: user, deviceId: 'batch', connectionId: 'b1', ttlMs: LONG_TTL_MS },
@@ -168,15 +202,22 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         const acquiredMs = Date.now();
         const users = [id('user'), id('user')] as const;
         const bound = { gatewayId, gatewayInstanceId: instanceId, ttlMs: LONG_TTL_MS };
-        assert.equal(await registry.registerDevice({ ...bound, userId: users[0], deviceId: 'phone', connectionId: 'a1' }), true);
+        assert.equal(
+          await registry.registerDevice({ ...bound, userId: users[0], deviceId: 'phone', connectionId: 'a1' }),
+          true,
+        );
         await registry.registerDevice({ ...bound, userId: users[0], deviceId: 'laptop', connectionId: 'a2' });
         await registry.registerDevice({ ...bound, userId: users[1], deviceId: 'phone', connectionId: 'b1' });
         const before = await registry.onlineDevicesOfUsers(users);
-        assert.deepEqual([deviceIds(before.get(users[0])), deviceIds(before.get(users[1]))], [['laptop', 'phone'], ['phone']]);
+        assert.deepEqual(
+          [deviceIds(before.get(users[0])), deviceIds(before.get(users[1]))],
+          [['laptop', 'phone'], ['phone']],
+        );
 
         // The gateway "dies": nobody refreshes its lease, and nobody unregisters its devices.
         await waitFor(
-          async () => [...(await registry.onlineDevicesOfUsers(users)).values()].every((devices) => devices.length === 0),
+          async () =>
+            [...(await registry.onlineDevicesOfUsers(users)).values()].every((devices) => devices.length === 0),
           { description: 'every device of the dead gateway to go offline' },
         );
         for (const user of users) {
@@ -201,8 +242,17 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
           previousInstanceId: null,
         });
         assert.equal(await registry.refreshGateway({ gatewayId, instanceId: first, ttlMs: SHORT_TTL_MS }), 'renewed');
-        await registry.registerDevice({ userId: user, deviceId: 'phone', gatewayId, gatewayInstanceId: first, connectionId: 'c1', ttlMs: LONG_TTL_MS });
-        await waitFor(async () => (await registry.onlineDevices(user)).length === 0, { description: 'the lease to lapse' });
+        await registry.registerDevice({
+          userId: user,
+          deviceId: 'phone',
+          gatewayId,
+          gatewayInstanceId: first,
+          connectionId: 'c1',
+          ttlMs: LONG_TTL_MS,
+        });
+        await waitFor(async () => (await registry.onlineDevices(user)).length === 0, {
+          description: 'the lease to lapse',
+        });
         assert.equal(await registry.refreshGateway({ gatewayId, instanceId: first, ttlMs: LONG_TTL_MS }), 'resumed');
         assert.deepEqual(deviceIds(await registry.onlineDevices(user)), ['phone'], 'its sockets were never closed');
 
@@ -210,21 +260,46 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         assert.deepEqual(await registry.acquireGateway({ gatewayId, instanceId: second, ttlMs: LONG_TTL_MS }), {
           previousInstanceId: first,
         });
-        assert.deepEqual(await registry.onlineDevices(user), [], 'devices of the replaced instance are offline at once');
+        assert.deepEqual(
+          await registry.onlineDevices(user),
+          [],
+          'devices of the replaced instance are offline at once',
+        );
         assert.ok((await registry.lastSeen(user)) !== null);
         assert.equal(await registry.refreshGateway({ gatewayId, instanceId: first, ttlMs: LONG_TTL_MS }), 'lost');
         assert.deepEqual(await registry.onlineDevices(user), [], 'the replaced instance cannot take the lease back');
         assert.equal(
-          await registry.registerDevice({ userId: user, deviceId: 'phone', gatewayId, gatewayInstanceId: first, connectionId: 'c2', ttlMs: LONG_TTL_MS }),
+          await registry.registerDevice({
+            userId: user,
+            deviceId: 'phone',
+            gatewayId,
+            gatewayInstanceId: first,
+            connectionId: 'c2',
+            ttlMs: LONG_TTL_MS,
+          }),
           false,
           'a registration through the replaced instance is not online',
         );
         assert.equal(
-          await registry.registerDevice({ userId: user, deviceId: 'phone', gatewayId, gatewayInstanceId: second, connectionId: 'c3', ttlMs: LONG_TTL_MS }),
+          await registry.registerDevice({
+            userId: user,
+            deviceId: 'phone',
+            gatewayId,
+            gatewayInstanceId: second,
+            connectionId: 'c3',
+            ttlMs: LONG_TTL_MS,
+          }),
           true,
         );
-        assert.deepEqual((await registry.onlineDevices(user)).map((d) => d.connectionId), ['c3']);
-        assert.equal(await registry.refreshGateway({ gatewayId: id('gw'), instanceId: first, ttlMs: LONG_TTL_MS }), 'lost');
+        assert.deepEqual(
+          (await registry.onlineDevices(user)).map((d) => d.connectionId),
+          ['c3'],
+        );
+        assert.equal(
+          await registry.refreshGateway({ gatewayId: id('gw'), instanceId: first, ttlMs: LONG_TTL_MS }),
+          'missing',
+          'never acquired (or Redis lost it): the gateway acquires again and re-registers its sockets',
+        );
       });
     });
 
@@ -234,7 +309,14 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
         const instanceId = randomUUID();
         const user = id('user');
         await registry.acquireGateway({ gatewayId, instanceId, ttlMs: LONG_TTL_MS });
-        await registry.registerDevice({ userId: user, deviceId: 'phone', gatewayId, gatewayInstanceId: instanceId, connectionId: 'c1', ttlMs: LONG_TTL_MS });
+        await registry.registerDevice({
+          userId: user,
+          deviceId: 'phone',
+          gatewayId,
+          gatewayInstanceId: instanceId,
+          connectionId: 'c1',
+          ttlMs: LONG_TTL_MS,
+        });
         assert.equal(await registry.releaseGateway({ gatewayId, instanceId: randomUUID() }), false);
         assert.deepEqual(deviceIds(await registry.onlineDevices(user)), ['phone']);
         const beforeMs = Date.now();
@@ -262,7 +344,7 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
       });
     });
 
-    test('batch lookup of 1,024 users returns exactly each user\'s live devices', async () => {
+    test("batch lookup of 1,024 users returns exactly each user's live devices", async () => {
       await withRegistry(make, async (registry) => {
         const live = { gatewayId: id('gw'), instanceId: randomUUID() };
         const dead = { gatewayId: id('gw'), instanceId: randomUUID() };
@@ -318,13 +400,20 @@ export function runPresenceRegistryContract(name: string, make: () => Promise<Pr
           const gatewayId = id('gw');
           const instanceId = randomUUID();
           await a.acquireGateway({ gatewayId, instanceId, ttlMs: LONG_TTL_MS });
-          await a.registerDevice({ userId: user, deviceId: 'phone', gatewayId, gatewayInstanceId: instanceId, connectionId: 'c1', ttlMs: LONG_TTL_MS });
+          await a.registerDevice({
+            userId: user,
+            deviceId: 'phone',
+            gatewayId,
+            gatewayInstanceId: instanceId,
+            connectionId: 'c1',
+            ttlMs: LONG_TTL_MS,
+          });
           await a.registerDevice({ userId: user, deviceId: 'web', gatewayId, connectionId: 'w1', ttlMs: LONG_TTL_MS });
           await a.unregisterDevice({ userId: user, deviceId: 'web', connectionId: 'w1' });
           assert.deepEqual(deviceIds(await a.onlineDevices(user)), ['phone']);
           assert.deepEqual(await b.onlineDevices(user), []);
           assert.equal(await b.lastSeen(user), null);
-          assert.equal(await b.refreshGateway({ gatewayId, instanceId, ttlMs: LONG_TTL_MS }), 'lost');
+          assert.equal(await b.refreshGateway({ gatewayId, instanceId, ttlMs: LONG_TTL_MS }), 'missing');
           assert.equal(await b.unregisterDevice({ userId: user, deviceId: 'phone', connectionId: 'c1' }), false);
           assert.deepEqual(deviceIds(await a.onlineDevices(user)), ['phone']);
         });

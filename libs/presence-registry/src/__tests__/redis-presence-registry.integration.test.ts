@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { randomName, startRedis, type RedisServer } from '@chatmesh/testing';
+import { randomName, startRedis, waitFor, type RedisServer } from '@chatmesh/testing';
 import { Redis } from 'ioredis';
 import { createRedisPresenceRegistry, PresenceError, type PresenceRegistry } from '../index.js';
 import { runPresenceRegistryContract } from './presence-registry-contract.js';
@@ -64,8 +64,18 @@ describe('redis presence registry', () => {
     try {
       const instanceId = randomUUID();
       await gateway.acquireGateway({ gatewayId: 'gw-0', instanceId, ttlMs: 60_000 });
-      await gateway.registerDevice({ userId: 'alice', deviceId: 'phone', gatewayId: 'gw-0', gatewayInstanceId: instanceId, connectionId: 'c1', ttlMs: 60_000 });
-      assert.deepEqual((await fanOut.onlineDevicesOfUsers(['alice'])).get('alice')?.map((d) => d.gatewayId), ['gw-0']);
+      await gateway.registerDevice({
+        userId: 'alice',
+        deviceId: 'phone',
+        gatewayId: 'gw-0',
+        gatewayInstanceId: instanceId,
+        connectionId: 'c1',
+        ttlMs: 60_000,
+      });
+      assert.deepEqual(
+        (await fanOut.onlineDevicesOfUsers(['alice'])).get('alice')?.map((d) => d.gatewayId),
+        ['gw-0'],
+      );
       await gateway.releaseGateway({ gatewayId: 'gw-0', instanceId });
       assert.deepEqual(await fanOut.onlineDevices('alice'), []);
     } finally {
@@ -80,8 +90,21 @@ describe('redis presence registry', () => {
     const registry = await createRedisPresenceRegistry({ url, keyPrefix, lastSeenRetentionMs: 3_600_000 });
     try {
       await registry.acquireGateway({ gatewayId: 'gw-0', instanceId: 'i1', ttlMs: 60_000 });
-      await registry.registerDevice({ userId: 'bob', deviceId: 'phone', gatewayId: 'gw-0', gatewayInstanceId: 'i1', connectionId: 'c1', ttlMs: 60_000 });
-      await registry.registerDevice({ userId: 'bob', deviceId: 'web', gatewayId: 'gw-0', connectionId: 'w1', ttlMs: 60_000 });
+      await registry.registerDevice({
+        userId: 'bob',
+        deviceId: 'phone',
+        gatewayId: 'gw-0',
+        gatewayInstanceId: 'i1',
+        connectionId: 'c1',
+        ttlMs: 60_000,
+      });
+      await registry.registerDevice({
+        userId: 'bob',
+        deviceId: 'web',
+        gatewayId: 'gw-0',
+        connectionId: 'w1',
+        ttlMs: 60_000,
+      });
       await registry.unregisterDevice({ userId: 'bob', deviceId: 'web', connectionId: 'w1' });
       const keys = (await admin.keys(`${keyPrefix}*`)).sort();
       assert.deepEqual(keys, [`${keyPrefix}gateways`, `${keyPrefix}user:{bob}`]);
@@ -97,6 +120,38 @@ describe('redis presence registry', () => {
     }
   });
 
+  test('a write prunes the dead entries of its user server-side and keeps their deadline as last seen', async () => {
+    const keyPrefix = `${randomName('test-presence')}:`;
+    const registry = await createRedisPresenceRegistry({ url, keyPrefix });
+    try {
+      await registry.registerDevice({
+        userId: 'dan',
+        deviceId: 'old',
+        gatewayId: 'g',
+        connectionId: 'o1',
+        ttlMs: 1_000,
+      });
+      const [old] = await registry.onlineDevices('dan');
+      await waitFor(async () => (await registry.onlineDevices('dan')).length === 0, {
+        description: 'the entry to expire',
+      });
+      assert.ok((await admin.hexists(`${keyPrefix}user:{dan}`, 'd:old')) === 1, 'reads never delete');
+      await registry.registerDevice({
+        userId: 'dan',
+        deviceId: 'new',
+        gatewayId: 'g',
+        connectionId: 'n1',
+        ttlMs: 60_000,
+      });
+      const hash = await admin.hgetall(`${keyPrefix}user:{dan}`);
+      assert.deepEqual(Object.keys(hash).sort(), ['d:new', 'seen']);
+      assert.equal(Number(hash['seen']), (old?.sinceMs ?? 0) + 1_000);
+    } finally {
+      await registry.close();
+      await deleteKeys(url, keyPrefix);
+    }
+  });
+
   test('onlineDevicesOfUsers is one pipelined round trip for 1,024 users', async () => {
     const keyPrefix = `${randomName('test-presence')}:`;
     const client = new Redis(url);
@@ -104,7 +159,15 @@ describe('redis presence registry', () => {
     try {
       const users = Array.from({ length: 1_024 }, (_, i) => `u${i}`);
       await Promise.all(
-        users.map((userId) => registry.registerDevice({ userId, deviceId: 'phone', gatewayId: 'gw-0', connectionId: `c-${userId}`, ttlMs: 60_000 })),
+        users.map((userId) =>
+          registry.registerDevice({
+            userId,
+            deviceId: 'phone',
+            gatewayId: 'gw-0',
+            connectionId: `c-${userId}`,
+            ttlMs: 60_000,
+          }),
+        ),
       );
       let pipelines = 0;
       let unpipelined = 0;
@@ -141,7 +204,8 @@ describe('redis presence registry', () => {
       await admin.set(`${keyPrefix}user:{carol}`, 'not a hash');
       await assert.rejects(
         registry.registerDevice({ userId: 'carol', deviceId: 'd', gatewayId: 'g', connectionId: 'c', ttlMs: 1_000 }),
-        (error: unknown) => error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_REDIS_REPLY' && !error.retriable,
+        (error: unknown) =>
+          error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_REDIS_REPLY' && !error.retriable,
       );
       await assert.rejects(
         registry.onlineDevices('carol'),
@@ -155,10 +219,20 @@ describe('redis presence registry', () => {
 
   test('an unreachable Redis gives CM_ERR_PRESENCE_UNAVAILABLE, retriable', async () => {
     await assert.rejects(
-      createRedisPresenceRegistry({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 2_000, redisOptions: { retryStrategy: () => null } }),
-      (error: unknown) => error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_UNAVAILABLE' && error.retriable,
+      createRedisPresenceRegistry({
+        url: 'redis://127.0.0.1:1',
+        connectTimeoutMs: 2_000,
+        redisOptions: { retryStrategy: () => null },
+      }),
+      (error: unknown) =>
+        error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_UNAVAILABLE' && error.retriable,
     );
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+    });
     client.on('error', () => {});
     await client.connect();
     const registry = await createRedisPresenceRegistry({ redis: client, keyPrefix: `${randomName('test-presence')}:` });
@@ -167,7 +241,8 @@ describe('redis presence registry', () => {
       client.disconnect();
       await assert.rejects(
         registry.onlineDevicesOfUsers(['u1', 'u2']),
-        (error: unknown) => error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_UNAVAILABLE' && error.retriable,
+        (error: unknown) =>
+          error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_UNAVAILABLE' && error.retriable,
       );
       await assert.rejects(
         registry.registerDevice({ userId: 'u', deviceId: 'd', gatewayId: 'g', connectionId: 'c', ttlMs: 1_000 }),
@@ -181,7 +256,12 @@ describe('redis presence registry', () => {
   test('contradictory options are refused with CM_ERR_PRESENCE_INVALID_OPTIONS', async () => {
     const client = new Redis(url, { lazyConnect: true });
     try {
-      for (const options of [{}, { url, redis: client }, { url, keyPrefix: 'bad{prefix}' }, { url, lastSeenRetentionMs: 0 }]) {
+      for (const options of [
+        {},
+        { url, redis: client },
+        { url, keyPrefix: 'bad{prefix}' },
+        { url, lastSeenRetentionMs: 0 },
+      ]) {
         await assert.rejects(
           createRedisPresenceRegistry(options),
           (error: unknown) => error instanceof PresenceError && error.code === 'CM_ERR_PRESENCE_INVALID_OPTIONS',

@@ -93,7 +93,13 @@ export function decodeDeviceEntry(raw: string): DeviceEntry | undefined {
   if (typeof g !== 'string' || typeof c !== 'string' || !Number.isFinite(sinceMs) || !Number.isFinite(expiresAtMs)) {
     return undefined;
   }
-  return { gatewayId: g, connectionId: c, sinceMs, expiresAtMs, gatewayInstanceId: typeof i === 'string' ? i : undefined };
+  return {
+    gatewayId: g,
+    connectionId: c,
+    sinceMs,
+    expiresAtMs,
+    gatewayInstanceId: typeof i === 'string' ? i : undefined,
+  };
 }
 
 /** `{"i":instanceId,"s":"sinceMs","e":"expiresAtMs"}`, written by the lease scripts. */

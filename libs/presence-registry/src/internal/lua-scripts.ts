@@ -129,13 +129,15 @@ return previous
 
 /**
  * KEYS[1]: lease hash. ARGV: gatewayId, instanceId, now, expiresAtMs.
- * Returns 'renewed', 'resumed' (it had lapsed) or 'lost' (not held by this instance; nothing written).
+ * Returns 'renewed', 'resumed' (it had lapsed), 'lost' (another instance holds it) or 'missing'
+ * (no lease at all); nothing is written in the last two cases.
  */
 export const REFRESH_GATEWAY_LUA = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 'lost' end
+if not raw then return 'missing' end
 local ok, lease = pcall(cjson.decode, raw)
-if not ok or type(lease) ~= 'table' or lease.i ~= ARGV[2] then return 'lost' end
+if not ok or type(lease) ~= 'table' or type(lease.i) ~= 'string' then return 'missing' end
+if lease.i ~= ARGV[2] then return 'lost' end
 local status = 'renewed'
 if tonumber(lease.e) <= tonumber(ARGV[3]) then status = 'resumed' end
 lease.e = ARGV[4]

@@ -18,8 +18,10 @@ export const MAX_TTL_MS = 365 * 24 * 3600 * 1000;
 type Problems = string[];
 
 function checkId(problems: Problems, name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) problems.push(`${name} must be a non-empty string (got ${show(value)})`);
-  else if (value.length > MAX_ID_LENGTH) problems.push(`${name} must be at most ${MAX_ID_LENGTH} characters (got ${value.length})`);
+  if (typeof value !== 'string' || value.length === 0)
+    problems.push(`${name} must be a non-empty string (got ${show(value)})`);
+  else if (value.length > MAX_ID_LENGTH)
+    problems.push(`${name} must be at most ${MAX_ID_LENGTH} characters (got ${value.length})`);
 }
 
 function checkTtl(problems: Problems, value: unknown): void {
