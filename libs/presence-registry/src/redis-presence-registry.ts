@@ -206,6 +206,7 @@ export async function createRedisPresenceRegistry(options: RedisPresenceRegistry
 
   /** One round trip: every user's hash and the lease table, read at one `now`. */
   async function readUsers(operation: string, userIds: readonly string[]): Promise<Map<string, UserPresence>> {
+    if (userIds.length === 0) return new Map();
     const nowMs = clock();
     const pipeline = redis.pipeline();
     for (const userId of userIds) pipeline.hgetall(userKey(userId));
