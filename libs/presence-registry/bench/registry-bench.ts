@@ -67,14 +67,12 @@ async function main(): Promise<void> {
     const batches = Math.ceil(USERS / REFRESH_BATCH);
     const refreshMs = await timed(batches, 4, (b) =>
       registry.refreshDevices(
-        userIds
-          .slice(b * REFRESH_BATCH, (b + 1) * REFRESH_BATCH)
-          .map((userId, j) => ({
-            userId,
-            deviceId: 'phone',
-            connectionId: `conn-${b * REFRESH_BATCH + j}`,
-            ttlMs: 600_000,
-          })),
+        userIds.slice(b * REFRESH_BATCH, (b + 1) * REFRESH_BATCH).map((userId, j) => ({
+          userId,
+          deviceId: 'phone',
+          connectionId: `conn-${b * REFRESH_BATCH + j}`,
+          ttlMs: 600_000,
+        })),
       ),
     );
     console.log(`refreshDevices:        ${rate(USERS, refreshMs)} device refreshes (batches of ${REFRESH_BATCH})`);
