@@ -89,7 +89,15 @@ export function createInboxSequencer(deps: {
         payload: (seq) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
       });
       const stored = (await codec.decode<InboxEntry>(entry.payload)).value;
-      const online = await devices.onlineDevices(userId);
+      let online: ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>;
+      try {
+        online = await devices.onlineDevices(userId);
+      } catch (error) {
+        // Presence is ephemeral (DESIGN.md): without it the entry is still in the inbox and every device
+        // replays it on reconnect, so routing falls back to the inbox path instead of failing the record.
+        logger.warn({ err: error, userId }, 'presence registry unavailable: routing to push and the inbox only');
+        online = [];
+      }
       const deliveredTo: string[] = [];
       if (online.length > 0) {
         const content = await contentOf(stored);
