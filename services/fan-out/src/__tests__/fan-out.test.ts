@@ -23,7 +23,7 @@ const GATEWAY = 'gw-fan';
 const buses: Bus[] = [];
 after(async () => Promise.all(buses.map((b) => b.close())));
 
-async function harness(online: Record<string, string[]> = {}) {
+async function harness(online: Record<string, string[]> | 'presence-down' = {}) {
   const bus = createMemoryBus();
   buses.push(bus);
   const codec = createLocalCodec();
@@ -31,7 +31,10 @@ async function harness(online: Record<string, string[]> = {}) {
   const store: ChatStore = createMemoryStore();
   const logger = createLogger({ service: 'fan-out-test', level: 'silent' });
   const devices: DeviceLocator = {
-    onlineDevices: async (userId) => (online[userId] ?? []).map((deviceId) => ({ deviceId, gatewayId: GATEWAY })),
+    onlineDevices: async (userId) => {
+      if (online === 'presence-down') throw new Error('ECONNREFUSED 127.0.0.1:16379');
+      return (online[userId] ?? []).map((deviceId) => ({ deviceId, gatewayId: GATEWAY }));
+    },
   };
   const expander = createEventExpander({ store, codec, bus });
   const sequencer = createInboxSequencer({ store, codec, typed: createTypedProducer(bus, codec), devices, logger });
@@ -203,5 +206,22 @@ describe('fan-out', () => {
     assert.equal(recipients.length, 1024);
     await waitFor(() => h.inbox.length === 1024, { description: '1,024 inbox records' });
     assert.equal(new Set(h.inbox.map((e) => e.userId)).size, 1024);
+  });
+
+  test('a presence outage still stores the entry and wakes the user by push', async () => {
+    const h = await harness('presence-down');
+    const chat = randomName('chat');
+    await addMembers(h.store, chat, ['alice', 'bob'], 1);
+    const event = message(chat, 2, 'alice');
+    await h.storeEvent(event);
+    await h.expander.expand(event);
+    await waitFor(() => h.inbox.length === 2, { description: 'inbox records' });
+    const outcomes = await Promise.all(h.inbox.map((entry) => h.sequencer.sequence(entry)));
+    assert.deepEqual(
+      outcomes.map((o) => o.created),
+      [true, true],
+    );
+    await waitFor(() => h.pushes.length === 1, { description: 'a push for bob' });
+    assert.equal(h.pushes[0]!.userId, 'bob');
   });
 });
