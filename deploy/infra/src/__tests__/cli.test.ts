@@ -11,7 +11,11 @@ const stateDir = mkdtempSync(join(tmpdir(), 'chatmesh-infra-cli-'));
 after(() => rmSync(stateDir, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const childEnv: Record<string, string | undefined> = { ...process.env, CHATMESH_INFRA_DIR: stateDir, ...env };
+  // Ports and dirs the developer or CI set for their own servers must not leak into these expectations.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('CHATMESH_INFRA_')),
+  );
+  const childEnv: Record<string, string | undefined> = { ...inherited, CHATMESH_INFRA_DIR: stateDir, ...env };
   delete childEnv.NODE_TEST_CONTEXT;
   return spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'deploy/infra/src/cli.ts'), ...args], {
     cwd: REPO_ROOT,
