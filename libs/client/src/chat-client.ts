@@ -1,0 +1,729 @@
+import { computeRetryDelayMs } from '@chatmesh/errors';
+import {
+  closeCodeEntry,
+  CLOSE_CODES,
+  directChatId,
+  serverFrameSchema,
+  type AckResultFrame,
+  type ClientFrame,
+  type InboxFrame,
+  type RejectFrame,
+  type ServerFrame,
+} from '@chatmesh/protocol';
+import { ChatSequencer, type ChatGap } from './chat-sequencer.js';
+import { compileClientOptions, type ChatClientOptions, type CompiledClientOptions } from './client-options.js';
+import { ClientError } from './errors.js';
+import { newId } from './internal/ids.js';
+import { TypedEmitter } from './internal/typed-emitter.js';
+import type { OutboxCommand, OutboxEntry } from './outbox-storage.js';
+import { WEBSOCKET_OPEN, type WebSocketLike } from './websocket.js';
+
+type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
+
+/** Why and how a connection ended. */
+export interface DisconnectedEvent {
+  /** The WebSocket close code (1006 when the socket died without one; 4000 when the client dropped it). */
+  readonly code: number;
+  readonly reason: string;
+  /** Whether the client will reconnect by itself. */
+  readonly willReconnect: boolean;
+  /** The delay before the next attempt, when it will. */
+  readonly retryInMs: number | undefined;
+}
+
+/** A gap the client is filling: it sent `sync` and holds the chat's later frames meanwhile. */
+export type GapEvent = ChatGap;
+
+/** Every event of a {@link ChatClient} and its payload (the protocol's frame types). */
+export interface ChatClientEvents {
+  messageReceived: FrameOf<'messageReceived'>;
+  newAttachment: FrameOf<'newAttachment'>;
+  chatCreated: FrameOf<'chatCreated'>;
+  chatUpdated: FrameOf<'chatUpdated'>;
+  membersAdded: FrameOf<'membersAdded'>;
+  membersRemoved: FrameOf<'membersRemoved'>;
+  receipt: FrameOf<'receipt'>;
+  typing: FrameOf<'typing'>;
+  presence: FrameOf<'presence'>;
+  /** The `hello` of each new connection. */
+  connected: FrameOf<'hello'>;
+  disconnected: DisconnectedEvent;
+  /** The replay after the cursor is complete: what follows is live. */
+  syncDone: FrameOf<'syncDone'>;
+  /** A command was accepted (including commands restored from storage, which have no promise). */
+  ack: AckResultFrame;
+  /** A command was refused (retriable refusals are retried by the client). */
+  reject: RejectFrame;
+  /** A chat's seq jumped: the client sent `sync` and holds later frames until the gap fills. */
+  gap: GapEvent;
+  error: ClientError;
+}
+
+/** The content of a message: a plaintext body or per-device ciphertext envelopes, and attachments. */
+export type MessageContent = Pick<Extract<ClientFrame, { type: 'send' }>, 'body' | 'envelopes' | 'attachments'>;
+
+/** The answer to `send` and the chat commands. */
+export type CommandAck = AckResultFrame;
+
+/** The answer to {@link ChatClient.createDirectChat}. */
+export interface DirectChatResult {
+  readonly chatId: string;
+  /** The chat's seq of its creation, or null when it existed already. */
+  readonly seq: number | null;
+  readonly alreadyExisted: boolean;
+}
+
+/** Connection states, in the order a healthy client goes through them. */
+export type ClientState = 'idle' | 'connecting' | 'live' | 'waiting' | 'closed';
+
+/** The typed chatmesh SDK; create it with {@link createChatClient}. */
+export interface ChatClient {
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof ChatClientEvents>(event: K, handler: (payload: ChatClientEvents[K]) => void): () => void;
+  off<K extends keyof ChatClientEvents>(event: K, handler: (payload: ChatClientEvents[K]) => void): void;
+  /** Starts connecting (only needed with `autoConnect: false`). */
+  connect(): void;
+  /** Resolves with the next `hello` (at once with the current one when connected). */
+  connected(): Promise<FrameOf<'hello'>>;
+  /** The user id from the last `hello`, if any. */
+  readonly userId: string | undefined;
+  readonly state: ClientState;
+  /** Inbox position up to which frames were handed to the application (what is acked). */
+  readonly cursor: number;
+  /**
+   * Sends a message through the outbox: resolves with the server's `ack` (the chat seq), survives
+   * reconnects (re-sent with the same `clientMessageId`, which the server dedupes).
+   * @throws ClientError `CM_ERR_CLIENT_COMMAND_REJECTED` (see `serverCode`), `CM_ERR_CLIENT_RETRIES_EXHAUSTED`,
+   *   `CM_ERR_CLIENT_CLOSED`.
+   */
+  send(chatId: string, content: MessageContent, options?: { clientMessageId?: string }): Promise<CommandAck>;
+  /** Creates (or finds) the direct chat with another user; its id is `directChatId(me, other)`. */
+  createDirectChat(otherUserId: string): Promise<DirectChatResult>;
+  /** Creates a group with a new unique id; the creator is its admin. Resolves with the ack (its `chatId`). */
+  createGroup(name: string, memberUserIds: readonly string[]): Promise<CommandAck>;
+  /** Renames a group or changes its picture (admins). */
+  updateChat(chatId: string, changes: { name?: string; pictureAttachmentId?: string; clearPicture?: boolean }): Promise<CommandAck>;
+  addMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck>;
+  removeMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck>;
+  leave(chatId: string): Promise<CommandAck>;
+  /** Marks a chat read up to a seq (read receipts); kept and sent when connected. */
+  markRead(chatId: string, upToSeq: number): void;
+  /** Typing indicator; dropped when not connected (it expires anyway). */
+  setTyping(chatId: string, typing: boolean): void;
+  /** Follows these users' presence (replaces the previous set); re-sent after every reconnect. */
+  subscribePresence(userIds: readonly string[]): void;
+  /** Number of commands waiting for an answer. */
+  readonly pendingCommands: number;
+  /** Closes for good: flushes the ack, rejects pending promises (`CM_ERR_CLIENT_CLOSED`; storage keeps them). */
+  close(): Promise<void>;
+}
+
+interface PendingCommand {
+  readonly entry: OutboxEntry;
+  attempts: number;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly resolve: (ack: AckResultFrame) => void;
+  readonly reject: (error: ClientError) => void;
+}
+
+/** A close code the client uses for sockets it drops itself (timeouts, dead connections, reconnect hints). */
+const CLIENT_DROPPED_CODE = 4000;
+
+/**
+ * Creates a chat client and (by default) connects it.
+ * @throws ClientError `CM_ERR_CLIENT_INVALID_OPTIONS`, `CM_ERR_CLIENT_NO_WEBSOCKET`.
+ */
+export function createChatClient(options: ChatClientOptions): ChatClient {
+  const client = new ChatClientImpl(compileClientOptions(options));
+  if (client.options.autoConnect) client.connect();
+  return client;
+}
+
+class ChatClientImpl implements ChatClient {
+  private readonly events = new TypedEmitter<ChatClientEvents>();
+  private readonly sequencer = new ChatSequencer();
+  private readonly pending = new Map<string, PendingCommand>();
+  private readonly unsentReads = new Map<string, number>();
+  private presenceUserIds: readonly string[] = [];
+  private socket: WebSocketLike | undefined;
+  private hello: FrameOf<'hello'> | undefined;
+  private stateValue: ClientState = 'idle';
+  private reconnectAttempt = 0;
+  private connectGeneration = 0;
+  private nextTokenReason: 'connect' | 'reconnect' | 'authExpired' = 'connect';
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private heardSincePing = true;
+  private hintTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectAtMs: number | undefined;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastAckSent = 0;
+  private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly helloWaiters: Array<(hello: FrameOf<'hello'>) => void> = [];
+  private restored: Promise<void> | undefined;
+
+  constructor(readonly options: CompiledClientOptions) {}
+
+  get userId(): string | undefined {
+    return this.hello?.userId;
+  }
+
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  get cursor(): number {
+    return this.sequencer.cursor;
+  }
+
+  get pendingCommands(): number {
+    return this.pending.size;
+  }
+
+  on<K extends keyof ChatClientEvents>(event: K, handler: (payload: ChatClientEvents[K]) => void): () => void {
+    return this.events.on(event, handler);
+  }
+
+  off<K extends keyof ChatClientEvents>(event: K, handler: (payload: ChatClientEvents[K]) => void): void {
+    this.events.off(event, handler);
+  }
+
+  connect(): void {
+    if (this.stateValue !== 'idle') return;
+    this.stateValue = 'connecting';
+    this.restored ??= this.restoreOutbox();
+    void this.restored.then(() => this.openSocket());
+  }
+
+  connected(): Promise<FrameOf<'hello'>> {
+    if (this.stateValue === 'live' && this.hello) return Promise.resolve(this.hello);
+    if (this.stateValue === 'closed') return Promise.reject(new ClientError('CM_ERR_CLIENT_CLOSED'));
+    return new Promise((resolve) => this.helloWaiters.push(resolve));
+  }
+
+  // ---- commands through the outbox ----
+
+  send(chatId: string, content: MessageContent, options: { clientMessageId?: string } = {}): Promise<CommandAck> {
+    const requestId = newId();
+    return this.enqueue({
+      type: 'send',
+      requestId,
+      chatId,
+      clientMessageId: options.clientMessageId ?? requestId,
+      ...(content.body !== undefined ? { body: content.body } : {}),
+      ...(content.envelopes !== undefined ? { envelopes: content.envelopes } : {}),
+      ...(content.attachments !== undefined ? { attachments: content.attachments } : {}),
+    });
+  }
+
+  async createDirectChat(otherUserId: string): Promise<DirectChatResult> {
+    const me = this.userId ?? (await this.connected()).userId;
+    const chatId = directChatId(me, otherUserId);
+    try {
+      const ack = await this.enqueue({ type: 'createChat', requestId: newId(), chatId, kind: 'direct', members: [otherUserId] });
+      return { chatId, seq: ack.seq, alreadyExisted: false };
+    } catch (error) {
+      // A direct chat has one id per pair, so "already exists" means the caller has what it asked for.
+      if (error instanceof ClientError && error.serverCode === 'CM_ERR_CHAT_ALREADY_EXISTS') {
+        return { chatId, seq: null, alreadyExisted: true };
+      }
+      throw error;
+    }
+  }
+
+  createGroup(name: string, memberUserIds: readonly string[]): Promise<CommandAck> {
+    return this.enqueue({
+      type: 'createChat',
+      requestId: newId(),
+      chatId: newId(),
+      kind: 'group',
+      members: [...memberUserIds],
+      name,
+    });
+  }
+
+  updateChat(
+    chatId: string,
+    changes: { name?: string; pictureAttachmentId?: string; clearPicture?: boolean },
+  ): Promise<CommandAck> {
+    return this.enqueue({ type: 'updateChat', requestId: newId(), chatId, ...changes });
+  }
+
+  addMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck> {
+    return this.enqueue({ type: 'addMembers', requestId: newId(), chatId, userIds: [...userIds] });
+  }
+
+  removeMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck> {
+    return this.enqueue({ type: 'removeMembers', requestId: newId(), chatId, userIds: [...userIds] });
+  }
+
+  leave(chatId: string): Promise<CommandAck> {
+    return this.enqueue({ type: 'leaveChat', requestId: newId(), chatId });
+  }
+
+  // ---- fire-and-forget frames ----
+
+  markRead(chatId: string, upToSeq: number): void {
+    this.unsentReads.set(chatId, Math.max(upToSeq, this.unsentReads.get(chatId) ?? 0));
+    if (this.stateValue === 'live') this.flushReads();
+  }
+
+  setTyping(chatId: string, typing: boolean): void {
+    if (this.stateValue === 'live') this.transmit({ type: 'typing', chatId, typing });
+  }
+
+  subscribePresence(userIds: readonly string[]): void {
+    this.presenceUserIds = [...new Set(userIds)];
+    if (this.stateValue === 'live') this.transmit({ type: 'presenceSubscribe', userIds: [...this.presenceUserIds] });
+  }
+
+  async close(): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    if (this.stateValue === 'live') this.flushAck();
+    this.finish({ code: CLOSE_CODES.NORMAL.code, reason: 'closed by the client' });
+    await Promise.resolve();
+  }
+
+  // ---- connection lifecycle ----
+
+  private async restoreOutbox(): Promise<void> {
+    let entries: readonly OutboxEntry[] = [];
+    try {
+      entries = await this.options.storage.load();
+    } catch (error) {
+      this.events.emit('error', new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not be read', { cause: error, retriable: true }));
+    }
+    for (const entry of entries) {
+      if (this.pending.has(entry.requestId)) continue;
+      // Restored commands have no caller waiting; their outcome is reported by the ack / reject events.
+      this.pending.set(entry.requestId, {
+        entry,
+        attempts: 0,
+        retryTimer: undefined,
+        resolve: () => undefined,
+        reject: (error) => this.events.emit('error', error),
+      });
+    }
+  }
+
+  private async openSocket(): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    const generation = ++this.connectGeneration;
+    this.stateValue = 'connecting';
+    let token: string;
+    try {
+      token = await this.options.tokenProvider({ reason: this.nextTokenReason, deviceId: this.options.deviceId });
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('the token provider returned no token');
+    } catch (cause) {
+      if (this.isStale(generation)) return;
+      this.events.emit('error', new ClientError('CM_ERR_CLIENT_TOKEN_FAILED', undefined, { cause }));
+      this.scheduleReconnect(1006, 'token provider failed');
+      return;
+    }
+    if (this.isStale(generation)) return;
+    const url = `${this.options.wsUrl}?access_token=${encodeURIComponent(token)}`;
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.webSocketFactory(url);
+    } catch (cause) {
+      this.events.emit('error', new ClientError('CM_ERR_CLIENT_NO_WEBSOCKET', 'the WebSocket factory threw', { cause }));
+      this.scheduleReconnect(1006, 'socket could not be created');
+      return;
+    }
+    this.socket = socket;
+    this.connectTimer = setTimeout(
+      () => this.dropSocket(socket, `no hello within ${this.options.connectTimeoutMs} ms`),
+      this.options.connectTimeoutMs,
+    );
+    socket.onmessage = (event) => {
+      if (this.socket === socket) this.onText(event.data);
+    };
+    socket.onclose = (event) => {
+      if (this.socket === socket) this.onSocketClosed(event.code, event.reason);
+    };
+    socket.onerror = () => {
+      // Always followed by a close event, which decides what to do.
+    };
+  }
+
+  /** Whether a connection attempt was overtaken (closed, or a newer attempt started) while it awaited. */
+  private isStale(generation: number): boolean {
+    return generation !== this.connectGeneration || this.stateValue === 'closed';
+  }
+
+  /** Abandons a socket the client no longer trusts, and reconnects. */
+  private dropSocket(socket: WebSocketLike, reason: string): void {
+    if (this.socket !== socket) return;
+    socket.onmessage = null;
+    socket.onclose = null;
+    try {
+      socket.close(CLIENT_DROPPED_CODE, reason.slice(0, 120));
+    } catch {
+      // Closing a socket that never opened may throw in some implementations; it is gone either way.
+    }
+    this.onSocketClosed(CLIENT_DROPPED_CODE, reason);
+  }
+
+  private onSocketClosed(code: number, reason: string): void {
+    this.socket = undefined;
+    this.clearConnectionTimers();
+    if (this.stateValue === 'closed') return;
+    const entry = closeCodeEntry(code);
+    // Codes outside the table (1006 abnormal closure, 1011, a dropped socket...) are worth a retry.
+    if (entry !== undefined && !entry.retriable) {
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_CONNECTION_ENDED', `the server ended the connection: ${code} ${entry.type}`, {
+          context: { closeCode: code },
+        }),
+      );
+      this.finish({ code, reason });
+      return;
+    }
+    if (code === CLOSE_CODES.AUTH_EXPIRED.code) this.nextTokenReason = 'authExpired';
+    if (code === CLOSE_CODES.POLICY.code) {
+      // "Reconnect later": start from the upper part of the backoff curve.
+      this.reconnectAttempt = Math.max(this.reconnectAttempt, 5);
+    }
+    this.scheduleReconnect(code, reason);
+  }
+
+  private scheduleReconnect(code: number, reason: string): void {
+    this.stateValue = 'waiting';
+    this.hello = undefined;
+    this.clearGapTimers();
+    let delayMs: number;
+    if (this.reconnectAtMs !== undefined) {
+      delayMs = Math.max(0, this.reconnectAtMs - Date.now());
+      this.reconnectAtMs = undefined;
+    } else {
+      this.reconnectAttempt += 1;
+      delayMs = computeRetryDelayMs(this.options.backoff, this.reconnectAttempt, this.options.random);
+    }
+    if (this.nextTokenReason === 'connect') this.nextTokenReason = 'reconnect';
+    this.events.emit('disconnected', { code, reason, willReconnect: true, retryInMs: delayMs });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.openSocket();
+    }, delayMs);
+  }
+
+  /** Ends the client for good. */
+  private finish(event: { code: number; reason: string }): void {
+    const wasLive = this.stateValue === 'live';
+    this.stateValue = 'closed';
+    this.connectGeneration += 1;
+    const socket = this.socket;
+    this.socket = undefined;
+    this.clearConnectionTimers();
+    this.clearGapTimers();
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    if (socket !== undefined) {
+      socket.onmessage = null;
+      socket.onclose = null;
+      try {
+        socket.close(CLOSE_CODES.NORMAL.code, 'client closed');
+      } catch {
+        // Already closing.
+      }
+    }
+    for (const command of this.pending.values()) {
+      if (command.retryTimer !== undefined) clearTimeout(command.retryTimer);
+      command.reject(
+        new ClientError('CM_ERR_CLIENT_CLOSED', undefined, {
+          context: { requestId: command.entry.requestId, chatId: command.entry.command.chatId },
+        }),
+      );
+    }
+    this.pending.clear();
+    if (wasLive || socket !== undefined || event.code !== CLOSE_CODES.NORMAL.code) {
+      this.events.emit('disconnected', { ...event, willReconnect: false, retryInMs: undefined });
+    }
+  }
+
+  private clearConnectionTimers(): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    if (this.hintTimer !== undefined) clearTimeout(this.hintTimer);
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.connectTimer = this.pingTimer = this.hintTimer = this.ackTimer = undefined;
+  }
+
+  private clearGapTimers(): void {
+    for (const timer of this.gapTimers.values()) clearTimeout(timer);
+    this.gapTimers.clear();
+  }
+
+  // ---- frames ----
+
+  private transmit(frame: ClientFrame): boolean {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== WEBSOCKET_OPEN) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private onText(data: unknown): void {
+    this.heardSincePing = true;
+    let frame: ServerFrame;
+    try {
+      const parsed = serverFrameSchema.safeParse(JSON.parse(typeof data === 'string' ? data : String(data)));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(`${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+      }
+      frame = parsed.data;
+    } catch (cause) {
+      this.events.emit('error', new ClientError('CM_ERR_CLIENT_INVALID_FRAME', `ignored a frame: ${(cause as Error).message}`, { cause }));
+      return;
+    }
+    switch (frame.type) {
+      case 'hello':
+        return this.onHello(frame);
+      case 'syncDone':
+        return this.onSyncDone(frame);
+      case 'ack':
+        return this.onCommandAck(frame);
+      case 'reject':
+        return this.onCommandRefused(frame, frame);
+      case 'error':
+        return this.onErrorFrame(frame);
+      case 'reconnect':
+        return this.onReconnectHint(frame);
+      case 'pong':
+        return;
+      case 'typing':
+      case 'presence':
+        this.events.emit(frame.type, frame as never);
+        return;
+      case 'receipt':
+        if (frame.inboxSeq !== undefined) {
+          if (this.sequencer.isHandled(frame.inboxSeq)) return;
+          this.events.emit('receipt', frame);
+          this.sequencer.markHandled(frame.inboxSeq);
+          this.scheduleAck();
+        } else {
+          this.events.emit('receipt', frame);
+        }
+        return;
+      default:
+        return this.onInboxFrame(frame);
+    }
+  }
+
+  private onHello(frame: FrameOf<'hello'>): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.hello = frame;
+    this.stateValue = 'live';
+    this.reconnectAttempt = 0;
+    this.nextTokenReason = 'reconnect';
+    // The server replays after its cursor; frames up to it will not come again.
+    this.sequencer.advanceCursor(frame.cursor);
+    this.lastAckSent = frame.cursor;
+    this.startPing();
+    this.events.emit('connected', frame);
+    for (const waiter of this.helloWaiters.splice(0)) waiter(frame);
+    // Re-send every unanswered command unchanged: same requestId and clientMessageId, so the server's
+    // dedupe answers a command it already stored with its original ack (docs/protocol.md).
+    for (const command of this.pending.values()) {
+      if (command.retryTimer === undefined) this.transmitCommand(command);
+    }
+    if (this.presenceUserIds.length > 0) this.transmit({ type: 'presenceSubscribe', userIds: [...this.presenceUserIds] });
+    this.flushReads();
+    if (this.sequencer.cursor > this.lastAckSent) this.scheduleAck();
+  }
+
+  private onSyncDone(frame: FrameOf<'syncDone'>): void {
+    this.events.emit('syncDone', frame);
+    // After a replay, a chat that still holds frames waits only so long for the missing ones.
+    for (const chatId of this.sequencer.gappedChats()) this.startGapTimer(chatId);
+  }
+
+  private onInboxFrame(frame: InboxFrame): void {
+    const result = this.sequencer.accept(frame);
+    for (const out of result.emit) this.emitInbox(out);
+    for (const chatId of [...this.gapTimers.keys()]) {
+      if (!this.sequencer.gappedChats().includes(chatId)) {
+        clearTimeout(this.gapTimers.get(chatId));
+        this.gapTimers.delete(chatId);
+      }
+    }
+    if (result.gap !== undefined) {
+      this.events.emit('gap', result.gap);
+      this.transmit({ type: 'sync', fromInboxSeq: this.sequencer.cursor });
+      this.startGapTimer(result.gap.chatId);
+    }
+    this.scheduleAck();
+  }
+
+  private emitInbox(frame: InboxFrame): void {
+    this.events.emit(frame.type, frame as never);
+  }
+
+  private startGapTimer(chatId: string): void {
+    if (this.gapTimers.has(chatId) || this.stateValue !== 'live') return;
+    this.gapTimers.set(
+      chatId,
+      setTimeout(() => {
+        this.gapTimers.delete(chatId);
+        const released = this.sequencer.releaseChat(chatId);
+        if (released.length === 0) return;
+        this.events.emit(
+          'error',
+          new ClientError('CM_ERR_CLIENT_SEQUENCE_GAP', `chat ${chatId}: released ${released.length} frames after a gap`, {
+            context: { chatId },
+          }),
+        );
+        for (const frame of released) this.emitInbox(frame);
+        this.scheduleAck();
+      }, this.options.gapTimeoutMs),
+    );
+  }
+
+  private onCommandAck(frame: AckResultFrame): void {
+    this.events.emit('ack', frame);
+    const command = this.pending.get(frame.requestId);
+    if (command === undefined) return;
+    this.settle(command);
+    command.resolve(frame);
+  }
+
+  private onCommandRefused(frame: RejectFrame | FrameOf<'error'>, reject: RejectFrame | undefined): void {
+    if (reject !== undefined) this.events.emit('reject', reject);
+    const command = frame.requestId === undefined ? undefined : this.pending.get(frame.requestId);
+    if (command === undefined) return;
+    const context = {
+      requestId: command.entry.requestId,
+      chatId: command.entry.command.chatId,
+      serverCode: frame.code,
+      ...(command.entry.command.type === 'send' ? { clientMessageId: command.entry.command.clientMessageId } : {}),
+    };
+    if (frame.retriable && command.attempts < this.options.maxCommandAttempts) {
+      const delayMs = computeRetryDelayMs(this.options.backoff, command.attempts, this.options.random);
+      command.retryTimer = setTimeout(() => {
+        command.retryTimer = undefined;
+        if (this.stateValue === 'live') this.transmitCommand(command);
+      }, delayMs);
+      return;
+    }
+    this.settle(command);
+    const error = frame.retriable
+      ? new ClientError(
+          'CM_ERR_CLIENT_RETRIES_EXHAUSTED',
+          `${command.entry.command.type} refused ${command.attempts} times; last: ${frame.code}: ${frame.message}`,
+          { context },
+        )
+      : new ClientError('CM_ERR_CLIENT_COMMAND_REJECTED', `${command.entry.command.type} refused: ${frame.code}: ${frame.message}`, {
+          context,
+        });
+    command.reject(error);
+  }
+
+  private onErrorFrame(frame: FrameOf<'error'>): void {
+    if (frame.requestId !== undefined && this.pending.has(frame.requestId)) {
+      this.onCommandRefused(frame, undefined);
+      return;
+    }
+    this.events.emit(
+      'error',
+      new ClientError('CM_ERR_CLIENT_SERVER_ERROR', `${frame.code}: ${frame.message}`, {
+        retriable: frame.retriable,
+        context: { serverCode: frame.code, ...(frame.requestId !== undefined ? { requestId: frame.requestId } : {}) },
+      }),
+    );
+  }
+
+  private onReconnectHint(frame: FrameOf<'reconnect'>): void {
+    // The gateway is draining: leave after the delay plus jitter, so its clients do not all arrive at once
+    // at the next instance; if it closes first, the reconnect still waits until then.
+    const delayMs = Math.max(0, frame.retryAfterMs) * (1 + this.options.random());
+    this.reconnectAtMs = Date.now() + delayMs;
+    const socket = this.socket;
+    if (socket === undefined) return;
+    if (this.hintTimer !== undefined) clearTimeout(this.hintTimer);
+    this.hintTimer = setTimeout(() => {
+      if (this.stateValue === 'live') this.flushAck();
+      this.reconnectAtMs = undefined;
+      this.dropSocket(socket, `server asked to reconnect (${frame.code})`);
+    }, delayMs);
+  }
+
+  // ---- outbox ----
+
+  private async enqueue(command: OutboxCommand): Promise<AckResultFrame> {
+    if (this.stateValue === 'closed') throw new ClientError('CM_ERR_CLIENT_CLOSED', undefined, { context: { chatId: command.chatId } });
+    const entry: OutboxEntry = { requestId: command.requestId, command, enqueuedAtMs: Date.now() };
+    // Stored before it is sent: if the page or process dies now, a new client sends it again.
+    await this.options.storage.put(entry);
+    if (this.restored !== undefined) await this.restored;
+    return new Promise<AckResultFrame>((resolve, reject) => {
+      const pending: PendingCommand = { entry, attempts: 0, retryTimer: undefined, resolve, reject };
+      if (this.stateValue === 'closed') {
+        reject(new ClientError('CM_ERR_CLIENT_CLOSED', undefined, { context: { chatId: command.chatId } }));
+        return;
+      }
+      this.pending.set(entry.requestId, pending);
+      if (this.stateValue === 'live') this.transmitCommand(pending);
+    });
+  }
+
+  private transmitCommand(command: PendingCommand): void {
+    if (this.transmit(command.entry.command)) command.attempts += 1;
+  }
+
+  private settle(command: PendingCommand): void {
+    if (command.retryTimer !== undefined) clearTimeout(command.retryTimer);
+    this.pending.delete(command.entry.requestId);
+    this.options.storage.remove(command.entry.requestId).catch((cause: unknown) => {
+      this.events.emit('error', new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not drop an answered command', { cause, retriable: true }));
+    });
+  }
+
+  // ---- acks, reads, pings ----
+
+  private scheduleAck(): void {
+    if (this.sequencer.cursor <= this.lastAckSent || this.stateValue !== 'live') return;
+    if (this.sequencer.cursor - this.lastAckSent >= this.options.ackBatchSize) {
+      this.flushAck();
+      return;
+    }
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = undefined;
+      this.flushAck();
+    }, this.options.ackDebounceMs);
+  }
+
+  private flushAck(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const upTo = this.sequencer.cursor;
+    if (upTo <= this.lastAckSent) return;
+    if (this.transmit({ type: 'ack', upToInboxSeq: upTo })) this.lastAckSent = upTo;
+  }
+
+  private flushReads(): void {
+    for (const [chatId, upToSeq] of this.unsentReads) {
+      if (!this.transmit({ type: 'read', chatId, upToSeq })) return;
+      this.unsentReads.delete(chatId);
+    }
+  }
+
+  private startPing(): void {
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.heardSincePing = true;
+    const socket = this.socket;
+    this.pingTimer = setInterval(() => {
+      if (socket === undefined || this.socket !== socket) return;
+      // Two silent intervals in a row: the connection is dead even if the socket has not noticed.
+      if (!this.heardSincePing) {
+        this.dropSocket(socket, 'no answer to ping');
+        return;
+      }
+      this.heardSincePing = false;
+      this.transmit({ type: 'ping' });
+    }, this.options.pingIntervalMs);
+  }
+}

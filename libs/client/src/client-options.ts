@@ -1,0 +1,152 @@
+import { compileRetryPolicy, type RetryPolicy, type RetryPolicyOptions } from '@chatmesh/errors';
+import { ClientError } from './errors.js';
+import { createMemoryOutboxStorage, type OutboxStorage } from './outbox-storage.js';
+import { resolveWebSocketFactory, type WebSocketFactory } from './websocket.js';
+
+/** Why the token provider is being asked. */
+export type TokenRequestReason = 'connect' | 'reconnect' | 'authExpired';
+
+/** Returns a JWT for the WebSocket upgrade; called before every connection attempt. */
+export type TokenProvider = (request: {
+  readonly reason: TokenRequestReason;
+  readonly deviceId: string | undefined;
+}) => string | Promise<string>;
+
+/** Options of {@link createChatClient}, as a caller writes them. */
+export interface ChatClientOptions {
+  /**
+   * The gateway: `ws(s)://host:port` (or `http(s)://`, turned into `ws(s)://`); `/v1/ws` is appended
+   * unless the path already ends with it.
+   */
+  url: string;
+  /** Returns a JWT; called on every (re)connection, so a fresh token follows a 4001 close. */
+  tokenProvider: TokenProvider;
+  /** The device the tokens are for; passed to `tokenProvider`. */
+  deviceId?: string;
+  /** Opens sockets. @default the global `WebSocket` (browsers); in Node pass one built on `ws`. */
+  webSocketFactory?: WebSocketFactory;
+  /** Where unanswered commands wait. @default {@link createMemoryOutboxStorage} */
+  storage?: OutboxStorage;
+  /**
+   * Reconnection delays: full jitter, a uniform delay in [0, min(maxDelayMs, initialDelayMs * multiplier^n)].
+   * Also paces commands re-sent after a retriable reject. `maxAttempts` is ignored: the client reconnects
+   * until closed. @default { initialDelayMs: 500, maxDelayMs: 30000, multiplier: 2 }
+   */
+  backoff?: RetryPolicyOptions;
+  /** Time for a socket to open and send `hello`, in milliseconds. @default 10000 */
+  connectTimeoutMs?: number;
+  /** A ping goes out after this much silence; a second silent interval drops the connection. @default 20000 */
+  pingIntervalMs?: number;
+  /** Acks are batched: sent this long after the first unacked frame is handed out. @default 50 */
+  ackDebounceMs?: number;
+  /** ...or at once when this many inbox positions are unacked. @default 200 */
+  ackBatchSize?: number;
+  /** How long a chat waits for a gap to fill (after a `sync`) before releasing held frames. @default 5000 */
+  gapTimeoutMs?: number;
+  /** Attempts of one command refused with a retriable reason before it fails. @default 20 */
+  maxCommandAttempts?: number;
+  /** Connect at once; otherwise call `connect()`. @default true */
+  autoConnect?: boolean;
+  /** Source of jitter, in [0, 1). Tests pin it. @default Math.random */
+  random?: () => number;
+}
+
+/** Options with every default applied and checked. */
+export interface CompiledClientOptions {
+  readonly wsUrl: string;
+  readonly tokenProvider: TokenProvider;
+  readonly deviceId: string | undefined;
+  readonly webSocketFactory: WebSocketFactory;
+  readonly storage: OutboxStorage;
+  readonly backoff: RetryPolicy;
+  readonly connectTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly ackDebounceMs: number;
+  readonly ackBatchSize: number;
+  readonly gapTimeoutMs: number;
+  readonly maxCommandAttempts: number;
+  readonly autoConnect: boolean;
+  readonly random: () => number;
+}
+
+/** The defaults, each with its unit in its name. */
+export const CLIENT_DEFAULTS = Object.freeze({
+  backoff: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, multiplier: 2 }),
+  connectTimeoutMs: 10_000,
+  pingIntervalMs: 20_000,
+  ackDebounceMs: 50,
+  ackBatchSize: 200,
+  gapTimeoutMs: 5_000,
+  maxCommandAttempts: 20,
+});
+
+/** The WebSocket endpoint for a gateway URL (without the token). */
+export function toWebSocketUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
+  const path = parsed.pathname.replace(/\/+$/, '');
+  parsed.pathname = path.endsWith('/v1/ws') ? path : `${path}/v1/ws`;
+  parsed.search = '';
+  parsed.hash = '';
+  return parsed.toString();
+}
+
+/**
+ * Applies defaults and validates options.
+ * @throws ClientError `CM_ERR_CLIENT_INVALID_OPTIONS` listing every problem with its value;
+ *   `CM_ERR_CLIENT_NO_WEBSOCKET` when no WebSocket implementation is available.
+ */
+export function compileClientOptions(options: ChatClientOptions): CompiledClientOptions {
+  const problems: string[] = [];
+  let wsUrl = '';
+  try {
+    wsUrl = toWebSocketUrl(options.url);
+    if (!/^wss?:$/.test(new URL(wsUrl).protocol)) problems.push(`url must be ws(s):// or http(s):// (got ${options.url})`);
+  } catch {
+    problems.push(`url is not a URL (got ${JSON.stringify(options.url)})`);
+  }
+  if (typeof options.tokenProvider !== 'function') problems.push('tokenProvider must be a function');
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    const v = value ?? fallback;
+    if (!(Number.isFinite(v) && v > 0)) problems.push(`${name} must be a positive number (got ${String(value)})`);
+    return v;
+  };
+  const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs);
+  const pingIntervalMs = positive('pingIntervalMs', options.pingIntervalMs, CLIENT_DEFAULTS.pingIntervalMs);
+  const ackDebounceMs = positive('ackDebounceMs', options.ackDebounceMs, CLIENT_DEFAULTS.ackDebounceMs);
+  const ackBatchSize = positive('ackBatchSize', options.ackBatchSize, CLIENT_DEFAULTS.ackBatchSize);
+  const gapTimeoutMs = positive('gapTimeoutMs', options.gapTimeoutMs, CLIENT_DEFAULTS.gapTimeoutMs);
+  const maxCommandAttempts = positive(
+    'maxCommandAttempts',
+    options.maxCommandAttempts,
+    CLIENT_DEFAULTS.maxCommandAttempts,
+  );
+  let backoff: RetryPolicy | undefined;
+  try {
+    backoff = compileRetryPolicy({ ...CLIENT_DEFAULTS.backoff, ...options.backoff, jitter: true });
+  } catch (error) {
+    problems.push(`backoff: ${(error as Error).message}`);
+  }
+  if (problems.length > 0 || backoff === undefined) {
+    throw new ClientError('CM_ERR_CLIENT_INVALID_OPTIONS', `Invalid chat client options: ${problems.join('; ')}`, {
+      context: { problems },
+    });
+  }
+  return Object.freeze({
+    wsUrl,
+    tokenProvider: options.tokenProvider,
+    deviceId: options.deviceId,
+    webSocketFactory: resolveWebSocketFactory(options.webSocketFactory),
+    storage: options.storage ?? createMemoryOutboxStorage(),
+    backoff,
+    connectTimeoutMs,
+    pingIntervalMs,
+    ackDebounceMs,
+    ackBatchSize,
+    gapTimeoutMs,
+    maxCommandAttempts,
+    autoConnect: options.autoConnect ?? true,
+    random: options.random ?? Math.random,
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * @chatmesh/client: the typed chatmesh SDK for Node and browsers. {@link createChatClient} connects to a
+ * delivery gateway (protocol v1, docs/protocol.md), reconnects with backoff and full jitter, resumes from
+ * the device's cursor, sends through an outbox that survives reconnects, hands each inbox frame to the
+ * application once and in per-chat order (filling gaps with `sync`), and emits typed events.
+ */
+export {
+  createChatClient,
+  type ChatClient,
+  type ChatClientEvents,
+  type ClientState,
+  type CommandAck,
+  type DirectChatResult,
+  type DisconnectedEvent,
+  type GapEvent,
+  type MessageContent,
+} from './chat-client.js';
+export {
+  compileClientOptions,
+  toWebSocketUrl,
+  CLIENT_DEFAULTS,
+  type ChatClientOptions,
+  type CompiledClientOptions,
+  type TokenProvider,
+  type TokenRequestReason,
+} from './client-options.js';
+export { ChatSequencer, type ChatGap, type SequencerResult } from './chat-sequencer.js';
+export { ClientError, type ClientErrorContext } from './errors.js';
+export {
+  createMemoryOutboxStorage,
+  createLocalStorageOutboxStorage,
+  type LocalStorageOutboxOptions,
+  type OutboxCommand,
+  type OutboxEntry,
+  type OutboxStorage,
+  type StorageLike,
+} from './outbox-storage.js';
+export { resolveWebSocketFactory, type WebSocketFactory, type WebSocketLike, type WebSocketCloseEventLike } from './websocket.js';

@@ -1,0 +1,38 @@
+import { ClientError } from './errors.js';
+
+/** The close event fields the SDK reads (browser `CloseEvent` and `ws` both have them). */
+export interface WebSocketCloseEventLike {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/**
+ * The part of the WebSocket API the SDK uses: the browser's `WebSocket` and the `ws` package's
+ * `WebSocket` both satisfy it, so the core has no Node import.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: WebSocketCloseEventLike) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** Opens a WebSocket to `url`. In Node: `(url) => new WebSocket(url)` with `WebSocket` from `ws`. */
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+/** `WebSocket.OPEN`, the same in every implementation. */
+export const WEBSOCKET_OPEN = 1;
+
+/**
+ * The factory to use: the given one, else the global `WebSocket` (browsers, Node 22+).
+ * @throws ClientError `CM_ERR_CLIENT_NO_WEBSOCKET` when there is neither.
+ */
+export function resolveWebSocketFactory(factory: WebSocketFactory | undefined): WebSocketFactory {
+  if (factory) return factory;
+  const Global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (Global === undefined) throw new ClientError('CM_ERR_CLIENT_NO_WEBSOCKET');
+  return (url) => new Global(url);
+}
