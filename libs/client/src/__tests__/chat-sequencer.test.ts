@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InboxFrame } from '@chatmesh/protocol';
+import { ChatSequencer } from '../index.js';
+
+function message(inboxSeq: number, chatId: string, seq: number): InboxFrame {
+  return {
+    type: 'messageReceived',
+    inboxSeq,
+    chatId,
+    seq,
+    by: { userId: 'bob', deviceId: 'd1' },
+    serverTimeMs: 0,
+    clientMessageId: `m${seq}`,
+    body: `${chatId}#${seq}`,
+    envelopes: [],
+    attachments: [],
+  };
+}
+
+function attachment(inboxSeq: number, chatId: string, seq: number, attachmentId: string): InboxFrame {
+  return { type: 'newAttachment', inboxSeq, chatId, seq, attachment: { attachmentId, mimeType: 'image/png', sizeBytes: 1 } };
+}
+
+const keys = (frames: InboxFrame[]): string[] =>
+  frames.map((f) => (f.type === 'newAttachment' ? `${f.chatId}#${f.seq}:${f.attachment.attachmentId}` : `${f.chatId}#${f.seq}`));
+
+test('frames in order pass through and the cursor follows', () => {
+  const s = new ChatSequencer();
+  assert.deepEqual(keys(s.accept(message(1, 'a', 1)).emit), ['a#1']);
+  assert.deepEqual(keys(s.accept(message(2, 'a', 2)).emit), ['a#2']);
+  assert.equal(s.cursor, 2);
+});
+
+test('duplicates by inbox position and by (chatId, seq) are dropped and still count for the cursor', () => {
+  const s = new ChatSequencer();
+  s.accept(message(1, 'a', 1));
+  assert.equal(s.accept(message(1, 'a', 1)).duplicate, true);
+  const again = s.accept(message(2, 'a', 1));
+  assert.equal(again.duplicate, true);
+  assert.deepEqual(again.emit, []);
+  assert.equal(s.cursor, 2);
+});
+
+test('a gap holds later frames of that chat only, the cursor stays before the held frame, and the fill releases them in order', () => {
+  const s = new ChatSequencer();
+  s.accept(message(1, 'a', 1));
+  const held = s.accept(message(2, 'a', 3));
+  assert.deepEqual(held.emit, []);
+  assert.deepEqual(held.gap, { chatId: 'a', expectedSeq: 2, heldFromSeq: 3 });
+  assert.equal(s.accept(message(3, 'a', 4)).gap, undefined, 'one gap event per gap');
+  assert.deepEqual(keys(s.accept(message(4, 'b', 7)).emit), ['b#7'], 'other chats flow');
+  assert.equal(s.cursor, 1);
+  assert.deepEqual(s.gappedChats(), ['a']);
+  assert.equal(s.accept(message(3, 'a', 4)).duplicate, true, 'a replayed held frame is not held twice');
+  assert.deepEqual(keys(s.accept(message(5, 'a', 2)).emit), ['a#2', 'a#3', 'a#4']);
+  assert.equal(s.cursor, 5);
+  assert.deepEqual(s.gappedChats(), []);
+});
+
+test('releaseChat gives up on a gap and hands the held frames out in seq order', () => {
+  const s = new ChatSequencer();
+  s.accept(message(1, 'a', 1));
+  s.accept(message(2, 'a', 5));
+  s.accept(message(3, 'a', 4));
+  assert.deepEqual(keys(s.releaseChat('a')), ['a#4', 'a#5']);
+  assert.equal(s.cursor, 3);
+  assert.equal(s.lastSeq('a'), 5);
+});
+
+test('newAttachment frames follow their message, are deduped per attachment, and wait with it behind a gap', () => {
+  const s = new ChatSequencer();
+  s.accept(message(1, 'a', 1));
+  assert.deepEqual(keys(s.accept(message(2, 'a', 2)).emit), ['a#2']);
+  assert.deepEqual(keys(s.accept(attachment(3, 'a', 2, 'x')).emit), ['a#2:x']);
+  assert.equal(s.accept(attachment(4, 'a', 2, 'x')).duplicate, true);
+  s.accept(message(5, 'a', 4));
+  s.accept(attachment(6, 'a', 4, 'y'));
+  assert.deepEqual(keys(s.accept(message(7, 'a', 3)).emit), ['a#3', 'a#4', 'a#4:y']);
+  assert.equal(s.cursor, 7);
+});
+
+test('a chat first seen mid-way starts at that frame; advanceCursor skips what the server says was acked', () => {
+  const s = new ChatSequencer();
+  assert.deepEqual(keys(s.accept(message(1, 'late', 40)).emit), ['late#40']);
+  s.advanceCursor(10);
+  assert.equal(s.cursor, 10);
+  assert.equal(s.isHandled(9), true);
+  assert.equal(s.accept(message(11, 'late', 41)).emit.length, 1);
+  assert.equal(s.cursor, 11);
+});
