@@ -1,5 +1,17 @@
 /**
- * @chatmesh/delivery-gateway: webSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic. Exports its {@link ServiceModule}, which the
- * embedded launcher runs in-process and `src/main.ts` runs as its own process.
+ * @chatmesh/delivery-gateway: the WebSocket gateway on uWebSockets.js. It authenticates clients (JWT),
+ * turns their frames into commands on Kafka, replays each device's inbox from its cursor and then
+ * delivers live from its own `gateway.<id>.deliveries` topic with no gap and no duplicate, and serves
+ * the HTTP API. Exports its {@link ServiceModule}, which the embedded launcher runs in-process and
+ * `src/main.ts` runs as its own process.
  */
-export { deliveryGatewayService } from './service.js';
+export { deliveryGatewayService, createDeliveryGatewayService, type DeliveryGatewayOptions } from './service.js';
+export { GATEWAY_CONFIG, DEFAULT_DEV_SECRET } from './gateway-config.js';
+export { GATEWAY_METRICS } from './metrics.js';
+export { startGateway, type Gateway, type GatewayDeps, type GatewaySettings } from './gateway-server.js';
+export { createTokenVerifier, signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';
+export { assertNativeUws, nativeUwsBinaryPath } from './native-uws.js';
+export { GatewayError, AuthError } from './errors.js';
+export { InboxStream, REPLAY_BATCH_SIZE } from './inbox-stream.js';
+export { createChatPageLoader, WEB_CHAT_PACKAGE } from './web-chat-page.js';
+export type { ChatPageAssets } from './http-api.js';

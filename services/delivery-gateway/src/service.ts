@@ -1,25 +1,96 @@
-import { definePendingService, type ServiceModule } from '@chatmesh/runtime';
+import { getConfigSection } from '@chatmesh/config';
+import { createMetrics } from '@chatmesh/metrics';
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '@chatmesh/rate-limit';
+import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, gatewayDeliveriesTopic } from '@chatmesh/schemas';
+import { GATEWAY_CONFIG } from './gateway-config.js';
+import { startGateway, type Gateway } from './gateway-server.js';
+import type { ChatPageAssets } from './http-api.js';
+import { GATEWAY_METRICS } from './metrics.js';
+import { createTokenVerifier } from './token-verifier.js';
+import { createChatPageLoader } from './web-chat-page.js';
+
+/** Options of {@link createDeliveryGatewayService} (tests pin them; the default module uses none). */
+export interface DeliveryGatewayOptions {
+  /** Called with the running gateway (tests read its URL). */
+  readonly onStarted?: (gateway: Gateway) => void;
+  /** Embedded mode's chat page. @default {@link createChatPageLoader} over `@chatmesh/web-chat` */
+  readonly chatPage?: () => Promise<ChatPageAssets | null>;
+}
 
 /**
- * The delivery-gateway service: webSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic.
- *
- * Its logic lands with the gateway issue. Until then it only creates the topics it consumes and produces
- * (with their dead-letter twins) and reports ready; it subscribes to nothing, so no record is
- * committed unprocessed.
+ * Builds the delivery-gateway service module: one uWebSockets.js app per process (WebSocket `/v1/ws`
+ * and the HTTP API), JWT auth, client frames to Kafka commands, inbox replay then live delivery from
+ * `gateway.<gatewayId>.deliveries`, backpressure, rate limits and a graceful drain.
  */
-export const deliveryGatewayService: ServiceModule = definePendingService({
-  name: 'delivery-gateway',
-  description:
-    'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
-  consumes: ['gateway.<id>.deliveries'],
-  produces: ['chat.commands', 'receipts', 'presence.events', 'ephemeral'],
-  topics: (config) => [
-    gatewayDeliveriesTopic(config.gatewayId),
-    TOPICS.chatCommands,
-    TOPICS.receipts,
-    TOPICS.presenceEvents,
-    TOPICS.ephemeral,
-  ],
-  logicLandsWith: 'the gateway issue',
-});
+export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {}): ServiceModule {
+  return {
+    name: 'delivery-gateway',
+    description:
+      'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
+    consumes: ['gateway.<id>.deliveries'],
+    produces: [TOPICS.chatCommands.name, TOPICS.receipts.name, TOPICS.presenceEvents.name, TOPICS.ephemeral.name],
+    config: { gateway: GATEWAY_CONFIG },
+    metrics: GATEWAY_METRICS,
+    async start(deps) {
+      const settings = getConfigSection(deps.config, 'gateway', GATEWAY_CONFIG);
+      const { mode, gatewayId } = deps.config;
+      // Fails before anything is opened when stack mode has no JWKS URL.
+      const verifier = createTokenVerifier({
+        mode,
+        issuer: settings.authIssuer,
+        audience: settings.authAudience,
+        jwksUrl: settings.authJwksUrl,
+        devSecret: settings.authDevSecret,
+      });
+      await ensureTopics(deps.bus, deps.codec, [
+        gatewayDeliveriesTopic(gatewayId),
+        TOPICS.chatCommands,
+        TOPICS.receipts,
+        TOPICS.presenceEvents,
+        TOPICS.ephemeral,
+      ]);
+      const connectionLimiter = createMemoryRateLimiter({
+        ratePerSecond: settings.connectionRatePerSecond,
+        burst: settings.connectionBurst,
+      });
+      const userBuckets = { ratePerSecond: settings.userRatePerSecond, burst: settings.userBurst };
+      // Stack mode shares each user's bucket across every gateway through Redis; embedded has one process.
+      const userLimiter: RateLimiter =
+        mode === 'stack' && deps.config.redisUrl !== undefined
+          ? createRedisRateLimiter({ ...userBuckets, url: deps.config.redisUrl, keyPrefix: 'chatmesh:rate:user:' })
+          : createMemoryRateLimiter(userBuckets);
+      let gateway: Gateway;
+      try {
+        gateway = await startGateway({
+          mode,
+          gatewayId,
+          settings,
+          logger: deps.logger,
+          registry: deps.registry,
+          metrics: createMetrics(deps.registry, GATEWAY_METRICS),
+          store: deps.store,
+          presence: deps.presence,
+          codec: deps.codec,
+          typed: deps.typed,
+          verifier,
+          connectionLimiter,
+          userLimiter,
+          chatPage: options.chatPage ?? createChatPageLoader(),
+        });
+      } catch (error) {
+        await Promise.allSettled([connectionLimiter.close(), userLimiter.close()]);
+        throw error;
+      }
+      options.onStarted?.(gateway);
+      return {
+        name: 'delivery-gateway',
+        stop: () => gateway.stop(),
+        health: () => gateway.health(),
+      };
+    },
+  };
+}
+
+/** The delivery-gateway service as the launcher and `src/main.ts` run it. */
+export const deliveryGatewayService: ServiceModule = createDeliveryGatewayService();

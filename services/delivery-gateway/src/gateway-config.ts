@@ -1,0 +1,151 @@
+import { defineConfigSection, defineOptionalVariable, defineVariable, parsers } from '@chatmesh/config';
+import { z } from 'zod';
+
+/** A claim value such as an issuer or audience: 1-512 printable characters. */
+const claimValue = (): z.ZodType<string, string> => z.string().regex(/^[\x21-\x7e]{1,512}$/);
+
+/** The development signing secret of embedded mode; stack mode never accepts it. */
+export const DEFAULT_DEV_SECRET = 'chatmesh-embedded-development-secret-do-not-use-in-production';
+
+/** The gateway's own settings, under `config.sections.gateway`. */
+export const GATEWAY_CONFIG = defineConfigSection({
+  description: 'delivery-gateway: the WebSocket and HTTP API server (uWebSockets.js) and token checks',
+  variables: {
+    host: defineVariable({
+      env: 'CHATMESH_GATEWAY_HOST',
+      description: 'Interface the gateway (WebSocket `/v1/ws` and HTTP API) binds to. Containers set `0.0.0.0`.',
+      schema: parsers.host(),
+      noun: 'host',
+      expected: 'a host name or IP address',
+      default: '127.0.0.1',
+    }),
+    port: defineVariable({
+      env: 'CHATMESH_GATEWAY_PORT',
+      description: 'Port of the gateway. `0` lets the OS pick a free port (tests); the chosen URL is logged.',
+      schema: parsers.port(),
+      noun: 'port',
+      expected: 'an integer 0-65535',
+      default: 8090,
+    }),
+    maxFrameBytes: defineVariable({
+      env: 'CHATMESH_GATEWAY_MAX_FRAME_BYTES',
+      description:
+        'Largest client frame accepted; a bigger one closes the connection with 1009. Leaves room for a message with 1 MiB of base64 ciphertext.',
+      schema: parsers.integer(1024, 64 * 1024 * 1024),
+      noun: 'size',
+      expected: 'an integer number of bytes, 1024-67108864',
+      default: 2 * 1024 * 1024,
+    }),
+    maxBackpressureBytes: defineVariable({
+      env: 'CHATMESH_GATEWAY_MAX_BACKPRESSURE_BYTES',
+      description:
+        'Bytes the gateway buffers for one slow client; past it the client is closed with 4008 (SLOW_CONSUMER) and resumes from its cursor.',
+      schema: parsers.integer(1024, 256 * 1024 * 1024),
+      noun: 'size',
+      expected: 'an integer number of bytes, 1024-268435456',
+      default: 1024 * 1024,
+    }),
+    idleTimeoutSeconds: defineVariable({
+      env: 'CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS',
+      description:
+        'A connection with no traffic for this long is closed; the gateway pings idle clients automatically before that.',
+      schema: parsers.integer(8, 960),
+      noun: 'duration',
+      expected: 'an integer number of seconds, 8-960 (uWebSockets.js granularity is about 4 s)',
+      default: 60,
+    }),
+    connectionRatePerSecond: defineVariable({
+      env: 'CHATMESH_GATEWAY_CONNECTION_RATE_PER_SECOND',
+      description: 'Sustained frames per second one connection may send (token bucket refill).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'rate',
+      expected: 'an integer 1-100000',
+      default: 30,
+    }),
+    connectionBurst: defineVariable({
+      env: 'CHATMESH_GATEWAY_CONNECTION_BURST',
+      description: 'Frames one connection may send at once (token bucket size).',
+      schema: parsers.integer(1, 1_000_000),
+      noun: 'burst',
+      expected: 'an integer 1-1000000',
+      default: 60,
+    }),
+    userRatePerSecond: defineVariable({
+      env: 'CHATMESH_GATEWAY_USER_RATE_PER_SECOND',
+      description:
+        'Sustained frames per second one user may send over all their devices and gateways (shared through Redis in stack mode).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'rate',
+      expected: 'an integer 1-100000',
+      default: 60,
+    }),
+    userBurst: defineVariable({
+      env: 'CHATMESH_GATEWAY_USER_BURST',
+      description: 'Frames one user may send at once over all their devices (token bucket size).',
+      schema: parsers.integer(1, 1_000_000),
+      noun: 'burst',
+      expected: 'an integer 1-1000000',
+      default: 120,
+    }),
+    maxViolationsPerMinute: defineVariable({
+      env: 'CHATMESH_GATEWAY_MAX_VIOLATIONS_PER_MINUTE',
+      description:
+        'Refused frames (bad or rate limited) one connection may send in a minute; one more closes it with 4009 (POLICY).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'count',
+      expected: 'an integer 1-100000',
+      default: 30,
+    }),
+    leaseTtlMs: defineVariable({
+      env: 'CHATMESH_GATEWAY_LEASE_TTL_MS',
+      description:
+        "Time to live of the gateway's presence lease (renewed every third of it): if the process dies, its devices go offline after this.",
+      schema: parsers.integer(1_000, 600_000),
+      noun: 'duration',
+      expected: 'an integer number of milliseconds, 1000-600000',
+      default: 30_000,
+    }),
+    drainRetryAfterMs: defineVariable({
+      env: 'CHATMESH_GATEWAY_DRAIN_RETRY_AFTER_MS',
+      description: 'The delay a draining gateway tells clients to wait (plus their own jitter) before reconnecting.',
+      schema: parsers.integer(0, 600_000),
+      noun: 'duration',
+      expected: 'an integer number of milliseconds, 0-600000',
+      default: 1_000,
+    }),
+    authIssuer: defineVariable({
+      env: 'CHATMESH_AUTH_ISSUER',
+      description: 'Required `iss` of client tokens (and the issuer of development tokens in embedded mode).',
+      schema: claimValue(),
+      noun: 'issuer',
+      expected: '1-512 printable ASCII characters without spaces',
+      default: 'chatmesh-dev',
+    }),
+    authAudience: defineVariable({
+      env: 'CHATMESH_AUTH_AUDIENCE',
+      description: 'Required `aud` of client tokens.',
+      schema: claimValue(),
+      noun: 'audience',
+      expected: '1-512 printable ASCII characters without spaces',
+      default: 'chatmesh',
+    }),
+    authJwksUrl: defineOptionalVariable({
+      env: 'CHATMESH_AUTH_JWKS_URL',
+      description:
+        "The identity provider's JWKS (public keys) in stack mode: the gateway refuses to start in stack mode without it. Unused in embedded mode.",
+      schema: parsers.url(['http', 'https']),
+      noun: 'URL',
+      expected: 'an http(s) URL, e.g. https://id.example.com/.well-known/jwks.json',
+    }),
+    authDevSecret: defineVariable({
+      env: 'CHATMESH_AUTH_DEV_SECRET',
+      description:
+        'HS256 secret of embedded mode, which signs `POST /v1/dev/token` tokens and checks them. Never used in stack mode.',
+      schema: z.string().min(32).max(4096),
+      noun: 'secret',
+      expected: 'at least 32 characters',
+      default: DEFAULT_DEV_SECRET,
+      secret: true,
+    }),
+  },
+});

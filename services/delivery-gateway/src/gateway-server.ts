@@ -1,0 +1,663 @@
+import { randomUUID } from 'node:crypto';
+import type { Subscription } from '@chatmesh/bus';
+import { isChatmeshError } from '@chatmesh/errors';
+import type { Logger } from '@chatmesh/logging';
+import type { MetricInstruments, Registry } from '@chatmesh/metrics';
+import type { PresenceRegistry } from '@chatmesh/presence-registry';
+import {
+  CLOSE_CODES,
+  parseClientFrame,
+  ProtocolError,
+  type CloseCodeEntry,
+  type ServerFrame,
+} from '@chatmesh/protocol';
+import type { RateLimiter } from '@chatmesh/rate-limit';
+import type { TypedTopics } from '@chatmesh/runtime';
+import { gatewayDeliveriesTopic, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
+import type { ChatStore } from '@chatmesh/store';
+import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import { GatewayError } from './errors.js';
+import { deviceStatusEvent, frameToRecord, type FrameRecord, type FrameSender } from './frame-commands.js';
+import type { SectionValues } from '@chatmesh/config';
+import type { GATEWAY_CONFIG } from './gateway-config.js';
+import { registerHttpApi, type ChatPageAssets } from './http-api.js';
+import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
+import { InboxStream } from './inbox-stream.js';
+import { bearerToken, pending, sendJson } from './internal/http.js';
+import type { GATEWAY_METRICS } from './metrics.js';
+import { assertNativeUws } from './native-uws.js';
+import type { TokenVerifier } from './token-verifier.js';
+
+/** The gateway's settings (its config section). */
+export type GatewaySettings = SectionValues<typeof GATEWAY_CONFIG>;
+
+/** What {@link startGateway} needs. */
+export interface GatewayDeps {
+  readonly mode: 'embedded' | 'stack';
+  readonly gatewayId: string;
+  readonly settings: GatewaySettings;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: MetricInstruments<typeof GATEWAY_METRICS>;
+  readonly store: ChatStore;
+  readonly presence: PresenceRegistry;
+  readonly codec: SchemaCodec;
+  readonly typed: TypedTopics;
+  readonly verifier: TokenVerifier;
+  /** Per-connection buckets (always in memory). */
+  readonly connectionLimiter: RateLimiter;
+  /** Per-user buckets (Redis in stack mode, so shared by every gateway). */
+  readonly userLimiter: RateLimiter;
+  /** Embedded mode's chat page, if the web-chat package is there. */
+  readonly chatPage?: () => Promise<ChatPageAssets | null>;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** `http://host:port` (the port the OS chose when configured with 0). */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, sends `reconnect` and closes every socket with 1012, unregisters, releases the lease. */
+  stop(): Promise<void>;
+  health(): {
+    ready: boolean;
+    status: 'starting' | 'ready' | 'draining' | 'stopped' | 'failed';
+    details: Record<string, unknown>;
+  };
+}
+
+/** One authenticated socket. */
+interface Session extends FrameSender {
+  ws: WebSocket<UserData> | null;
+  readonly stream: InboxStream;
+  readonly expiresAtMs: number | null;
+  chain: Promise<void>;
+  violations: number;
+  violationWindowStartMs: number;
+  closed: boolean;
+  expiryTimer: NodeJS.Timeout | null;
+  requestCounter: number;
+}
+
+interface UserData {
+  readonly session: Session;
+}
+
+const deviceKey = (userId: string, deviceId: string): string => `${userId}\u0000${deviceId}`;
+/** setTimeout's limit; tokens living longer than ~24 days are not timed. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Starts the uWebSockets.js app of one gateway process: `GET /v1/ws` (the client protocol), the HTTP
+ * API, the consumer of `gateway.<gatewayId>.deliveries` and the presence lease.
+ * @throws GatewayError `CM_ERR_GATEWAY_NATIVE_UWS_MISSING` when uWS runs its JavaScript fallback
+ * @throws GatewayError `CM_ERR_GATEWAY_LISTEN_FAILED` when the port cannot be bound
+ */
+export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  assertNativeUws(uWS);
+  const { settings, logger, metrics, store, presence, typed, gatewayId } = deps;
+  const instanceId = randomUUID();
+  const renderer = createInboxRenderer({ store, codec: deps.codec });
+  const byDevice = new Map<string, Session>();
+  const byUser = new Map<string, Set<Session>>();
+  const pendingWork = new Set<Promise<unknown>>();
+  let status: 'starting' | 'ready' | 'draining' | 'stopped' | 'failed' = 'starting';
+  let consumerReady = false;
+  let listenSocket: us_listen_socket | null = null;
+  const counts = { connectionsOpened: 0, deliveries: 0, commandsProduced: 0 };
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    pendingWork.add(promise);
+    void promise.then(
+      () => pendingWork.delete(promise),
+      () => pendingWork.delete(promise),
+    );
+    return promise;
+  };
+
+  // The lease first: devices registered before it would be bound to no live instance.
+  await presence.acquireGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
+
+  function sendFrames(session: Session, frames: readonly ServerFrame[]): boolean {
+    const ws = session.ws;
+    if (session.closed || ws === null) return false;
+    let dropped = false;
+    ws.cork(() => {
+      for (const frame of frames) {
+        if (ws.send(JSON.stringify(frame), false) === 2) dropped = true;
+        metrics.gatewayFramesOutTotal.inc({ type: frame.type });
+      }
+    });
+    // The bound is ours (uWS's own limit sits above it), so a slow client is closed with a code the
+    // SDK understands instead of silently losing frames; it resumes from its cursor.
+    if (dropped || ws.getBufferedAmount() > settings.maxBackpressureBytes) {
+      metrics.gatewayBackpressureClosesTotal.inc();
+      closeSession(session, CLOSE_CODES.SLOW_CONSUMER);
+      return false;
+    }
+    return true;
+  }
+
+  function closeSession(session: Session, entry: CloseCodeEntry): void {
+    if (session.closed || session.ws === null) return;
+    metrics.gatewayClosesTotal.inc({ close_code: String(entry.code) });
+    // end() runs the close handler synchronously, which does the bookkeeping.
+    session.ws.end(entry.code, entry.type);
+  }
+
+  function errorFrame(session: Session, error: ChatmeshErrorLike, requestId?: string): void {
+    metrics.gatewayFrameErrorsTotal.inc({ code: error.code });
+    sendFrames(session, [
+      {
+        type: 'error',
+        code: error.code,
+        message: error.message,
+        retriable: error.retriable,
+        ...(requestId === undefined ? {} : { requestId }),
+      },
+    ]);
+  }
+
+  /** Bad or rate-limited frames count against the connection; too many in a minute close it (4009). */
+  function violation(session: Session): void {
+    const now = Date.now();
+    if (now - session.violationWindowStartMs > 60_000) {
+      session.violationWindowStartMs = now;
+      session.violations = 0;
+    }
+    session.violations++;
+    if (session.violations > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
+  }
+
+  async function withinRate(session: Session): Promise<boolean> {
+    if (!(await deps.connectionLimiter.take(session.connectionId)).allowed) return false;
+    try {
+      return (await deps.userLimiter.take(session.userId)).allowed;
+    } catch (error) {
+      // Fail open: Redis trouble must not stop every conversation; the per-connection bucket still holds.
+      logger.warn({ err: error }, 'the shared rate limiter failed; letting the frame through');
+      return true;
+    }
+  }
+
+  async function handleText(session: Session, text: string, receivedAtMs: number): Promise<void> {
+    if (session.closed) return;
+    if (!(await withinRate(session))) {
+      errorFrame(session, {
+        code: 'CM_ERR_PROTOCOL_RATE_LIMITED',
+        message: 'too many frames; slow down',
+        retriable: true,
+      });
+      violation(session);
+      return;
+    }
+    let frame;
+    try {
+      frame = parseClientFrame(text);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      metrics.gatewayFramesInTotal.inc({ type: 'invalid' });
+      errorFrame(session, error);
+      violation(session);
+      return;
+    }
+    metrics.gatewayFramesInTotal.inc({ type: frame.type });
+    switch (frame.type) {
+      case 'ping':
+        sendFrames(session, [
+          { type: 'pong', ...(frame.nonce === undefined ? {} : { nonce: frame.nonce }), serverTimeMs: Date.now() },
+        ]);
+        return;
+      case 'ack':
+        // Never past what this socket sent: an ack beyond it would skip entries the device has not seen.
+        await store.cursors.advance(
+          session.userId,
+          session.deviceId,
+          Math.min(frame.upToInboxSeq, session.stream.lastSent),
+        );
+        return;
+      case 'sync':
+        session.stream.sync(frame.fromInboxSeq ?? (await store.cursors.get(session.userId, session.deviceId)));
+        return;
+      default: {
+        const record = frameToRecord(
+          frame,
+          session,
+          receivedAtMs,
+          () => `${session.connectionId}:${++session.requestCounter}`,
+        );
+        if (record) await produce(session, record);
+      }
+    }
+  }
+
+  async function produce(session: Session, record: FrameRecord): Promise<void> {
+    try {
+      await typed.send(record.topic, record.key, record.value);
+      counts.commandsProduced++;
+    } catch (error) {
+      logger.warn({ err: error, topic: record.topic }, 'could not produce a client frame');
+      errorFrame(
+        session,
+        isChatmeshError(error)
+          ? error
+          : { code: 'CM_ERR_COMMON_INTERNAL', message: 'the frame could not be forwarded; retry', retriable: true },
+        record.requestId,
+      );
+    }
+  }
+
+  function removeSession(session: Session): void {
+    const key = deviceKey(session.userId, session.deviceId);
+    if (byDevice.get(key) === session) byDevice.delete(key);
+    const sessions = byUser.get(session.userId);
+    sessions?.delete(session);
+    if (sessions?.size === 0) byUser.delete(session.userId);
+  }
+
+  async function registerSession(session: Session): Promise<boolean> {
+    return presence.registerDevice({
+      userId: session.userId,
+      deviceId: session.deviceId,
+      gatewayId,
+      connectionId: session.connectionId,
+      ttlMs: settings.leaseTtlMs,
+      gatewayInstanceId: instanceId,
+    });
+  }
+
+  async function openSession(session: Session): Promise<void> {
+    // Registered before the cursor is read and the replay starts: an entry sequenced before the
+    // registration is in the store (the sequencer stores, then routes), one after it is routed here.
+    await registerSession(session);
+    const cursor = await store.cursors.get(session.userId, session.deviceId);
+    if (session.closed) return;
+    sendFrames(session, [
+      {
+        type: 'hello',
+        protocol: 1,
+        userId: session.userId,
+        deviceId: session.deviceId,
+        cursor,
+        serverTimeMs: Date.now(),
+      },
+    ]);
+    session.stream.start(cursor);
+    const online = deviceStatusEvent(session, 'ONLINE', Date.now(), settings.leaseTtlMs);
+    void typed
+      .send(online.topic, online.key, online.value)
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not produce a presence event'));
+  }
+
+  async function closedSession(session: Session): Promise<void> {
+    try {
+      await presence.unregisterDevice({
+        userId: session.userId,
+        deviceId: session.deviceId,
+        connectionId: session.connectionId,
+      });
+    } catch (error) {
+      logger.warn({ err: error }, 'could not unregister a device (its lease entry lapses by itself)');
+    }
+    const offline = deviceStatusEvent(session, 'OFFLINE', Date.now(), settings.leaseTtlMs);
+    await typed
+      .send(offline.topic, offline.key, offline.value)
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not produce a presence event'));
+  }
+
+  const app: TemplatedApp = uWS.App();
+  app.ws<UserData>('/v1/ws', {
+    maxPayloadLength: settings.maxFrameBytes,
+    // uWS drops frames past its own limit; ours (checked after each send) closes first with 4008.
+    maxBackpressure: settings.maxBackpressureBytes * 2 + settings.maxFrameBytes,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: settings.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const state = pending(res);
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const token = bearerToken(req);
+      void (async () => {
+        if (status !== 'ready' && status !== 'starting') {
+          return sendJson(state, 503, {
+            code: 'CM_ERR_COMMON_SHUTTING_DOWN',
+            message: 'the gateway is draining; reconnect elsewhere',
+          });
+        }
+        if (token === null) {
+          metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_AUTH_MISSING_TOKEN' });
+          return sendJson(state, 401, {
+            code: 'CM_ERR_AUTH_MISSING_TOKEN',
+            message: 'no bearer token (Authorization header or access_token)',
+          });
+        }
+        let verified;
+        try {
+          verified = await deps.verifier.verify(token);
+        } catch (error) {
+          const code = isChatmeshError(error) ? error.code : 'CM_ERR_AUTH_INVALID_TOKEN';
+          metrics.gatewayAuthFailuresTotal.inc({ code });
+          return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
+        }
+        if (state.aborted) return;
+        const connectionId = randomUUID();
+        const session: Session = {
+          userId: verified.userId,
+          deviceId: verified.deviceId,
+          gatewayId,
+          connectionId,
+          ws: null,
+          expiresAtMs: verified.expiresAtMs,
+          chain: Promise.resolve(),
+          violations: 0,
+          violationWindowStartMs: Date.now(),
+          closed: false,
+          expiryTimer: null,
+          requestCounter: 0,
+          stream: undefined as unknown as InboxStream,
+        };
+        (session as { stream: InboxStream }).stream = new InboxStream({
+          store,
+          codec: deps.codec,
+          renderer,
+          target: session,
+          send: (frames) => sendFrames(session, frames),
+          onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
+          onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
+          onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),
+          onFailure: (error) => {
+            logger.warn(
+              { err: error },
+              'inbox stream failed; closing the socket so the device resumes from its cursor',
+            );
+            closeSession(session, CLOSE_CODES.GOING_AWAY);
+          },
+        });
+        res.cork(() => {
+          res.upgrade<UserData>({ session }, key, protocol, extensions, context);
+        });
+      })().catch((error: unknown) => {
+        logger.error({ err: error }, 'upgrade failed');
+        sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'upgrade failed' });
+      });
+    },
+    open: (ws) => {
+      const { session } = ws.getUserData();
+      session.ws = ws;
+      const key = deviceKey(session.userId, session.deviceId);
+      const previous = byDevice.get(key);
+      if (previous) closeSession(previous, CLOSE_CODES.REPLACED);
+      byDevice.set(key, session);
+      let sessions = byUser.get(session.userId);
+      if (!sessions) byUser.set(session.userId, (sessions = new Set()));
+      sessions.add(session);
+      metrics.gatewayConnectionsOpen.inc();
+      counts.connectionsOpened++;
+      if (session.expiresAtMs !== null) {
+        const inMs = session.expiresAtMs - Date.now();
+        if (inMs < MAX_TIMER_MS) {
+          session.expiryTimer = setTimeout(() => closeSession(session, CLOSE_CODES.AUTH_EXPIRED), Math.max(0, inMs));
+          session.expiryTimer.unref();
+        }
+      }
+      session.chain = track(
+        openSession(session).catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not open a session; closing it');
+          closeSession(session, CLOSE_CODES.GOING_AWAY);
+        }),
+      );
+    },
+    message: (ws, message, isBinary) => {
+      const { session } = ws.getUserData();
+      const receivedAtMs = Date.now();
+      if (isBinary) {
+        metrics.gatewayFramesInTotal.inc({ type: 'invalid' });
+        errorFrame(session, {
+          code: 'CM_ERR_PROTOCOL_MALFORMED',
+          message: 'binary frames are not accepted: send JSON text frames',
+          retriable: false,
+        });
+        violation(session);
+        return;
+      }
+      // uWS reuses the buffer after this callback: decode it now.
+      const text = Buffer.from(message).toString('utf8');
+      // Frames of one socket are handled in order (a send may wait on the shared rate limiter).
+      session.chain = session.chain
+        .then(() => handleText(session, text, receivedAtMs))
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'a client frame failed');
+          if (!session.closed) {
+            errorFrame(
+              session,
+              isChatmeshError(error)
+                ? error
+                : { code: 'CM_ERR_COMMON_INTERNAL', message: 'internal error; retry', retriable: true },
+            );
+          }
+        });
+    },
+    close: (ws, code) => {
+      const { session } = ws.getUserData();
+      session.closed = true;
+      session.ws = null;
+      session.stream.close();
+      if (session.expiryTimer) clearTimeout(session.expiryTimer);
+      removeSession(session);
+      metrics.gatewayConnectionsOpen.dec();
+      logger.debug({ code }, 'connection closed');
+      // After the open's registration, so a fast close cannot unregister before it registers.
+      track(session.chain.then(() => closedSession(session)));
+    },
+  });
+
+  function handleDelivery(delivery: GatewayDelivery): void {
+    counts.deliveries++;
+    const targets: Session[] = [];
+    if (delivery.deviceId !== null) {
+      const session = byDevice.get(deviceKey(delivery.userId, delivery.deviceId));
+      if (session) targets.push(session);
+    } else {
+      targets.push(...(byUser.get(delivery.userId) ?? []));
+    }
+    if (targets.length === 0) {
+      // Not connected here (any more): the entry is in the store; the device replays it from its cursor.
+      metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'not_connected' });
+      return;
+    }
+    const payload = delivery.payload;
+    for (const session of targets) {
+      if ('chatmesh.gateway.InboxDelivery' in payload) {
+        session.stream.deliver(payload['chatmesh.gateway.InboxDelivery']);
+      } else if ('chatmesh.gateway.CommandResult' in payload) {
+        const result = payload['chatmesh.gateway.CommandResult'];
+        sendFrames(session, [
+          result.accepted
+            ? {
+                type: 'ack',
+                requestId: result.requestId,
+                chatId: result.chatId,
+                clientMessageId: result.clientMessageId,
+                seq: result.seq ?? 0,
+                serverTimeMs: result.serverTimeMs ?? 0,
+              }
+            : {
+                type: 'reject',
+                requestId: result.requestId,
+                chatId: result.chatId,
+                clientMessageId: result.clientMessageId,
+                code: result.reason?.code ?? 'CM_ERR_COMMON_INTERNAL',
+                message: result.reason?.message ?? 'rejected',
+                retriable: result.reason?.retriable ?? false,
+              },
+        ]);
+      } else if ('chatmesh.gateway.TypingNotice' in payload) {
+        const notice = payload['chatmesh.gateway.TypingNotice'];
+        sendFrames(session, [
+          {
+            type: 'typing',
+            chatId: notice.chatId,
+            userId: notice.typingUserId,
+            typing: notice.typing,
+            expiresAtMs: notice.expiresAtMs,
+          },
+        ]);
+      } else if ('chatmesh.gateway.PresenceNotice' in payload) {
+        const notice = payload['chatmesh.gateway.PresenceNotice'];
+        sendFrames(session, [
+          { type: 'presence', userId: notice.subjectUserId, online: notice.online, lastSeenMs: notice.lastSeenMs },
+        ]);
+      } else if ('chatmesh.receipts.MessageStatusUpdate' in payload) {
+        sendFrames(session, [renderStatusUpdate(payload['chatmesh.receipts.MessageStatusUpdate'])]);
+      } else {
+        closeSession(session, CLOSE_CODES.DEVICE_REMOVED);
+      }
+    }
+  }
+
+  registerHttpApi(app, {
+    mode: deps.mode,
+    settings,
+    verifier: deps.verifier,
+    store,
+    renderer,
+    registry: deps.registry,
+    metrics,
+    ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
+    health: () => gateway.health(),
+  });
+
+  const deliveriesTopic = gatewayDeliveriesTopic(gatewayId).name;
+  let subscription: Subscription | null = null;
+  const port = await new Promise<number>((resolve, reject) => {
+    app.listen(settings.host, settings.port, (socket) => {
+      if (!socket) {
+        reject(
+          new GatewayError('CM_ERR_GATEWAY_LISTEN_FAILED', `could not listen on ${settings.host}:${settings.port}`, {
+            context: { host: settings.host, port: settings.port },
+          }),
+        );
+        return;
+      }
+      listenSocket = socket;
+      resolve(uWS.us_socket_local_port(socket as unknown as uWS.us_socket));
+    });
+  });
+
+  try {
+    subscription = await typed.subscribe<GatewayDelivery>({
+      // Its own group per gateway id: a restarted gateway resumes its topic where its predecessor stopped.
+      groupId: `chatmesh.gateway.${gatewayId}`,
+      topics: [deliveriesTopic],
+      handler: async (delivery) => handleDelivery(delivery),
+    });
+  } catch (error) {
+    if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+    throw error;
+  }
+  void subscription.ready.then(() => {
+    consumerReady = true;
+    if (status === 'starting') status = 'ready';
+  });
+
+  const heartbeat = setInterval(
+    () => {
+      void track(renewLease()).catch((error: unknown) => logger.warn({ err: error }, 'gateway lease renewal failed'));
+    },
+    Math.max(100, Math.floor(settings.leaseTtlMs / 3)),
+  );
+  heartbeat.unref();
+
+  async function renewLease(): Promise<void> {
+    const result = await presence.refreshGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
+    const sessions = [...byDevice.values()].filter((s) => !s.closed);
+    if (result === 'lost') {
+      // Another process runs with our gateway id: its deliveries are not ours to serve any more.
+      logger.error({ code: 'CM_ERR_GATEWAY_LEASE_LOST', gatewayId }, 'another instance took this gateway id over');
+      status = 'failed';
+      for (const session of sessions) closeSession(session, CLOSE_CODES.SERVICE_RESTART);
+      return;
+    }
+    if (result === 'missing') await presence.acquireGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
+    const alive =
+      result === 'missing'
+        ? sessions.map(() => false)
+        : await presence.refreshDevices(
+            sessions.map((s) => ({
+              userId: s.userId,
+              deviceId: s.deviceId,
+              connectionId: s.connectionId,
+              ttlMs: settings.leaseTtlMs,
+            })),
+          );
+    for (const [index, session] of sessions.entries()) {
+      if (!alive[index] && !session.closed) await registerSession(session);
+    }
+  }
+
+  const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
+  logger.info({ url, gatewayId, instanceId, topic: deliveriesTopic }, 'gateway listening');
+
+  const gateway: Gateway = {
+    url,
+    port,
+    async stop() {
+      if (status === 'stopped') return;
+      status = 'draining';
+      clearInterval(heartbeat);
+      if (listenSocket) {
+        uWS.us_listen_socket_close(listenSocket);
+        listenSocket = null;
+      }
+      const reconnect: ServerFrame = {
+        type: 'reconnect',
+        code: 'CM_ERR_COMMON_SHUTTING_DOWN',
+        retryAfterMs: settings.drainRetryAfterMs,
+      };
+      for (const session of [...byDevice.values()]) {
+        sendFrames(session, [reconnect]);
+        closeSession(session, CLOSE_CODES.SERVICE_RESTART);
+      }
+      await subscription?.stop();
+      await Promise.allSettled([...pendingWork]);
+      try {
+        await presence.releaseGateway({ gatewayId, instanceId });
+      } catch (error) {
+        logger.warn({ err: error }, 'could not release the gateway lease (it lapses by itself)');
+      }
+      await Promise.allSettled([deps.connectionLimiter.close(), deps.userLimiter.close()]);
+      status = 'stopped';
+    },
+    health() {
+      let held = 0;
+      let replaying = 0;
+      for (const session of byDevice.values()) {
+        held += session.stream.heldCount;
+        if (session.stream.replaying) replaying++;
+      }
+      return {
+        status,
+        ready: status === 'ready' && consumerReady,
+        details: {
+          url,
+          gatewayId,
+          instanceId,
+          connections: byDevice.size,
+          replaying,
+          heldDeliveries: held,
+          ...counts,
+        },
+      };
+    },
+  };
+  return gateway;
+}
+
+/** The shape of an error sent in an `error` frame. */
+interface ChatmeshErrorLike {
+  readonly code: string;
+  readonly message: string;
+  readonly retriable: boolean;
+}

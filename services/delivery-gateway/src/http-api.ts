@@ -1,0 +1,227 @@
+import { isChatmeshError } from '@chatmesh/errors';
+import type { MetricInstruments, Registry } from '@chatmesh/metrics';
+import { ID_PATTERN } from '@chatmesh/protocol';
+import type { ChatStore } from '@chatmesh/store';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { GatewaySettings } from './gateway-server.js';
+import type { InboxRenderer } from './inbox-renderer.js';
+import { renderChatEvent } from './inbox-renderer.js';
+import { bearerToken, pending, readBody, send, sendJson, type PendingResponse } from './internal/http.js';
+import type { GATEWAY_METRICS } from './metrics.js';
+import { signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';
+
+/** The static chat page of embedded mode. */
+export interface ChatPageAssets {
+  readonly html: string;
+  readonly js: string;
+}
+
+/** What the HTTP routes need. */
+export interface HttpApiDeps {
+  readonly mode: 'embedded' | 'stack';
+  readonly settings: GatewaySettings;
+  readonly verifier: TokenVerifier;
+  readonly store: ChatStore;
+  readonly renderer: InboxRenderer;
+  readonly registry: Registry;
+  readonly metrics: MetricInstruments<typeof GATEWAY_METRICS>;
+  readonly chatPage?: () => Promise<ChatPageAssets | null>;
+  readonly health: () => { ready: boolean; status: string; details: Record<string, unknown> };
+}
+
+/** History pages hold at most this many events. */
+export const MAX_HISTORY_PAGE = 200;
+const DEFAULT_HISTORY_PAGE = 50;
+const MAX_DEV_TOKEN_BODY_BYTES = 4096;
+
+function notFound(state: PendingResponse, message = 'no such route'): void {
+  sendJson(state, 404, { code: 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND', message });
+}
+
+function badRequest(state: PendingResponse, message: string): void {
+  sendJson(state, 400, { code: 'CM_ERR_GATEWAY_BAD_REQUEST', message });
+}
+
+/** Parses an optional non-negative integer query parameter; NaN marks a bad one. */
+function intParam(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return undefined;
+  return /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+}
+
+/**
+ * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
+ * `POST /v1/dev/token` (embedded only), `GET /health`, `GET /ready`, `GET /metrics`, and in embedded
+ * mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404.
+ */
+export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
+  const { store, metrics } = deps;
+
+  /** Runs an authenticated handler: 401 with the CM_ERR_AUTH_* code when the bearer token is refused. */
+  const authed =
+    (handler: (state: PendingResponse, caller: VerifiedToken, req: RequestInfo) => Promise<void>) =>
+    (res: HttpResponse, req: HttpRequest): void => {
+      const state = pending(res);
+      // HttpRequest is only valid until the handler returns: copy what the route needs first.
+      const info: RequestInfo = { query: new URLSearchParams(req.getQuery() ?? ''), param0: req.getParameter(0) ?? '' };
+      const token = bearerToken(req);
+      void (async () => {
+        if (token === null) {
+          metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_AUTH_MISSING_TOKEN' });
+          return sendJson(state, 401, { code: 'CM_ERR_AUTH_MISSING_TOKEN', message: 'no bearer token' });
+        }
+        let caller: VerifiedToken;
+        try {
+          caller = await deps.verifier.verify(token);
+        } catch (error) {
+          const code = isChatmeshError(error) ? error.code : 'CM_ERR_AUTH_INVALID_TOKEN';
+          metrics.gatewayAuthFailuresTotal.inc({ code });
+          return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
+        }
+        await handler(state, caller, info);
+      })().catch((error: unknown) => {
+        sendJson(state, 500, {
+          code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL',
+          message: 'the request failed; retry',
+        });
+      });
+    };
+
+  app.get(
+    '/v1/chats',
+    authed(async (state, caller) => {
+      const memberships = await store.directory.chatsOfUser(caller.userId);
+      const chats = await Promise.all(
+        memberships.map(async (m) => {
+          const chat = await store.directory.getChat(m.chatId);
+          return chat === null
+            ? null
+            : {
+                chatId: chat.chatId,
+                kind: chat.kind,
+                name: chat.name,
+                pictureAttachmentId: chat.pictureRef,
+                role: m.role,
+                joinedSeq: m.joinedSeq,
+                createdAtMs: chat.createdAtMs,
+                updatedAtMs: chat.updatedAtMs,
+              };
+        }),
+      );
+      sendJson(state, 200, { chats: chats.filter((c) => c !== null) });
+    }),
+  );
+
+  app.get(
+    '/v1/chats/:chatId/messages',
+    authed(async (state, caller, info) => {
+      const chatId = decodeURIComponent(info.param0);
+      const before = intParam(info.query, 'before');
+      const after = intParam(info.query, 'after');
+      const limit = intParam(info.query, 'limit') ?? DEFAULT_HISTORY_PAGE;
+      if ([before, after, limit].some((v) => Number.isNaN(v)) || limit < 1 || limit > MAX_HISTORY_PAGE) {
+        return badRequest(state, `before and after are chat sequence numbers, limit is 1-${MAX_HISTORY_PAGE}`);
+      }
+      if (before !== undefined && after !== undefined) return badRequest(state, 'pass before or after, not both');
+      const membership = ID_PATTERN.test(chatId)
+        ? (await store.directory.chatsOfUser(caller.userId)).find((m) => m.chatId === chatId)
+        : undefined;
+      // A non-member learns nothing, not even that the chat exists: the same 404 as an unknown chat.
+      if (membership === undefined) {
+        return sendJson(state, 404, { code: 'CM_ERR_CHAT_NOT_FOUND', message: 'no such chat' });
+      }
+      // Members see the chat from the moment they joined.
+      const from = membership.joinedSeq;
+      let rows;
+      if (after !== undefined) {
+        rows = await store.chatLog.readAfter(chatId, Math.max(after, from - 1), limit + 1);
+      } else {
+        rows = (await store.chatLog.readBefore(chatId, before ?? Number.MAX_SAFE_INTEGER, limit + 1))
+          .filter((row) => row.seq >= from)
+          .reverse();
+      }
+      const hasMore = rows.length > limit;
+      const page = after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length > limit ? 1 : 0);
+      const target = { userId: caller.userId, deviceId: caller.deviceId };
+      const events = [];
+      for (const row of page) {
+        const [frame] = renderChatEvent(await deps.renderer.decodeEvent(row.payload), 0, target);
+        if (frame === undefined) continue;
+        const { inboxSeq: _inboxSeq, ...event } = frame as typeof frame & { inboxSeq?: number };
+        events.push(event);
+      }
+      sendJson(state, 200, { chatId, events, hasMore });
+    }),
+  );
+
+  app.post('/v1/dev/token', (res) => {
+    const state = pending(res);
+    if (deps.mode !== 'embedded') return notFound(state, 'development tokens exist in embedded mode only');
+    void (async () => {
+      const body = await readBody(state, MAX_DEV_TOKEN_BODY_BYTES);
+      if (body === null) return badRequest(state, 'the body is too large');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return badRequest(state, 'the body is not JSON');
+      }
+      const { userId, deviceId } = (parsed ?? {}) as { userId?: unknown; deviceId?: unknown };
+      if (
+        typeof userId !== 'string' ||
+        !ID_PATTERN.test(userId) ||
+        typeof deviceId !== 'string' ||
+        !ID_PATTERN.test(deviceId)
+      ) {
+        return badRequest(state, 'expected {"userId": id, "deviceId": id} with ids of 1-128 of [A-Za-z0-9._:@-]');
+      }
+      const { token, expiresAtMs } = await signDevToken({
+        userId,
+        deviceId,
+        issuer: deps.settings.authIssuer,
+        audience: deps.settings.authAudience,
+        devSecret: deps.settings.authDevSecret,
+      });
+      sendJson(state, 200, { token, expiresAtMs });
+    })().catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'could not sign a token' }));
+  });
+
+  app.get('/health', (res) => sendJson(pending(res), 200, { status: 'ok' }));
+  app.get('/ready', (res) => {
+    const report = deps.health();
+    sendJson(pending(res), report.ready ? 200 : 503, { ready: report.ready, status: report.status });
+  });
+  app.get('/metrics', (res) => {
+    const state = pending(res);
+    void deps.registry
+      .metrics()
+      .then((text) => send(state, 200, text, deps.registry.contentType))
+      .catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'metrics failed' }));
+  });
+
+  const page = (pick: (assets: ChatPageAssets) => string, contentType: string) => (res: HttpResponse) => {
+    const state = pending(res);
+    if (deps.mode !== 'embedded' || deps.chatPage === undefined) return notFound(state);
+    void deps
+      .chatPage()
+      .then((assets) =>
+        assets === null ? notFound(state, 'the chat page is not built') : send(state, 200, pick(assets), contentType),
+      )
+      .catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'the chat page failed to build' }));
+  };
+  app.get(
+    '/',
+    page((a) => a.html, 'text/html; charset=utf-8'),
+  );
+  app.get(
+    '/app.js',
+    page((a) => a.js, 'text/javascript; charset=utf-8'),
+  );
+
+  app.any('/*', (res) => notFound(pending(res)));
+}
+
+interface RequestInfo {
+  readonly query: URLSearchParams;
+  readonly param0: string;
+}

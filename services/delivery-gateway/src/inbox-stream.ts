@@ -1,0 +1,198 @@
+import type { ServerFrame } from '@chatmesh/protocol';
+import type { InboxDelivery, InboxEntry, SchemaCodec } from '@chatmesh/schemas';
+import type { ChatStore } from '@chatmesh/store';
+import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
+
+/** Inbox entries read from the store per round trip while replaying. */
+export const REPLAY_BATCH_SIZE = 200;
+
+/** What an {@link InboxStream} needs. */
+export interface InboxStreamDeps {
+  readonly store: ChatStore;
+  readonly codec: SchemaCodec;
+  readonly renderer: InboxRenderer;
+  readonly target: RenderTarget;
+  /** Sends frames to the socket; returns false once the socket is gone (the stream then stops). */
+  readonly send: (frames: readonly ServerFrame[]) => boolean;
+  /** Entries read from the store, by why (`replay`, `gap`). */
+  readonly onStoreRead?: (reason: 'replay' | 'gap', count: number) => void;
+  /** Live deliveries at or below what was already sent. */
+  readonly onDuplicate?: () => void;
+  /** A replay finished (syncDone sent), with its duration. */
+  readonly onReplayDone?: (durationMs: number) => void;
+  /** A failure in the pump (a store read failed): the connection should be closed to resume later. */
+  readonly onFailure: (error: unknown) => void;
+}
+
+/**
+ * One device's inbox on its socket: a replay from a position, then live deliveries, with no gap and no
+ * duplicate (issue 6, docs/protocol.md "Ordering, resume and exactly-once").
+ *
+ * Everything goes through one serial pump. While it replays from the store, live deliveries only queue
+ * up (they are "held"); once the store has nothing more after the last sent entry, the queue is drained
+ * in inboxSeq order: an entry at or below the last sent one is dropped, one that skips ahead first has
+ * the gap read from the store. `syncDone` is sent when the queue is empty, and from then on every live
+ * delivery takes the same path, so live and replay can never interleave out of order.
+ */
+export class InboxStream {
+  private lastSentSeq: number;
+  private readonly queue: InboxDelivery[] = [];
+  private replayRequested = true;
+  private replayStartedMs = 0;
+  private pumping = false;
+  private closed = false;
+  private started = false;
+
+  /** Live deliveries may be queued from construction on; nothing is sent before {@link start}. */
+  constructor(private readonly deps: InboxStreamDeps) {
+    this.lastSentSeq = 0;
+  }
+
+  /** The highest inboxSeq sent on this socket. */
+  get lastSent(): number {
+    return this.lastSentSeq;
+  }
+
+  /** Live deliveries waiting behind a replay (or a gap read). */
+  get heldCount(): number {
+    return this.queue.length;
+  }
+
+  /** Whether a replay is running or pending (until its syncDone). */
+  get replaying(): boolean {
+    return this.replayRequested;
+  }
+
+  /** Starts the first replay, after `fromInboxSeq` (the device's cursor), once `hello` is sent. */
+  start(fromInboxSeq: number): void {
+    this.lastSentSeq = fromInboxSeq;
+    this.started = true;
+    this.replayStartedMs = Date.now();
+    this.kick();
+  }
+
+  /** A client `sync`: replay again after `fromInboxSeq` (the client may ask for entries it has seen). */
+  sync(fromInboxSeq: number): void {
+    this.lastSentSeq = fromInboxSeq;
+    this.replayRequested = true;
+    this.replayStartedMs = Date.now();
+    this.kick();
+  }
+
+  /** A live delivery from the gateway's topic. */
+  deliver(delivery: InboxDelivery): void {
+    if (this.closed) return;
+    this.queue.push(delivery);
+    this.kick();
+  }
+
+  /** The socket closed: drop everything. */
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+  }
+
+  private kick(): void {
+    if (this.pumping || this.closed || !this.started) return;
+    this.pumping = true;
+    void this.pump()
+      .catch((error: unknown) => {
+        // The owner closes the socket; the device resumes from its cursor on reconnect.
+        if (!this.closed) this.deps.onFailure(error);
+        this.close();
+      })
+      .finally(() => {
+        this.pumping = false;
+        // A delivery or sync that arrived as the pump was finishing.
+        if (!this.closed && (this.queue.length > 0 || this.replayRequested)) this.kick();
+      });
+  }
+
+  private async pump(): Promise<void> {
+    {
+      while (!this.closed) {
+        if (this.replayRequested) {
+          await this.replayFromStore();
+          // Held deliveries are flushed before syncDone: they are older than anything live after it.
+          await this.drainQueue();
+          if (this.closed) return;
+          if (this.queue.length > 0) continue;
+          this.replayRequested = false;
+          if (!this.deps.send([{ type: 'syncDone', upToInboxSeq: this.lastSentSeq }])) return this.close();
+          this.deps.onReplayDone?.(Date.now() - this.replayStartedMs);
+          continue;
+        }
+        if (this.queue.length === 0) return;
+        await this.drainQueue();
+      }
+    }
+  }
+
+  private async replayFromStore(): Promise<void> {
+    for (;;) {
+      const rows = await this.deps.store.inboxLog.readAfter(
+        this.deps.target.userId,
+        this.lastSentSeq,
+        REPLAY_BATCH_SIZE,
+      );
+      if (this.closed) return;
+      this.deps.onStoreRead?.('replay', rows.length);
+      for (const row of rows) if (!(await this.sendEntry(await this.decode(row.payload), null))) return;
+      if (rows.length < REPLAY_BATCH_SIZE) return;
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      // Deliveries of one user come in order from one partition; taking the smallest also orders retries.
+      let index = 0;
+      for (let i = 1; i < this.queue.length; i++) {
+        if ((this.queue[i]!.entry.inboxSeq ?? 0) < (this.queue[index]!.entry.inboxSeq ?? 0)) index = i;
+      }
+      const [delivery] = this.queue.splice(index, 1);
+      const seq = delivery!.entry.inboxSeq ?? 0;
+      if (seq <= this.lastSentSeq) {
+        this.deps.onDuplicate?.();
+        continue;
+      }
+      if (seq > this.lastSentSeq + 1 && !(await this.fillGap(seq))) return;
+      if (seq <= this.lastSentSeq) {
+        this.deps.onDuplicate?.();
+        continue;
+      }
+      if (!(await this.sendEntry(delivery!.entry, delivery!.content))) return;
+    }
+  }
+
+  /** Reads the entries between the last sent one and `seq` (exclusive) from the store and sends them. */
+  private async fillGap(seq: number): Promise<boolean> {
+    while (this.lastSentSeq < seq - 1) {
+      const wanted = Math.min(REPLAY_BATCH_SIZE, seq - 1 - this.lastSentSeq);
+      const rows = await this.deps.store.inboxLog.readAfter(this.deps.target.userId, this.lastSentSeq, wanted);
+      if (this.closed) return false;
+      this.deps.onStoreRead?.('gap', rows.length);
+      // The sequencer stores before it routes, so a missing row means a store read racing a replica; the
+      // entry itself is still sent and the client can `sync` on the chat seq jump.
+      if (rows.length === 0) break;
+      for (const row of rows) if (!(await this.sendEntry(await this.decode(row.payload), null))) return false;
+    }
+    return true;
+  }
+
+  private async decode(payload: Buffer): Promise<InboxEntry> {
+    return (await this.deps.codec.decode<InboxEntry>(payload)).value;
+  }
+
+  private async sendEntry(entry: InboxEntry, content: InboxDelivery['content']): Promise<boolean> {
+    const seq = entry.inboxSeq ?? 0;
+    const frames = await this.deps.renderer.render(entry, this.deps.target, content);
+    if (this.closed) return false;
+    // Entries with no client frame (read pointers) still move the position, so the client can ack past them.
+    this.lastSentSeq = Math.max(this.lastSentSeq, seq);
+    if (frames.length > 0 && !this.deps.send(frames)) {
+      this.close();
+      return false;
+    }
+    return true;
+  }
+}
