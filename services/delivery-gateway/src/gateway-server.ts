@@ -307,7 +307,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const app: TemplatedApp = uWS.App();
   app.ws<UserData>('/v1/ws', {
-    maxPayloadLength: settings.maxFrameBytes,
+    // uWS drops a socket whose frame exceeds its limit without a close frame (the client sees 1006), so
+    // its hard cap sits above ours and frames between the two are closed properly with 1009 below.
+    maxPayloadLength: settings.maxFrameBytes * 2,
     // uWS drops frames past its own limit; ours (checked after each send) closes first with 4008.
     maxBackpressure: settings.maxBackpressureBytes * 2 + settings.maxFrameBytes,
     closeOnBackpressureLimit: 0,
@@ -412,6 +414,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     message: (ws, message, isBinary) => {
       const { session } = ws.getUserData();
       const receivedAtMs = Date.now();
+      if (message.byteLength > settings.maxFrameBytes) {
+        metrics.gatewayFrameErrorsTotal.inc({ code: 'CM_ERR_PROTOCOL_FRAME_TOO_LARGE' });
+        closeSession(session, CLOSE_CODES.TOO_BIG);
+        return;
+      }
       if (isBinary) {
         metrics.gatewayFramesInTotal.inc({ type: 'invalid' });
         errorFrame(session, {

@@ -14,7 +14,10 @@ import WebSocket from 'ws';
 import {
   createDeliveryGatewayService,
   DEFAULT_DEV_SECRET,
-  GATEWAY_CONFIG, signDevToken, type Gateway } from '../index.js';
+  GATEWAY_CONFIG,
+  signDevToken,
+  type Gateway,
+} from '../index.js';
 
 /** An embedded chatmesh: ingest + fan-out + gateway on the memory bus, store and presence registry. */
 export interface Harness {
