@@ -59,11 +59,17 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
     if (await check()) return;
     await sleep(200);
   }
-  throw new BenchError('CM_ERR_BENCH_TIMEOUT', `${what}: not done within ${Math.round(timeoutMs / 1000)} s`, { context: { phase } });
+  throw new BenchError('CM_ERR_BENCH_TIMEOUT', `${what}: not done within ${Math.round(timeoutMs / 1000)} s`, {
+    context: { phase },
+  });
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` at once. */
-async function forEachLimited(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+async function forEachLimited(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) await task(next++);
@@ -79,9 +85,15 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
   const gatewayTopic = gatewayDeliveriesTopic(gatewayId);
   const machine = readMachineInfo();
   const startedAt = new Date().toISOString();
-  const plan = createScenarioPlan(options.scenario, { runId, directChats: options.directChats, groups: options.groups });
+  const plan = createScenarioPlan(options.scenario, {
+    runId,
+    directChats: options.directChats,
+    groups: options.groups,
+  });
   const notes: string[] = [];
-  log(`run ${runId}: ${options.mode} ${options.scenario}, ${plan.chats.length} chats x ${plan.rowsPerMessage} members, ${options.messages} messages`);
+  log(
+    `run ${runId}: ${options.mode} ${options.scenario}, ${plan.chats.length} chats x ${plan.rowsPerMessage} members, ${options.messages} messages`,
+  );
 
   const target: BenchTarget =
     options.mode === 'embedded'
@@ -106,7 +118,12 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
     await waitUntil(() => target.isReady(), options.readyTimeoutS * 1000, 'ingest and fan-out ready', 'setup');
     // The gateway owns its delivery topic; the driver plays the gateway.
     await ensureTopics(target.bus, target.codec, [gatewayTopic]);
-    driver = await startGatewayDriver({ bus: target.bus, codec: target.codec, gatewayId, ackTimeoutMs: options.ackTimeoutMs });
+    driver = await startGatewayDriver({
+      bus: target.bus,
+      codec: target.codec,
+      gatewayId,
+      ackTimeoutMs: options.ackTimeoutMs,
+    });
     const activeDriver = driver;
 
     const setupStart = performance.now();
@@ -128,9 +145,13 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
       const origin = originOf(chat.creator, gatewayId, `${runId}-create-${i}`, Date.now());
       const { result } = await activeDriver.send(createChatCommand(chat, origin));
       if (!result.accepted) {
-        throw new BenchError('CM_ERR_BENCH_SETUP_FAILED', `creating ${chat.chatId} was refused: ${result.reason?.code} ${result.reason?.message}`, {
-          context: { phase: 'setup', chatId: chat.chatId, code: result.reason?.code },
-        });
+        throw new BenchError(
+          'CM_ERR_BENCH_SETUP_FAILED',
+          `creating ${chat.chatId} was refused: ${result.reason?.code} ${result.reason?.message}`,
+          {
+            context: { phase: 'setup', chatId: chat.chatId, code: result.reason?.code },
+          },
+        );
       }
     });
     // Chat creation reaches every member's inbox too; measure only once those rows are in.
@@ -167,7 +188,12 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
     let lastCounters = baseline;
     const sampler = (async () => {
       while (sampling) {
-        lastCounters = await target.counters();
+        try {
+          lastCounters = await target.counters();
+        } catch (error) {
+          // A service that stops answering shows up as a stalled count, not as a crash of the driver.
+          log(`reading the services' counters failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
         samples.push({
           atMs: performance.now() - phaseStart,
           acks: ackTimesMs.length,
@@ -205,7 +231,8 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
     const sendPhaseS = (performance.now() - phaseStart) / 1000;
-    if (sent < options.messages) notes.push(`send phase cut at --max-duration-s ${options.maxDurationS}: ${sent} of ${options.messages} sent`);
+    if (sent < options.messages)
+      notes.push(`send phase cut at --max-duration-s ${options.maxDurationS}: ${sent} of ${options.messages} sent`);
 
     const accepted = ackTimesMs.length;
     const expectedRows = accepted * plan.rowsPerMessage;
@@ -242,16 +269,19 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
     const warmup = Math.min(options.warmupMessages, Math.max(0, accepted - 1));
     const warmupEndMs = ackTimesMs[warmup] ?? 0;
     const measuredAcks = accepted - warmup - 1;
-    const acceptedPerSecond = measuredAcks > 0 && lastAckAtMs > warmupEndMs ? (measuredAcks * 1000) / (lastAckAtMs - warmupEndMs) : null;
+    const acceptedPerSecond =
+      measuredAcks > 0 && lastAckAtMs > warmupEndMs ? (measuredAcks * 1000) / (lastAckAtMs - warmupEndMs) : null;
     const rows = rateBetween(samples, 'inboxRows', { fromMs: warmupEndMs, toCount: expectedRows });
     const deliveries = rateBetween(samples, 'deliveries', { fromMs: warmupEndMs, toCount: expectedRows });
     const appended = appendedRows(final) - appendedRows(baseline);
     const replays = final.replays - baseline.replays;
     if (rejected > 0) notes.push(`rejected sends by code: ${JSON.stringify(rejectCodes)}`);
     if (timedOut > 0) notes.push(`${timedOut} sends got no answer within --ack-timeout-ms ${options.ackTimeoutMs}`);
-    if (appended !== expectedRows) notes.push(`inbox rows appended ${appended} != expected ${expectedRows} (accepted x members)`);
+    if (appended !== expectedRows)
+      notes.push(`inbox rows appended ${appended} != expected ${expectedRows} (accepted x members)`);
     notes.push(...(await target.checkIsolation()));
-    if (options.mode === 'embedded') notes.push('embedded: the driver, ingest and fan-out share one Node.js process and event loop');
+    if (options.mode === 'embedded')
+      notes.push('embedded: the driver, ingest and fan-out share one Node.js process and event loop');
 
     return {
       benchmark: 'message-path',
@@ -281,8 +311,16 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
       loadAverageAtEnd: readMachineInfo().loadAverage,
       environment: {
         ...target.environment,
-        ingestCounters: { accepted: final.accepted - baseline.accepted, duplicates: final.duplicates - baseline.duplicates, rejected: final.rejected - baseline.rejected },
-        fanOutCounters: { events: final.events - baseline.events, delivered: final.delivered - baseline.delivered, pushed: final.pushed - baseline.pushed },
+        ingestCounters: {
+          accepted: final.accepted - baseline.accepted,
+          duplicates: final.duplicates - baseline.duplicates,
+          rejected: final.rejected - baseline.rejected,
+        },
+        fanOutCounters: {
+          events: final.events - baseline.events,
+          delivered: final.delivered - baseline.delivered,
+          pushed: final.pushed - baseline.pushed,
+        },
         bodyBytes: options.bodyBytes,
         note: options.note,
       },
@@ -326,7 +364,9 @@ try {
   process.exitCode = await main();
 } catch (error) {
   const code = isChatmeshError(error) ? ` ${error.code}` : '';
-  process.stderr.write(`bench failed${code}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bench failed${code}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   if (error instanceof Error && error.cause) process.stderr.write(`cause: ${String(error.cause)}\n`);
   process.exitCode = 1;
 }

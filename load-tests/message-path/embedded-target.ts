@@ -23,7 +23,10 @@ export async function startEmbeddedTarget(options: { logLevel: string }): Promis
   const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   const modules = [ingestService, fanOutService];
   // The services' own defaults (ingest's per-user rate limit included): the bench spreads sends over many users.
-  const config = loadConfig({ env: { CHATMESH_LOG_LEVEL: options.logLevel }, sections: collectConfigSections(modules) });
+  const config = loadConfig({
+    env: { CHATMESH_LOG_LEVEL: options.logLevel },
+    sections: collectConfigSections(modules),
+  });
   const group = await startServiceGroup(modules, {
     config,
     logger: createLogger({ service: 'bench-embedded', level: config.logLevel }),

@@ -1,6 +1,14 @@
-import type { Bus, Subscription } from '@chatmesh/bus';
-import { createTypedProducer, subscribeTyped } from '@chatmesh/runtime';
-import { gatewayDeliveriesTopic, TOPICS, type ChatCommand, type CommandResult, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
+import type { Bus, OutgoingRecord, Subscription } from '@chatmesh/bus';
+import { subscribeTyped } from '@chatmesh/runtime';
+import {
+  gatewayDeliveriesTopic,
+  TOPICS,
+  valueSubjectOf,
+  type ChatCommand,
+  type CommandResult,
+  type GatewayDelivery,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
 import { BenchError } from '../src/index.js';
 
 /** The answer to one command, with its round trip. */
@@ -22,10 +30,18 @@ export interface GatewayDriver {
   stop(): Promise<void>;
 }
 
+/** Commands produced in one request at most. */
+const MAX_BATCH_RECORDS = 500;
+
 /**
- * Starts a driver playing gateway `gatewayId`: it produces ChatCommands with the typed producer (as the
- * delivery gateway does) and consumes its own `gateway.<id>.deliveries` topic for CommandResults and
- * InboxDeliveries. The caller creates that topic first (the gateway owns it).
+ * Starts a driver playing gateway `gatewayId`: it produces Avro ChatCommands to `chat.commands` (encoded
+ * with the topic's value subject, as the typed producer does) and consumes its own
+ * `gateway.<id>.deliveries` topic for CommandResults and InboxDeliveries. The caller creates that topic
+ * first (the gateway owns it).
+ *
+ * Sends are queued and produced one request at a time, each carrying every command queued meanwhile:
+ * concurrent `send()` calls on one kafkajs idempotent producer get OUT_OF_ORDER_SEQUENCE_NUMBER and can
+ * lose records (tulios/kafkajs#598, #1005), and the typed producer sends one record per call.
  */
 export async function startGatewayDriver(options: {
   bus: Bus;
@@ -34,7 +50,39 @@ export async function startGatewayDriver(options: {
   ackTimeoutMs: number;
 }): Promise<GatewayDriver> {
   const { bus, codec, gatewayId, ackTimeoutMs } = options;
-  const producer = createTypedProducer(bus, codec);
+  const commandSubject = valueSubjectOf(TOPICS.chatCommands.name);
+  const queue: Array<{ record: OutgoingRecord; done: (error?: unknown) => void }> = [];
+  let flushing = false;
+  const flush = async (): Promise<void> => {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, MAX_BATCH_RECORDS);
+        try {
+          await bus.producer.send(
+            TOPICS.chatCommands.name,
+            batch.map((item) => item.record),
+          );
+          for (const item of batch) item.done();
+        } catch (error) {
+          for (const item of batch) item.done(error);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+  const produce = async (command: ChatCommand): Promise<void> => {
+    const value = await codec.encode(commandSubject, command);
+    await new Promise<void>((resolve, reject) => {
+      queue.push({
+        record: { key: command.chatId, value },
+        done: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      void flush();
+    });
+  };
   const pending = new Map<string, { resolve: (answer: AnsweredCommand) => void; sentAtMs: number }>();
   let deliveries = 0;
   const subscription: Subscription = await subscribeTyped<GatewayDelivery>({
@@ -69,14 +117,18 @@ export async function startGatewayDriver(options: {
         timer = setTimeout(() => {
           pending.delete(requestId);
           reject(
-            new BenchError('CM_ERR_BENCH_TIMEOUT', `no CommandResult for request ${requestId} within ${ackTimeoutMs} ms`, {
-              context: { phase: 'sends', requestId, chatId: command.chatId },
-            }),
+            new BenchError(
+              'CM_ERR_BENCH_TIMEOUT',
+              `no CommandResult for request ${requestId} within ${ackTimeoutMs} ms`,
+              {
+                context: { phase: 'sends', requestId, chatId: command.chatId },
+              },
+            ),
           );
         }, ackTimeoutMs);
       });
       try {
-        await producer.send<ChatCommand>(TOPICS.chatCommands.name, command.chatId, command);
+        await produce(command);
         return await answered;
       } catch (error) {
         pending.delete(requestId);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { createKafkaBus, type Bus } from '@chatmesh/bus';
@@ -21,6 +21,9 @@ const INGEST_GROUP_ID = 'chatmesh.ingest';
 const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
 const INBOX_SEQUENCER_GROUP_ID = 'chatmesh.inbox-sequencer';
 
+/** How long a service group may stay busy (a killed member's session lapsing) before the run gives up. */
+const GROUP_IDLE_TIMEOUT_MS = 60_000;
+
 /** The consumer groups of the services under test, with the topic each consumes. */
 const SERVICE_GROUPS = [
   { groupId: INGEST_GROUP_ID, topic: TOPICS.chatCommands.name },
@@ -28,55 +31,56 @@ const SERVICE_GROUPS = [
   { groupId: INBOX_SEQUENCER_GROUP_ID, topic: TOPICS.userInbox.name },
 ] as const;
 
+/** A port free on loopback now (the services log their URL only at info level, so the bench picks the port). */
+async function findFreePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') {
+    throw new BenchError('CM_ERR_BENCH_SETUP_FAILED', 'could not reserve a loopback port for a service', {
+      context: { phase: 'stack' },
+    });
+  }
+  return address.port;
+}
+
 interface ServiceProcess {
   readonly name: 'ingest' | 'fan-out';
   readonly child: ChildProcess;
   readonly logFile: string;
-  /** The ops server URL, from the service's 'ops server listening' log line. */
+  /** The ops server URL. */
   readonly url: Promise<string>;
   readonly exited: Promise<number | string>;
 }
 
 function spawnService(
   name: 'ingest' | 'fan-out',
+  port: number,
   env: NodeJS.ProcessEnv,
   logDir: string,
   cpuProfileDir: string | undefined,
 ): ServiceProcess {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  const profile = cpuProfileDir
+    ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`]
+    : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join('services', name, 'src', 'main.ts')], {
     cwd: ROOT_DIR,
-    env,
+    env: { ...env, CHATMESH_HTTP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.pipe(log);
+  child.stdout?.pipe(log);
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
     child.once('error', () => resolve('spawn-error'));
   });
-  const url = new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      log.write(`${line}\n`);
-      if (!line.includes('ops server listening')) return;
-      try {
-        const parsed = JSON.parse(line) as { url?: unknown };
-        if (typeof parsed.url === 'string') resolve(parsed.url);
-      } catch {
-        // not JSON: the pino line is, anything else is not ours to parse
-      }
-    });
-    void exited.then((code) =>
-      reject(
-        new BenchError('CM_ERR_BENCH_SETUP_FAILED', `${name} exited (${code}) before it served its ops port; see ${logFile}`, {
-          context: { phase: 'stack', service: name, logFile },
-        }),
-      ),
-    );
-  });
-  url.catch(() => {}); // observed by whoever awaits it; an exit after start is not an unhandled rejection
+  const url = Promise.resolve(`http://127.0.0.1:${port}`);
   return { name, child, logFile, url, exited };
 }
 
@@ -92,9 +96,12 @@ async function stopService(proc: ServiceProcess, timeoutMs: number): Promise<num
 
 async function readDetails(url: string): Promise<Record<string, Readonly<Record<string, unknown>> | undefined>> {
   const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) });
-  const body = (await response.json()) as { services?: Record<string, { ready?: boolean; details?: Record<string, unknown> }> };
+  const body = (await response.json()) as {
+    services?: Record<string, { ready?: boolean; details?: Record<string, unknown> }>;
+  };
   const out: Record<string, Readonly<Record<string, unknown>> | undefined> = {};
-  for (const [name, report] of Object.entries(body.services ?? {})) out[name] = report.ready ? (report.details ?? {}) : undefined;
+  for (const [name, report] of Object.entries(body.services ?? {}))
+    out[name] = report.ready ? (report.details ?? {}) : undefined;
   return out;
 }
 
@@ -124,12 +131,19 @@ export async function startStackTarget(options: {
   const cassandra = await startCassandra(provider);
   const redis = await startRedis(provider);
   const keyspace = randomKeyspaceName(`bench_${options.runId}`);
-  const cql = createCassandraClient({ contactPoints: cassandra.contactPoints, localDataCenter: cassandra.localDataCenter });
+  const cql = createCassandraClient({
+    contactPoints: cassandra.contactPoints,
+    localDataCenter: cassandra.localDataCenter,
+  });
   await applyMigrations(cql, { keyspace });
 
   const bus: Bus = createKafkaBus({ brokers: kafka.brokers, clientId: `chatmesh-bench-${options.runId}` });
   const codec: SchemaCodec = createRegistryCodec({ url: registry.url, clientId: `chatmesh-bench-${options.runId}` });
-  const admin = new Kafka({ brokers: kafka.brokers, clientId: `chatmesh-bench-admin-${options.runId}`, logLevel: kafkaLogLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    brokers: kafka.brokers,
+    clientId: `chatmesh-bench-admin-${options.runId}`,
+    logLevel: kafkaLogLevel.NOTHING,
+  }).admin();
   await admin.connect();
   const presence: PresenceRegistry = await createRedisPresenceRegistry({ url: redis.url });
   const processes: ServiceProcess[] = [];
@@ -156,14 +170,23 @@ export async function startStackTarget(options: {
   try {
     await ensureTopics(bus, codec, [TOPICS.chatCommands, TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests]);
     for (const { groupId, topic } of SERVICE_GROUPS) {
-      try {
-        await bus.admin.resetCommittedOffsets(groupId, topic, 'latest');
-      } catch (error) {
-        throw new BenchError(
-          'CM_ERR_BENCH_SETUP_FAILED',
-          `consumer group ${groupId} is in use by another process; stop other ingest/fan-out processes on ${kafka.brokers.join(',')} first`,
-          { cause: error, context: { phase: 'stack', groupId } },
-        );
+      // A member killed without leaving stays in the group until its session times out: wait that long.
+      const deadline = Date.now() + GROUP_IDLE_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await bus.admin.resetCommittedOffsets(groupId, topic, 'latest');
+          break;
+        } catch (error) {
+          if (Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 2_000));
+            continue;
+          }
+          throw new BenchError(
+            'CM_ERR_BENCH_SETUP_FAILED',
+            `consumer group ${groupId} is in use by another process; stop other ingest/fan-out processes on ${kafka.brokers.join(',')} first`,
+            { cause: error, context: { phase: 'stack', groupId } },
+          );
+        }
       }
     }
     mkdirSync(options.logDir, { recursive: true });
@@ -171,7 +194,6 @@ export async function startStackTarget(options: {
       ...process.env,
       CHATMESH_MODE: 'stack',
       CHATMESH_HTTP_HOST: '127.0.0.1',
-      CHATMESH_HTTP_PORT: '0',
       CHATMESH_LOG_LEVEL: options.logLevel,
       KAFKA_BROKERS: kafka.brokers.join(','),
       SCHEMA_REGISTRY_URL: registry.url,
@@ -181,7 +203,9 @@ export async function startStackTarget(options: {
       REDIS_URL: redis.url,
     };
     if (options.cpuProfileDir) mkdirSync(options.cpuProfileDir, { recursive: true });
-    for (const name of ['ingest', 'fan-out'] as const) processes.push(spawnService(name, env, options.logDir, options.cpuProfileDir));
+    for (const name of ['ingest', 'fan-out'] as const) {
+      processes.push(spawnService(name, await findFreePort(), env, options.logDir, options.cpuProfileDir));
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -195,7 +219,12 @@ export async function startStackTarget(options: {
     environment: {
       kafka: { brokers: kafka.brokers, provider: kafka.provider, version: kafka.version },
       schemaRegistry: { url: registry.url, provider: registry.provider },
-      cassandra: { contactPoints: cassandra.contactPoints, provider: cassandra.provider, version: cassandra.version, keyspace },
+      cassandra: {
+        contactPoints: cassandra.contactPoints,
+        provider: cassandra.provider,
+        version: cassandra.version,
+        keyspace,
+      },
       redis: { url: redis.url, provider: redis.provider, version: redis.version },
       services: { ingest: ingest.logFile, 'fan-out': fanOut.logFile },
     },
@@ -224,7 +253,9 @@ export async function startStackTarget(options: {
       const { groups } = await admin.describeGroups(SERVICE_GROUPS.map((group) => group.groupId));
       for (const group of groups) {
         if (group.members.length !== 1) {
-          warnings.push(`consumer group ${group.groupId} had ${group.members.length} members (expected this run's 1): another process shared the work`);
+          warnings.push(
+            `consumer group ${group.groupId} had ${group.members.length} members (expected this run's 1): another process shared the work`,
+          );
         }
       }
       return warnings;

@@ -71,7 +71,8 @@ function choice<T extends string>(raw: string | undefined, option: string, allow
     if (fallback === undefined) invalid(`--${option} is required (${allowed.join(' or ')})`, option);
     return fallback;
   }
-  if (!(allowed as readonly string[]).includes(raw)) invalid(`--${option} must be ${allowed.join(' or ')}, got "${raw}"`, option);
+  if (!(allowed as readonly string[]).includes(raw))
+    invalid(`--${option} must be ${allowed.join(' or ')}, got "${raw}"`, option);
   return raw as T;
 }
 
@@ -80,7 +81,10 @@ function choice<T extends string>(raw: string | undefined, option: string, allow
  * @returns null when `--help` was asked (the caller prints {@link MESSAGE_PATH_USAGE})
  * @throws BenchError `CM_ERR_BENCH_INVALID_OPTIONS` naming the bad option, with the usage
  */
-export function parseMessagePathOptions(argv: readonly string[], defaults: { resultsDir: string }): MessagePathOptions | null {
+export function parseMessagePathOptions(
+  argv: readonly string[],
+  defaults: { resultsDir: string },
+): MessagePathOptions | null {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({

@@ -10,7 +10,13 @@ export interface MessagePathResult {
   readonly scenario: BenchScenario;
   readonly online: OnlineDevices;
   /** Measured sends (warm-up included) and how many were answered. */
-  readonly messages: { readonly sent: number; readonly accepted: number; readonly rejected: number; readonly warmup: number; readonly timedOut: number };
+  readonly messages: {
+    readonly sent: number;
+    readonly accepted: number;
+    readonly rejected: number;
+    readonly warmup: number;
+    readonly timedOut: number;
+  };
   readonly chats: { readonly count: number; readonly membersEach: number; readonly setupS: number };
   readonly concurrency: number;
   /** Send phase, first send to last answer. */
@@ -56,15 +62,32 @@ export function renderResultTable(result: MessagePathResult): string {
   const m = result.machine;
   const rows: Array<[string, string]> = [
     ['mode', result.mode],
-    ['scenario', `${result.scenario} (${result.chats.count} chats x ${result.chats.membersEach} members, devices online: ${result.online})`],
-    ['messages', `${result.messages.sent} sent, ${result.messages.accepted} accepted, ${result.messages.rejected} rejected, ${result.messages.timedOut} unanswered (warm-up ${result.messages.warmup})`],
+    [
+      'scenario',
+      `${result.scenario} (${result.chats.count} chats x ${result.chats.membersEach} members, devices online: ${result.online})`,
+    ],
+    [
+      'messages',
+      `${result.messages.sent} sent, ${result.messages.accepted} accepted, ${result.messages.rejected} rejected, ${result.messages.timedOut} unanswered (warm-up ${result.messages.warmup})`,
+    ],
     ['concurrency', `${result.concurrency} sends in flight`],
     ['duration', `${fixed(result.durationS, 1)} s (setup ${fixed(result.chats.setupS, 1)} s)`],
     ['accepted msg/s', fixed(result.acceptedPerSecond)],
-    ['ack latency p50/p99', `${fixed(result.ackLatency.p50Ms, 1)} / ${fixed(result.ackLatency.p99Ms, 1)} ms (p90 ${fixed(result.ackLatency.p90Ms, 1)}, max ${fixed(result.ackLatency.maxMs, 1)})`],
+    [
+      'ack latency p50/p99',
+      `${fixed(result.ackLatency.p50Ms, 1)} / ${fixed(result.ackLatency.p99Ms, 1)} ms (p90 ${fixed(result.ackLatency.p90Ms, 1)}, max ${fixed(result.ackLatency.maxMs, 1)})`,
+    ],
     ['inbox rows/s', fixed(result.inboxRows.perSecond)],
-    ['inbox rows', `${result.inboxRows.appended} of ${result.inboxRows.expected} appended, ${result.inboxRows.replays} replays; ${result.inboxRows.behindAtLastAck} behind at last ack, drained in ${fixed(result.inboxRows.drainS, 1)} s`],
-    ['deliveries/s', result.online === 'all' ? `${fixed(result.deliveries.perSecond)} (${result.deliveries.received} received)` : 'n/a (no device online: fan-out takes the push path)'],
+    [
+      'inbox rows',
+      `${result.inboxRows.appended} of ${result.inboxRows.expected} appended, ${result.inboxRows.replays} replays; ${result.inboxRows.behindAtLastAck} behind at last ack, drained in ${fixed(result.inboxRows.drainS, 1)} s`,
+    ],
+    [
+      'deliveries/s',
+      result.online === 'all'
+        ? `${fixed(result.deliveries.perSecond)} (${result.deliveries.received} received)`
+        : 'n/a (no device online: fan-out takes the push path)',
+    ],
     ['machine', `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.os}`],
     ['load average', `${m.loadAverage.join(' ')} at start, ${result.loadAverageAtEnd.join(' ')} at end`],
   ];

@@ -92,7 +92,12 @@ export function createChatCommand(chat: PlannedChat, origin: CommandOrigin): Cha
 }
 
 /** A plaintext SendMessage of `body` with the client message id `clientMessageId`. */
-export function sendMessageCommand(chatId: string, origin: CommandOrigin, clientMessageId: string, body: string): ChatCommand {
+export function sendMessageCommand(
+  chatId: string,
+  origin: CommandOrigin,
+  clientMessageId: string,
+  body: string,
+): ChatCommand {
   return {
     chatId,
     origin,
