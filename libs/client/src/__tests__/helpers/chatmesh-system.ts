@@ -1,0 +1,168 @@
+/**
+ * A running chatmesh for the SDK's gateway tests: ingest + fan-out + delivery-gateway in one service
+ * group, either embedded (memory bus, store and presence; tokens from `POST /v1/dev/token`) or on the
+ * real stack (Kafka, the schema registry, Cassandra in a fresh keyspace, Redis; tokens signed here with
+ * an ES256 key served as a JWKS, as an identity provider would).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createKafkaBus, createMemoryBus, type Bus } from '@chatmesh/bus';
+import { loadConfig } from '@chatmesh/config';
+import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
+import { fanOutService } from '@chatmesh/fan-out';
+import { ingestService } from '@chatmesh/ingest';
+import { createLogger } from '@chatmesh/logging';
+import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
+import {
+  createMemoryPresenceRegistry,
+  createRedisPresenceRegistry,
+  type PresenceRegistry,
+} from '@chatmesh/presence-registry';
+import { collectConfigSections, startServiceGroup, type ServiceGroup } from '@chatmesh/runtime';
+import { createLocalCodec, createRegistryCodec, type SchemaCodec } from '@chatmesh/schemas';
+import {
+  applyMigrations,
+  createCassandraClient,
+  createCassandraStore,
+  createMemoryStore,
+  type ChatStore,
+} from '@chatmesh/store';
+import { randomName, waitFor } from '@chatmesh/testing';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+
+export interface ChatmeshSystem {
+  /** `http://127.0.0.1:<port>` of the gateway (the SDK turns it into `ws://.../v1/ws`). */
+  readonly url: string;
+  readonly gateway: Gateway;
+  /** A token for (user, device). */
+  token(userId: string, deviceId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Endpoints of the real servers for {@link startChatmeshSystem}'s stack mode. */
+export interface StackEndpoints {
+  readonly kafkaBrokers: readonly string[];
+  readonly schemaRegistryUrl: string;
+  readonly cassandraContactPoints: readonly string[];
+  readonly cassandraLocalDc: string;
+  /** Created and migrated here. */
+  readonly keyspace: string;
+  readonly redisUrl: string;
+}
+
+async function startJwks(): Promise<{ url: string; sign: (userId: string, deviceId: string) => Promise<string>; server: Server }> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'sdk-test', alg: 'ES256', use: 'sig' };
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  const sign = (userId: string, deviceId: string): Promise<string> =>
+    new SignJWT({ did: deviceId })
+      .setProtectedHeader({ alg: 'ES256', kid: 'sdk-test' })
+      .setSubject(userId)
+      .setIssuer('chatmesh-dev')
+      .setAudience('chatmesh')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(privateKey);
+  return { url, sign, server };
+}
+
+/** Starts ingest + fan-out + gateway; embedded without `stack`, else on the given servers. */
+export async function startChatmeshSystem(options: { stack?: StackEndpoints; env?: Record<string, string> } = {}): Promise<ChatmeshSystem> {
+  const { stack } = options;
+  let gateway: Gateway | undefined;
+  const gatewayModule = createDeliveryGatewayService({ onStarted: (g) => (gateway = g), chatPage: async () => null });
+  const modules = [ingestService, fanOutService, gatewayModule];
+  const gatewayId = randomName('gw').replace(/[^A-Za-z0-9_-]/g, '-');
+  const jwks = stack ? await startJwks() : undefined;
+  const env: Record<string, string> = {
+    CHATMESH_GATEWAY_ID: gatewayId,
+    CHATMESH_GATEWAY_PORT: '0',
+    CHATMESH_HTTP_PORT: '0',
+    CHATMESH_LOG_LEVEL: 'silent',
+    ...(stack && jwks
+      ? {
+          CHATMESH_MODE: 'stack',
+          KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+          SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+          CASSANDRA_CONTACT_POINTS: stack.cassandraContactPoints.join(','),
+          CASSANDRA_LOCAL_DC: stack.cassandraLocalDc,
+          CASSANDRA_KEYSPACE: stack.keyspace,
+          REDIS_URL: stack.redisUrl,
+          CHATMESH_AUTH_JWKS_URL: jwks.url,
+        }
+      : {}),
+    ...options.env,
+  };
+  const config = loadConfig({ env, sections: collectConfigSections(modules) });
+  let bus: Bus;
+  let codec: SchemaCodec;
+  let store: ChatStore;
+  let presence: PresenceRegistry;
+  if (stack) {
+    const client = createCassandraClient({ contactPoints: stack.cassandraContactPoints, localDataCenter: stack.cassandraLocalDc });
+    await client.connect();
+    try {
+      await applyMigrations(client, { keyspace: stack.keyspace });
+    } finally {
+      await client.shutdown();
+    }
+    store = await createCassandraStore({
+      contactPoints: stack.cassandraContactPoints,
+      localDataCenter: stack.cassandraLocalDc,
+      keyspace: stack.keyspace,
+    });
+    bus = createKafkaBus({ brokers: [...stack.kafkaBrokers], clientId: 'chatmesh-sdk-tests', logLevel: 'nothing' });
+    codec = createRegistryCodec({ url: stack.schemaRegistryUrl, clientId: 'chatmesh-sdk-tests' });
+    presence = await createRedisPresenceRegistry({ url: stack.redisUrl });
+  } else {
+    bus = createMemoryBus();
+    codec = createLocalCodec();
+    store = createMemoryStore();
+    presence = createMemoryPresenceRegistry();
+  }
+  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
+  let group: ServiceGroup;
+  try {
+    group = await startServiceGroup(modules, {
+      config,
+      logger: createLogger({ service: 'sdk-tests', level: 'silent' }),
+      registry,
+      metrics: createChatmeshMetrics(registry),
+      bus,
+      codec,
+      store,
+      presence,
+    });
+    await waitFor(() => group.isReady(), { description: 'ingest, fan-out and gateway ready', timeoutMs: stack ? 120_000 : 30_000 });
+  } catch (error) {
+    await Promise.allSettled([bus.close(), store.close(), presence.close()]);
+    jwks?.server.close();
+    throw error;
+  }
+  const started = gateway!;
+  const url = started.url;
+  return {
+    url,
+    gateway: started,
+    async token(userId, deviceId) {
+      if (jwks) return jwks.sign(userId, deviceId);
+      const response = await fetch(`${url}/v1/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, deviceId }),
+      });
+      if (!response.ok) throw new Error(`POST /v1/dev/token answered ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { token: string }).token;
+    },
+    async close() {
+      await group.stop();
+      await Promise.allSettled([bus.close(), store.close(), presence.close()]);
+      jwks?.server.close();
+    },
+  };
+}

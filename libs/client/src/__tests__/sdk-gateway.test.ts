@@ -1,0 +1,28 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startChatmeshSystem, type ChatmeshSystem } from './helpers/chatmesh-system.js';
+import { runCutConversation } from './helpers/cut-conversation.js';
+
+let system: ChatmeshSystem;
+
+before(async () => {
+  // Generous rate limits: this test is about cuts, not throttling.
+  system = await startChatmeshSystem({
+    env: { CHATMESH_GATEWAY_USER_RATE_PER_SECOND: '10000', CHATMESH_GATEWAY_USER_BURST: '10000' },
+  });
+});
+after(async () => {
+  await system?.close();
+});
+
+test('SDK on the embedded gateway: two users, connections cut mid-stream: nothing lost, nothing twice, order kept', async (t) => {
+  const result = await runCutConversation(system, {
+    messagesPerUser: 150,
+    inFlight: 8,
+    cutEveryMs: 120,
+    settleTimeoutMs: 60_000,
+  });
+  t.diagnostic(`connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`);
+  assert.ok(result.cuts + result.terminations >= 3, `connections were cut (${JSON.stringify(result)})`);
+  assert.ok(result.reconnects >= 3, `clients reconnected (${JSON.stringify(result)})`);
+});
