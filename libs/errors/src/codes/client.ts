@@ -52,9 +52,9 @@ export const CLIENT_CODES = defineCodes({
     retriable: false,
     fix: 'The error\'s `serverCode` names the reason (CM_ERR_PROTOCOL_*); see that code.',
   },
-  CM_ERR_CLIENT_NOT_CONNECTED: {
-    message: 'The call needs the user id, which is known only after the first connection.',
-    retriable: true,
-    fix: 'Await `client.connected()` (or pass `userId`) before calling helpers such as `createDirectChat`.',
+  CM_ERR_CLIENT_PAGE_BUILD_FAILED: {
+    message: 'The chat page (@chatmesh/web-chat) could not be bundled with esbuild.',
+    retriable: false,
+    fix: 'Read the esbuild messages in the error; check that `esbuild` loads (`node -e "require(\'esbuild\')"`) and that src/page compiles.',
   },
 });

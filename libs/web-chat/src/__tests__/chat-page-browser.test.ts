@@ -1,0 +1,131 @@
+/**
+ * The chat page in real headless Chromium (Debian's `chromium`, driven by playwright-core) against
+ * embedded chatmesh (ingest + fan-out + gateway): two users sign in, create a direct chat and a group,
+ * and chat both ways. Fails (never skips) when Chromium is missing: CI installs it (`apt-get install -y chromium`).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { randomName } from '@chatmesh/testing';
+import { startEmbeddedChatmesh, type EmbeddedChatmesh } from './helpers/embedded-chatmesh.js';
+
+const CHROMIUM = process.env['CHATMESH_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('../../screenshots/', import.meta.url));
+const STEP_TIMEOUT_MS = 20_000;
+
+let system: EmbeddedChatmesh;
+let browser: Browser;
+
+// playwright-core launches Chromium with a fresh temporary profile (its own --user-data-dir) and removes it on close.
+before(async () => {
+  assert.ok(
+    existsSync(CHROMIUM),
+    `Chromium is missing at ${CHROMIUM}: install Debian's chromium (apt-get update && apt-get install -y chromium) ` +
+      'or point CHATMESH_CHROMIUM_PATH at a Chromium binary. This test does not skip.',
+  );
+  system = await startEmbeddedChatmesh();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+const userName = (prefix: string): string => randomName(prefix).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+
+async function signIn(page: Page, user: string, device: string): Promise<void> {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(system.url);
+  await page.getByTestId('user').fill(user);
+  await page.getByTestId('device').fill(device);
+  await page.getByTestId('connect').click();
+  await page
+    .getByTestId('status')
+    .filter({ hasText: 'online' })
+    .waitFor({ timeout: STEP_TIMEOUT_MS })
+    .catch((error: Error) => {
+      throw new Error(`${user} did not get online: ${error.message}; page errors: ${problems.join('; ') || 'none'}`);
+    });
+}
+
+/** The chat list entry whose name is exactly `name`. */
+function chatItem(page: Page, name: string) {
+  return page.getByTestId('chat-item').filter({ has: page.getByTestId('chat-name').getByText(name, { exact: true }) });
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByTestId('message-input').fill(text);
+  await page.getByTestId('send').click();
+}
+
+async function expectMessage(page: Page, text: string): Promise<void> {
+  await page.getByTestId('message-body').filter({ hasText: text }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+}
+
+test('two users chat in the page, in a direct chat and a group, both ways, live', async () => {
+  const alice = userName('alice');
+  const bob = userName('bob');
+  const alicePage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  const bobPage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  await signIn(alicePage, alice, 'laptop');
+  await signIn(bobPage, bob, 'phone');
+
+  // Direct chat: alice creates it by bob's name and writes first.
+  await alicePage.getByTestId('members').fill(bob);
+  await alicePage.getByTestId('create-chat').click();
+  await alicePage.getByTestId('chat-title').filter({ hasText: bob }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await send(alicePage, 'Hi Bob, this is Alice');
+  await expectMessage(alicePage, 'Hi Bob, this is Alice');
+  // Acked by the server: one tick.
+  await alicePage.getByTestId('ticks').filter({ hasText: '✓' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  await chatItem(bobPage, alice).click({ timeout: STEP_TIMEOUT_MS });
+  await expectMessage(bobPage, 'Hi Bob, this is Alice');
+  await send(bobPage, 'Hello Alice! Got it.');
+  await expectMessage(alicePage, 'Hello Alice! Got it.');
+  await send(alicePage, 'Great, the page works');
+  await expectMessage(bobPage, 'Great, the page works');
+
+  // A group, by member names.
+  await bobPage.getByTestId('members').fill(alice);
+  await bobPage.getByTestId('group-name').fill('Weekend plans');
+  await bobPage.getByTestId('create-chat').click();
+  await bobPage.getByTestId('chat-title').filter({ hasText: 'Weekend plans' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await send(bobPage, 'Hiking on Saturday?');
+  await chatItem(alicePage, 'Weekend plans').click({ timeout: STEP_TIMEOUT_MS });
+  await expectMessage(alicePage, 'Hiking on Saturday?');
+  await send(alicePage, 'Count me in');
+  await expectMessage(bobPage, 'Count me in');
+
+  // Each page lists both chats, and the direct chat holds the three messages in order.
+  assert.equal(await alicePage.getByTestId('chat-item').count(), 2);
+  assert.equal(await bobPage.getByTestId('chat-item').count(), 2);
+  await chatItem(bobPage, alice).click();
+  await expectMessage(bobPage, 'Great, the page works');
+  assert.deepEqual(await bobPage.getByTestId('message-body').allTextContents(), [
+    'Hi Bob, this is Alice',
+    'Hello Alice! Got it.',
+    'Great, the page works',
+  ]);
+
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await alicePage.screenshot({ path: join(SCREENSHOTS, 'alice-group.png') });
+  await bobPage.screenshot({ path: join(SCREENSHOTS, 'bob-direct.png') });
+});

@@ -1,0 +1,451 @@
+/**
+ * The chat page (browser). Plain DOM on @chatmesh/client: sign in with a name (development token from
+ * `POST /v1/dev/token`), create direct chats and groups by member names, chat live. The device keeps its
+ * chats in localStorage (it acks what it stored, so a reload of the same device resumes after it), and its
+ * outbox too, so unsent messages survive a reload.
+ *
+ * Issue 7 hooks: {@link applyReceipt} turns receipts into ticks, {@link showTyping} the typing line,
+ * {@link showPresence} online / last seen; the SDK already emits all three.
+ */
+import {
+  createChatClient,
+  createLocalStorageOutboxStorage,
+  type ChatClient,
+  type ChatClientEvents,
+} from '@chatmesh/client';
+
+type Status = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+interface MessageView {
+  /** The clientMessageId: the same for the optimistic copy, the ack and the echo. */
+  readonly key: string;
+  seq: number | null;
+  readonly by: string;
+  readonly body: string;
+  readonly atMs: number;
+  status: Status;
+  readonly system?: boolean;
+}
+
+interface ChatView {
+  readonly chatId: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  members: string[];
+  messages: MessageView[];
+  unread: number;
+}
+
+const STATUS_RANK: Record<Status, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
+const MAX_MESSAGES_PER_CHAT = 300;
+const TYPING_REFRESH_MS = 2500;
+
+const $ = <T extends HTMLElement = HTMLElement>(testId: string): T => {
+  const el = document.querySelector<T>(`[data-testid="${testId}"]`);
+  if (!el) throw new Error(`missing element ${testId}`);
+  return el;
+};
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<{ className: string; text: string; testId: string }> = {},
+  ...children: Array<Node | null>
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (props.className) el.className = props.className;
+  if (props.text !== undefined) el.textContent = props.text;
+  if (props.testId) el.dataset['testid'] = props.testId;
+  for (const child of children) if (child) el.append(child);
+  return el;
+}
+
+const state = {
+  me: '',
+  device: '',
+  client: undefined as ChatClient | undefined,
+  chats: new Map<string, ChatView>(),
+  openChatId: undefined as string | undefined,
+  typing: new Map<string, { userId: string; untilMs: number }[]>(),
+  presence: new Map<string, { online: boolean; lastSeenMs: number | null }>(),
+  lastTypingSentMs: 0,
+};
+
+// ---- storage: the device's copy of its chats ----
+
+const storeKey = (): string => `chatmesh.page.${state.me}.${state.device}`;
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+function saveSoon(): void {
+  saveTimer ??= setTimeout(() => {
+    saveTimer = undefined;
+    localStorage.setItem(storeKey(), JSON.stringify([...state.chats.values()]));
+  }, 100);
+}
+
+function loadChats(): void {
+  try {
+    const chats = JSON.parse(localStorage.getItem(storeKey()) ?? '[]') as ChatView[];
+    for (const chat of chats) state.chats.set(chat.chatId, chat);
+  } catch {
+    localStorage.removeItem(storeKey());
+  }
+}
+
+// ---- sign in ----
+
+async function fetchDevToken(userId: string, deviceId: string): Promise<string> {
+  const response = await fetch('/v1/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId, deviceId }),
+  });
+  const body = (await response.json().catch(() => ({}))) as { token?: string; accessToken?: string; message?: string };
+  const token = body.token ?? body.accessToken;
+  if (!response.ok || !token) throw new Error(body.message ?? `the token endpoint answered ${response.status}`);
+  return token;
+}
+
+function signIn(event: SubmitEvent): void {
+  event.preventDefault();
+  const user = $<HTMLInputElement>('user').value.trim();
+  const device = $<HTMLInputElement>('device').value.trim() || `browser-${Math.random().toString(36).slice(2, 6)}`;
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user) || !/^[A-Za-z0-9._@-]{1,64}$/.test(device)) {
+    $('login-error').textContent = 'Names are 1-64 letters, digits, dots, dashes or @.';
+    return;
+  }
+  $<HTMLButtonElement>('connect').disabled = true;
+  $('login-error').textContent = '';
+  fetchDevToken(user, device)
+    .then(() => start(user, device))
+    .catch((error: Error) => {
+      $('login-error').textContent = `Could not sign in: ${error.message}`;
+      $<HTMLButtonElement>('connect').disabled = false;
+    });
+}
+
+function start(user: string, device: string): void {
+  state.me = user;
+  state.device = device;
+  localStorage.setItem('chatmesh.page.lastUser', user);
+  loadChats();
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me').textContent = `${user} · ${device}`;
+  const client = createChatClient({
+    url: location.origin,
+    deviceId: device,
+    tokenProvider: () => fetchDevToken(user, device),
+    storage: createLocalStorageOutboxStorage({ key: `chatmesh.outbox.${user}.${device}` }),
+  });
+  state.client = client;
+  wire(client);
+  renderChatList();
+}
+
+// ---- SDK events ----
+
+function wire(client: ChatClient): void {
+  client.on('connected', () => setStatus('live', 'online'));
+  client.on('disconnected', (e) =>
+    setStatus('down', e.willReconnect ? `reconnecting in ${Math.round((e.retryInMs ?? 0) / 100) / 10} s` : 'disconnected'),
+  );
+  client.on('chatCreated', (f) => {
+    const chat = ensureChat(f.chatId);
+    chat.kind = f.kind;
+    chat.name = f.name;
+    chat.members = f.members.map((m) => m.userId);
+    addSystem(chat, f.seq, f.kind === 'group' ? `${f.by.userId} created the group "${f.name ?? ''}"` : 'chat started', f.serverTimeMs);
+  });
+  client.on('chatUpdated', (f) => {
+    const chat = ensureChat(f.chatId);
+    if (f.name !== null) chat.name = f.name;
+    addSystem(chat, f.seq, `${f.by.userId} renamed the group to "${f.name ?? ''}"`, f.serverTimeMs);
+  });
+  client.on('membersAdded', (f) => {
+    const chat = ensureChat(f.chatId);
+    chat.members = [...new Set([...chat.members, ...f.members.map((m) => m.userId)])];
+    addSystem(chat, f.seq, `${f.by.userId} added ${f.members.map((m) => m.userId).join(', ')}`, f.serverTimeMs);
+  });
+  client.on('membersRemoved', (f) => {
+    const chat = ensureChat(f.chatId);
+    chat.members = chat.members.filter((m) => !f.userIds.includes(m));
+    addSystem(chat, f.seq, `${f.userIds.join(', ')} ${f.reason === 'left' ? 'left' : 'removed'}`, f.serverTimeMs);
+  });
+  client.on('messageReceived', onMessage);
+  client.on('receipt', applyReceipt);
+  client.on('typing', showTyping);
+  client.on('presence', showPresence);
+  client.on('error', (error) => console.warn(`[chatmesh] ${error.code}: ${error.message}`));
+}
+
+function setStatus(kind: 'live' | 'down', text: string): void {
+  const status = $('status');
+  status.querySelector('.dot')?.setAttribute('class', `dot ${kind}`);
+  const label = status.querySelector('.status-text');
+  if (label) label.textContent = text;
+}
+
+function ensureChat(chatId: string): ChatView {
+  let chat = state.chats.get(chatId);
+  if (!chat) {
+    chat = { chatId, kind: chatId.startsWith('dm:') ? 'direct' : 'group', name: null, members: [], messages: [], unread: 0 };
+    state.chats.set(chatId, chat);
+  }
+  return chat;
+}
+
+function addSystem(chat: ChatView, seq: number, text: string, atMs: number): void {
+  pushMessage(chat, { key: `sys:${seq}`, seq, by: '', body: text, atMs, status: 'sent', system: true });
+}
+
+function onMessage(f: ChatClientEvents['messageReceived']): void {
+  const chat = ensureChat(f.chatId);
+  const existing = chat.messages.find((m) => m.key === f.clientMessageId && m.by === f.by.userId);
+  if (existing) {
+    existing.seq = f.seq;
+    if (STATUS_RANK[existing.status] < STATUS_RANK.sent) existing.status = 'sent';
+    renderIfOpen(chat);
+    saveSoon();
+    return;
+  }
+  pushMessage(chat, {
+    key: f.clientMessageId,
+    seq: f.seq,
+    by: f.by.userId,
+    body: f.body ?? (f.envelopes.length > 0 ? '🔒 encrypted message' : ''),
+    atMs: f.serverTimeMs,
+    status: 'sent',
+  });
+  if (f.by.userId !== state.me) {
+    clearTyping(f.chatId, f.by.userId);
+    if (state.openChatId === f.chatId && document.visibilityState === 'visible') state.client?.markRead(f.chatId, f.seq);
+    else chat.unread += 1;
+  }
+}
+
+function pushMessage(chat: ChatView, message: MessageView): void {
+  if (message.seq !== null && chat.messages.some((m) => m.seq === message.seq && m.key === message.key)) return;
+  chat.messages.push(message);
+  chat.messages.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  if (chat.messages.length > MAX_MESSAGES_PER_CHAT) chat.messages.splice(0, chat.messages.length - MAX_MESSAGES_PER_CHAT);
+  renderChatList();
+  renderIfOpen(chat);
+  saveSoon();
+}
+
+/** Issue 7 hook: a receipt raises the state of my messages in its range (never lowers it). */
+function applyReceipt(f: ChatClientEvents['receipt']): void {
+  const chat = state.chats.get(f.chatId);
+  if (!chat) return;
+  for (const m of chat.messages) {
+    if (m.by !== state.me || m.seq === null || m.seq < f.fromSeq || m.seq > f.upToSeq) continue;
+    if (f.status === 'failed' || STATUS_RANK[f.status] > STATUS_RANK[m.status]) m.status = f.status;
+  }
+  renderIfOpen(chat);
+  saveSoon();
+}
+
+/** Issue 7 hook: "bob is typing…" until the indicator expires. */
+function showTyping(f: ChatClientEvents['typing']): void {
+  if (f.userId === state.me) return;
+  const list = (state.typing.get(f.chatId) ?? []).filter((t) => t.userId !== f.userId);
+  if (f.typing) list.push({ userId: f.userId, untilMs: f.expiresAtMs });
+  state.typing.set(f.chatId, list);
+  renderTyping();
+}
+
+function clearTyping(chatId: string, userId: string): void {
+  state.typing.set(chatId, (state.typing.get(chatId) ?? []).filter((t) => t.userId !== userId));
+  renderTyping();
+}
+
+/** Issue 7 hook: online / last seen of the other member of an open direct chat. */
+function showPresence(f: ChatClientEvents['presence']): void {
+  state.presence.set(f.userId, { online: f.online, lastSeenMs: f.lastSeenMs });
+  const chat = state.openChatId ? state.chats.get(state.openChatId) : undefined;
+  if (chat) renderHeader(chat);
+}
+
+// ---- commands ----
+
+function createChat(event: SubmitEvent): void {
+  event.preventDefault();
+  const client = state.client;
+  if (!client) return;
+  const members = $<HTMLInputElement>('members')
+    .value.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== state.me);
+  const name = $<HTMLInputElement>('group-name').value.trim();
+  const error = $('chat-error');
+  error.textContent = '';
+  if (members.length === 0) {
+    error.textContent = 'Name at least one other user.';
+    return;
+  }
+  const done = (chatId: string): void => {
+    $<HTMLInputElement>('members').value = '';
+    $<HTMLInputElement>('group-name').value = '';
+    const chat = ensureChat(chatId);
+    if (chat.members.length === 0) chat.members = [state.me, ...members];
+    if (name) chat.name = name;
+    openChat(chatId);
+  };
+  const creation =
+    members.length === 1 && !name
+      ? client.createDirectChat(members[0]!).then((r) => r.chatId)
+      : client.createGroup(name || members.join(', '), members).then((ack) => ack.chatId);
+  creation.then(done).catch((e: Error & { serverCode?: string }) => {
+    error.textContent = `Could not create the chat: ${e.serverCode ?? ''} ${e.message}`;
+  });
+}
+
+function sendMessage(event: SubmitEvent): void {
+  event.preventDefault();
+  const input = $<HTMLInputElement>('message-input');
+  const body = input.value.trim();
+  const chatId = state.openChatId;
+  const client = state.client;
+  if (!body || !chatId || !client) return;
+  input.value = '';
+  const chat = ensureChat(chatId);
+  const key = crypto.randomUUID();
+  const message: MessageView = { key, seq: null, by: state.me, body, atMs: Date.now(), status: 'pending' };
+  pushMessage(chat, message);
+  client.setTyping(chatId, false);
+  state.lastTypingSentMs = 0;
+  client
+    .send(chatId, { body }, { clientMessageId: key })
+    .then((ack) => {
+      message.seq = ack.seq;
+      if (STATUS_RANK[message.status] < STATUS_RANK.sent) message.status = 'sent';
+      chat.messages.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+    })
+    .catch(() => {
+      message.status = 'failed';
+    })
+    .finally(() => {
+      renderIfOpen(chat);
+      saveSoon();
+    });
+}
+
+function onComposerInput(): void {
+  const chatId = state.openChatId;
+  if (!chatId || !state.client) return;
+  const now = Date.now();
+  if (now - state.lastTypingSentMs > TYPING_REFRESH_MS) {
+    state.lastTypingSentMs = now;
+    state.client.setTyping(chatId, true);
+  }
+}
+
+function openChat(chatId: string): void {
+  state.openChatId = chatId;
+  const chat = ensureChat(chatId);
+  chat.unread = 0;
+  const lastSeq = Math.max(0, ...chat.messages.map((m) => m.seq ?? 0));
+  if (lastSeq > 0) state.client?.markRead(chatId, lastSeq);
+  const other = chat.kind === 'direct' ? chat.members.find((m) => m !== state.me) : undefined;
+  if (other) state.client?.subscribePresence([other]);
+  $<HTMLInputElement>('message-input').disabled = false;
+  $<HTMLButtonElement>('send').disabled = false;
+  $<HTMLInputElement>('message-input').focus();
+  renderChatList();
+  renderIfOpen(chat);
+  renderTyping();
+}
+
+// ---- rendering ----
+
+function chatTitle(chat: ChatView): string {
+  if (chat.kind === 'group') return chat.name ?? 'Group';
+  return chat.members.find((m) => m !== state.me) ?? chat.name ?? 'Direct chat';
+}
+
+function renderChatList(): void {
+  const list = $('chats');
+  list.replaceChildren();
+  const chats = [...state.chats.values()].sort((a, b) => (b.messages.at(-1)?.atMs ?? 0) - (a.messages.at(-1)?.atMs ?? 0));
+  for (const chat of chats) {
+    const last = [...chat.messages].reverse().find((m) => !m.system) ?? chat.messages.at(-1);
+    const li = h(
+      'li',
+      { className: chat.chatId === state.openChatId ? 'active' : '', testId: 'chat-item' },
+      h(
+        'div',
+        { className: 'name' },
+        h('span', { text: chatTitle(chat), testId: 'chat-name' }),
+        chat.unread > 0 ? h('span', { className: 'badge', text: String(chat.unread) }) : null,
+      ),
+      h('div', { className: 'preview', text: last ? (last.system ? last.body : `${last.by === state.me ? 'You' : last.by}: ${last.body}`) : '' }),
+    );
+    li.addEventListener('click', () => openChat(chat.chatId));
+    list.append(li);
+  }
+}
+
+function renderIfOpen(chat: ChatView): void {
+  if (state.openChatId !== chat.chatId) return;
+  renderHeader(chat);
+  const box = $('messages');
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.replaceChildren();
+  if (chat.messages.length === 0) box.append(h('div', { className: 'empty', text: 'No messages yet. Say hi!' }));
+  for (const m of chat.messages) {
+    if (m.system) {
+      box.append(h('div', { className: 'msg system', text: m.body }));
+      continue;
+    }
+    const mine = m.by === state.me;
+    const time = new Date(m.atMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    box.append(
+      h(
+        'div',
+        { className: mine ? 'msg mine' : 'msg', testId: 'message' },
+        chat.kind === 'group' && !mine ? h('div', { className: 'by', text: m.by }) : null,
+        h('div', { className: 'body', text: m.body, testId: 'message-body' }),
+        h('div', { className: 'meta' }, document.createTextNode(time), mine ? renderTicks(m.status) : null),
+      ),
+    );
+  }
+  if (atBottom || chat.messages.at(-1)?.by === state.me) box.scrollTop = box.scrollHeight;
+}
+
+function renderTicks(status: Status): HTMLElement {
+  const text = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' }[status];
+  const el = h('span', { className: `ticks ${status}`, text, testId: 'ticks' });
+  el.title = status;
+  return el;
+}
+
+function renderHeader(chat: ChatView): void {
+  $('chat-title').textContent = chatTitle(chat);
+  let sub = chat.kind === 'group' ? chat.members.join(', ') : '';
+  const other = chat.kind === 'direct' ? chat.members.find((m) => m !== state.me) : undefined;
+  const presence = other ? state.presence.get(other) : undefined;
+  if (presence) {
+    sub = presence.online
+      ? 'online'
+      : presence.lastSeenMs
+        ? `last seen ${new Date(presence.lastSeenMs).toLocaleString()}`
+        : '';
+  }
+  $('chat-sub').textContent = sub;
+}
+
+function renderTyping(): void {
+  const now = Date.now();
+  const chatId = state.openChatId;
+  const who = chatId ? (state.typing.get(chatId) ?? []).filter((t) => t.untilMs > now).map((t) => t.userId) : [];
+  $('typing').textContent = who.length === 0 ? '' : `${who.join(', ')} ${who.length === 1 ? 'is' : 'are'} typing…`;
+}
+
+// ---- boot ----
+
+$<HTMLInputElement>('user').value = localStorage.getItem('chatmesh.page.lastUser') ?? '';
+$('login').addEventListener('submit', signIn);
+$('new-chat').addEventListener('submit', createChat);
+$('composer').addEventListener('submit', sendMessage);
+$('message-input').addEventListener('input', onComposerInput);
+setInterval(renderTyping, 1000);

@@ -1,0 +1,99 @@
+/**
+ * The chat page's HTML and CSS: a login card, then a sidebar (chat list, new chat form) and the open
+ * chat (header, messages, typing line, composer). `app.ts` fills it; `data-testid`s are for the
+ * browser test.
+ */
+export const CHAT_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>chatmesh</title>
+<style>
+  :root { --bg: #eef1f4; --panel: #fff; --line: #e2e6ea; --ink: #1d2329; --muted: #6b7580; --accent: #1f8a70;
+          --mine: #d9f5e9; --theirs: #fff; --danger: #c0392b; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }
+  * { box-sizing: border-box; }
+  body { margin: 0; background: var(--bg); color: var(--ink); height: 100vh; display: flex; flex-direction: column; }
+  header.top { background: var(--accent); color: #fff; padding: 10px 16px; display: flex; align-items: center; gap: 12px; }
+  header.top h1 { font-size: 17px; margin: 0; font-weight: 600; letter-spacing: .3px; }
+  header.top .me { margin-left: auto; font-size: 13px; opacity: .9; }
+  .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #f1c40f; margin-right: 6px; }
+  .dot.live { background: #7CFC9A; } .dot.down { background: #ff6b6b; }
+  input, button { font: inherit; }
+  input[type=text] { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; width: 100%; background: #fff; }
+  input[type=text]:focus { outline: 2px solid #bfe6da; border-color: var(--accent); }
+  button { border: 0; border-radius: 8px; padding: 8px 14px; background: var(--accent); color: #fff; cursor: pointer; }
+  button:disabled { opacity: .5; cursor: default; }
+  button.secondary { background: #e8ecef; color: var(--ink); }
+  .login { margin: 10vh auto; width: 340px; background: var(--panel); border-radius: 14px; padding: 24px;
+           box-shadow: 0 6px 24px rgba(0,0,0,.08); display: flex; flex-direction: column; gap: 10px; }
+  .login h2 { margin: 0 0 4px; font-size: 20px; }
+  .login p { margin: 0 0 6px; color: var(--muted); font-size: 13px; }
+  label { font-size: 12px; color: var(--muted); }
+  .error { color: var(--danger); font-size: 13px; min-height: 1em; }
+  .app { flex: 1; display: flex; min-height: 0; }
+  aside { width: 290px; background: var(--panel); border-right: 1px solid var(--line); display: flex; flex-direction: column; }
+  .new-chat { padding: 12px; border-bottom: 1px solid var(--line); display: flex; flex-direction: column; gap: 6px; }
+  .new-chat .row { display: flex; gap: 6px; }
+  ul.chats { list-style: none; margin: 0; padding: 0; overflow-y: auto; flex: 1; }
+  ul.chats li { padding: 10px 14px; border-bottom: 1px solid var(--line); cursor: pointer; }
+  ul.chats li:hover { background: #f6f8f9; }
+  ul.chats li.active { background: #e7f4ef; }
+  ul.chats .name { font-weight: 600; display: flex; justify-content: space-between; gap: 8px; }
+  ul.chats .preview { color: var(--muted); font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  .badge { background: var(--accent); color: #fff; border-radius: 10px; padding: 0 7px; font-size: 12px; font-weight: 600; }
+  main { flex: 1; display: flex; flex-direction: column; min-width: 0; }
+  .chat-header { background: var(--panel); padding: 10px 16px; border-bottom: 1px solid var(--line); min-height: 56px; }
+  .chat-header .title { font-weight: 600; }
+  .chat-header .sub { color: var(--muted); font-size: 12px; }
+  .messages { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 6px; }
+  .empty { margin: auto; color: var(--muted); text-align: center; }
+  .msg { max-width: 70%; padding: 7px 10px 5px; border-radius: 10px; background: var(--theirs); align-self: flex-start;
+         box-shadow: 0 1px 1px rgba(0,0,0,.06); word-wrap: break-word; }
+  .msg.mine { align-self: flex-end; background: var(--mine); }
+  .msg.system { align-self: center; background: transparent; box-shadow: none; color: var(--muted); font-size: 12px; }
+  .msg .by { font-size: 12px; font-weight: 600; color: var(--accent); }
+  .msg .meta { font-size: 11px; color: var(--muted); text-align: right; margin-top: 2px; }
+  .msg .ticks { margin-left: 4px; letter-spacing: -3px; }
+  .msg .ticks.read { color: #34b7f1; }
+  .typing { height: 20px; padding: 0 16px; color: var(--muted); font-size: 12px; font-style: italic; }
+  form.composer { display: flex; gap: 8px; padding: 10px 16px; background: var(--panel); border-top: 1px solid var(--line); }
+  [hidden] { display: none !important; }
+</style>
+</head>
+<body>
+  <header class="top"><h1>chatmesh</h1><span class="me" data-testid="me"></span>
+    <span data-testid="status"><span class="dot"></span><span class="status-text">offline</span></span></header>
+  <form class="login" data-testid="login">
+    <h2>Sign in</h2>
+    <p>Embedded mode: pick any name; the server hands out a development token.</p>
+    <label for="user">User name</label><input type="text" id="user" data-testid="user" autocomplete="off" required>
+    <label for="device">Device name</label><input type="text" id="device" data-testid="device" autocomplete="off">
+    <button type="submit" data-testid="connect">Connect</button>
+    <div class="error" data-testid="login-error"></div>
+  </form>
+  <div class="app" hidden data-testid="app">
+    <aside>
+      <form class="new-chat" data-testid="new-chat">
+        <label for="members">New chat with (names, comma-separated)</label>
+        <input type="text" id="members" data-testid="members" placeholder="bob, carol" autocomplete="off">
+        <div class="row"><input type="text" id="group-name" data-testid="group-name" placeholder="group name (optional)" autocomplete="off">
+        <button type="submit" data-testid="create-chat">Create</button></div>
+        <div class="error" data-testid="chat-error"></div>
+      </form>
+      <ul class="chats" data-testid="chats"></ul>
+    </aside>
+    <main>
+      <div class="chat-header"><div class="title" data-testid="chat-title">No chat open</div><div class="sub" data-testid="chat-sub"></div></div>
+      <div class="messages" data-testid="messages"><div class="empty">Create a chat or pick one on the left.</div></div>
+      <div class="typing" data-testid="typing"></div>
+      <form class="composer" data-testid="composer">
+        <input type="text" data-testid="message-input" placeholder="Type a message" autocomplete="off" disabled>
+        <button type="submit" data-testid="send" disabled>Send</button>
+      </form>
+    </main>
+  </div>
+  <script type="module" src="/app.js"></script>
+</body>
+</html>
+`;
