@@ -14,7 +14,7 @@ import {
 } from '@chatmesh/schemas';
 import { appendOnce, StreamHeads, type ChatStore, type LogEntry } from '@chatmesh/store';
 import { ChatStateCache } from './chat-state.js';
-import { CREATE_KEY, planCommand, sendKey, type CommandPlan } from './command-rules.js';
+import { CREATE_KEY, planCommand, requestKey, sendKey, type CommandPlan } from './command-rules.js';
 import { TokenBuckets } from './internal/token-bucket.js';
 import { CommandRejectedError } from './reject-error.js';
 
@@ -201,10 +201,17 @@ export function createCommandProcessor(
       const { chatId, origin } = command;
       const c = command.command;
       try {
-        // A retried send is answered from its first result, even if the sender has left since.
-        if ('chatmesh.chat.SendMessage' in c) {
-          const key = sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId);
-          const seq = await store.chatLog.findKey(chatId, key);
+        // A retried send is answered from its first result, even if the sender has left since. So is a
+        // redelivered membership or metadata command: planned against the directory it already changed,
+        // it would be refused (the leaver is no longer a member...) and its event never emitted.
+        const storedKey =
+          'chatmesh.chat.SendMessage' in c
+            ? sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId)
+            : 'chatmesh.chat.CreateChat' in c
+              ? null
+              : requestKey(origin.userId, origin.requestId);
+        if (storedKey !== null) {
+          const seq = await store.chatLog.findKey(chatId, storedKey);
           const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
           if (entry) return await acceptStored(command, entry, null, true);
         }

@@ -32,6 +32,11 @@ export function sendKey(userId: string, clientMessageId: string): string {
   return `msg:${userId}:${clientMessageId}`;
 }
 
+/** The idempotency key of a membership or metadata command: one result per request of a sender. */
+export function requestKey(userId: string, requestId: string): string {
+  return `req:${userId}:${requestId}`;
+}
+
 /** The single idempotency key of a chat's creation: a chat is created at most once, at sequence 1. */
 export const CREATE_KEY = 'create';
 
@@ -49,7 +54,7 @@ export function planCommand(command: ChatCommand, state: ChatState | null): Comm
   // Unknown chat and non-member get the same answer: nobody learns a chat exists that they are not in.
   const role = state?.members.get(origin.userId);
   if (!state || role === undefined) reject('CM_ERR_CHAT_NOT_FOUND', 'no such chat, or you are not a member', chatId);
-  const key = `req:${origin.userId}:${origin.requestId}`;
+  const key = requestKey(origin.userId, origin.requestId);
 
   if ('chatmesh.chat.SendMessage' in c) return planSend(chatId, origin.userId, c['chatmesh.chat.SendMessage'], state);
   if (state.chat.kind !== 'group')

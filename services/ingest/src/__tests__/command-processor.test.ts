@@ -265,6 +265,34 @@ describe('ingest command processor', () => {
     assert.equal(h.results[4]!.reason?.retriable, true);
   });
 
+  test('a redelivered membership command is answered from its first result and emitted again, not refused', async () => {
+    // A crash after the directory change but before chat.events (or the commit) redelivers the command;
+    // planned against the changed directory it would be refused and its event never emitted: a gap in
+    // every member's inbox.
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob', 'carol']));
+    const commands = [
+      command(chat, 'alice', { 'chatmesh.chat.RemoveMembers': { userIds: ['carol'] } }),
+      command(chat, 'alice', { 'chatmesh.chat.AddMembers': { userIds: ['dave'] } }),
+      command(chat, 'bob', { 'chatmesh.chat.LeaveChat': { reason: null } }),
+    ];
+    for (const [index, original] of commands.entries()) {
+      const first = await h.processor.process(original);
+      assert.ok(first.accepted && !first.duplicate, `command ${index} accepted`);
+      const again = await h.processor.process(original);
+      assert.deepEqual(again, { ...first, duplicate: true }, `command ${index} redelivered: the original answer`);
+      await waitFor(() => h.events.filter((e) => e.seq === first.seq).length === 2, {
+        description: `the event of command ${index} emitted again`,
+      });
+    }
+    assert.deepEqual(
+      (await h.store.directory.currentMembers(chat)).map((m) => m.userId).sort(),
+      ['alice', 'dave'],
+    );
+    assert.equal((await h.store.chatLog.readAfter(chat, 0, 100)).length, 4, 'nothing stored twice');
+  });
+
   test('a new processor (after a crash) continues the sequence and re-emits a stored command without storing it twice', async () => {
     const h = await harness();
     const chat = randomName('chat');
