@@ -28,13 +28,10 @@ export function describeEvent(event: ChatEvent): {
       clientMessageId: body['chatmesh.chat.MessageReceived'].clientMessageId,
     };
   }
-  if ('chatmesh.chat.ChatCreated' in body) {
-    return {
-      kind: 'CHAT_CREATED',
-      affected: body['chatmesh.chat.ChatCreated'].members.map((m) => m.userId),
-      clientMessageId: null,
-    };
-  }
+  // The member list stays in the chat log: copied into each of a big group's inbox rows it would cost
+  // members² bytes (30 MB for 1,024) and overflow Kafka's request size. The schema keeps
+  // affectedUserIds for MEMBERS_ADDED / MEMBERS_REMOVED only.
+  if ('chatmesh.chat.ChatCreated' in body) return { kind: 'CHAT_CREATED', affected: [], clientMessageId: null };
   if ('chatmesh.chat.ChatUpdated' in body) return { kind: 'CHAT_UPDATED', affected: [], clientMessageId: null };
   if ('chatmesh.chat.MembersAdded' in body) {
     return {
@@ -48,6 +45,11 @@ export function describeEvent(event: ChatEvent): {
 
 /** Records per producer call: big groups are sent in a few batches, not one record at a time. */
 const BATCH_RECORDS = 512;
+/**
+ * Bytes per producer call, well under Kafka's default 1 MB request and message limits: entries of a mass
+ * MEMBERS_ADDED carry the added ids, so 512 of them can weigh megabytes.
+ */
+const BATCH_BYTES = 512 * 1024;
 
 /** Fan-out's first stage. */
 export interface EventExpander {
@@ -88,7 +90,13 @@ export function createEventExpander(deps: { store: ChatStore; codec: SchemaCodec
       const { kind, affected, clientMessageId } = describeEvent(event);
       const members = await membersAt(event, kind !== 'MESSAGE_RECEIVED');
       const recipients = kind === 'MEMBERS_REMOVED' ? [...new Set([...members, ...affected])] : members;
-      const records: OutgoingRecord[] = [];
+      let batch: OutgoingRecord[] = [];
+      let batchBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (batch.length > 0) await bus.producer.send(TOPICS.userInbox.name, batch);
+        batch = [];
+        batchBytes = 0;
+      };
       for (const userId of recipients) {
         const entry: InboxEntry = {
           userId,
@@ -108,11 +116,12 @@ export function createEventExpander(deps: { store: ChatStore; codec: SchemaCodec
             },
           },
         };
-        records.push({ key: userId, value: await codec.encode(subject, entry) });
+        const value = await codec.encode(subject, entry);
+        if (batch.length >= BATCH_RECORDS || batchBytes + value.length > BATCH_BYTES) await flush();
+        batch.push({ key: userId, value });
+        batchBytes += value.length;
       }
-      for (let i = 0; i < records.length; i += BATCH_RECORDS) {
-        await bus.producer.send(TOPICS.userInbox.name, records.slice(i, i + BATCH_RECORDS));
-      }
+      await flush();
       return recipients;
     },
   };

@@ -208,6 +208,52 @@ describe('fan-out', () => {
     assert.equal(new Set(h.inbox.map((e) => e.userId)).size, 1024);
   });
 
+  test('a 1,024-member creation and a mass add fit Kafka requests: no member list copied per row, producer calls bounded in bytes', async () => {
+    const h = await harness();
+    const sentBytes: number[] = [];
+    const measured: Bus = {
+      ...h.bus,
+      producer: {
+        send: async (topic, records) => {
+          sentBytes.push(records.reduce((sum, r) => sum + (r.value?.length ?? 0), 0));
+          return h.bus.producer.send(topic, records);
+        },
+      },
+    };
+    const expander = createEventExpander({ store: h.store, codec: h.codec, bus: measured });
+    const chat = randomName('big');
+    const users = Array.from({ length: 1024 }, (_, i) => `user-with-a-longish-id-${i}`);
+    await addMembers(h.store, chat, users.slice(0, 24), 1);
+    await expander.expand({
+      chatId: chat,
+      seq: 1,
+      serverTimeMs: 1_001,
+      origin: origin(users[0]!),
+      event: {
+        'chatmesh.chat.ChatCreated': {
+          kind: 'GROUP',
+          members: users.slice(0, 24).map((userId) => ({ userId, role: 'MEMBER' as const })),
+          name: 'big',
+          pictureAttachmentId: null,
+        },
+      },
+    });
+    await addMembers(h.store, chat, users.slice(24), 2);
+    const added = await expander.expand({
+      chatId: chat,
+      seq: 2,
+      serverTimeMs: 1_002,
+      origin: origin(users[0]!),
+      event: { 'chatmesh.chat.MembersAdded': { members: users.slice(24).map((userId) => ({ userId, role: 'MEMBER' as const })) } },
+    });
+    assert.equal(added.length, 1024);
+    await waitFor(() => h.inbox.length === 24 + 1024, { description: 'every entry produced' });
+    const refs = h.inbox.map((e) => ('chatmesh.inbox.ChatEventRef' in e.item ? e.item['chatmesh.inbox.ChatEventRef'] : null));
+    assert.ok(refs.filter((r) => r?.kind === 'CHAT_CREATED').every((r) => r?.affectedUserIds.length === 0));
+    assert.ok(refs.filter((r) => r?.kind === 'MEMBERS_ADDED').every((r) => r?.affectedUserIds.length === 1000));
+    assert.ok(Math.max(...sentBytes) <= 512 * 1024, `largest producer call ${Math.max(...sentBytes)} bytes`);
+  });
+
   test('a presence outage still stores the entry and wakes the user by push', async () => {
     const h = await harness('presence-down');
     const chat = randomName('chat');
