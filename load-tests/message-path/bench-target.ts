@@ -29,6 +29,8 @@ export interface BenchTarget {
   readonly environment: Readonly<Record<string, unknown>>;
   /** True once every service reports ready (its consumers joined their groups). */
   isReady(): Promise<boolean>;
+  /** CPU seconds (user + system) each service process has used so far; embedded: this whole process. */
+  cpuSeconds(): Promise<Record<string, number>>;
   /** Reads the services' counters. */
   counters(): Promise<ServiceCounters>;
   /** Warnings that make the run's figures doubtful (another consumer in a service's group...). */

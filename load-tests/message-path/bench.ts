@@ -172,6 +172,7 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
       await profiler.post('Profiler.start');
     }
 
+    const cpuAtStart = await target.cpuSeconds();
     const baseline = await target.counters();
     const baseDeliveries = activeDriver.inboxDeliveries();
     const phaseStart = performance.now();
@@ -254,7 +255,16 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
     sampling = false;
     await sampler;
     const drainS = (performance.now() - drainStart) / 1000;
+    const measuredWallS = (performance.now() - phaseStart) / 1000;
     const final = await target.counters();
+    const cpuAtEnd = await target.cpuSeconds();
+    // Busy share of one core over the measured phase: near 100 % means CPU-bound, far below means waiting on I/O.
+    const cpuBusy = Object.fromEntries(
+      Object.entries(cpuAtEnd).map(([name, seconds]) => [
+        name,
+        `${(seconds - (cpuAtStart[name] ?? 0)).toFixed(1)} s CPU = ${Math.round((100 * (seconds - (cpuAtStart[name] ?? 0))) / measuredWallS)} % of one core over ${measuredWallS.toFixed(1)} s`,
+      ]),
+    );
 
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
@@ -321,6 +331,7 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
           delivered: final.delivered - baseline.delivered,
           pushed: final.pushed - baseline.pushed,
         },
+        cpuDuringMeasuredPhase: cpuBusy,
         bodyBytes: options.bodyBytes,
         note: options.note,
       },

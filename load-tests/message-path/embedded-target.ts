@@ -46,6 +46,10 @@ export async function startEmbeddedTarget(options: { logLevel: string }): Promis
     async isReady() {
       return group.isReady();
     },
+    async cpuSeconds() {
+      const usage = process.cpuUsage();
+      return { 'bench+ingest+fan-out': (usage.user + usage.system) / 1e6 };
+    },
     async counters() {
       const health = group.health();
       return countersFromHealth({ ingest: health['ingest']?.details, fanOut: health['fan-out']?.details });

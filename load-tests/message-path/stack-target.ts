@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,9 @@ const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const INGEST_GROUP_ID = 'chatmesh.ingest';
 const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
 const INBOX_SEQUENCER_GROUP_ID = 'chatmesh.inbox-sequencer';
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** How long a service group may stay busy (a killed member's session lapsing) before the run gives up. */
 const GROUP_IDLE_TIMEOUT_MS = 60_000;
@@ -82,6 +85,18 @@ function spawnService(
   });
   const url = Promise.resolve(`http://127.0.0.1:${port}`);
   return { name, child, logFile, url, exited };
+}
+
+/** CPU seconds (utime + stime) of a live process from /proc (Linux); NaN when unreadable. */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function stopService(proc: ServiceProcess, timeoutMs: number): Promise<number | string> {
@@ -243,6 +258,12 @@ export async function startStackTarget(options: {
         if (error instanceof BenchError) throw error;
         return false;
       }
+    },
+    async cpuSeconds() {
+      const out: Record<string, number> = {};
+      for (const proc of processes) out[proc.name] = processCpuSeconds(proc.child.pid);
+      out['bench driver'] = (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+      return out;
     },
     async counters() {
       const [a, b] = await Promise.all([readDetails(await ingest.url), readDetails(await fanOut.url)]);
