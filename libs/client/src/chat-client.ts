@@ -102,7 +102,10 @@ export interface ChatClient {
   /** Creates a group with a new unique id; the creator is its admin. Resolves with the ack (its `chatId`). */
   createGroup(name: string, memberUserIds: readonly string[]): Promise<CommandAck>;
   /** Renames a group or changes its picture (admins). */
-  updateChat(chatId: string, changes: { name?: string; pictureAttachmentId?: string; clearPicture?: boolean }): Promise<CommandAck>;
+  updateChat(
+    chatId: string,
+    changes: { name?: string; pictureAttachmentId?: string; clearPicture?: boolean },
+  ): Promise<CommandAck>;
   addMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck>;
   removeMembers(chatId: string, userIds: readonly string[]): Promise<CommandAck>;
   leave(chatId: string): Promise<CommandAck>;
@@ -160,7 +163,10 @@ class ChatClientImpl implements ChatClient {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private lastAckSent = 0;
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly helloWaiters: Array<(hello: FrameOf<'hello'>) => void> = [];
+  private readonly helloWaiters: Array<{
+    resolve: (hello: FrameOf<'hello'>) => void;
+    reject: (error: ClientError) => void;
+  }> = [];
   private restored: Promise<void> | undefined;
 
   constructor(readonly options: CompiledClientOptions) {}
@@ -199,7 +205,7 @@ class ChatClientImpl implements ChatClient {
   connected(): Promise<FrameOf<'hello'>> {
     if (this.stateValue === 'live' && this.hello) return Promise.resolve(this.hello);
     if (this.stateValue === 'closed') return Promise.reject(new ClientError('CM_ERR_CLIENT_CLOSED'));
-    return new Promise((resolve) => this.helloWaiters.push(resolve));
+    return new Promise((resolve, reject) => this.helloWaiters.push({ resolve, reject }));
   }
 
   // ---- commands through the outbox ----
@@ -221,7 +227,13 @@ class ChatClientImpl implements ChatClient {
     const me = this.userId ?? (await this.connected()).userId;
     const chatId = directChatId(me, otherUserId);
     try {
-      const ack = await this.enqueue({ type: 'createChat', requestId: newId(), chatId, kind: 'direct', members: [otherUserId] });
+      const ack = await this.enqueue({
+        type: 'createChat',
+        requestId: newId(),
+        chatId,
+        kind: 'direct',
+        members: [otherUserId],
+      });
       return { chatId, seq: ack.seq, alreadyExisted: false };
     } catch (error) {
       // A direct chat has one id per pair, so "already exists" means the caller has what it asked for.
@@ -292,7 +304,13 @@ class ChatClientImpl implements ChatClient {
     try {
       entries = await this.options.storage.load();
     } catch (error) {
-      this.events.emit('error', new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not be read', { cause: error, retriable: true }));
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not be read', {
+          cause: error,
+          retriable: true,
+        }),
+      );
     }
     for (const entry of entries) {
       if (this.pending.has(entry.requestId)) continue;
@@ -327,7 +345,10 @@ class ChatClientImpl implements ChatClient {
     try {
       socket = this.options.webSocketFactory(url);
     } catch (cause) {
-      this.events.emit('error', new ClientError('CM_ERR_CLIENT_NO_WEBSOCKET', 'the WebSocket factory threw', { cause }));
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_NO_WEBSOCKET', 'the WebSocket factory threw', { cause }),
+      );
       this.scheduleReconnect(1006, 'socket could not be created');
       return;
     }
@@ -438,6 +459,7 @@ class ChatClientImpl implements ChatClient {
       );
     }
     this.pending.clear();
+    for (const waiter of this.helloWaiters.splice(0)) waiter.reject(new ClientError('CM_ERR_CLIENT_CLOSED'));
     if (wasLive || socket !== undefined || event.code !== CLOSE_CODES.NORMAL.code) {
       this.events.emit('disconnected', { ...event, willReconnect: false, retryInMs: undefined });
     }
@@ -476,7 +498,10 @@ class ChatClientImpl implements ChatClient {
       }
       frame = parsed.data;
     } catch (cause) {
-      this.events.emit('error', new ClientError('CM_ERR_CLIENT_INVALID_FRAME', `ignored a frame: ${(cause as Error).message}`, { cause }));
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_INVALID_FRAME', `ignored a frame: ${(cause as Error).message}`, { cause }),
+      );
       return;
     }
     switch (frame.type) {
@@ -525,13 +550,14 @@ class ChatClientImpl implements ChatClient {
     this.lastAckSent = frame.cursor;
     this.startPing();
     this.events.emit('connected', frame);
-    for (const waiter of this.helloWaiters.splice(0)) waiter(frame);
+    for (const waiter of this.helloWaiters.splice(0)) waiter.resolve(frame);
     // Re-send every unanswered command unchanged: same requestId and clientMessageId, so the server's
     // dedupe answers a command it already stored with its original ack (docs/protocol.md).
     for (const command of this.pending.values()) {
       if (command.retryTimer === undefined) this.transmitCommand(command);
     }
-    if (this.presenceUserIds.length > 0) this.transmit({ type: 'presenceSubscribe', userIds: [...this.presenceUserIds] });
+    if (this.presenceUserIds.length > 0)
+      this.transmit({ type: 'presenceSubscribe', userIds: [...this.presenceUserIds] });
     this.flushReads();
     if (this.sequencer.cursor > this.lastAckSent) this.scheduleAck();
   }
@@ -573,9 +599,13 @@ class ChatClientImpl implements ChatClient {
         if (released.length === 0) return;
         this.events.emit(
           'error',
-          new ClientError('CM_ERR_CLIENT_SEQUENCE_GAP', `chat ${chatId}: released ${released.length} frames after a gap`, {
-            context: { chatId },
-          }),
+          new ClientError(
+            'CM_ERR_CLIENT_SEQUENCE_GAP',
+            `chat ${chatId}: released ${released.length} frames after a gap`,
+            {
+              context: { chatId },
+            },
+          ),
         );
         for (const frame of released) this.emitInbox(frame);
         this.scheduleAck();
@@ -616,9 +646,13 @@ class ChatClientImpl implements ChatClient {
           `${command.entry.command.type} refused ${command.attempts} times; last: ${frame.code}: ${frame.message}`,
           { context },
         )
-      : new ClientError('CM_ERR_CLIENT_COMMAND_REJECTED', `${command.entry.command.type} refused: ${frame.code}: ${frame.message}`, {
-          context,
-        });
+      : new ClientError(
+          'CM_ERR_CLIENT_COMMAND_REJECTED',
+          `${command.entry.command.type} refused: ${frame.code}: ${frame.message}`,
+          {
+            context,
+          },
+        );
     command.reject(error);
   }
 
@@ -654,7 +688,8 @@ class ChatClientImpl implements ChatClient {
   // ---- outbox ----
 
   private async enqueue(command: OutboxCommand): Promise<AckResultFrame> {
-    if (this.stateValue === 'closed') throw new ClientError('CM_ERR_CLIENT_CLOSED', undefined, { context: { chatId: command.chatId } });
+    if (this.stateValue === 'closed')
+      throw new ClientError('CM_ERR_CLIENT_CLOSED', undefined, { context: { chatId: command.chatId } });
     const entry: OutboxEntry = { requestId: command.requestId, command, enqueuedAtMs: Date.now() };
     // Stored before it is sent: if the page or process dies now, a new client sends it again.
     await this.options.storage.put(entry);
@@ -678,7 +713,13 @@ class ChatClientImpl implements ChatClient {
     if (command.retryTimer !== undefined) clearTimeout(command.retryTimer);
     this.pending.delete(command.entry.requestId);
     this.options.storage.remove(command.entry.requestId).catch((cause: unknown) => {
-      this.events.emit('error', new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not drop an answered command', { cause, retriable: true }));
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not drop an answered command', {
+          cause,
+          retriable: true,
+        }),
+      );
     });
   }
 

@@ -102,7 +102,8 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
   let wsUrl = '';
   try {
     wsUrl = toWebSocketUrl(options.url);
-    if (!/^wss?:$/.test(new URL(wsUrl).protocol)) problems.push(`url must be ws(s):// or http(s):// (got ${options.url})`);
+    if (!/^wss?:$/.test(new URL(wsUrl).protocol))
+      problems.push(`url must be ws(s):// or http(s):// (got ${options.url})`);
   } catch {
     problems.push(`url is not a URL (got ${JSON.stringify(options.url)})`);
   }

@@ -35,4 +35,9 @@ export {
   type OutboxStorage,
   type StorageLike,
 } from './outbox-storage.js';
-export { resolveWebSocketFactory, type WebSocketFactory, type WebSocketLike, type WebSocketCloseEventLike } from './websocket.js';
+export {
+  resolveWebSocketFactory,
+  type WebSocketFactory,
+  type WebSocketLike,
+  type WebSocketCloseEventLike,
+} from './websocket.js';

@@ -52,7 +52,7 @@ function bodiesOf(frames: MessageReceivedFrame[]): string[] {
 }
 
 describe('chat client against the fake gateway', () => {
-  test('connects, sends through the outbox and receives its own and others\' messages in order', async () => {
+  test("connects, sends through the outbox and receives its own and others' messages in order", async () => {
     gateway.createChat('c1', ['alice', 'bob']);
     const alice = connectClient('alice');
     const hello = await alice.client.connected();
@@ -235,7 +235,10 @@ describe('chat client against the fake gateway', () => {
     const disconnected: DisconnectedEvent[] = [];
     alice.client.on('disconnected', (event) => disconnected.push(event));
     gateway.connections[0]?.socket.close(CLOSE_CODES.REPLACED.code, 'replaced');
-    await assert.rejects(pending, (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED');
+    await assert.rejects(
+      pending,
+      (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED',
+    );
     assert.equal(alice.client.state, 'closed');
     assert.deepEqual(disconnected, [{ code: 4010, reason: 'replaced', willReconnect: false, retryInMs: undefined }]);
     assert.equal(alice.errors[0]?.code, 'CM_ERR_CLIENT_CONNECTION_ENDED');
@@ -310,7 +313,10 @@ describe('chat client against the fake gateway', () => {
     alice.client.subscribePresence(['bob', 'bob', 'carol']);
     await waitFor(() => gateway.frames.some((f) => f.type === 'presenceSubscribe'), 'presenceSubscribe');
     gateway.connections[0]?.socket.terminate();
-    await waitFor(() => gateway.frames.filter((f) => f.type === 'presenceSubscribe').length === 2, 'a second presenceSubscribe');
+    await waitFor(
+      () => gateway.frames.filter((f) => f.type === 'presenceSubscribe').length === 2,
+      'a second presenceSubscribe',
+    );
     const types = gateway.frames.map((f) => f.type);
     assert.ok(types.includes('read') && types.includes('typing'));
     assert.deepEqual(
@@ -327,9 +333,23 @@ describe('chat client against the fake gateway', () => {
     alice.client.on('presence', (f) => seen.push(`presence:${f.userId}:${f.online}`));
     alice.client.on('receipt', (f) => seen.push(`receipt:${f.status}:${f.upToSeq}`));
     const conn = gateway.connections[0]!;
-    gateway.sendRaw(conn, { type: 'typing', chatId: 'c1', userId: 'bob', typing: true, expiresAtMs: Date.now() + 5000 });
+    gateway.sendRaw(conn, {
+      type: 'typing',
+      chatId: 'c1',
+      userId: 'bob',
+      typing: true,
+      expiresAtMs: Date.now() + 5000,
+    });
     gateway.sendRaw(conn, { type: 'presence', userId: 'bob', online: true, lastSeenMs: null });
-    gateway.sendRaw(conn, { type: 'receipt', chatId: 'c1', fromSeq: 2, upToSeq: 3, status: 'read', byUserId: 'bob', atMs: 1 });
+    gateway.sendRaw(conn, {
+      type: 'receipt',
+      chatId: 'c1',
+      fromSeq: 2,
+      upToSeq: 3,
+      status: 'read',
+      byUserId: 'bob',
+      atMs: 1,
+    });
     gateway.sendRaw(conn, { type: 'bogus' });
     await waitFor(() => seen.length === 3 && alice.errors.length === 1, 'three events and one error');
     assert.deepEqual(seen, ['typing:bob:true', 'presence:bob:true', 'receipt:read:3']);
@@ -345,7 +365,10 @@ describe('chat client against the fake gateway', () => {
     const pending = first.client.send('c1', { body: 'later' }, { clientMessageId: 'cm-later' });
     await waitFor(() => gateway.frames.some((f) => f.type === 'send'), 'the send');
     await first.client.close();
-    await assert.rejects(pending, (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED');
+    await assert.rejects(
+      pending,
+      (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED',
+    );
     assert.equal((await storage.load()).length, 1);
     gateway.hooks.answer = undefined;
     const second = connectClient('alice', { storage });

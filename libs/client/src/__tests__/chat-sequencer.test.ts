@@ -19,11 +19,19 @@ function message(inboxSeq: number, chatId: string, seq: number): InboxFrame {
 }
 
 function attachment(inboxSeq: number, chatId: string, seq: number, attachmentId: string): InboxFrame {
-  return { type: 'newAttachment', inboxSeq, chatId, seq, attachment: { attachmentId, mimeType: 'image/png', sizeBytes: 1 } };
+  return {
+    type: 'newAttachment',
+    inboxSeq,
+    chatId,
+    seq,
+    attachment: { attachmentId, mimeType: 'image/png', sizeBytes: 1 },
+  };
 }
 
 const keys = (frames: InboxFrame[]): string[] =>
-  frames.map((f) => (f.type === 'newAttachment' ? `${f.chatId}#${f.seq}:${f.attachment.attachmentId}` : `${f.chatId}#${f.seq}`));
+  frames.map((f) =>
+    f.type === 'newAttachment' ? `${f.chatId}#${f.seq}:${f.attachment.attachmentId}` : `${f.chatId}#${f.seq}`,
+  );
 
 test('frames in order pass through and the cursor follows', () => {
   const s = new ChatSequencer();

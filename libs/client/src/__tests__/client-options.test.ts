@@ -47,10 +47,16 @@ test('without a factory and without a global WebSocket the client says how to fi
 
 test('the default backoff is full jitter, exponential and capped at 30 s', () => {
   const { backoff } = compileClientOptions({ url: 'ws://x', tokenProvider: () => 't', webSocketFactory: factory });
-  assert.deepEqual([backoff.initialDelayMs, backoff.maxDelayMs, backoff.multiplier, backoff.jitter], [500, 30_000, 2, true]);
+  assert.deepEqual(
+    [backoff.initialDelayMs, backoff.maxDelayMs, backoff.multiplier, backoff.jitter],
+    [500, 30_000, 2, true],
+  );
   for (let attempt = 1; attempt <= 20; attempt++) {
     const ceiling = Math.min(30_000, 500 * 2 ** (attempt - 1));
-    assert.equal(computeRetryDelayMs(backoff, attempt, () => 0), 0);
+    assert.equal(
+      computeRetryDelayMs(backoff, attempt, () => 0),
+      0,
+    );
     const high = computeRetryDelayMs(backoff, attempt, () => 0.999999);
     assert.ok(high <= ceiling && high >= ceiling - 1, `attempt ${attempt}: ${high} vs ${ceiling}`);
   }

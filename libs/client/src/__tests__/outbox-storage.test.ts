@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLocalStorageOutboxStorage, createMemoryOutboxStorage, type OutboxEntry, type OutboxStorage, type StorageLike } from '../index.js';
+import {
+  createLocalStorageOutboxStorage,
+  createMemoryOutboxStorage,
+  type OutboxEntry,
+  type OutboxStorage,
+  type StorageLike,
+} from '../index.js';
 
 function entry(n: number): OutboxEntry {
   return {
@@ -31,7 +37,10 @@ for (const [name, make] of [
     await storage.put(entry(3));
     await storage.remove('r2');
     await storage.remove('unknown');
-    assert.deepEqual((await storage.load()).map((e) => e.requestId), ['r1', 'r3']);
+    assert.deepEqual(
+      (await storage.load()).map((e) => e.requestId),
+      ['r1', 'r3'],
+    );
   });
 }
 

@@ -55,6 +55,8 @@ test('SDK on the gateway over Kafka, Cassandra and Redis: connections cut mid-st
     cutEveryMs: 250,
     settleTimeoutMs: 180_000,
   });
-  t.diagnostic(`connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`);
+  t.diagnostic(
+    `connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`,
+  );
   assert.ok(result.cuts + result.terminations >= 3, `connections were cut (${JSON.stringify(result)})`);
 });

@@ -22,7 +22,9 @@ test('SDK on the embedded gateway: two users, connections cut mid-stream: nothin
     cutEveryMs: 120,
     settleTimeoutMs: 60_000,
   });
-  t.diagnostic(`connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`);
+  t.diagnostic(
+    `connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`,
+  );
   assert.ok(result.cuts + result.terminations >= 3, `connections were cut (${JSON.stringify(result)})`);
   assert.ok(result.reconnects >= 3, `clients reconnected (${JSON.stringify(result)})`);
 });

@@ -20,7 +20,7 @@ export const CLIENT_CODES = defineCodes({
   CM_ERR_CLIENT_COMMAND_REJECTED: {
     message: 'The server refused a command (send, createChat...) for good; nothing was stored.',
     retriable: false,
-    fix: 'The error\'s `rejectCode` is the server\'s reason (CM_ERR_CHAT_*, CM_ERR_PROTOCOL_*); see that code.',
+    fix: "The error's `rejectCode` is the server's reason (CM_ERR_CHAT_*, CM_ERR_PROTOCOL_*); see that code.",
   },
   CM_ERR_CLIENT_RETRIES_EXHAUSTED: {
     message: 'The server kept refusing a command with a retriable reason until the attempt limit.',
@@ -33,7 +33,8 @@ export const CLIENT_CODES = defineCodes({
     fix: 'Commands stay in the outbox storage; a new client with the same storage sends them again.',
   },
   CM_ERR_CLIENT_CONNECTION_ENDED: {
-    message: 'The server ended the connection with a code that forbids reconnecting (4010 replaced, 4011 device removed, 1000).',
+    message:
+      'The server ended the connection with a code that forbids reconnecting (4010 replaced, 4011 device removed, 1000).',
     retriable: false,
     fix: 'Another connection of the same device replaced this one, or the device was removed; create a new client deliberately.',
   },
@@ -43,14 +44,14 @@ export const CLIENT_CODES = defineCodes({
     fix: 'Check that the SDK and the gateway speak the same protocol version (docs/protocol.md).',
   },
   CM_ERR_CLIENT_SEQUENCE_GAP: {
-    message: 'A chat\'s sequence numbers jumped and a sync did not fill the gap in time; the held frames were released.',
+    message: "A chat's sequence numbers jumped and a sync did not fill the gap in time; the held frames were released.",
     retriable: false,
     fix: 'Usually harmless (events the device may not see); if frequent, check the gateway replay and `gapTimeoutMs`.',
   },
   CM_ERR_CLIENT_SERVER_ERROR: {
     message: 'The server answered a frame with an `error` frame.',
     retriable: false,
-    fix: 'The error\'s `serverCode` names the reason (CM_ERR_PROTOCOL_*); see that code.',
+    fix: "The error's `serverCode` names the reason (CM_ERR_PROTOCOL_*); see that code.",
   },
   CM_ERR_CLIENT_PAGE_BUILD_FAILED: {
     message: 'The chat page (@chatmesh/web-chat) could not be bundled with esbuild.',

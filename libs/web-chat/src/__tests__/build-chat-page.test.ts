@@ -16,7 +16,15 @@ test('buildChatPage bundles the page once into a browser script without Node imp
 });
 
 test('the browser sha256 gives the same digests as node:crypto, so directChatId agrees in the page', () => {
-  const inputs = ['', 'abc', 'a'.repeat(55), 'b'.repeat(56), 'c'.repeat(64), 'héllo wörld ✓', '5:alice3:bob'.repeat(40)];
+  const inputs = [
+    '',
+    'abc',
+    'a'.repeat(55),
+    'b'.repeat(56),
+    'c'.repeat(64),
+    'héllo wörld ✓',
+    '5:alice3:bob'.repeat(40),
+  ];
   for (const input of inputs) {
     for (const encoding of ['hex', 'base64', 'base64url'] as const) {
       assert.equal(

@@ -47,7 +47,10 @@ after(async () => {
   await system?.close();
 });
 
-const userName = (prefix: string): string => randomName(prefix).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+const userName = (prefix: string): string =>
+  randomName(prefix)
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 40);
 
 async function signIn(page: Page, user: string, device: string): Promise<void> {
   const problems: string[] = [];

@@ -147,14 +147,22 @@ function start(user: string, device: string): void {
 function wire(client: ChatClient): void {
   client.on('connected', () => setStatus('live', 'online'));
   client.on('disconnected', (e) =>
-    setStatus('down', e.willReconnect ? `reconnecting in ${Math.round((e.retryInMs ?? 0) / 100) / 10} s` : 'disconnected'),
+    setStatus(
+      'down',
+      e.willReconnect ? `reconnecting in ${Math.round((e.retryInMs ?? 0) / 100) / 10} s` : 'disconnected',
+    ),
   );
   client.on('chatCreated', (f) => {
     const chat = ensureChat(f.chatId);
     chat.kind = f.kind;
     chat.name = f.name;
     chat.members = f.members.map((m) => m.userId);
-    addSystem(chat, f.seq, f.kind === 'group' ? `${f.by.userId} created the group "${f.name ?? ''}"` : 'chat started', f.serverTimeMs);
+    addSystem(
+      chat,
+      f.seq,
+      f.kind === 'group' ? `${f.by.userId} created the group "${f.name ?? ''}"` : 'chat started',
+      f.serverTimeMs,
+    );
   });
   client.on('chatUpdated', (f) => {
     const chat = ensureChat(f.chatId);
@@ -188,7 +196,14 @@ function setStatus(kind: 'live' | 'down', text: string): void {
 function ensureChat(chatId: string): ChatView {
   let chat = state.chats.get(chatId);
   if (!chat) {
-    chat = { chatId, kind: chatId.startsWith('dm:') ? 'direct' : 'group', name: null, members: [], messages: [], unread: 0 };
+    chat = {
+      chatId,
+      kind: chatId.startsWith('dm:') ? 'direct' : 'group',
+      name: null,
+      members: [],
+      messages: [],
+      unread: 0,
+    };
     state.chats.set(chatId, chat);
   }
   return chat;
@@ -218,7 +233,8 @@ function onMessage(f: ChatClientEvents['messageReceived']): void {
   });
   if (f.by.userId !== state.me) {
     clearTyping(f.chatId, f.by.userId);
-    if (state.openChatId === f.chatId && document.visibilityState === 'visible') state.client?.markRead(f.chatId, f.seq);
+    if (state.openChatId === f.chatId && document.visibilityState === 'visible')
+      state.client?.markRead(f.chatId, f.seq);
     else chat.unread += 1;
   }
 }
@@ -227,7 +243,8 @@ function pushMessage(chat: ChatView, message: MessageView): void {
   if (message.seq !== null && chat.messages.some((m) => m.seq === message.seq && m.key === message.key)) return;
   chat.messages.push(message);
   chat.messages.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
-  if (chat.messages.length > MAX_MESSAGES_PER_CHAT) chat.messages.splice(0, chat.messages.length - MAX_MESSAGES_PER_CHAT);
+  if (chat.messages.length > MAX_MESSAGES_PER_CHAT)
+    chat.messages.splice(0, chat.messages.length - MAX_MESSAGES_PER_CHAT);
   renderChatList();
   renderIfOpen(chat);
   saveSoon();
@@ -255,7 +272,10 @@ function showTyping(f: ChatClientEvents['typing']): void {
 }
 
 function clearTyping(chatId: string, userId: string): void {
-  state.typing.set(chatId, (state.typing.get(chatId) ?? []).filter((t) => t.userId !== userId));
+  state.typing.set(
+    chatId,
+    (state.typing.get(chatId) ?? []).filter((t) => t.userId !== userId),
+  );
   renderTyping();
 }
 
@@ -366,7 +386,9 @@ function chatTitle(chat: ChatView): string {
 function renderChatList(): void {
   const list = $('chats');
   list.replaceChildren();
-  const chats = [...state.chats.values()].sort((a, b) => (b.messages.at(-1)?.atMs ?? 0) - (a.messages.at(-1)?.atMs ?? 0));
+  const chats = [...state.chats.values()].sort(
+    (a, b) => (b.messages.at(-1)?.atMs ?? 0) - (a.messages.at(-1)?.atMs ?? 0),
+  );
   for (const chat of chats) {
     const last = [...chat.messages].reverse().find((m) => !m.system) ?? chat.messages.at(-1);
     const li = h(
@@ -378,7 +400,10 @@ function renderChatList(): void {
         h('span', { text: chatTitle(chat), testId: 'chat-name' }),
         chat.unread > 0 ? h('span', { className: 'badge', text: String(chat.unread) }) : null,
       ),
-      h('div', { className: 'preview', text: last ? (last.system ? last.body : `${last.by === state.me ? 'You' : last.by}: ${last.body}`) : '' }),
+      h('div', {
+        className: 'preview',
+        text: last ? (last.system ? last.body : `${last.by === state.me ? 'You' : last.by}: ${last.body}`) : '',
+      }),
     );
     li.addEventListener('click', () => openChat(chat.chatId));
     list.append(li);

@@ -50,7 +50,11 @@ export interface StackEndpoints {
   readonly redisUrl: string;
 }
 
-async function startJwks(): Promise<{ url: string; sign: (userId: string, deviceId: string) => Promise<string>; server: Server }> {
+async function startJwks(): Promise<{
+  url: string;
+  sign: (userId: string, deviceId: string) => Promise<string>;
+  server: Server;
+}> {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'sdk-test', alg: 'ES256', use: 'sig' };
   const server = createServer((_req, res) => {
@@ -80,7 +84,9 @@ function causeChain(error: unknown): string[] {
 }
 
 /** Starts ingest + fan-out + gateway; embedded without `stack`, else on the given servers. */
-export async function startChatmeshSystem(options: { stack?: StackEndpoints; env?: Record<string, string> } = {}): Promise<ChatmeshSystem> {
+export async function startChatmeshSystem(
+  options: { stack?: StackEndpoints; env?: Record<string, string> } = {},
+): Promise<ChatmeshSystem> {
   const { stack } = options;
   let gateway: Gateway | undefined;
   const gatewayModule = createDeliveryGatewayService({ onStarted: (g) => (gateway = g), chatPage: async () => null });
@@ -112,7 +118,10 @@ export async function startChatmeshSystem(options: { stack?: StackEndpoints; env
   let store: ChatStore;
   let presence: PresenceRegistry;
   if (stack) {
-    const client = createCassandraClient({ contactPoints: stack.cassandraContactPoints, localDataCenter: stack.cassandraLocalDc });
+    const client = createCassandraClient({
+      contactPoints: stack.cassandraContactPoints,
+      localDataCenter: stack.cassandraLocalDc,
+    });
     await client.connect();
     try {
       await applyMigrations(client, { keyspace: stack.keyspace });
@@ -133,9 +142,9 @@ export async function startChatmeshSystem(options: { stack?: StackEndpoints; env
     store = createMemoryStore();
     presence = createMemoryPresenceRegistry();
   }
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
-  const startGroup = (): Promise<ServiceGroup> =>
-    startServiceGroup(modules, {
+  const startGroup = (): Promise<ServiceGroup> => {
+    const registry = createMetricsRegistry({ collectDefaultMetrics: false });
+    return startServiceGroup(modules, {
       config,
       logger: createLogger({ service: 'sdk-tests', level: 'silent' }),
       registry,
@@ -145,16 +154,21 @@ export async function startChatmeshSystem(options: { stack?: StackEndpoints; env
       store,
       presence,
     });
+  };
   let group: ServiceGroup;
   try {
     group = await startGroup().catch(async (error: unknown) => {
       // On a busy machine kafkajs's createTopics can give up waiting for the new topics' leaders
       // (UNKNOWN_TOPIC_OR_PARTITION, reported as CM_ERR_BUS_UNKNOWN_TOPIC) although the broker created
       // them; a second start finds them. Stack mode only; anything else is a real failure.
-      if (!stack || !JSON.stringify(causeChain(error)).includes('CM_ERR_BUS_UNKNOWN_TOPIC')) throw error;
+      if (!stack || !causeChain(error).includes('CM_ERR_BUS_UNKNOWN_TOPIC')) throw error;
+      process.stderr.write(`[sdk-tests] first start failed (${causeChain(error).join(' <- ')}); starting again\n`);
       return startGroup();
     });
-    await waitFor(() => group.isReady(), { description: 'ingest, fan-out and gateway ready', timeoutMs: stack ? 120_000 : 30_000 });
+    await waitFor(() => group.isReady(), {
+      description: 'ingest, fan-out and gateway ready',
+      timeoutMs: stack ? 120_000 : 30_000,
+    });
   } catch (error) {
     await Promise.allSettled([bus.close(), store.close(), presence.close()]);
     jwks?.server.close();

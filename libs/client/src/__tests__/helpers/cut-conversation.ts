@@ -32,7 +32,10 @@ interface Participant {
   readonly errors: ClientError[];
 }
 
-export async function runCutConversation(system: ChatmeshSystem, options: CutConversationOptions): Promise<{ cuts: number; terminations: number; reconnects: number }> {
+export async function runCutConversation(
+  system: ChatmeshSystem,
+  options: CutConversationOptions,
+): Promise<{ cuts: number; terminations: number; reconnects: number }> {
   const proxy = await startCuttingProxy(system.url);
   const participants: Participant[] = [];
   const open = (userId: string): Participant => {
@@ -117,7 +120,8 @@ export async function runCutConversation(system: ChatmeshSystem, options: CutCon
       );
       // Order kept: the chat's seqs only go up, with no repeat, across every reconnect.
       const seqs = p.received.map((f) => f.seq);
-      for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `${p.userId}: seq ${seqs[i]} after ${seqs[i - 1]}`);
+      for (let i = 1; i < seqs.length; i++)
+        assert.ok(seqs[i]! > seqs[i - 1]!, `${p.userId}: seq ${seqs[i]} after ${seqs[i - 1]}`);
       assert.deepEqual(p.chatCreated, [1], `${p.userId} saw chatCreated once, at seq 1`);
       assert.equal(p.client.pendingCommands, 0);
       assert.deepEqual(

@@ -39,7 +39,10 @@ export interface FakeGateway {
   /** Connection attempts per token. */
   readonly tokens: string[];
   /** Stored messages per chat, in seq order. */
-  readonly chats: Map<string, { seq: number; members: string[]; messages: Array<{ seq: number; clientMessageId: string; by: string }> }>;
+  readonly chats: Map<
+    string,
+    { seq: number; members: string[]; messages: Array<{ seq: number; clientMessageId: string; by: string }> }
+  >;
   /** Tokens refused at the upgrade (HTTP 401). */
   readonly refusedTokens: Set<string>;
   cursorOf(userId: string, deviceId: string): number;
