@@ -5,12 +5,7 @@ import { ingestService } from '@chatmesh/ingest';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
-import {
-  collectConfigSections,
-  startServiceGroup,
-  type ServiceGroup,
-  type ServiceModule,
-} from '@chatmesh/runtime';
+import { collectConfigSections, startServiceGroup, type ServiceGroup, type ServiceModule } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
 import { createMemoryStore } from '@chatmesh/store';
 import { waitFor } from '@chatmesh/testing';
@@ -43,9 +38,7 @@ function trackingBus(bus: Bus): { view: Bus; subscriptions: Subscription[] } {
  * crashes every group member the service created (no commit, in-flight records redelivered, the
  * abandoned handler may still be running like a zombie) and drops its in-memory state.
  */
-export async function startEmbeddedHarness(
-  options: { env?: Record<string, string> } = {},
-): Promise<SystemHarness> {
+export async function startEmbeddedHarness(options: { env?: Record<string, string> } = {}): Promise<SystemHarness> {
   const bus = createMemoryBus();
   const codec = createLocalCodec();
   const store = createMemoryStore();

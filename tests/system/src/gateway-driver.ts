@@ -73,7 +73,8 @@ export class GatewayDriver {
     const gatewayId = options.gatewayId ?? randomName('sysgw');
     const topic = gatewayDeliveriesTopic(gatewayId);
     await ensureTopics(bus, codec, [topic, TOPICS.chatCommands]);
-    let driver: GatewayDriver | undefined;
+    // Deliveries may arrive before the driver object exists; they wait in `early`.
+    const holder: { driver?: GatewayDriver } = {};
     const early: GatewayDelivery[] = [];
     const subscription = await subscribeTyped<GatewayDelivery>({
       bus,
@@ -82,12 +83,13 @@ export class GatewayDriver {
       topics: [topic.name],
       fromBeginning: true,
       handler: async (delivery) => {
-        if (driver) driver.#onDelivery(delivery);
+        if (holder.driver) holder.driver.#onDelivery(delivery);
         else early.push(delivery);
       },
     });
-    driver = new GatewayDriver(gatewayId, createTypedProducer(bus, codec), subscription);
+    const driver = new GatewayDriver(gatewayId, createTypedProducer(bus, codec), subscription);
     for (const delivery of early) driver.#onDelivery(delivery);
+    holder.driver = driver;
     await subscription.ready;
     return driver;
   }
@@ -150,8 +152,7 @@ export class GatewayDriver {
       await this.#waitForResult(pending, waitMs);
       const first = pending.results[0];
       const settled =
-        first !== undefined &&
-        (first.accepted || !(policy.retryRetriable ?? true) || first.reason?.retriable !== true);
+        first !== undefined && (first.accepted || !(policy.retryRetriable ?? true) || first.reason?.retriable !== true);
       if (settled) return { result: first, results: pending.results, attempts };
       if (first !== undefined) pending.results.length = 0; // a retriable rejection: try again
       if (Date.now() >= deadline) return { result: null, results: pending.results, attempts };

@@ -6,7 +6,13 @@ import { subscribeTyped } from '@chatmesh/runtime';
 import { TOPICS, deadLetterTopicOf, type CommandResult, type DeadLetter } from '@chatmesh/schemas';
 import { randomName, waitFor } from '@chatmesh/testing';
 import { expectedInboxes, type ExpectedRef } from './expected-inbox.js';
-import { GatewayDriver, type CommandBody, type CommandOutcome, type RetryPolicy, type Sender } from './gateway-driver.js';
+import {
+  GatewayDriver,
+  type CommandBody,
+  type CommandOutcome,
+  type RetryPolicy,
+  type Sender,
+} from './gateway-driver.js';
 import { readChatLog, readInbox, snapshotStreams, type ChatLogRow } from './store-views.js';
 import { CORE_GROUPS, type CoreService, type SystemHarness } from './system-harness.js';
 
@@ -83,7 +89,11 @@ function assertRejected(result: CommandResult | null, code: string, what: string
 
 function assertAccepted(result: CommandResult | null, what: string): asserts result is CommandResult & { seq: number } {
   assert.ok(result, `${what}: answered`);
-  assert.equal(result.accepted, true, `${what}: accepted (got ${result.reason?.code ?? '?'}: ${result.reason?.message ?? ''})`);
+  assert.equal(
+    result.accepted,
+    true,
+    `${what}: accepted (got ${result.reason?.code ?? '?'}: ${result.reason?.message ?? ''})`,
+  );
   assert.equal(typeof result.seq, 'number', `${what}: has a sequence number`);
 }
 
@@ -235,7 +245,9 @@ async function settledState(
       { description: 'every inbox to match its chats', timeoutMs, intervalMs: 500 },
     );
   } catch (error) {
-    assert.fail(`state never settled: ${last.length} problems, first: ${last.slice(0, 8).join(' | ')}; ${String(error)}`);
+    assert.fail(
+      `state never settled: ${last.length} problems, first: ${last.slice(0, 8).join(' | ')}; ${String(error)}`,
+    );
   }
 }
 
@@ -274,15 +286,24 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
       // Where this run begins on each topic: the replay test rewinds the groups to here.
       startOffsets = new Map();
       for (const { topic } of CORE_GROUPS) {
+        // Topics a service just created may answer "not the leader" for a moment: retry until they answer.
+        const offsets = await waitFor(() => harness.bus.admin.fetchTopicOffsets(topic), {
+          description: `offsets of ${topic}`,
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        });
         startOffsets.set(
           topic,
-          (await harness.bus.admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high })),
+          offsets.map((p) => ({ partition: p.partition, offset: p.high })),
         );
       }
       gateway = await GatewayDriver.start({ bus: harness.bus, codec: harness.codec });
       for (let c = 0; c < load.chats; c++) {
         const size = load.minMembers + (c % (load.maxMembers - load.minMembers + 1));
-        chats.push({ chatId: `${runId}-g${c}`, members: Array.from({ length: size }, (_, m) => `${runId}-u${c}-${m}`) });
+        chats.push({
+          chatId: `${runId}-g${c}`,
+          members: Array.from({ length: size }, (_, m) => `${runId}-u${c}-${m}`),
+        });
       }
       // Some devices are online at this gateway: fan-out routes their entries here (others go to push).
       for (const userId of [...chats.map((c) => c.members[1]!), outsiders[0]!]) {
@@ -391,10 +412,17 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
       try {
         const poison = Buffer.from(`poison ${runId}`);
         await harness.bus.producer.send(TOPICS.chatCommands.name, [{ key: poisonChat.chatId, value: poison }]);
-        const after = await command(poisonChat.members[1]!, poisonChat.chatId, send(`${runId}-after-poison`, 'still here'));
+        const after = await command(
+          poisonChat.members[1]!,
+          poisonChat.chatId,
+          send(`${runId}-after-poison`, 'still here'),
+        );
         assertAccepted(after.result, 'send after the poison record');
         assert.equal(after.result.seq, 2, 'the poison record took no sequence number and blocked nothing');
-        await waitFor(() => dead.length >= 1, { description: 'the poison record on chat.commands.dlq', timeoutMs: 60_000 });
+        await waitFor(() => dead.length >= 1, {
+          description: 'the poison record on chat.commands.dlq',
+          timeoutMs: 60_000,
+        });
         const letter = dead[0]!;
         assert.equal(letter.originalTopic, TOPICS.chatCommands.name);
         assert.equal(letter.groupId, 'chatmesh.ingest');
@@ -419,32 +447,43 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
 
     test('no loss: under SIGKILLs of ingest and fan-out mid-stream, with the driver retrying unacknowledged sends under the same client message id, every acknowledged message reaches every member inbox', async () => {
       const plan = KILL_PLAN.map((step) => ({ ...step, atAcks: Math.ceil(step.atFraction * load.sends) }));
-      let chaos = Promise.resolve();
       const answers: CommandOutcome[] = [];
+      const chaosRuns: Array<Promise<void>> = [];
+      let chaos: Promise<void> | null = null;
       let next = 0;
+      const stepDue = (): boolean => plan.length > 0 && stats.acks >= plan[0]!.atAcks;
+      // One step at a time: kill while sends are flowing, keep ingest down until sends go unanswered and
+      // are retried, restart, then the next step may start.
       const maybeKill = (): void => {
-        while (plan.length > 0 && stats.acks >= plan[0]!.atAcks) {
-          const step = plan.shift()!;
-          chaos = chaos.then(async () => {
-            const retriesBefore = gateway.counters.retries;
-            for (const service of step.services) {
-              await harness.kill(service);
-              stats.kills.push(`${service} at ${stats.acks} acks`);
-            }
-            // With ingest dead, stay down until sends go unanswered and the driver retries them (embedded
-            // restarts in microseconds otherwise); the retries then race the redelivered originals.
-            if (step.services.includes('ingest')) {
-              await waitFor(() => gateway.counters.retries > retriesBefore, {
-                description: 'the driver to retry an unanswered send',
-                timeoutMs: retry.ackTimeoutMs * 4,
-              });
-            }
-            for (const service of step.services) await harness.start(service);
-          });
-        }
+        if (chaos !== null || !stepDue()) return;
+        const step = plan.shift()!;
+        const run = (async () => {
+          const retriesBefore = gateway.counters.retries;
+          for (const service of step.services) {
+            await harness.kill(service);
+            stats.kills.push(`${service} at ${stats.acks} acks`);
+          }
+          // With ingest dead, stay down until sends go unanswered and the driver retries them (embedded
+          // restarts in microseconds otherwise); the retries then race the redelivered originals.
+          if (step.services.includes('ingest')) {
+            await waitFor(() => gateway.counters.retries > retriesBefore, {
+              description: 'the driver to retry an unanswered send',
+              timeoutMs: retry.ackTimeoutMs * 4,
+            });
+          }
+          for (const service of step.services) await harness.start(service);
+        })().finally(() => {
+          chaos = null;
+          maybeKill();
+        });
+        chaos = run;
+        chaosRuns.push(run);
       };
       const worker = async (): Promise<void> => {
         while (next < load.sends) {
+          // A kill is due while the previous restart still runs: wait for it, so no kill happens on an idle stream.
+          while (chaos !== null && stepDue()) await (chaos as Promise<void>).catch(() => undefined);
+          if (next >= load.sends) break;
           const i = next++;
           const chat = chats[i % chats.length]!;
           const from = chat.members[(i * 7 + Math.floor(i / chats.length)) % chat.members.length]!;
@@ -466,8 +505,12 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
         }
       };
       await Promise.all(Array.from({ length: load.inFlight }, worker));
-      await chaos;
-      assert.equal(stats.kills.length, KILL_PLAN.reduce((n, step) => n + step.services.length, 0), 'every kill ran');
+      await Promise.all(chaosRuns);
+      assert.equal(
+        stats.kills.length,
+        KILL_PLAN.reduce((n, step) => n + step.services.length, 0),
+        'every kill ran',
+      );
       assert.equal(acked.length, load.sends, 'every send was acknowledged in the end');
 
       const state = await settledState(harness, allChatIds(), allUserIds(), options.settleTimeoutMs);
@@ -510,7 +553,7 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
       await settledState(harness, allChatIds(), allUserIds(), options.settleTimeoutMs);
     });
 
-    test('isolation: non-members are refused and get nothing, removed members get nothing after their removal, devices get only their own user\'s entries', async () => {
+    test("isolation: non-members are refused and get nothing, removed members get nothing after their removal, devices get only their own user's entries", async () => {
       const outsider = outsiders[0]!;
       const target = chats[0]!;
       assertRejected(
@@ -524,16 +567,23 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
         'a non-member adding themselves',
       );
       assertRejected(
-        (await command(target.members[1]!, target.chatId, { 'chatmesh.chat.RemoveMembers': { userIds: [target.members[0]!] } }))
-          .result,
+        (
+          await command(target.members[1]!, target.chatId, {
+            'chatmesh.chat.RemoveMembers': { userIds: [target.members[0]!] },
+          })
+        ).result,
         'CM_ERR_CHAT_FORBIDDEN',
         'a plain member removing the admin',
       );
 
       // Remove the last member of a few chats, then keep talking there.
-      const removals = chats.slice(0, Math.min(4, chats.length)).map((chat) => ({ chat, removed: chat.members.at(-1)! }));
+      const removals = chats
+        .slice(0, Math.min(4, chats.length))
+        .map((chat) => ({ chat, removed: chat.members.at(-1)! }));
       for (const { chat, removed } of removals) {
-        const outcome = await command(chat.members[0]!, chat.chatId, { 'chatmesh.chat.RemoveMembers': { userIds: [removed] } });
+        const outcome = await command(chat.members[0]!, chat.chatId, {
+          'chatmesh.chat.RemoveMembers': { userIds: [removed] },
+        });
         assertAccepted(outcome.result, `removing ${removed}`);
         assertRejected(
           (await command(removed, chat.chatId, send(`${runId}-removed-${removed}`, 'am I still here?'))).result,
@@ -545,18 +595,35 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
           const clientMessageId = `${runId}-after-removal-${chat.chatId}-${k}`;
           const after = await command(from, chat.chatId, send(clientMessageId, 'not for the removed'));
           assertAccepted(after.result, 'a send after the removal');
-          acked.push({ chatId: chat.chatId, sender: from, clientMessageId, seq: after.result.seq, serverTimeMs: after.result.serverTimeMs! });
+          acked.push({
+            chatId: chat.chatId,
+            sender: from,
+            clientMessageId,
+            seq: after.result.seq,
+            serverTimeMs: after.result.serverTimeMs!,
+          });
         }
       }
       const leaver = chats[Math.min(4, chats.length - 1)]!;
-      assertAccepted((await command(leaver.members[1]!, leaver.chatId, { 'chatmesh.chat.LeaveChat': { reason: null } })).result, 'leave');
+      assertAccepted(
+        (await command(leaver.members[1]!, leaver.chatId, { 'chatmesh.chat.LeaveChat': { reason: null } })).result,
+        'leave',
+      );
       const afterLeave = await command(leaver.members[0]!, leaver.chatId, send(`${runId}-after-leave`, 'bye'));
       assertAccepted(afterLeave.result, 'a send after a member left');
-      acked.push({ chatId: leaver.chatId, sender: leaver.members[0]!, clientMessageId: `${runId}-after-leave`, seq: afterLeave.result.seq, serverTimeMs: afterLeave.result.serverTimeMs! });
+      acked.push({
+        chatId: leaver.chatId,
+        sender: leaver.members[0]!,
+        clientMessageId: `${runId}-after-leave`,
+        seq: afterLeave.result.seq,
+        serverTimeMs: afterLeave.result.serverTimeMs!,
+      });
 
       const state = await settledState(harness, allChatIds(), allUserIds(), options.settleTimeoutMs);
       for (const { chat, removed } of removals) {
-        const inbox = (await readInbox(harness.store, harness.codec, removed)).filter((r) => r.entry.chatId === chat.chatId);
+        const inbox = (await readInbox(harness.store, harness.codec, removed)).filter(
+          (r) => r.entry.chatId === chat.chatId,
+        );
         const removalSeq = state.logs.get(chat.chatId)!.find((row) => row.kind === 'members_removed')!.seq;
         assert.equal(inbox.at(-1)?.ref?.kind, 'MEMBERS_REMOVED', `${removed} learns of the removal`);
         assert.equal(inbox.at(-1)?.ref?.chatSeq, removalSeq, `${removed} gets nothing after seq ${removalSeq}`);
@@ -571,14 +638,17 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
       for (const { delivery, inbox } of deliveries) {
         assert.ok(online.has(delivery.userId), `delivery only to online users (got ${delivery.userId})`);
         assert.equal(delivery.deviceId, DEVICE);
-        assert.equal(inbox.entry.userId, delivery.userId, 'a device gets only its own user\'s inbox');
-        assert.ok(!outsiders.includes(delivery.userId), 'non-members\' devices get nothing');
+        assert.equal(inbox.entry.userId, delivery.userId, "a device gets only its own user's inbox");
+        assert.ok(!outsiders.includes(delivery.userId), "non-members' devices get nothing");
       }
       for (const userId of online) {
         const stored = (await readInbox(harness.store, harness.codec, userId)).map((r) => r.inboxSeq);
         const undelivered = (): number[] => {
           const delivered = new Set(
-            gateway.inboxDeliveries().filter((d) => d.delivery.userId === userId).map((d) => d.inbox.entry.inboxSeq),
+            gateway
+              .inboxDeliveries()
+              .filter((d) => d.delivery.userId === userId)
+              .map((d) => d.inbox.entry.inboxSeq),
           );
           return stored.filter((seq) => !delivered.has(seq));
         };
@@ -610,8 +680,16 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
       // On a shared Kafka other runs' commands may be replayed into this keyspace too; embedded has only ours.
       if (harness.mode === 'embedded') assert.equal(Number(ingest['accepted']), 0, 'and accepted nothing new');
       assert.ok(Number(fanOut['replays']) > 0, 'fan-out really saw the replayed entries');
-      assert.deepEqual(await snapshotStreams(harness.store.chatLog, allChatIds()), chatsBefore, 'no chat log row added');
-      assert.deepEqual(await snapshotStreams(harness.store.inboxLog, allUserIds()), inboxesBefore, 'no inbox entry added');
+      assert.deepEqual(
+        await snapshotStreams(harness.store.chatLog, allChatIds()),
+        chatsBefore,
+        'no chat log row added',
+      );
+      assert.deepEqual(
+        await snapshotStreams(harness.store.inboxLog, allUserIds()),
+        inboxesBefore,
+        'no inbox entry added',
+      );
       await settledState(harness, allChatIds(), allUserIds(), options.settleTimeoutMs);
     });
 

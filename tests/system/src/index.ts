@@ -4,11 +4,30 @@
  * process, memory bus and store) and on the real stack (Kafka, registry, Cassandra, Redis; ingest and
  * fan-out as separate processes that are SIGKILLed mid-stream).
  */
-export { defineGuaranteeSuite, waitForPipelineIdle, type GuaranteeSuiteOptions, type SuiteLoad } from './guarantee-suite.js';
-export { GatewayDriver, type CommandBody, type CommandOutcome, type RetryPolicy, type Sender } from './gateway-driver.js';
+export {
+  defineGuaranteeSuite,
+  waitForPipelineIdle,
+  type GuaranteeSuiteOptions,
+  type SuiteLoad,
+} from './guarantee-suite.js';
+export {
+  GatewayDriver,
+  type CommandBody,
+  type CommandOutcome,
+  type RetryPolicy,
+  type Sender,
+} from './gateway-driver.js';
 export { startEmbeddedHarness } from './embedded-harness.js';
 export { startStackHarness, type StackEndpoints, type StackHarnessOptions } from './stack-harness.js';
 export { ServiceProcess, REPO_ROOT } from './service-process.js';
 export { CORE_GROUPS, type CoreService, type SystemHarness } from './system-harness.js';
 export { expectedInboxes, eventKind, type ExpectedRef } from './expected-inbox.js';
-export { readChatLog, readInbox, readWholeLog, snapshotStreams, type ChatLogRow, type InboxRow } from './store-views.js';
+export {
+  readChatLog,
+  readInbox,
+  readWholeLog,
+  snapshotStreams,
+  type ChatLogRow,
+  type InboxRow,
+} from './store-views.js';
+export { startRunKafka } from './private-kafka.js';

@@ -7,6 +7,12 @@ import { waitFor } from '@chatmesh/testing';
 /** The repository root (tests/system/src is three levels down). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** Children still running: killed when this process exits, so a crashed or interrupted test leaves no orphan. */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of LIVE) child.kill('SIGKILL');
+});
+
 /**
  * One service running as its own process, exactly as stack mode runs it: `node --import tsx <main.ts>`.
  * Its stdout and stderr (pino JSON lines) go to `logPath`; its ops URL is taken from the
@@ -24,8 +30,10 @@ export class ServiceProcess {
     this.name = name;
     this.#child = child;
     this.#log = log;
+    LIVE.add(child);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        LIVE.delete(child);
         this.#exit = { code, signal };
         resolve({ code, signal });
       });

@@ -66,7 +66,11 @@ export async function startStackHarness(
     localDataCenter: endpoints.cassandraLocalDc,
     keyspace: endpoints.keyspace,
   });
-  const bus = createKafkaBus({ brokers: endpoints.kafkaBrokers, clientId: 'chatmesh-system-tests', logLevel: 'nothing' });
+  const bus = createKafkaBus({
+    brokers: endpoints.kafkaBrokers,
+    clientId: 'chatmesh-system-tests',
+    logLevel: 'nothing',
+  });
   const codec = createRegistryCodec({ url: endpoints.schemaRegistryUrl, clientId: 'chatmesh-system-tests' });
   const presence = await createRedisPresenceRegistry({ url: endpoints.redisUrl });
 

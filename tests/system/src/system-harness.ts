@@ -7,7 +7,11 @@ import type { ChatStore } from '@chatmesh/store';
 export type CoreService = 'ingest' | 'fan-out';
 
 /** The consumer groups of each core service and the topic each reads (what a replay resets). */
-export const CORE_GROUPS: ReadonlyArray<{ readonly service: CoreService; readonly groupId: string; readonly topic: string }> = [
+export const CORE_GROUPS: ReadonlyArray<{
+  readonly service: CoreService;
+  readonly groupId: string;
+  readonly topic: string;
+}> = [
   { service: 'ingest', groupId: 'chatmesh.ingest', topic: 'chat.commands' },
   { service: 'fan-out', groupId: 'chatmesh.fan-out', topic: 'chat.events' },
   { service: 'fan-out', groupId: 'chatmesh.inbox-sequencer', topic: 'user.inbox' },

@@ -244,11 +244,17 @@ describe('fan-out', () => {
       seq: 2,
       serverTimeMs: 1_002,
       origin: origin(users[0]!),
-      event: { 'chatmesh.chat.MembersAdded': { members: users.slice(24).map((userId) => ({ userId, role: 'MEMBER' as const })) } },
+      event: {
+        'chatmesh.chat.MembersAdded': {
+          members: users.slice(24).map((userId) => ({ userId, role: 'MEMBER' as const })),
+        },
+      },
     });
     assert.equal(added.length, 1024);
     await waitFor(() => h.inbox.length === 24 + 1024, { description: 'every entry produced' });
-    const refs = h.inbox.map((e) => ('chatmesh.inbox.ChatEventRef' in e.item ? e.item['chatmesh.inbox.ChatEventRef'] : null));
+    const refs = h.inbox.map((e) =>
+      'chatmesh.inbox.ChatEventRef' in e.item ? e.item['chatmesh.inbox.ChatEventRef'] : null,
+    );
     assert.ok(refs.filter((r) => r?.kind === 'CHAT_CREATED').every((r) => r?.affectedUserIds.length === 0));
     assert.ok(refs.filter((r) => r?.kind === 'MEMBERS_ADDED').every((r) => r?.affectedUserIds.length === 1000));
     assert.ok(Math.max(...sentBytes) <= 512 * 1024, `largest producer call ${Math.max(...sentBytes)} bytes`);

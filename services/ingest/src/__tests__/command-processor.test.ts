@@ -286,10 +286,7 @@ describe('ingest command processor', () => {
         description: `the event of command ${index} emitted again`,
       });
     }
-    assert.deepEqual(
-      (await h.store.directory.currentMembers(chat)).map((m) => m.userId).sort(),
-      ['alice', 'dave'],
-    );
+    assert.deepEqual((await h.store.directory.currentMembers(chat)).map((m) => m.userId).sort(), ['alice', 'dave']);
     assert.equal((await h.store.chatLog.readAfter(chat, 0, 100)).length, 4, 'nothing stored twice');
   });
 

@@ -2,7 +2,6 @@ import { after, before } from 'node:test';
 import {
   randomKeyspaceName,
   startCassandra,
-  startKafka,
   startRedis,
   startSchemaRegistry,
   type CassandraServer,
@@ -11,6 +10,7 @@ import {
   type SchemaRegistryServer,
 } from '@chatmesh/testing';
 import { defineGuaranteeSuite } from '../guarantee-suite.js';
+import { startRunKafka } from '../private-kafka.js';
 import { startStackHarness } from '../stack-harness.js';
 
 let kafka: KafkaServer;
@@ -19,7 +19,8 @@ let cassandra: CassandraServer;
 let redis: RedisServer;
 
 before(async () => {
-  kafka = await startKafka();
+  // Its own broker: other runs' ingest and fan-out would join the same fixed consumer groups.
+  kafka = await startRunKafka();
   registry = await startSchemaRegistry();
   cassandra = await startCassandra();
   redis = await startRedis();
@@ -43,7 +44,7 @@ defineGuaranteeSuite({
       keyspace: randomKeyspaceName('system'),
       redisUrl: redis.url,
     }),
-  load: { chats: 20, minMembers: 3, maxMembers: 5, sends: 300, inFlight: 16 },
+  load: { chats: 20, minMembers: 3, maxMembers: 5, sends: 240, inFlight: 16 },
   // A killed service is back after its restart (a few seconds) plus the group's session timeout (10 s).
   retry: { ackTimeoutMs: 5_000, deadlineMs: 180_000 },
   settleTimeoutMs: 180_000,
