@@ -36,7 +36,8 @@ const { values: flags } = parseArgs({
     'integration-only': { type: 'boolean', default: false },
   },
 });
-const turboFilters = (flags.filter ?? []).map((filter) => `--filter=${filter}`);
+// --continue: one failing package must not hide the results of the others.
+const turboFilters = ['--continue', ...(flags.filter ?? []).map((filter) => `--filter=${filter}`)];
 
 const totals = { passed: 0, failed: 0 };
 let current: ChildProcess | undefined;
