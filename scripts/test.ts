@@ -37,7 +37,7 @@ const { values: flags } = parseArgs({
   },
 });
 // --continue: one failing package must not hide the results of the others.
-const turboFilters = ['--continue', ...(flags.filter ?? []).map((filter) => `--filter=${filter}`)];
+const turboFlags = ['--continue', ...(flags.filter ?? []).map((filter) => `--filter=${filter}`)];
 
 const totals = { passed: 0, failed: 0 };
 let current: ChildProcess | undefined;
@@ -158,11 +158,11 @@ function componentsToStart(): ComponentName[] {
 async function main(): Promise<number> {
   const startedMs = Date.now();
   if (!flags['integration-only']) {
-    if ((await run('npx', ['turbo', 'run', 'check-types', ...turboFilters])) !== 0) {
+    if ((await run('npx', ['turbo', 'run', 'check-types', ...turboFlags])) !== 0) {
       log('check-types failed');
       return 1;
     }
-    if ((await run('npx', ['turbo', 'run', 'test', ...turboFilters])) !== 0) {
+    if ((await run('npx', ['turbo', 'run', 'test', ...turboFlags])) !== 0) {
       log('unit tests failed');
       return 1;
     }
@@ -186,7 +186,7 @@ async function main(): Promise<number> {
   }
   for (const [name, value] of Object.entries(infraEnv)) log(`export ${name}=${value}`);
 
-  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1', ...turboFilters], {
+  const code = await run('npx', ['turbo', 'run', 'test:integration', '--concurrency=1', ...turboFlags], {
     ...process.env,
     ...infraEnv,
   });
