@@ -44,7 +44,7 @@ defineGuaranteeSuite({
       keyspace: randomKeyspaceName('system'),
       redisUrl: redis.url,
     }),
-  load: { chats: 20, minMembers: 3, maxMembers: 5, sends: 240, inFlight: 16 },
+  load: { chats: 20, minMembers: 3, maxMembers: 5, sends: 200, inFlight: 16 },
   // A killed service is back after its restart (a few seconds) plus the group's session timeout (10 s).
   retry: { ackTimeoutMs: 5_000, deadlineMs: 180_000 },
   settleTimeoutMs: 180_000,
