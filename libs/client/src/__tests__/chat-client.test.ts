@@ -225,27 +225,36 @@ describe('chat client against the fake gateway', () => {
     assert.deepEqual(bodiesOf(alice.received), ['one', 'two']);
   });
 
-  test('no reconnect after 4010 REPLACED: pending sends reject with CM_ERR_CLIENT_CLOSED', async () => {
-    gateway.createChat('c1', ['alice', 'bob']);
-    const alice = connectClient('alice');
-    await alice.client.connected();
-    gateway.hooks.answer = () => 'swallow';
-    const pending = alice.client.send('c1', { body: 'x' });
-    await waitFor(() => gateway.frames.some((f) => f.type === 'send'), 'the send');
-    const disconnected: DisconnectedEvent[] = [];
-    alice.client.on('disconnected', (event) => disconnected.push(event));
-    gateway.connections[0]?.socket.close(CLOSE_CODES.REPLACED.code, 'replaced');
-    await assert.rejects(
-      pending,
-      (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED',
-    );
-    assert.equal(alice.client.state, 'closed');
-    assert.deepEqual(disconnected, [{ code: 4010, reason: 'replaced', willReconnect: false, retryInMs: undefined }]);
-    assert.equal(alice.errors[0]?.code, 'CM_ERR_CLIENT_CONNECTION_ENDED');
-    // Proving a negative: wait well past the largest backoff (40 ms) and check nobody reconnected.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(gateway.tokens.length, 1);
-  });
+  for (const { code, name } of [CLOSE_CODES.REPLACED, CLOSE_CODES.DEVICE_REMOVED].map((c) => ({
+    code: c.code,
+    name: c.type,
+  }))) {
+    test(`no reconnect after ${code} ${name}: pending sends reject with CM_ERR_CLIENT_CLOSED`, async () => {
+      gateway.createChat('c1', ['alice', 'bob']);
+      const alice = connectClient('alice');
+      await alice.client.connected();
+      gateway.hooks.answer = () => 'swallow';
+      const pending = alice.client.send('c1', { body: 'x' });
+      await waitFor(() => gateway.frames.some((f) => f.type === 'send'), 'the send');
+      const disconnected: DisconnectedEvent[] = [];
+      alice.client.on('disconnected', (event) => disconnected.push(event));
+      gateway.connections[0]?.socket.close(code, 'bye');
+      await assert.rejects(
+        pending,
+        (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED',
+      );
+      assert.equal(alice.client.state, 'closed');
+      assert.deepEqual(disconnected, [{ code, reason: 'bye', willReconnect: false, retryInMs: undefined }]);
+      assert.equal(alice.errors[0]?.code, 'CM_ERR_CLIENT_CONNECTION_ENDED');
+      await assert.rejects(
+        alice.client.connected(),
+        (error: unknown) => error instanceof ClientError && error.code === 'CM_ERR_CLIENT_CLOSED',
+      );
+      // Proving a negative: wait well past the largest backoff (40 ms) and check nobody reconnected.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(gateway.tokens.length, 1);
+    });
+  }
 
   test('4001 asks the token provider again with reason authExpired and reconnects', async () => {
     const reasons: string[] = [];
