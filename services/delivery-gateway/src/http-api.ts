@@ -136,9 +136,9 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       if (after !== undefined) {
         rows = await store.chatLog.readAfter(chatId, Math.max(after, from - 1), limit + 1);
       } else {
-        rows = (await store.chatLog.readBefore(chatId, before ?? Number.MAX_SAFE_INTEGER, limit + 1))
-          .filter((row) => row.seq >= from)
-          .reverse();
+        // readBefore walks down from its bound (bucket by bucket in Cassandra), so start at the real tail.
+        const bound = Math.min(before ?? Number.MAX_SAFE_INTEGER, (await latestSeq(store, chatId)) + 1);
+        rows = (await store.chatLog.readBefore(chatId, bound, limit + 1)).filter((row) => row.seq >= from).reverse();
       }
       const hasMore = rows.length > limit;
       const page = after !== undefined ? rows.slice(0, limit) : rows.slice(rows.length > limit ? 1 : 0);
@@ -219,6 +219,16 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   );
 
   app.any('/*', (res) => notFound(pending(res)));
+}
+
+/** The chat's last sequence number: the head hint (which may lag, never lead) plus what follows it. */
+async function latestSeq(store: ChatStore, chatId: string): Promise<number> {
+  let last = await store.chatLog.getHead(chatId);
+  for (;;) {
+    const rows = await store.chatLog.readAfter(chatId, last, 1000);
+    if (rows.length === 0) return last;
+    last = rows[rows.length - 1]!.seq;
+  }
 }
 
 interface RequestInfo {
