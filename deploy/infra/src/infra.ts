@@ -23,7 +23,7 @@ import {
   removePidFile,
   spawnDaemon,
   stopProcess,
-  tailFile,
+  summarizeLog,
   writePidFile,
   type PidRecord,
 } from './internal/process.js';
@@ -241,7 +241,7 @@ async function waitUntilHealthy(
       removePidFile(paths.pidFile);
       throw new InfraError(
         'CM_ERR_INFRA_START_FAILED',
-        `${driver.name} (pid ${record.pid}) exited${hasExited ? ` with ${exitCode}` : ''} before it was healthy; log tail of ${paths.logFile}:\n${tailFile(paths.logFile)}`,
+        `${driver.name} (pid ${record.pid}) exited${hasExited ? ` with ${exitCode}` : ''} before it was healthy; from ${paths.logFile}:\n${summarizeLog(paths.logFile)}`,
         { component: driver.name, logFile: paths.logFile, context: { pid: record.pid, exitCode } },
       );
     }
@@ -250,7 +250,7 @@ async function waitUntilHealthy(
     if (Date.now() > deadline) {
       throw new InfraError(
         'CM_ERR_INFRA_NOT_READY',
-        `${driver.name} (pid ${record.pid}) was not healthy within ${options.readyTimeoutMs} ms (last probe: ${last.detail}); log tail of ${paths.logFile}:\n${tailFile(paths.logFile)}`,
+        `${driver.name} (pid ${record.pid}) was not healthy within ${options.readyTimeoutMs} ms (last probe: ${last.detail}); from ${paths.logFile}:\n${summarizeLog(paths.logFile)}`,
         { component: driver.name, logFile: paths.logFile, context: { pid: record.pid } },
       );
     }

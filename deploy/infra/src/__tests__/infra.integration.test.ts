@@ -12,12 +12,23 @@ import { after, before, describe, test } from 'node:test';
 import { ensureInfra, infraStatus, InfraError, stopInfra, type InfraOptions, type InfraPorts } from '../index.js';
 import { isProcessRunning, readPidFile } from '../internal/process.js';
 
+/**
+ * A free port below Linux's ephemeral range (32768-60999): a port from `listen(0)` lies inside it, and
+ * on a busy machine an outgoing connection can take it in the seconds before a JVM binds it.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-  const address = server.address();
-  await new Promise((resolvePromise) => server.close(resolvePromise));
-  return typeof address === 'object' && address !== null ? address.port : 0;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolvePromise) => {
+      server.once('error', () => resolvePromise(false));
+      server.listen(port, '127.0.0.1', () => resolvePromise(true));
+    });
+    if (free) {
+      await new Promise((resolvePromise) => server.close(resolvePromise));
+      return port;
+    }
+  }
 }
 
 async function isolatedOptions(components: InfraOptions['components']): Promise<InfraOptions & { stateDir: string }> {

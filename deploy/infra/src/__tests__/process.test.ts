@@ -14,6 +14,7 @@ import {
   removePidFile,
   spawnDaemon,
   stopProcess,
+  summarizeLog,
   tailFile,
   writePidFile,
 } from '../internal/process.js';
@@ -123,4 +124,19 @@ test('InfraError carries the component and log file', () => {
   assert.equal(error.component, 'kafka');
   assert.equal(error.context.logFile, '/x.log');
   assert.equal(error.retriable, false);
+});
+
+test('a log summary leads with the first errors, not only the shutdown noise after them', () => {
+  const path = join(dir, 'summary.log');
+  const noise = Array.from({ length: 60 }, (_, index) => `INFO shutting down part ${index}`);
+  writeFileSync(
+    path,
+    ['INFO starting', 'ERROR Socket server failed to bind to 127.0.0.1:1: Address already in use', ...noise].join('\n'),
+  );
+  const summary = summarizeLog(path);
+  assert.match(summary, /^first errors:\nERROR Socket server failed to bind/);
+  assert.match(summary, /shutting down part 59$/);
+  assert.doesNotMatch(summary, /part 10\n/);
+  writeFileSync(path, 'INFO all fine\n');
+  assert.equal(summarizeLog(path), 'INFO all fine');
 });

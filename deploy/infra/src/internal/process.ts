@@ -249,3 +249,16 @@ export function readFileHead(path: string, maxBytes = 1024 * 1024): string {
     return '';
   }
 }
+
+/**
+ * What a failed server's log says, for an error message: its first ERROR/FATAL lines (the cause; a
+ * JVM's shutdown then logs pages of noise after it) followed by the last lines.
+ */
+export function summarizeLog(path: string, errorLineCount = 8, tailLineCount = 15): string {
+  const errors = readFileHead(path, 8 * 1024 * 1024)
+    .split('\n')
+    .filter((line) => /\b(ERROR|FATAL|SEVERE)\b|Exception:/.test(line))
+    .slice(0, errorLineCount);
+  const tail = tailFile(path, tailLineCount);
+  return errors.length === 0 ? tail : `first errors:\n${errors.join('\n')}\nlast lines:\n${tail}`;
+}
