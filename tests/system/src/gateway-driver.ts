@@ -50,8 +50,9 @@ interface PendingCommand {
 /**
  * Plays a delivery gateway: produces typed `ChatCommand`s to `chat.commands` (keyed by chat id) and reads
  * the `CommandResult`s and `InboxDelivery`s that arrive on its own `gateway.<id>.deliveries` topic, which
- * it creates (the gateway owns its topic). Commands are retried the way the SDK retries: each attempt
- * has a new request id, a send keeps its client message id, so the retry is deduplicated by ingest.
+ * it creates (the gateway owns its topic). Commands are retried the way the SDK retries: a send keeps its
+ * client message id (each attempt under a new request id), any other command keeps its request id, so
+ * ingest deduplicates the retry.
  */
 export class GatewayDriver {
   readonly gatewayId: string;
@@ -119,8 +120,13 @@ export class GatewayDriver {
   }
 
   /** Produces one attempt of a command under a fresh request id. */
-  async #produce(sender: Sender, chatId: string, command: CommandBody, pending: PendingCommand): Promise<void> {
-    const requestId = `req-${randomUUID()}`;
+  async #produce(
+    sender: Sender,
+    chatId: string,
+    command: CommandBody,
+    pending: PendingCommand,
+    requestId: string,
+  ): Promise<void> {
     this.#byRequest.set(requestId, pending);
     const value: ChatCommand = {
       chatId,
@@ -136,15 +142,25 @@ export class GatewayDriver {
    * Sends a command and waits for its result, producing it again (same body, so the same client message
    * id for a send) whenever an attempt stays unanswered for `ackTimeoutMs`.
    */
-  async command(sender: Sender, chatId: string, command: CommandBody, policy: RetryPolicy): Promise<CommandOutcome> {
+  async command(
+    sender: Sender,
+    chatId: string,
+    command: CommandBody,
+    policy: RetryPolicy,
+    /** Reuse a request id (a device resending a frame it already sent). @default a fresh one */
+    requestId?: string,
+  ): Promise<CommandOutcome> {
     const pending: PendingCommand = { results: [], wake: null };
     const deadline = Date.now() + policy.deadlineMs;
+    // A send is deduplicated by its client message id, so each attempt gets a fresh request id (proving
+    // that is enough); any other command is deduplicated by its request id, so its attempts share one.
+    const sharedRequestId = requestId ?? ('chatmesh.chat.SendMessage' in command ? null : `req-${randomUUID()}`);
     let attempts = 0;
     for (;;) {
       if (attempts > 0) this.#counters.retries++;
       attempts++;
       try {
-        await this.#produce(sender, chatId, command, pending);
+        await this.#produce(sender, chatId, command, pending, sharedRequestId ?? `req-${randomUUID()}`);
       } catch {
         // A producer failure is an unanswered attempt: the next one retries it.
       }

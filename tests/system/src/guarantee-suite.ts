@@ -288,8 +288,8 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
     const allUserIds = (): string[] => [
       ...new Set([...chats.flatMap((c) => c.members), ...poisonChat.members, ...outsiders]),
     ];
-    const command = (userId: string, chatId: string, body: CommandBody) =>
-      gateway.command(sender(userId), chatId, body, retry);
+    const command = (userId: string, chatId: string, body: CommandBody, requestId?: string) =>
+      gateway.command(sender(userId), chatId, body, retry, requestId);
 
     before(async () => {
       harness = await options.createHarness();
@@ -588,10 +588,14 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
         .slice(0, Math.min(4, chats.length))
         .map((chat) => ({ chat, removed: chat.members.at(-1)! }));
       for (const { chat, removed } of removals) {
-        const outcome = await command(chat.members[0]!, chat.chatId, {
-          'chatmesh.chat.RemoveMembers': { userIds: [removed] },
-        });
+        const removal: CommandBody = { 'chatmesh.chat.RemoveMembers': { userIds: [removed] } };
+        const requestId = randomName('removal');
+        const outcome = await command(chat.members[0]!, chat.chatId, removal, requestId);
         assertAccepted(outcome.result, `removing ${removed}`);
+        // The device resends the same frame (its answer was lost): the original answer, nothing applied twice.
+        const resent = await command(chat.members[0]!, chat.chatId, removal, requestId);
+        assertAccepted(resent.result, `the removal of ${removed} resent`);
+        assert.equal(resent.result.seq, outcome.result.seq, 'the resent removal has the original seq');
         assertRejected(
           (await command(removed, chat.chatId, send(`${runId}-removed-${removed}`, 'am I still here?'))).result,
           'CM_ERR_CHAT_NOT_FOUND',
