@@ -69,9 +69,9 @@ function spawnService(
 ): ServiceProcess {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const profile = cpuProfileDir
-    ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`]
-    : [];
+  // One directory per service and node's own file names: the tsx loader thread writes a profile too, and a
+  // fixed --cpu-prof-name would let it overwrite the main thread's.
+  const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', join(cpuProfileDir, name)] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join('services', name, 'src', 'main.ts')], {
     cwd: ROOT_DIR,
     env: { ...env, CHATMESH_HTTP_PORT: String(port) },
