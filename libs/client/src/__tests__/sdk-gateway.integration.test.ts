@@ -52,7 +52,8 @@ test('SDK on the gateway over Kafka, Cassandra and Redis: connections cut mid-st
   const result = await runCutConversation(system, {
     messagesPerUser: 100,
     inFlight: 8,
-    cutEveryMs: 250,
+    cutEveryAcks: 15,
+    progress: (line) => process.stderr.write(`[sdk-gateway] ${line}\n`),
     settleTimeoutMs: 180_000,
   });
   t.diagnostic(

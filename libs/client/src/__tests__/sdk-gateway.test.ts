@@ -19,7 +19,7 @@ test('SDK on the embedded gateway: two users, connections cut mid-stream: nothin
   const result = await runCutConversation(system, {
     messagesPerUser: 150,
     inFlight: 8,
-    cutEveryMs: 120,
+    cutEveryAcks: 10,
     settleTimeoutMs: 60_000,
   });
   t.diagnostic(

@@ -19,7 +19,13 @@ import {
   type PresenceRegistry,
 } from '@chatmesh/presence-registry';
 import { collectConfigSections, startServiceGroup, type ServiceGroup } from '@chatmesh/runtime';
-import { createLocalCodec, createRegistryCodec, gatewayDeliveriesTopic, TOPICS, type SchemaCodec } from '@chatmesh/schemas';
+import {
+  createLocalCodec,
+  createRegistryCodec,
+  gatewayDeliveriesTopic,
+  TOPICS,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
 import {
   applyMigrations,
   createCassandraClient,

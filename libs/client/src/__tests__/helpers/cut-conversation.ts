@@ -17,10 +17,16 @@ export interface CutConversationOptions {
   readonly messagesPerUser: number;
   /** Sends in flight per user. */
   readonly inFlight: number;
-  /** Time between cuts, in milliseconds. */
-  readonly cutEveryMs: number;
+  /**
+   * A cut every this many acknowledged sends (counting both users). Cuts follow progress rather than
+   * a clock: a cut every N ms would livelock a slow stack whose round trip exceeds N (every in-flight
+   * answer lost, every command re-sent, forever), which proves nothing.
+   */
+  readonly cutEveryAcks: number;
   /** How long to wait for everything to arrive, in milliseconds. */
   readonly settleTimeoutMs: number;
+  /** Progress lines every 5 s (slow stacks). */
+  readonly progress?: (line: string) => void;
 }
 
 interface Participant {
@@ -63,16 +69,19 @@ export async function runCutConversation(
   const alice = open(randomName('alice').replace(/[^A-Za-z0-9._-]/g, '-'));
   const bob = open(randomName('bob').replace(/[^A-Za-z0-9._-]/g, '-'));
   let terminations = 0;
-  let cutter: ReturnType<typeof setInterval> | undefined;
+  let progressTimer: ReturnType<typeof setInterval> | undefined;
   try {
     await Promise.all([alice.client.connected(), bob.client.connected()]);
     const { chatId } = await alice.client.createDirectChat(bob.userId);
     await waitFor(() => bob.chatCreated.length === 1, { description: 'bob sees the chat', timeoutMs: 20_000 });
 
     // Cut mid-stream, alternating: the proxy destroys every connection (the gateway sees its clients
-    // vanish), then one client's own socket is terminated.
+    // vanish with frames in flight both ways), then one client's own socket is terminated.
+    let acked = 0;
     let turn = 0;
-    cutter = setInterval(() => {
+    const onAck = (): void => {
+      acked += 1;
+      if (acked % options.cutEveryAcks !== 0) return;
       turn += 1;
       if (turn % 2 === 1) proxy.cutAll();
       else {
@@ -83,7 +92,17 @@ export async function runCutConversation(
           terminations += 1;
         }
       }
-    }, options.cutEveryMs);
+    };
+    if (options.progress) {
+      progressTimer = setInterval(
+        () =>
+          options.progress?.(
+            `acked ${acked}/${2 * options.messagesPerUser}, cut ${proxy.cuts}, terminated ${terminations}, ` +
+              `received alice ${alice.received.length} bob ${bob.received.length}`,
+          ),
+        5_000,
+      );
+    }
 
     const sendAll = async (p: Participant): Promise<void> => {
       let next = 0;
@@ -92,13 +111,12 @@ export async function runCutConversation(
           const i = next++;
           const ack = await p.client.send(chatId, { body: `${p.userId}#${i}` });
           assert.equal(ack.chatId, chatId);
+          onAck();
         }
       };
       await Promise.all(Array.from({ length: options.inFlight }, worker));
     };
     await Promise.all([sendAll(alice), sendAll(bob)]);
-    clearInterval(cutter);
-    cutter = undefined;
 
     const fromOther = (p: Participant): MessageReceivedFrame[] => p.received.filter((f) => f.by.userId !== p.userId);
     await waitFor(
@@ -134,7 +152,7 @@ export async function runCutConversation(
     for (const f of bob.received) if (bySeq.has(f.seq)) assert.equal(bySeq.get(f.seq), f.clientMessageId);
     return { cuts: proxy.cuts, terminations, reconnects: alice.sockets.length + bob.sockets.length - 2 };
   } finally {
-    if (cutter) clearInterval(cutter);
+    if (progressTimer) clearInterval(progressTimer);
     for (const p of participants) await p.client.close();
     await proxy.close();
   }
