@@ -30,7 +30,7 @@ export const GATEWAY_CONFIG = defineConfigSection({
     maxFrameBytes: defineVariable({
       env: 'CHATMESH_GATEWAY_MAX_FRAME_BYTES',
       description:
-        'Largest client frame accepted; a bigger one closes the connection with 1009. Leaves room for a message with 1 MiB of base64 ciphertext.',
+        'Largest client frame accepted; a bigger one closes the connection with 1009 (past twice this size uWebSockets.js drops the socket without a close frame). Leaves room for a message with 1 MiB of base64 ciphertext.',
       schema: parsers.integer(1024, 64 * 1024 * 1024),
       noun: 'size',
       expected: 'an integer number of bytes, 1024-67108864',

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { randomName } from '@chatmesh/testing';
 import { SignJWT } from 'jose';
 import { AuthError, createTokenVerifier, DEFAULT_DEV_SECRET, GatewayError, signDevToken } from '../index.js';
-import { startHarness, tryUpgrade, type Harness } from './harness.js';
+import { startHarness, TestClient, tryUpgrade, type Harness } from './harness.js';
 
 const ISSUER = 'chatmesh-dev';
 const AUDIENCE = 'chatmesh';
@@ -101,4 +101,20 @@ test('the verifier refuses stack mode without a JWKS URL, and signs and checks d
     assert.equal(error.code, 'CM_ERR_AUTH_INVALID_TOKEN');
     return true;
   });
+});
+
+test('a connection whose token expires is closed with 4001', async () => {
+  const exp = Math.floor(Date.now() / 1000) + 2;
+  const token = await new SignJWT({ did: 'phone' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(randomName('u'))
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setExpirationTime(exp)
+    .sign(secret(DEFAULT_DEV_SECRET));
+  const client = await TestClient.open(h.wsUrl, token);
+  await client.waitForFrame((f) => f.type === 'hello', 'hello');
+  const closed = await client.closed;
+  assert.equal(closed.code, 4001);
+  assert.ok(Date.now() >= exp * 1000 - 50, 'not before the token expired');
 });

@@ -42,12 +42,15 @@ export interface Harness {
 
 /** Starts a harness; `env` adds or overrides variables (the gateway binds to port 0). */
 export async function startHarness(
-  options: { env?: Record<string, string>; store?: ChatStore; withCore?: boolean } = {},
+  options: { env?: Record<string, string>; store?: ChatStore; withCore?: boolean; realChatPage?: boolean } = {},
 ): Promise<Harness> {
   const gatewayId = randomName('gw').replace(/[^A-Za-z0-9_-]/g, '-');
   const modules = [...(options.withCore === false ? [] : [ingestService, fanOutService])];
   let gateway: Gateway | undefined;
-  const gatewayModule = createDeliveryGatewayService({ onStarted: (g) => (gateway = g), chatPage: async () => null });
+  const gatewayModule = createDeliveryGatewayService({
+    onStarted: (g) => (gateway = g),
+    ...(options.realChatPage ? {} : { chatPage: async () => null }),
+  });
   const all = [...modules, gatewayModule];
   const config = loadConfig({
     env: {

@@ -171,3 +171,19 @@ test('stack mode has no development token endpoint and no chat page', async () =
 test('the chat page loader resolves null when the web-chat package is absent', async () => {
   assert.equal(await createChatPageLoader('@chatmesh/does-not-exist')(), null);
 });
+
+test('embedded mode serves the web-chat page at / and its script at /app.js', { timeout: 120_000 }, async () => {
+  const page = await startHarness({ withCore: false, realChatPage: true });
+  try {
+    const html = await fetch(`${page.gateway.url}/`);
+    assert.equal(html.status, 200);
+    assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await html.text(), /<html/i);
+    const js = await fetch(`${page.gateway.url}/app.js`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    assert.ok((await js.text()).length > 1000);
+  } finally {
+    await page.close();
+  }
+});
