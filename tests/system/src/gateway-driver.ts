@@ -11,7 +11,7 @@ import {
   type MessageContent,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { randomName } from '@chatmesh/testing';
+import { randomName, waitFor } from '@chatmesh/testing';
 
 /** Who sends a command: a user's device behind this gateway. */
 export interface Sender {
@@ -73,7 +73,13 @@ export class GatewayDriver {
     const { bus, codec } = options;
     const gatewayId = options.gatewayId ?? randomName('sysgw');
     const topic = gatewayDeliveriesTopic(gatewayId);
-    await ensureTopics(bus, codec, [topic, TOPICS.chatCommands]);
+    // On a broker that just started, createTopics may fail for a moment while metadata settles
+    // (kafkajs: UNKNOWN_TOPIC_OR_PARTITION): it is idempotent, so try again until it goes through.
+    await waitFor(async () => (await ensureTopics(bus, codec, [topic, TOPICS.chatCommands])).length > 0, {
+      description: `topic ${topic.name}`,
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     // Deliveries may arrive before the driver object exists; they wait in `early`.
     const holder: { driver?: GatewayDriver } = {};
     const early: GatewayDelivery[] = [];

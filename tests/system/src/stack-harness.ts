@@ -120,11 +120,23 @@ export async function startStackHarness(
     async start(service) {
       if (running.has(service)) return;
       if (!skippedLeftovers) await skipLeftovers();
-      const child = ServiceProcess.spawn(service, MAINS[service], env, join(logDir, `${service}.log`));
-      running.set(service, child);
       const startedMs = Date.now();
-      const url = await child.waitReady(readyTimeoutMs);
-      log(`${service} pid ${child.pid} ready at ${url} in ${Date.now() - startedMs} ms`);
+      // One more try when the process exits during start: on a broker that just started, topic creation
+      // can fail for a moment (kafkajs UNKNOWN_TOPIC_OR_PARTITION). A real start-up bug fails twice.
+      for (let attempt = 1; ; attempt++) {
+        const child = ServiceProcess.spawn(service, MAINS[service], env, join(logDir, `${service}.log`));
+        running.set(service, child);
+        try {
+          const url = await child.waitReady(readyTimeoutMs);
+          log(`${service} pid ${child.pid} ready at ${url} in ${Date.now() - startedMs} ms`);
+          return;
+        } catch (error) {
+          await child.kill();
+          running.delete(service);
+          if (attempt >= 2) throw error;
+          log(`${service} pid ${child.pid} did not start (${(error as Error).message}); trying once more`);
+        }
+      }
     },
     async kill(service) {
       const child = running.get(service);
