@@ -16,9 +16,9 @@ import type { TypedTopics } from '@chatmesh/runtime';
 import { gatewayDeliveriesTopic, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import type { SectionValues } from '@chatmesh/config';
 import { GatewayError } from './errors.js';
 import { deviceStatusEvent, frameToRecord, type FrameRecord, type FrameSender } from './frame-commands.js';
-import type { SectionValues } from '@chatmesh/config';
 import type { GATEWAY_CONFIG } from './gateway-config.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
@@ -456,7 +456,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       metrics.gatewayConnectionsOpen.dec();
       logger.debug({ code }, 'connection closed');
       // After the open's registration, so a fast close cannot unregister before it registers.
-      track(session.chain.then(() => closedSession(session)));
+      void track(session.chain.then(() => closedSession(session)));
     },
   });
 
