@@ -59,6 +59,36 @@ describe('kafka bus specifics', () => {
     }
   });
 
+  it('concurrent sends on the one idempotent producer all land, each with its own offset (kafkajs #598)', async () => {
+    const name = `test-concurrent-${randomUUID().slice(0, 8)}`;
+    await bus.admin.createTopics([{ name, partitions: 4 }]);
+    // 40 callers at once, as partition handlers do: without the send queue kafkajs mixes their sequence numbers.
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, caller) =>
+        bus.producer.send(
+          name,
+          Array.from({ length: 25 }, (_, i) => ({
+            key: `k${(caller * 25 + i) % 16}`,
+            value: Buffer.from(`${caller}:${i}`),
+          })),
+        ),
+      ),
+    );
+    const slots = results.flat().map((m) => `${m.partition}@${m.offset}`);
+    assert.equal(slots.length, 1000);
+    assert.equal(new Set(slots).size, 1000, 'every record has its own (partition, offset)');
+    const offsets = await bus.admin.fetchTopicOffsets(name);
+    const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    assert.equal(total, 1000, 'the topic holds exactly the records sent');
+    // A record too large for the broker fails alone; the requests batched with it still land.
+    const [big, small] = await Promise.allSettled([
+      bus.producer.send(name, [{ key: 'big', value: Buffer.alloc(2 * 1024 * 1024) }]),
+      bus.producer.send(name, [{ key: 'small', value: Buffer.from('ok') }]),
+    ]);
+    assert.equal(big.status, 'rejected');
+    assert.equal(small.status, 'fulfilled');
+  });
+
   it('maps a broker refusal to a coded BusError', async () => {
     await assert.rejects(
       bus.admin.createTopics([{ name: `test-bad-${randomUUID().slice(0, 8)}`, partitions: 1, retentionMs: -5 }]),

@@ -42,6 +42,8 @@ const LEVEL_NAMES: Record<number, KafkaBusLogEntry['level']> = {
 
 /** Group states in which no member is running, so offsets may be moved (DescribeGroups). */
 const IDLE_GROUP_STATES = new Set(['Empty', 'Dead']);
+/** Sends queued while one is in flight go out together up to this many bytes (brokers refuse requests over 1 MiB by default). */
+const MAX_COALESCED_BATCH_BYTES = 512 * 1024;
 
 /**
  * Creates a bus on Kafka. Connections open lazily on first use; {@link Bus.close} closes them.
@@ -118,6 +120,126 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     }
   };
 
+  /*
+   * One idempotent producer must not run concurrent send() calls: kafkajs then assigns sequence numbers
+   * out of order and the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER (kafkajs issues #598, #1005), which
+   * can drop records. So sends are queued and flushed one request at a time; what queued up while a
+   * request was in flight goes out together in one sendBatch (bounded in bytes), which also gives
+   * concurrent handlers a batching effect instead of a lock's serial round trips.
+   */
+  interface PendingSend {
+    readonly topic: string;
+    readonly records: readonly OutgoingRecord[];
+    readonly partitions: readonly number[];
+    readonly bytes: number;
+    readonly resolve: (metadata: RecordMetadata[]) => void;
+    readonly reject: (error: unknown) => void;
+  }
+  const sendQueue: PendingSend[] = [];
+  let flushing = false;
+  const recordBytes = (record: OutgoingRecord): number =>
+    (record.value?.length ?? 0) + (record.key === null ? 0 : Buffer.byteLength(record.key)) + 64;
+
+  const enqueueSend = (request: Omit<PendingSend, 'resolve' | 'reject' | 'bytes'>): Promise<RecordMetadata[]> =>
+    new Promise((resolve, reject) => {
+      const bytes = request.records.reduce((sum, record) => sum + recordBytes(record), 0);
+      sendQueue.push({ ...request, bytes, resolve, reject });
+      if (!flushing) void flushSends();
+    });
+
+  const takeBatch = (): PendingSend[] => {
+    const batch: PendingSend[] = [];
+    let bytes = 0;
+    while (sendQueue.length > 0) {
+      const next = sendQueue[0]!;
+      if (batch.length > 0 && bytes + next.bytes > MAX_COALESCED_BATCH_BYTES) break;
+      batch.push(next);
+      bytes += next.bytes;
+      sendQueue.shift();
+    }
+    return batch;
+  };
+
+  const sendNow = async (batch: readonly PendingSend[]): Promise<void> => {
+    const byTopic = new Map<string, PendingSend[]>();
+    for (const request of batch) {
+      const list = byTopic.get(request.topic);
+      if (list) list.push(request);
+      else byTopic.set(request.topic, [request]);
+    }
+    await producerReady();
+    const result = await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, requests]) => ({
+        topic,
+        messages: requests.flatMap((request) =>
+          request.records.map((record, index) => ({
+            key: record.key,
+            value: record.value,
+            headers: record.headers ? { ...record.headers } : undefined,
+            partition: record.key === null || record.partition !== undefined ? request.partitions[index] : undefined,
+          })),
+        ),
+      })),
+    });
+    // Records of one partition are appended in the order they were listed, from its base offset.
+    const baseOffsets = new Map(
+      result.map((entry) => [`${entry.topicName}\u0000${entry.partition}`, BigInt(entry.baseOffset ?? '0')]),
+    );
+    const nextIndex = new Map<string, bigint>();
+    for (const [topic, requests] of byTopic) {
+      for (const request of requests) {
+        const metadata = request.partitions.map((partition) => {
+          const slot = `${topic}\u0000${partition}`;
+          const base = baseOffsets.get(slot);
+          if (base === undefined) {
+            throw new BusError(
+              'CM_ERR_COMMON_INTERNAL',
+              `kafkajs placed a record of ${topic} on a partition other than ${partition}`,
+              {
+                context: { topic, partition },
+              },
+            );
+          }
+          const index = nextIndex.get(slot) ?? 0n;
+          nextIndex.set(slot, index + 1n);
+          return { topic, partition, offset: (base + index).toString() };
+        });
+        instrumentation?.onProduced?.({ topic, records: request.records.length });
+        request.resolve(metadata);
+      }
+    }
+  };
+
+  const flushSends = async (): Promise<void> => {
+    flushing = true;
+    try {
+      while (sendQueue.length > 0) {
+        const batch = takeBatch();
+        try {
+          await sendNow(batch);
+        } catch (error) {
+          if (batch.length === 1) {
+            partitionCounts.delete(batch[0]!.topic);
+            batch[0]!.reject(toBusError(error, `produce to ${batch[0]!.topic}`, { topic: batch[0]!.topic }));
+            continue;
+          }
+          // One bad request (too large, unknown topic) must not fail the others it was batched with.
+          for (const request of batch) {
+            try {
+              await sendNow([request]);
+            } catch (single) {
+              partitionCounts.delete(request.topic);
+              request.reject(toBusError(single, `produce to ${request.topic}`, { topic: request.topic }));
+            }
+          }
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+
   const send = async (topic: string, records: readonly OutgoingRecord[]): Promise<RecordMetadata[]> => {
     assertOpen();
     if (records.length === 0) return [];
@@ -139,40 +261,7 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
       roundRobin.set(topic, next + 1);
       return next % count;
     });
-    await producerReady();
-    let result;
-    try {
-      result = await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((record, index) => ({
-          key: record.key,
-          value: record.value,
-          headers: record.headers ? { ...record.headers } : undefined,
-          partition: record.key === null || record.partition !== undefined ? partitions[index] : undefined,
-        })),
-      });
-    } catch (error) {
-      partitionCounts.delete(topic);
-      throw toBusError(error, `produce to ${topic}`, { topic });
-    }
-    const baseOffsets = new Map(result.map((entry) => [entry.partition, BigInt(entry.baseOffset ?? '0')]));
-    const nextIndex = new Map<number, bigint>();
-    const metadata = partitions.map((partition) => {
-      const base = baseOffsets.get(partition);
-      if (base === undefined) {
-        throw new BusError(
-          'CM_ERR_COMMON_INTERNAL',
-          `kafkajs placed a record of ${topic} on a partition other than ${partition}`,
-          { context: { topic, partition } },
-        );
-      }
-      const index = nextIndex.get(partition) ?? 0n;
-      nextIndex.set(partition, index + 1n);
-      return { topic, partition, offset: (base + index).toString() };
-    });
-    instrumentation?.onProduced?.({ topic, records: records.length });
-    return metadata;
+    return enqueueSend({ topic, records, partitions });
   };
 
   const busAdmin: BusAdmin = {
