@@ -107,7 +107,7 @@ export function infraEndpoints(options: InfraOptions = {}): InfraEndpoints {
 
 /**
  * The environment variables that point clients (services, tests, shells) at the given endpoints:
- * KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DATACENTER, REDIS_URL, SCHEMA_REGISTRY_URL;
+ * KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, REDIS_URL, SCHEMA_REGISTRY_URL;
  * only those of `components`.
  */
 export function endpointsToEnv(
@@ -118,7 +118,7 @@ export function endpointsToEnv(
   if (components.includes('kafka')) env.KAFKA_BROKERS = endpoints.kafkaBrokers.join(',');
   if (components.includes('cassandra')) {
     env.CASSANDRA_CONTACT_POINTS = endpoints.cassandraContactPoints.join(',');
-    env.CASSANDRA_LOCAL_DATACENTER = endpoints.cassandraLocalDataCenter;
+    env.CASSANDRA_LOCAL_DC = endpoints.cassandraLocalDataCenter;
   }
   if (components.includes('redis')) env.REDIS_URL = endpoints.redisUrl;
   if (components.includes('schema-registry')) env.SCHEMA_REGISTRY_URL = endpoints.schemaRegistryUrl;

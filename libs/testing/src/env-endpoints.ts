@@ -72,9 +72,9 @@ export function cassandraContactPointsFromEnv(env: Env): string[] | undefined {
   return found && hostPortList('cassandra', found.name, found.value);
 }
 
-/** The Cassandra local data center: CHATMESH_TEST_CASSANDRA_DC, CASSANDRA_LOCAL_DATACENTER, else `datacenter1`. */
+/** The Cassandra local data center: CHATMESH_TEST_CASSANDRA_DC, CASSANDRA_LOCAL_DC, else `datacenter1`. */
 export function cassandraDataCenterFromEnv(env: Env): string {
-  return env.CHATMESH_TEST_CASSANDRA_DC?.trim() || env.CASSANDRA_LOCAL_DATACENTER?.trim() || 'datacenter1';
+  return env.CHATMESH_TEST_CASSANDRA_DC?.trim() || env.CASSANDRA_LOCAL_DC?.trim() || 'datacenter1';
 }
 
 /** The Redis URL from CHATMESH_TEST_REDIS or REDIS_URL, or undefined. @throws TestingError CM_ERR_TESTING_ENDPOINT_INVALID */

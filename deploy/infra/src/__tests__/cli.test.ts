@@ -30,7 +30,7 @@ test('env prints one KEY=value line per endpoint, honouring port overrides and -
   assert.deepEqual(result.stdout.trim().split('\n'), [
     'KAFKA_BROKERS=127.0.0.1:29999',
     'CASSANDRA_CONTACT_POINTS=127.0.0.1:19042',
-    'CASSANDRA_LOCAL_DATACENTER=datacenter1',
+    'CASSANDRA_LOCAL_DC=datacenter1',
     'REDIS_URL=redis://127.0.0.1:16379',
     'SCHEMA_REGISTRY_URL=http://127.0.0.1:18081',
   ]);

@@ -21,7 +21,7 @@ test('CHATMESH_TEST_* wins over the service variables; nothing set reads as unde
   assert.equal(kafkaBrokersFromEnv({}), undefined);
   assert.deepEqual(cassandraContactPointsFromEnv({ CASSANDRA_CONTACT_POINTS: '127.0.0.1:19042' }), ['127.0.0.1:19042']);
   assert.equal(cassandraDataCenterFromEnv({}), 'datacenter1');
-  assert.equal(cassandraDataCenterFromEnv({ CASSANDRA_LOCAL_DATACENTER: 'dc2' }), 'dc2');
+  assert.equal(cassandraDataCenterFromEnv({ CASSANDRA_LOCAL_DC: 'dc2' }), 'dc2');
   assert.equal(redisUrlFromEnv({ CHATMESH_TEST_REDIS: 'redis://h:1', REDIS_URL: 'redis://x:2' }), 'redis://h:1');
   assert.equal(schemaRegistryUrlFromEnv({ SCHEMA_REGISTRY_URL: 'http://h:8081/' }), 'http://h:8081');
 });

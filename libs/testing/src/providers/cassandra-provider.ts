@@ -28,7 +28,7 @@ export const CASSANDRA_IMAGE = 'cassandra:5.0.6';
 
 /**
  * Provides a real Cassandra (ready: a CQL query answers): CASSANDRA_CONTACT_POINTS /
- * CHATMESH_TEST_CASSANDRA when set (data center from CASSANDRA_LOCAL_DATACENTER, default
+ * CHATMESH_TEST_CASSANDRA when set (data center from CASSANDRA_LOCAL_DC, default
  * `datacenter1`), else a testcontainers container when a Docker engine answers, else the native node
  * of @chatmesh/infra (reused if it runs). Give each test its own keyspace ({@link randomKeyspaceName}).
  * @throws TestingError CM_ERR_TESTING_NO_SERVER (with how to get one), CM_ERR_TESTING_ENDPOINT_INVALID
