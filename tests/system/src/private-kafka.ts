@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,14 +31,22 @@ async function freePort(): Promise<number> {
  */
 export async function startRunKafka(): Promise<KafkaServer> {
   if (process.env.KAFKA_BROKERS?.trim() || process.env.CHATMESH_TEST_KAFKA?.trim()) return startKafka();
-  return startKafka({
+  const stateDir = mkdtempSync(join(tmpdir(), 'chatmesh-system-kafka-'));
+  const server = await startKafka({
     provider: 'native',
     keepStarted: false,
     env: {
       ...process.env,
-      CHATMESH_INFRA_DIR: mkdtempSync(join(tmpdir(), 'chatmesh-system-kafka-')),
+      CHATMESH_INFRA_DIR: stateDir,
       CHATMESH_INFRA_KAFKA_PORT: String(await freePort()),
       CHATMESH_INFRA_KAFKA_CONTROLLER_PORT: String(await freePort()),
     },
   });
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }
