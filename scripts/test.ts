@@ -2,7 +2,7 @@
  * `npm test`: the whole test suite with real infrastructure, as kafkajs' `scripts/testWithKafka.sh` does
  * with docker-compose, but with the native servers of @chatmesh/infra (no Docker here).
  *
- *   1. fast checks: `turbo run check-types`, then the unit tests (`turbo run test`);
+ *   1. fast checks: `turbo run check-types`, `turbo run lint`, then the unit tests (`turbo run test`);
  *   2. brings up Kafka, Cassandra, Redis and the schema registry (skipping any whose endpoint the
  *      environment already gives: KAFKA_BROKERS / CHATMESH_TEST_KAFKA, ...), logging their versions;
  *   3. runs `turbo run test:integration --concurrency=1` with the endpoints exported to it;
@@ -160,6 +160,10 @@ async function main(): Promise<number> {
   if (!flags['integration-only']) {
     if ((await run('npx', ['turbo', 'run', 'check-types', ...turboFlags])) !== 0) {
       log('check-types failed');
+      return 1;
+    }
+    if ((await run('npx', ['turbo', 'run', 'lint', ...turboFlags])) !== 0) {
+      log('lint failed');
       return 1;
     }
     if ((await run('npx', ['turbo', 'run', 'test', ...turboFlags])) !== 0) {
