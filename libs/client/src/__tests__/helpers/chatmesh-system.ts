@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKafkaBus, createMemoryBus, type Bus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
+// Not declared in package.json: the gateway depends on @chatmesh/web-chat, which depends on this package,
+// so declaring it would close a cycle that turbo refuses. The workspace links it at the root.
 import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';

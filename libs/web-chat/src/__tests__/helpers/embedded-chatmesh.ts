@@ -1,20 +1,12 @@
 /**
- * Embedded chatmesh for the page tests: ingest + fan-out + delivery-gateway in one service group on the
- * memory bus, store and presence registry. The gateway loads the chat page from @chatmesh/web-chat by
- * itself (its default loader), as `npm start` does.
+ * Embedded chatmesh for the page test, started the way a person starts it: the launcher of `npm start`
+ * (deploy/launcher/src/embedded-main.ts) as a child process, with only ingest, fan-out and the gateway,
+ * every port chosen by the OS. The gateway serves this package's page itself (it loads
+ * @chatmesh/web-chat by name). Started as a process rather than imported, so this package does not depend
+ * on the gateway, which depends on it.
  */
-import { createMemoryBus } from '@chatmesh/bus';
-import { loadConfig } from '@chatmesh/config';
-import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
-import { fanOutService } from '@chatmesh/fan-out';
-import { ingestService } from '@chatmesh/ingest';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
-import { collectConfigSections, startServiceGroup } from '@chatmesh/runtime';
-import { createLocalCodec } from '@chatmesh/schemas';
-import { createMemoryStore } from '@chatmesh/store';
-import { waitFor } from '@chatmesh/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface EmbeddedChatmesh {
   /** `http://127.0.0.1:<port>`: the page at `/`, the API and `/v1/ws`. */
@@ -22,33 +14,61 @@ export interface EmbeddedChatmesh {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedChatmesh(): Promise<EmbeddedChatmesh> {
-  let gateway: Gateway | undefined;
-  const modules = [ingestService, fanOutService, createDeliveryGatewayService({ onStarted: (g) => (gateway = g) })];
-  const config = loadConfig({
-    env: { CHATMESH_GATEWAY_PORT: '0', CHATMESH_HTTP_PORT: '0', CHATMESH_LOG_LEVEL: 'silent' },
-    sections: collectConfigSections(modules),
+const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+const LAUNCHER = 'deploy/launcher/src/embedded-main.ts';
+
+export async function startEmbeddedChatmesh(options: { readyTimeoutMs?: number } = {}): Promise<EmbeddedChatmesh> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', LAUNCHER], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      CHATMESH_MODE: 'embedded',
+      CHATMESH_SERVICES: 'ingest,fan-out,delivery-gateway',
+      CHATMESH_GATEWAY_PORT: '0',
+      CHATMESH_HTTP_PORT: '0',
+      CHATMESH_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const bus = createMemoryBus();
-  const store = createMemoryStore();
-  const presence = createMemoryPresenceRegistry();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
-  const group = await startServiceGroup(modules, {
-    config,
-    logger: createLogger({ service: 'web-chat-tests', level: 'silent' }),
-    registry,
-    metrics: createChatmeshMetrics(registry),
-    bus,
-    codec: createLocalCodec(),
-    store,
-    presence,
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the embedded launcher did not report its gateway within ${readyTimeoutMs} ms:\n${output.slice(-4000)}`,
+          ),
+        ),
+      readyTimeoutMs,
+    );
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      // The gateway logs its URL once it listens: {"component":"delivery-gateway","url":"http://..."}.
+      const match = /"component":"delivery-gateway","url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`the embedded launcher exited with ${code} before its gateway listened:\n${output.slice(-4000)}`),
+      );
+    });
   });
-  await waitFor(() => group.isReady(), { description: 'ingest, fan-out and gateway ready', timeoutMs: 30_000 });
   return {
-    url: gateway!.url,
+    url,
     async close() {
-      await group.stop();
-      await Promise.allSettled([bus.close(), store.close(), presence.close()]);
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(forced);
     },
   };
 }
