@@ -104,7 +104,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   let status: 'starting' | 'ready' | 'draining' | 'stopped' | 'failed' = 'starting';
   let consumerReady = false;
   let listenSocket: us_listen_socket | null = null;
-  const counts = { connectionsOpened: 0, deliveries: 0, commandsProduced: 0 };
+  const counts = { connectionsOpened: 0, deliveries: 0, commandsProduced: 0, leaseRenewals: 0 };
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pendingWork.add(promise);
@@ -578,7 +578,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   heartbeat.unref();
 
   async function renewLease(): Promise<void> {
+    if (status === 'draining' || status === 'stopped' || status === 'failed') return;
     const result = await presence.refreshGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
+    counts.leaseRenewals++;
     const sessions = [...byDevice.values()].filter((s) => !s.closed);
     if (result === 'lost') {
       // Another process runs with our gateway id: its deliveries are not ours to serve any more.
