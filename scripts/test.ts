@@ -155,8 +155,26 @@ function componentsToStart(): ComponentName[] {
   return wanted;
 }
 
+/**
+ * The chat page's browser test drives Debian's Chromium (Playwright cannot download its own browser
+ * here): install it when missing, as the infrastructure installs Redis, so a fresh machine needs nothing.
+ */
+async function ensureChromium(): Promise<void> {
+  const path = process.env.CHATMESH_CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(path)) return;
+  if (process.getuid?.() !== 0) {
+    log(`no Chromium at ${path} and not root: install Debian's chromium (the browser test will fail and say so)`);
+    return;
+  }
+  log('installing Debian\'s chromium for the browser test (apt-get)');
+  if ((await run('apt-get', ['update', '-qq'])) !== 0 || (await run('apt-get', ['install', '-y', '-qq', 'chromium'])) !== 0) {
+    log('apt-get could not install chromium; the browser test will fail and say so');
+  }
+}
+
 async function main(): Promise<number> {
   const startedMs = Date.now();
+  await ensureChromium();
   if (!flags['integration-only']) {
     if ((await run('npx', ['turbo', 'run', 'check-types', ...turboFlags])) !== 0) {
       log('check-types failed');

@@ -1,5 +1,5 @@
 /** Lines of the embedded-mode banner, printed as plain text (not JSON) so a person reads it first. */
-export function renderEmbeddedBanner(options: { url: string; services: readonly string[] }): string {
+export function renderEmbeddedBanner(options: { url: string; services: readonly string[]; chatUrl?: string }): string {
   const { url } = options;
   return [
     '',
@@ -8,6 +8,7 @@ export function renderEmbeddedBanner(options: { url: string; services: readonly 
     ' In-process bus and stores: every message, topic and offset is lost on exit.',
     ' For trying it out and for tests. For real servers: `npm run stack`.',
     '================================================================================',
+    ...(options.chatUrl ? [` chat     : ${options.chatUrl}/   <- open in a browser, pick a name, chat`] : []),
     ` services : ${options.services.join(', ')}`,
     ` ops      : ${url}/`,
     ` health   : ${url}/health`,

@@ -65,5 +65,12 @@ await runMain(async () => {
       process.stdout.write('chatmesh: every service stopped cleanly; the in-memory data is gone.\n');
     },
   });
-  process.stdout.write(renderEmbeddedBanner({ url: runtime.url, services: modules.map((module) => module.name) }));
+  const gatewayUrl = runtime.group.health()['delivery-gateway']?.details?.['url'];
+  process.stdout.write(
+    renderEmbeddedBanner({
+      url: runtime.url,
+      services: modules.map((module) => module.name),
+      ...(typeof gatewayUrl === 'string' ? { chatUrl: gatewayUrl } : {}),
+    }),
+  );
 });

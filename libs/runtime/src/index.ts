@@ -33,5 +33,6 @@ export { ensureTopics } from './ensure-topics.js';
 export { definePendingService, type PendingServiceOptions } from './pending-service.js';
 export { connectStackClients, createStackBusAndCodec, type StackClients } from './stack-clients.js';
 export { runServiceProcess } from './run-service-process.js';
+export { CORE_PATH_RETRY } from './core-path-retry.js';
 export { collectConfigSections } from './config-sections.js';
 export { installCrashHandlers, CRASH_EXIT_CODE } from './crash-handlers.js';

@@ -136,6 +136,7 @@ export const GATEWAY_CONFIG = defineConfigSection({
       schema: parsers.url(['http', 'https']),
       noun: 'URL',
       expected: 'an http(s) URL, e.g. https://id.example.com/.well-known/jwks.json',
+      requiredInStack: true,
     }),
     authDevSecret: defineVariable({
       env: 'CHATMESH_AUTH_DEV_SECRET',

@@ -2,4 +2,4 @@
  * @chatmesh/fan-out: expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push. Exports its {@link ServiceModule}, which the
  * embedded launcher runs in-process and `src/main.ts` runs as its own process.
  */
-export { fanOutService } from './service.js';
+export { fanOutService, FAN_OUT_GROUP_ID, INBOX_SEQUENCER_GROUP_ID } from './service.js';

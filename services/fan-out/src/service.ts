@@ -1,4 +1,4 @@
-import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
 import { createEventExpander } from './event-expander.js';
 import { createInboxSequencer } from './inbox-sequencer.js';
@@ -31,6 +31,7 @@ export const fanOutService: ServiceModule = {
     const expansion = await deps.typed.subscribe<ChatEvent>({
       groupId: FAN_OUT_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
+      retry: CORE_PATH_RETRY,
       partitionsConcurrently: 4,
       handler: async (event) => {
         await expander.expand(event);
@@ -40,6 +41,7 @@ export const fanOutService: ServiceModule = {
     const sequencing = await deps.typed.subscribe<InboxEntry>({
       groupId: INBOX_SEQUENCER_GROUP_ID,
       topics: [TOPICS.userInbox.name],
+      retry: CORE_PATH_RETRY,
       partitionsConcurrently: 4,
       handler: async (entry) => {
         const outcome = await sequencer.sequence(entry);

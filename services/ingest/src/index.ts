@@ -2,4 +2,4 @@
  * @chatmesh/ingest: single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events. Exports its {@link ServiceModule}, which the
  * embedded launcher runs in-process and `src/main.ts` runs as its own process.
  */
-export { ingestService } from './service.js';
+export { ingestService, INGEST_GROUP_ID } from './service.js';

@@ -1,5 +1,5 @@
 import { getConfigSection } from '@chatmesh/config';
-import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
 import { createCommandProcessor } from './command-processor.js';
 import { INGEST_CONFIG } from './ingest-config.js';
@@ -32,6 +32,7 @@ export const ingestService: ServiceModule = {
     const subscription = await deps.typed.subscribe<ChatCommand>({
       groupId: INGEST_GROUP_ID,
       topics: [TOPICS.chatCommands.name],
+      retry: CORE_PATH_RETRY,
       partitionsConcurrently: settings.partitionsConcurrently,
       handler: async (command) => {
         const outcome = await processor.process(command);

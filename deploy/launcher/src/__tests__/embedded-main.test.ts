@@ -11,7 +11,11 @@ after(() => {
 });
 
 test('embedded launcher prints its URL, answers /health and /ready, and exits 0 on SIGTERM', async () => {
-  const proc = spawnLauncher('src/embedded-main.ts', { CHATMESH_HTTP_PORT: '0', CHATMESH_LOG_LEVEL: 'warn' });
+  const proc = spawnLauncher('src/embedded-main.ts', {
+    CHATMESH_HTTP_PORT: '0',
+    CHATMESH_GATEWAY_PORT: '0',
+    CHATMESH_LOG_LEVEL: 'warn',
+  });
   started.push(proc);
   const url = await waitFor(
     () => /ops {6}: (http:\/\/127\.0\.0\.1:\d+)\//.exec(proc.stdout())?.[1],

@@ -31,6 +31,9 @@ before(async () => {
     REDIS_URL: redis.url,
     CHATMESH_STACK_BASE_PORT: String(await findConsecutiveFreePorts(SERVICE_NAMES.length)),
     CHATMESH_STACK_LOG_DIR: logDir,
+    // Keys are fetched only when a token is checked; the gateway needs the setting to start in stack mode.
+    CHATMESH_AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+    CHATMESH_GATEWAY_PORT: '0',
   };
 });
 

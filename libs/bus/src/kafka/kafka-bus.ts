@@ -6,6 +6,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import { ChatmeshError, compileRetryPolicy, isRetriable, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
 import { processRecord } from '../internal/record-processor.js';
 import {
@@ -42,6 +43,7 @@ const LEVEL_NAMES: Record<number, KafkaBusLogEntry['level']> = {
 
 /** Group states in which no member is running, so offsets may be moved (DescribeGroups). */
 const IDLE_GROUP_STATES = new Set(['Empty', 'Dead']);
+const ADMIN_RETRY_POLICY = compileRetryPolicy({ maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 2_000 });
 /** Sends queued while one is in flight go out together up to this many bytes (brokers refuse requests over 1 MiB by default). */
 const MAX_COALESCED_BATCH_BYTES = 512 * 1024;
 
@@ -264,35 +266,53 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     return enqueueSend({ topic, records, partitions });
   };
 
+  const createTopicsOnce = async (specs: readonly TopicSpec[]): Promise<void> => {
+    assertOpen();
+    await adminReady();
+    const wanted = expandTopicSpecs(specs);
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = wanted.filter((spec) => !existing.has(spec.name));
+      if (missing.length === 0) return;
+      const replicationFactor =
+        options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor,
+          configEntries: [
+            { name: 'cleanup.policy', value: spec.cleanupPolicy ?? 'delete' },
+            ...(spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }]),
+          ],
+        })),
+      });
+    } catch (error) {
+      // Another instance may have created the same topics between our list and create: that is success.
+      if (allTopicsExist(error)) return;
+      throw toBusError(error, 'createTopics');
+    }
+  };
+
+  /*
+   * Right after a broker starts or a topic is created, metadata is still settling: leaders move
+   * (NOT_LEADER) and a new topic may be briefly unknown to the broker answering. Both pass in moments,
+   * so admin calls retry them instead of failing a service's start.
+   */
+  const withAdminRetry = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
+    retry(fn, ADMIN_RETRY_POLICY, {
+      shouldRetry: (error) =>
+        isRetriable(error) ||
+        (operation === 'createTopics' && error instanceof BusError && error.code === 'CM_ERR_BUS_UNKNOWN_TOPIC'),
+    }).catch((error: unknown) => {
+      throw error instanceof ChatmeshError && error.code === 'CM_ERR_RETRY_EXHAUSTED' && error.cause
+        ? error.cause
+        : error;
+    });
+
   const busAdmin: BusAdmin = {
-    async createTopics(specs: readonly TopicSpec[]): Promise<void> {
-      assertOpen();
-      await adminReady();
-      const wanted = expandTopicSpecs(specs);
-      try {
-        const existing = new Set(await admin.listTopics());
-        const missing = wanted.filter((spec) => !existing.has(spec.name));
-        if (missing.length === 0) return;
-        const replicationFactor =
-          options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((spec) => ({
-            topic: spec.name,
-            numPartitions: spec.partitions,
-            replicationFactor,
-            configEntries: [
-              { name: 'cleanup.policy', value: spec.cleanupPolicy ?? 'delete' },
-              ...(spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }]),
-            ],
-          })),
-        });
-      } catch (error) {
-        // Another instance may have created the same topics between our list and create: that is success.
-        if (allTopicsExist(error)) return;
-        throw toBusError(error, 'createTopics');
-      }
-    },
+    createTopics: (specs: readonly TopicSpec[]) => withAdminRetry('createTopics', () => createTopicsOnce(specs)),
     async listTopics(): Promise<string[]> {
       await adminReady();
       try {
@@ -302,14 +322,15 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
       }
     },
     partitionCount: (topic) => partitionCount(topic, 0),
-    async fetchTopicOffsets(topic) {
-      await partitionCount(topic, 0);
-      try {
-        return (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high }));
-      } catch (error) {
-        throw toBusError(error, `fetchTopicOffsets(${topic})`, { topic });
-      }
-    },
+    fetchTopicOffsets: (topic) =>
+      withAdminRetry(`fetchTopicOffsets(${topic})`, async () => {
+        await partitionCount(topic, 0);
+        try {
+          return (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high }));
+        } catch (error) {
+          throw toBusError(error, `fetchTopicOffsets(${topic})`, { topic });
+        }
+      }),
     async fetchCommittedOffsets(groupId, topic) {
       await partitionCount(topic, 0);
       try {
