@@ -22,17 +22,11 @@ import { renderEmbeddedBanner } from './banner.js';
 import { CONFIG_SECTIONS, selectModules } from './service-modules.js';
 
 await runMain(async () => {
+  // Stack mode's own requirements (endpoints, the JWKS) would hide the real mistake: wrong command.
+  const requestedMode = process.env.CHATMESH_MODE?.trim();
+  if (requestedMode === 'stack') throw wrongModeError(requestedMode);
   const config = loadConfig({ sections: CONFIG_SECTIONS });
-  if (config.mode !== 'embedded') {
-    throw new ConfigError([
-      {
-        variable: 'CHATMESH_MODE',
-        value: config.mode,
-        expected: 'embedded',
-        message: `CHATMESH_MODE="${config.mode}" is not valid for \`npm start\`: expected embedded (\`npm run stack\` runs stack mode)`,
-      },
-    ]);
-  }
+  if (config.mode !== 'embedded') throw wrongModeError(config.mode);
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
   installCrashHandlers(logger);
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
@@ -74,3 +68,14 @@ await runMain(async () => {
     }),
   );
 });
+
+function wrongModeError(mode: string): ConfigError {
+  return new ConfigError([
+    {
+      variable: 'CHATMESH_MODE',
+      value: mode,
+      expected: 'embedded',
+      message: `CHATMESH_MODE="${mode}" is not valid for \`npm start\`: expected embedded (\`npm run stack\` runs stack mode)`,
+    },
+  ]);
+}

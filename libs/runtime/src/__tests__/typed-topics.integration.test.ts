@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { SchemaRegistry as ConfluentClient } from '@kafkajs/confluent-schema-registry';
+import kafkajs from 'kafkajs';
 import { createKafkaBus, type Bus, type BusRecord, type DeadLetterEnvelope } from '@chatmesh/bus';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createRegistryCodec, gatewayDeliveriesTopic, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
@@ -8,6 +10,8 @@ import { createBusInstrumentation, createTypedProducer, ensureTopics, subscribeT
 import { uniqueName, waitFor } from './helpers.js';
 
 const servers: ProvidedServer[] = [];
+let brokers: string[] = [];
+let registryUrl = '';
 let bus: Bus;
 let codec: SchemaCodec;
 const registry = createMetricsRegistry({ collectDefaultMetrics: false });
@@ -18,6 +22,8 @@ before(async () => {
   servers.push(kafka);
   const schemaRegistry = await startSchemaRegistry();
   servers.push(schemaRegistry);
+  brokers = [...kafka.brokers];
+  registryUrl = schemaRegistry.url;
   bus = createKafkaBus({
     brokers: kafka.brokers,
     logLevel: 'nothing',
@@ -93,4 +99,47 @@ test('on Kafka with the registry: typed records arrive decoded, undecodable ones
   );
   await subscription.stop();
   await collector.stop();
+});
+
+test('a record produced through the Kafka bus is read by a plain kafkajs consumer and decoded through the registry, with the id it assigned', async () => {
+  const definition = gatewayDeliveriesTopic(randomName('plain').replaceAll('.', '-'));
+  await ensureTopics(bus, codec, [definition]);
+  const value: GatewayDelivery = {
+    gatewayId: 'gw-plain',
+    userId: 'alice',
+    deviceId: 'phone',
+    createdAtMs: 1_700_000_000_000,
+    payload: {
+      'chatmesh.gateway.PresenceNotice': { subjectUserId: 'bob', online: true, lastSeenMs: null },
+    },
+  };
+  const metadata = await createTypedProducer(bus, codec).send(definition.name, 'alice', value);
+
+  const consumer = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).consumer({
+    groupId: uniqueName('test-plain-reader'),
+  });
+  const received: Array<{ key: string | undefined; value: Buffer; partition: number; offset: string }> = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: definition.name, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        if (message.value)
+          received.push({ key: message.key?.toString(), value: message.value, partition, offset: message.offset });
+      },
+    });
+    await waitFor(() => received.length === 1, 60_000, 'the record read by plain kafkajs');
+  } finally {
+    await consumer.disconnect();
+  }
+  const record = received[0]!;
+  assert.equal(record.key, 'alice');
+  assert.equal(`${record.partition}@${record.offset}`, `${metadata.partition}@${metadata.offset}`);
+  const latest = (await (await fetch(`${registryUrl}/subjects/${definition.valueSubject}/versions/latest`)).json()) as {
+    id: number;
+  };
+  assert.equal(record.value[0], 0, 'Confluent magic byte');
+  assert.equal(record.value.readInt32BE(1), latest.id, 'the schema id the registry assigned');
+  const decoded = await new ConfluentClient({ host: registryUrl }).decode(record.value);
+  assert.deepEqual(JSON.parse(JSON.stringify(decoded)), JSON.parse(JSON.stringify(value)));
 });
