@@ -8,6 +8,7 @@ import {
   valueSubjectOf,
   type ChatCommand,
   type ChatEvent,
+  type ChatMember,
   type CommandResult,
   type GatewayDelivery,
   type SchemaCodec,
@@ -92,6 +93,20 @@ export function createCommandProcessor(
     }
   }
 
+  /** Opens each member's interval at the event's sequence number (idempotent, versioned by seq). */
+  async function addMembers(event: ChatEvent, members: ReadonlyArray<ChatMember>): Promise<void> {
+    for (const member of members) {
+      await store.directory.addMember({
+        chatId: event.chatId,
+        userId: member.userId,
+        role: member.role === 'ADMIN' ? 'admin' : 'member',
+        joinedSeq: event.seq,
+        removedSeq: null,
+        addedBy: event.origin.userId,
+      });
+    }
+  }
+
   /** Applies a stored lifecycle event to the directory; versioned by seq, so replays are harmless. */
   async function applyToDirectory(event: ChatEvent): Promise<void> {
     const { chatId, seq, serverTimeMs } = event;
@@ -110,16 +125,7 @@ export function createCommandProcessor(
         },
         seq,
       );
-      for (const member of created.members) {
-        await store.directory.addMember({
-          chatId,
-          userId: member.userId,
-          role: member.role === 'ADMIN' ? 'admin' : 'member',
-          joinedSeq: seq,
-          removedSeq: null,
-          addedBy: event.origin.userId,
-        });
-      }
+      await addMembers(event, created.members);
     } else if ('chatmesh.chat.ChatUpdated' in body) {
       const update = body['chatmesh.chat.ChatUpdated'];
       const chat = await store.directory.getChat(chatId);
@@ -135,16 +141,7 @@ export function createCommandProcessor(
         );
       }
     } else if ('chatmesh.chat.MembersAdded' in body) {
-      for (const member of body['chatmesh.chat.MembersAdded'].members) {
-        await store.directory.addMember({
-          chatId,
-          userId: member.userId,
-          role: member.role === 'ADMIN' ? 'admin' : 'member',
-          joinedSeq: seq,
-          removedSeq: null,
-          addedBy: event.origin.userId,
-        });
-      }
+      await addMembers(event, body['chatmesh.chat.MembersAdded'].members);
     } else if ('chatmesh.chat.MembersRemoved' in body) {
       for (const userId of body['chatmesh.chat.MembersRemoved'].userIds) {
         await store.directory.removeMember(chatId, userId, seq);
