@@ -17,13 +17,14 @@ import { parseArgs } from 'node:util';
 import { createChatClient, type ChatClient, type WebSocketLike } from '@chatmesh/client';
 import WebSocket from 'ws';
 import { BenchError, readMachineInfo, summarizeLatencies } from '../src/index.js';
-import { startEmbeddedProcess, type EmbeddedProcess } from './embedded-process.js';
+import { startEmbeddedProcess } from './embedded-process.js';
+import { startStackGatewayTarget, type GatewayTarget } from './stack-gateway-target.js';
 import { machineRows, renderTwoColumns, writeResult } from './gateway-report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const USAGE =
-  'usage: npm run bench:gateway-latency -w @chatmesh/load-tests -- --mode embedded [--rate N msg/s] [--seconds N]\n' +
-  '         [--senders N] [--warmup-s N] [--body-bytes N] [--drain-timeout-s N] [--results-dir DIR] [--note TEXT]';
+  'usage: npm run bench:gateway-latency -w @chatmesh/load-tests -- --mode embedded|stack [--rate N msg/s] [--seconds N]\n' +
+  '         [--senders N] [--warmup-s N] [--body-bytes N] [--drain-timeout-s N] [--ready-timeout-s N] [--results-dir DIR] [--note TEXT]';
 
 function invalid(message: string): never {
   throw new BenchError('CM_ERR_BENCH_INVALID_OPTIONS', `${message}\n${USAGE}`, { context: { phase: 'options' } });
@@ -47,6 +48,7 @@ function parseOptions(argv: string[]) {
       'warmup-s': { type: 'string', default: '2' },
       'body-bytes': { type: 'string', default: '100' },
       'drain-timeout-s': { type: 'string', default: '60' },
+      'ready-timeout-s': { type: 'string', default: '240' },
       'results-dir': { type: 'string', default: resolve(HERE, '../results') },
       note: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -56,9 +58,8 @@ function parseOptions(argv: string[]) {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  if (values.mode !== 'embedded') {
-    invalid(`--mode ${values.mode} is not implemented yet: only embedded (see load-tests/README.md)`);
-  }
+  if (values.mode !== 'embedded' && values.mode !== 'stack')
+    invalid(`--mode must be embedded or stack, got "${values.mode}"`);
   const rate = positive(values.rate, 'rate');
   const seconds = positive(values.seconds, 'seconds');
   const warmupS = positive(values['warmup-s'], 'warmup-s', 0);
@@ -71,6 +72,7 @@ function parseOptions(argv: string[]) {
     warmupS,
     bodyBytes: positive(values['body-bytes'], 'body-bytes', 16),
     drainTimeoutS: positive(values['drain-timeout-s'], 'drain-timeout-s'),
+    readyTimeoutS: positive(values['ready-timeout-s'], 'ready-timeout-s'),
     resultsDir: values['results-dir'],
     note: values.note,
   };
@@ -94,11 +96,22 @@ async function devToken(gatewayUrl: string, userId: string, deviceId: string): P
   return ((await response.json()) as { token: string }).token;
 }
 
-function connectClient(gatewayUrl: string, userId: string): ChatClient {
+/** Embedded mode: `npm start`'s launcher as a process; tokens from its `POST /v1/dev/token`. */
+async function startEmbeddedTarget(logDir: string, readyTimeoutMs: number): Promise<GatewayTarget> {
+  const embedded = await startEmbeddedProcess({ logDir, readyTimeoutMs });
+  return {
+    gatewayUrl: embedded.gatewayUrl,
+    environment: { process: 'npm start launcher (all six services, memory bus/store/presence)', log: embedded.logFile },
+    token: (userId, deviceId) => devToken(embedded.gatewayUrl, userId, deviceId),
+    stop: () => embedded.stop(),
+  };
+}
+
+function connectClient(target: GatewayTarget, userId: string): ChatClient {
   return createChatClient({
-    url: gatewayUrl,
+    url: target.gatewayUrl,
     deviceId: 'bench',
-    tokenProvider: () => devToken(gatewayUrl, userId, 'bench'),
+    tokenProvider: () => target.token(userId, 'bench'),
     webSocketFactory: (url) => new WebSocket(url, { perMessageDeflate: false }) as unknown as WebSocketLike,
   });
 }
@@ -109,15 +122,17 @@ async function main(): Promise<void> {
   const machine = readMachineInfo();
   const run = startedAt.replace(/[:.]/g, '-');
   const notes: string[] = options.note ? [options.note] : [];
-  process.stdout.write(`starting the embedded process (logs in /tmp/chatmesh-bench/gateway-latency-${run})...\n`);
-  const target: EmbeddedProcess = await startEmbeddedProcess({ logDir: `/tmp/chatmesh-bench/gateway-latency-${run}` });
+  const logDir = `/tmp/chatmesh-bench/gateway-latency-${run}`;
+  process.stdout.write(`starting the ${options.mode} services (logs in ${logDir})...\n`);
+  const target =
+    options.mode === 'stack'
+      ? await startStackGatewayTarget({ logDir, readyTimeoutMs: options.readyTimeoutS * 1000 })
+      : await startEmbeddedTarget(logDir, options.readyTimeoutS * 1000);
   const clients: ChatClient[] = [];
   try {
-    const receiver = connectClient(target.gatewayUrl, 'lat-receiver');
+    const receiver = connectClient(target, 'lat-receiver');
     clients.push(receiver);
-    const senders = Array.from({ length: options.senders }, (_, i) =>
-      connectClient(target.gatewayUrl, `lat-sender-${i}`),
-    );
+    const senders = Array.from({ length: options.senders }, (_, i) => connectClient(target, `lat-sender-${i}`));
     clients.push(...senders);
     await Promise.all(clients.map((client) => client.connected()));
     const chats = await Promise.all(
@@ -187,7 +202,11 @@ async function main(): Promise<void> {
       benchmark: 'gateway-latency',
       startedAt,
       mode: options.mode,
-      path: 'SDK sender → gateway → chat.commands → ingest → fan-out → gateway deliveries → SDK receiver (one process: npm start launcher, memory bus/store)',
+      path:
+        options.mode === 'stack'
+          ? 'SDK sender → gateway process → Kafka chat.commands → ingest process (Cassandra) → Kafka chat.events → fan-out process (Cassandra, Redis) → Kafka gateway deliveries → gateway → SDK receiver'
+          : 'SDK sender → gateway → chat.commands → ingest → fan-out → gateway deliveries → SDK receiver (one process: npm start launcher, memory bus/store)',
+      environment: target.environment,
       rate: options.rate,
       seconds: options.seconds,
       senders: options.senders,
@@ -207,7 +226,12 @@ async function main(): Promise<void> {
     };
     process.stdout.write(
       `\n${renderTwoColumns([
-        ['mode', `${options.mode} (npm start launcher in its own process; clients in this one)`],
+        [
+          'mode',
+          options.mode === 'stack'
+            ? 'stack (ingest, fan-out, gateway processes on Kafka, Cassandra, Redis; clients in this one)'
+            : 'embedded (npm start launcher in its own process; clients in this one)',
+        ],
         [
           'offered',
           `${options.rate} msg/s for ${options.seconds} s from ${options.senders} senders to 1 receiver (${options.bodyBytes} B bodies, warm-up ${options.warmupS} s)`,
