@@ -24,7 +24,7 @@ const GIB = 1024 ** 3;
 
 const USAGE =
   'usage: npm run bench:gateway-density -w @chatmesh/load-tests -- [--counts 1000,5000,10000,18000] [--generators N]\n' +
-  '         [--concurrency N per generator] [--settle-ms N] [--results-dir DIR] [--note TEXT]';
+  '         [--concurrency N per generator] [--settle-ms N] [--services delivery-gateway|all] [--results-dir DIR] [--note TEXT]';
 
 function invalid(message: string): never {
   throw new BenchError('CM_ERR_BENCH_INVALID_OPTIONS', `${message}\n${USAGE}`, { context: { phase: 'options' } });
@@ -39,6 +39,7 @@ function parseOptions(argv: string[]) {
       generators: { type: 'string' },
       concurrency: { type: 'string', default: '64' },
       'settle-ms': { type: 'string', default: '5000' },
+      services: { type: 'string', default: 'delivery-gateway' },
       'results-dir': { type: 'string', default: resolve(HERE, '../results') },
       note: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -62,7 +63,15 @@ function parseOptions(argv: string[]) {
   const settleMs = Number(values['settle-ms']);
   if (!Number.isInteger(concurrency) || concurrency < 1) invalid('--concurrency must be a positive integer');
   if (!Number.isInteger(settleMs) || settleMs < 0) invalid('--settle-ms must be a non-negative integer');
-  return { counts, generators, concurrency, settleMs, resultsDir: values['results-dir'], note: values.note };
+  return {
+    counts,
+    generators,
+    concurrency,
+    settleMs,
+    services: values.services,
+    resultsDir: values['results-dir'],
+    note: values.note,
+  };
 }
 
 interface Generator {
@@ -155,7 +164,11 @@ async function main(): Promise<void> {
   const machine = readMachineInfo();
   const logDir = `/tmp/chatmesh-bench/gateway-density-${startedAt.replace(/[:.]/g, '-')}`;
   process.stdout.write(`starting the embedded gateway process (logs in ${logDir})...\n`);
-  const gateway = await startEmbeddedProcess({ logDir, gcOnSignal: true });
+  const gateway = await startEmbeddedProcess({
+    logDir,
+    gcOnSignal: true,
+    env: { CHATMESH_SERVICES: options.services },
+  });
   const wsUrl = `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`;
   const generators: Generator[] = [];
   const rows: Array<Record<string, number>> = [];
@@ -215,7 +228,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'gateway-density',
       startedAt,
-      gatewayProcess: 'npm start launcher (embedded: all six services, memory bus/store/presence, local codec)',
+      gatewayProcess: `npm start launcher, embedded (memory bus/store/presence, local codec), CHATMESH_SERVICES=${options.services}`,
       generators: generators.map((g) => g.localAddress),
       concurrencyPerGenerator: options.concurrency,
       settleMs: options.settleMs,
