@@ -101,27 +101,33 @@ export function createInboxSequencer(deps: {
       const deliveredTo: string[] = [];
       if (online.length > 0) {
         const content = await contentOf(stored);
-        for (const device of online) {
-          const delivery: GatewayDelivery = {
-            gatewayId: device.gatewayId,
-            userId,
-            deviceId: device.deviceId,
-            createdAtMs: clock(),
-            payload: {
-              'chatmesh.gateway.InboxDelivery': { entry: stored, content: forDevice(content, userId, device.deviceId) },
-            },
-          };
-          try {
-            await typed.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
-            deliveredTo.push(device.deviceId);
-          } catch (error) {
-            // A gateway that vanished with its topic: the device syncs from its cursor when it reconnects.
-            logger.warn(
-              { err: error, userId, deviceId: device.deviceId, gatewayId: device.gatewayId },
-              'delivery to a gateway failed',
-            );
-          }
-        }
+        // Each device's delivery is independent: sent together, coalesced by the bus into one request.
+        await Promise.all(
+          online.map(async (device) => {
+            const delivery: GatewayDelivery = {
+              gatewayId: device.gatewayId,
+              userId,
+              deviceId: device.deviceId,
+              createdAtMs: clock(),
+              payload: {
+                'chatmesh.gateway.InboxDelivery': {
+                  entry: stored,
+                  content: forDevice(content, userId, device.deviceId),
+                },
+              },
+            };
+            try {
+              await typed.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
+              deliveredTo.push(device.deviceId);
+            } catch (error) {
+              // A gateway that vanished with its topic: the device syncs from its cursor when it reconnects.
+              logger.warn(
+                { err: error, userId, deviceId: device.deviceId, gatewayId: device.gatewayId },
+                'delivery to a gateway failed',
+              );
+            }
+          }),
+        );
       }
       let pushed = false;
       const item = stored.item;

@@ -162,21 +162,24 @@ export function createCommandProcessor(
     } else {
       states.advance(command.chatId, entry.seq);
     }
-    // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
-    // dedupes on (chat, seq), so a second copy adds nothing.
-    await bus.producer.send(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]);
     const clientMessageId =
       plan?.clientMessageId ??
       ('chatmesh.chat.MessageReceived' in event.event
         ? event.event['chatmesh.chat.MessageReceived'].clientMessageId
         : null);
-    await answer(command, {
-      accepted: true,
-      seq: entry.seq,
-      serverTimeMs: event.serverTimeMs,
-      clientMessageId,
-      reason: null,
-    });
+    // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
+    // dedupes on (chat, seq), so a second copy adds nothing. The event and the answer are independent,
+    // so they go out together (the bus coalesces them into one produce request).
+    await Promise.all([
+      bus.producer.send(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]),
+      answer(command, {
+        accepted: true,
+        seq: entry.seq,
+        serverTimeMs: event.serverTimeMs,
+        clientMessageId,
+        reason: null,
+      }),
+    ]);
     return { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, duplicate };
   }
 
