@@ -16,9 +16,12 @@ import { isProcessRunning, readPidFile } from '../internal/process.js';
  * A free port below Linux's ephemeral range (32768-60999): a port from `listen(0)` lies inside it, and
  * on a busy machine an outgoing connection can take it in the seconds before a JVM binds it.
  */
+const handedOut = new Set<number>();
 async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // Six picks from one range may repeat: a port is handed out once per run.
+    if (handedOut.has(port)) continue;
     const server = createServer();
     const free = await new Promise<boolean>((resolvePromise) => {
       server.once('error', () => resolvePromise(false));
@@ -26,6 +29,7 @@ async function freePort(): Promise<number> {
     });
     if (free) {
       await new Promise((resolvePromise) => server.close(resolvePromise));
+      handedOut.add(port);
       return port;
     }
   }
