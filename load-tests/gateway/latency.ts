@@ -234,7 +234,7 @@ async function main(): Promise<void> {
         ],
         [
           'offered',
-          `${options.rate} msg/s for ${options.seconds} s from ${options.senders} senders to 1 receiver (${options.bodyBytes} B bodies, warm-up ${options.warmupS} s)`,
+          `${options.rate} msg/s for ${options.seconds} s from ${options.senders} sender(s) to 1 receiver (${options.bodyBytes} B bodies, warm-up ${options.warmupS} s)`,
         ],
         ['messages', `${total} sent, ${received} received, ${rejected} rejected, ${missing} missing`],
         [
