@@ -1,6 +1,7 @@
 /**
  * Runs one package's tests with Node's built-in test runner (through tsx).
  * `unit` runs every `src/**\/*.test.ts` that is not an integration test; `integration` runs `*.integration.test.ts`.
+ * Folders to search other than `src` may follow the kind (`run-tests.ts unit src gateway`).
  * Node 20's `--test` does not expand globs itself, so the files are found here.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,8 @@ function findTests(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-const files = findTests('src').sort();
+const roots = process.argv.length > 3 ? process.argv.slice(3) : ['src'];
+const files = roots.flatMap((root) => findTests(root)).sort();
 if (files.length === 0) {
   console.log(`no ${kind} tests in ${process.cwd()}`);
   process.exit(0);
