@@ -1,13 +1,12 @@
 import { probeCassandra } from '@chatmesh/infra';
 
-import { TestingError } from '../errors.js';
 import { cassandraContactPointsFromEnv, cassandraDataCenterFromEnv } from '../env-endpoints.js';
 import { dockerHost } from '../internal/docker.js';
 import {
   checkEnvServer,
   chooseSpawningProvider,
   compileProviderOptions,
-  HOW_TO_GET,
+  endpointFromEnv,
   once,
   provideNative,
   type ProvidedServer,
@@ -35,10 +34,7 @@ export const CASSANDRA_IMAGE = 'cassandra:5.0.6';
  */
 export async function startCassandra(options: ProviderOptions = {}): Promise<CassandraServer> {
   const compiled = compileProviderOptions(options);
-  const fromEnv =
-    compiled.provider === 'auto' || compiled.provider === 'env'
-      ? cassandraContactPointsFromEnv(compiled.env)
-      : undefined;
+  const fromEnv = endpointFromEnv(compiled, 'cassandra', 'Cassandra', cassandraContactPointsFromEnv);
   if (fromEnv !== undefined) {
     const localDataCenter = cassandraDataCenterFromEnv(compiled.env);
     const health = await checkEnvServer(
@@ -48,13 +44,6 @@ export async function startCassandra(options: ProviderOptions = {}): Promise<Cas
       Math.min(compiled.readyTimeoutMs, 60_000),
     );
     return { provider: 'env', contactPoints: fromEnv, localDataCenter, version: health.version, stop: async () => {} };
-  }
-  if (compiled.provider === 'env') {
-    throw new TestingError(
-      'CM_ERR_TESTING_NO_SERVER',
-      `CHATMESH_TEST_PROVIDER=env but no Cassandra endpoint is set: ${HOW_TO_GET.cassandra}`,
-      { server: 'cassandra' },
-    );
   }
   if ((await chooseSpawningProvider(compiled)) === 'testcontainers') {
     const { GenericContainer, Wait } = await import('testcontainers');

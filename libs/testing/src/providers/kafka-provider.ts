@@ -1,6 +1,5 @@
 import { probeKafka } from '@chatmesh/infra';
 
-import { TestingError } from '../errors.js';
 import { kafkaBrokersFromEnv } from '../env-endpoints.js';
 import { dockerHost } from '../internal/docker.js';
 import { findFreePort } from '../internal/free-port.js';
@@ -8,7 +7,7 @@ import {
   checkEnvServer,
   chooseSpawningProvider,
   compileProviderOptions,
-  HOW_TO_GET,
+  endpointFromEnv,
   once,
   provideNative,
   type ProvidedServer,
@@ -33,8 +32,7 @@ export const KAFKA_IMAGE = 'apache/kafka:4.1.1';
  */
 export async function startKafka(options: ProviderOptions = {}): Promise<KafkaServer> {
   const compiled = compileProviderOptions(options);
-  const fromEnv =
-    compiled.provider === 'auto' || compiled.provider === 'env' ? kafkaBrokersFromEnv(compiled.env) : undefined;
+  const fromEnv = endpointFromEnv(compiled, 'kafka', 'Kafka', kafkaBrokersFromEnv);
   if (fromEnv !== undefined) {
     const health = await checkEnvServer(
       'kafka',
@@ -43,15 +41,6 @@ export async function startKafka(options: ProviderOptions = {}): Promise<KafkaSe
       Math.min(compiled.readyTimeoutMs, 60_000),
     );
     return { provider: 'env', brokers: fromEnv, version: health.version, stop: async () => {} };
-  }
-  if (compiled.provider === 'env') {
-    throw new TestingError(
-      'CM_ERR_TESTING_NO_SERVER',
-      `CHATMESH_TEST_PROVIDER=env but no Kafka endpoint is set: ${HOW_TO_GET.kafka}`,
-      {
-        server: 'kafka',
-      },
-    );
   }
   if ((await chooseSpawningProvider(compiled)) === 'testcontainers') {
     const { GenericContainer, Wait } = await import('testcontainers');

@@ -82,6 +82,27 @@ export const HOW_TO_GET: Readonly<Record<TestServer, string>> = {
     'set SCHEMA_REGISTRY_URL (or CHATMESH_TEST_SCHEMA_REGISTRY) to http://host:port, or run `npm run infra -- up` (it serves libs/schema-registry)',
 };
 
+/**
+ * The endpoint the environment gives for `server`, when the chosen provider may use it (`auto` or `env`).
+ * @throws TestingError CM_ERR_TESTING_NO_SERVER when CHATMESH_TEST_PROVIDER=env and none is set
+ */
+export function endpointFromEnv<T>(
+  options: CompiledProviderOptions,
+  server: TestServer,
+  label: string,
+  read: (env: CompiledProviderOptions['env']) => T | undefined,
+): T | undefined {
+  const value = options.provider === 'auto' || options.provider === 'env' ? read(options.env) : undefined;
+  if (value === undefined && options.provider === 'env') {
+    throw new TestingError(
+      'CM_ERR_TESTING_NO_SERVER',
+      `CHATMESH_TEST_PROVIDER=env but no ${label} endpoint is set: ${HOW_TO_GET[server]}`,
+      { server },
+    );
+  }
+  return value;
+}
+
 /** Which provider to use when no endpoint came from the environment. */
 export async function chooseSpawningProvider(options: CompiledProviderOptions): Promise<'testcontainers' | 'native'> {
   if (options.provider === 'testcontainers' || options.provider === 'native') return options.provider;

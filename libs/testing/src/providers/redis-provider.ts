@@ -1,13 +1,12 @@
 import { probeRedis } from '@chatmesh/infra';
 
-import { TestingError } from '../errors.js';
 import { redisUrlFromEnv } from '../env-endpoints.js';
 import { dockerHost } from '../internal/docker.js';
 import {
   checkEnvServer,
   chooseSpawningProvider,
   compileProviderOptions,
-  HOW_TO_GET,
+  endpointFromEnv,
   once,
   provideNative,
   type ProvidedServer,
@@ -32,8 +31,7 @@ export const REDIS_IMAGE = 'redis:7.0';
  */
 export async function startRedis(options: ProviderOptions = {}): Promise<RedisServer> {
   const compiled = compileProviderOptions(options);
-  const fromEnv =
-    compiled.provider === 'auto' || compiled.provider === 'env' ? redisUrlFromEnv(compiled.env) : undefined;
+  const fromEnv = endpointFromEnv(compiled, 'redis', 'Redis', redisUrlFromEnv);
   if (fromEnv !== undefined) {
     const health = await checkEnvServer(
       'redis',
@@ -42,15 +40,6 @@ export async function startRedis(options: ProviderOptions = {}): Promise<RedisSe
       Math.min(compiled.readyTimeoutMs, 30_000),
     );
     return { provider: 'env', url: fromEnv, version: health.version, stop: async () => {} };
-  }
-  if (compiled.provider === 'env') {
-    throw new TestingError(
-      'CM_ERR_TESTING_NO_SERVER',
-      `CHATMESH_TEST_PROVIDER=env but no Redis endpoint is set: ${HOW_TO_GET.redis}`,
-      {
-        server: 'redis',
-      },
-    );
   }
   if ((await chooseSpawningProvider(compiled)) === 'testcontainers') {
     const { GenericContainer, Wait } = await import('testcontainers');
