@@ -11,3 +11,4 @@ export {
 } from './contract-suite.js';
 export { kafkajsPartitionForKey, PARTITIONER_REFERENCE_KEYS } from './kafkajs-partition.js';
 export { waitFor, createGate, type WaitForOptions } from './wait-for.js';
+export { collectRecords } from './collect-records.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createMemoryBus, type Bus, type BusRecord, type DeadLetterEnvelope } from '@chatmesh/bus';
+import { createMemoryBus, type Bus, type DeadLetterEnvelope } from '@chatmesh/bus';
+import { collectRecords } from '@chatmesh/bus/testing';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createLocalCodec, topicSpecs, TOPICS, type SchemaCodec } from '@chatmesh/schemas';
 import { createBusInstrumentation, createTypedProducer, subscribeTyped } from '../index.js';
@@ -24,19 +25,7 @@ async function setup(codec: SchemaCodec = createFakeCodec()) {
   return { bus, codec, topic, registry, metrics };
 }
 
-/** Collects every record of a topic with a group of its own. */
-async function collect(bus: Bus, topic: string): Promise<BusRecord[]> {
-  const seen: BusRecord[] = [];
-  await bus.subscribe({
-    groupId: uniqueName('test-collector'),
-    topics: [topic],
-    handler: async (record) => {
-      seen.push(record);
-    },
-    deadLetter: { encode: async () => Buffer.alloc(0) },
-  });
-  return seen;
-}
+const collect = collectRecords;
 
 test('a typed producer encodes with <topic>-value and the consumer gets the decoded value', async () => {
   const { bus, codec, topic } = await setup();

@@ -1,4 +1,5 @@
 import { createMemoryBus, type Bus, type BusRecord } from '@chatmesh/bus';
+import { collectRecords } from '@chatmesh/bus/testing';
 import { getConfigSection, loadConfig } from '@chatmesh/config';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
@@ -107,17 +108,7 @@ export async function startHarness(
       clients.push(client);
       return client;
     },
-    async collect(topic) {
-      const seen: BusRecord[] = [];
-      await bus.subscribe({
-        groupId: randomName('collector'),
-        topics: [topic],
-        fromBeginning: false,
-        handler: async (record) => void seen.push(record),
-        deadLetter: { encode: async () => Buffer.alloc(0) },
-      });
-      return seen;
-    },
+    collect: (topic) => collectRecords(bus, topic, { fromBeginning: false }),
     async metric(name, labels = {}) {
       const metric = registry.getSingleMetric(name);
       if (!metric) return 0;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
+import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
@@ -57,16 +58,7 @@ test('fan-out turns a chat event into inbox rows, delivers to online devices and
       store,
       presence,
     });
-    const collect = async (topic: string): Promise<BusRecord[]> => {
-      const seen: BusRecord[] = [];
-      await bus.subscribe({
-        groupId: randomName('collector'),
-        topics: [topic],
-        handler: async (record) => void seen.push(record),
-        deadLetter: { encode: async () => Buffer.alloc(0) },
-      });
-      return seen;
-    };
+    const collect = (topic: string): Promise<BusRecord[]> => collectRecords(bus, topic);
     const deliveries = await collect(gateway);
     const pushes = await collect(TOPICS.pushRequests.name);
     await waitFor(() => group.isReady(), { description: 'fan-out ready' });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
+import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
@@ -39,16 +40,7 @@ test('ingest consumes chat.commands, stores and emits chat.events, and parks a p
     for (const topic of [TOPICS.chatCommands.name, TOPICS.chatEvents.name]) {
       assert.ok((await bus.admin.listTopics()).includes(`${topic}.dlq`), `${topic}.dlq exists`);
     }
-    const collect = async (topic: string): Promise<BusRecord[]> => {
-      const seen: BusRecord[] = [];
-      await bus.subscribe({
-        groupId: randomName('collector'),
-        topics: [topic],
-        handler: async (record) => void seen.push(record),
-        deadLetter: { encode: async () => Buffer.alloc(0) },
-      });
-      return seen;
-    };
+    const collect = (topic: string): Promise<BusRecord[]> => collectRecords(bus, topic);
     const events = await collect(TOPICS.chatEvents.name);
     const dead = await collect(`${TOPICS.chatCommands.name}.dlq`);
     await waitFor(() => group.isReady(), { description: 'ingest ready' });
