@@ -43,6 +43,8 @@ export interface ChatClientEvents {
   membersAdded: FrameOf<'membersAdded'>;
   membersRemoved: FrameOf<'membersRemoved'>;
   receipt: FrameOf<'receipt'>;
+  /** Another device of this user (or this one) read a chat up to `upToSeq`: clear its unread state. */
+  readPointer: FrameOf<'readPointer'>;
   typing: FrameOf<'typing'>;
   presence: FrameOf<'presence'>;
   /** The `hello` of each new connection. */
@@ -532,6 +534,13 @@ class ChatClientImpl implements ChatClient {
         } else {
           this.events.emit('receipt', frame);
         }
+        return;
+      case 'readPointer':
+        // An inbox position without a chat sequence: handled once, acked, never chat-ordered.
+        if (this.sequencer.isHandled(frame.inboxSeq)) return;
+        this.events.emit('readPointer', frame);
+        this.sequencer.markHandled(frame.inboxSeq);
+        this.scheduleAck();
         return;
       default:
         return this.onInboxFrame(frame);

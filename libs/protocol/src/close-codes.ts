@@ -35,6 +35,12 @@ export const CLOSE_CODES = Object.freeze({
     retriable: false,
     message: 'the device was removed from the account',
   },
+  DEVICE_LIMIT: {
+    code: 4012,
+    type: 'DEVICE_LIMIT',
+    retriable: false,
+    message: 'the user already has the maximum number of devices; remove one first',
+  },
 } as const satisfies Record<string, CloseCodeEntry>);
 
 export type CloseCodeName = keyof typeof CLOSE_CODES;

@@ -115,6 +115,18 @@ export const receiptFrameSchema = z.strictObject({
   atMs: z.number(),
 });
 
+/**
+ * The user read a chat up to `upToSeq` on another of their devices (or this one): clear its unread
+ * state here too. Comes from the user's own inbox, so a device that was offline catches up.
+ */
+export const readPointerFrameSchema = z.strictObject({
+  type: z.literal('readPointer'),
+  inboxSeq: seq,
+  chatId: z.string(),
+  upToSeq: seq,
+  byDeviceId: z.string(),
+});
+
 export const typingNoticeFrameSchema = z.strictObject({
   type: z.literal('typing'),
   chatId: z.string(),
@@ -167,6 +179,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   ackResultFrameSchema,
   rejectFrameSchema,
   receiptFrameSchema,
+  readPointerFrameSchema,
   typingNoticeFrameSchema,
   presenceFrameSchema,
   syncDoneFrameSchema,
@@ -177,8 +190,10 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
 
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ServerFrameType = ServerFrame['type'];
-/** Frames that come from the device's inbox (they carry `inboxSeq` and are replayed after reconnects). */
-export type InboxFrame = Extract<ServerFrame, { inboxSeq: number }>;
+/** Chat frames that come from the device's inbox (they carry `inboxSeq` and the chat's `seq`, and are replayed after reconnects). */
+export type InboxFrame = Extract<ServerFrame, { inboxSeq: number; seq: number }>;
+/** Every frame that occupies an inbox position (chat frames and `readPointer`): the device acks up to its `inboxSeq`. */
+export type InboxPositionFrame = Extract<ServerFrame, { inboxSeq: number }>;
 export type MessageReceivedFrame = z.infer<typeof messageReceivedFrameSchema>;
 export type AckResultFrame = z.infer<typeof ackResultFrameSchema>;
 export type RejectFrame = z.infer<typeof rejectFrameSchema>;

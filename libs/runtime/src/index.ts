@@ -36,3 +36,4 @@ export { runServiceProcess } from './run-service-process.js';
 export { CORE_PATH_RETRY } from './core-path-retry.js';
 export { collectConfigSections } from './config-sections.js';
 export { installCrashHandlers, CRASH_EXIT_CODE } from './crash-handlers.js';
+export { DEVICES_CONFIG } from './devices-config.js';

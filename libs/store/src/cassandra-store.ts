@@ -10,6 +10,11 @@ import {
   type MembershipRecord,
   type SequencedLogStore,
 } from './types.js';
+import {
+  createCassandraDeviceStore,
+  createCassandraReceiptStore,
+  createCassandraSettingsStore,
+} from './cassandra-social-stores.js';
 
 /** Connection options of {@link createCassandraStore}. */
 export interface CassandraStoreOptions {
@@ -70,6 +75,9 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     inboxLog: createCassandraLog(client, ks, 'inbox_log'),
     directory: createCassandraDirectory(client, ks),
     cursors: createCassandraCursors(client, ks),
+    receipts: createCassandraReceiptStore(client, ks),
+    settings: createCassandraSettingsStore(client, ks),
+    devices: createCassandraDeviceStore(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },

@@ -4,7 +4,7 @@
  * and the in-process twin used in embedded mode. {@link appendOnce} is the exactly-once append on top.
  */
 export type * from './types.js';
-export { LOG_BUCKET_SIZE, bucketOf } from './types.js';
+export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS } from './types.js';
 export { appendOnce, StreamHeads, type AppendOutcome, type AppendDraft } from './append-once.js';
 export { createMemoryStore } from './memory-store.js';
 export { createCassandraStore, createCassandraClient, type CassandraStoreOptions } from './cassandra-store.js';

@@ -8,6 +8,11 @@ import type {
   MembershipRecord,
   SequencedLogStore,
 } from './types.js';
+import {
+  createMemoryDeviceStore,
+  createMemoryReceiptStore,
+  createMemorySettingsStore,
+} from './memory-social-stores.js';
 
 /**
  * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
@@ -20,6 +25,9 @@ export function createMemoryStore(): ChatStore {
     inboxLog: createMemoryLog(),
     directory: createMemoryDirectory(),
     cursors: createMemoryCursors(),
+    receipts: createMemoryReceiptStore(),
+    settings: createMemorySettingsStore(),
+    devices: createMemoryDeviceStore(),
     close: async () => {},
   };
 }

@@ -97,13 +97,100 @@ export interface CursorStore {
   listDevices(userId: string): Promise<Array<{ deviceId: string; ackedSeq: number }>>;
 }
 
-/** Everything the core message path stores. */
+/** How far one member got in one chat (chat sequence numbers, inclusive; 0 = nothing yet). */
+export interface ReceiptPointers {
+  /** Reached at least one device of the member. */
+  readonly deliveredSeq: number;
+  /** Shown to the member on some device. Never below {@link deliveredSeq} once written by receipts. */
+  readonly readSeq: number;
+}
+
+/** A message whose delivery receipts checks when it falls due (the FAILED path). */
+export interface DeliveryDeadline {
+  readonly chatId: string;
+  readonly seq: number;
+  readonly senderUserId: string;
+  /** When the message was stored (its server time). */
+  readonly sentAtMs: number;
+}
+
+/**
+ * Per-member delivered / read pointers per chat and the delivery deadlines, written by the receipts
+ * service only (the single writer of a chat's pointers, thanks to the `receipts` topic's chatId key).
+ * One row per (chat, member), never a row per message per member.
+ */
+export interface ReceiptStore {
+  /** The pointers of every member that reported anything in the chat (others are absent: 0, 0). */
+  pointersOfChat(chatId: string): Promise<Map<string, ReceiptPointers>>;
+  /** One member's pointers; `{0, 0}` when nothing was reported. */
+  pointers(chatId: string, userId: string): Promise<ReceiptPointers>;
+  /** Raises the given pointers; a smaller value never lowers one (Cassandra: USING TIMESTAMP = seq per column). */
+  raise(
+    chatId: string,
+    userId: string,
+    raise: { readonly deliveredSeq?: number; readonly readSeq?: number },
+  ): Promise<void>;
+  /** Records a deadline in (shard, dueBucket); write-once and idempotent. Rows expire by themselves (TTL). */
+  addDeadline(shard: number, dueBucket: number, deadline: DeliveryDeadline): Promise<void>;
+  /** The deadlines of one (shard, bucket), in (chatId, seq) order. */
+  deadlinesIn(shard: number, dueBucket: number): Promise<DeliveryDeadline[]>;
+  /** The first bucket of the shard not swept yet; null before its first sweep. */
+  sweepCursor(shard: number): Promise<number | null>;
+  /**
+   * Moves the shard's cursor from `expected` to `next` only if it still is `expected` (a lightweight
+   * transaction): of several receipts instances, exactly one wins each bucket and sweeps it.
+   */
+  claimSweep(shard: number, expected: number | null, next: number): Promise<boolean>;
+}
+
+/** A user's privacy settings. */
+export interface UserSettings {
+  /** False: the user neither sends read states nor sees other people's (WhatsApp's rule). */
+  readonly readReceipts: boolean;
+  /** False: nobody sees the user's online state or last seen. */
+  readonly presenceVisible: boolean;
+}
+
+/** What a user who never changed anything has. */
+export const DEFAULT_USER_SETTINGS: UserSettings = Object.freeze({ readReceipts: true, presenceVisible: true });
+
+/** Privacy settings, written by the presence service only (presence.events is keyed by userId). */
+export interface UserSettingsStore {
+  get(userId: string): Promise<UserSettings>;
+  /** Every requested user is a key of the result. */
+  getMany(userIds: readonly string[]): Promise<Map<string, UserSettings>>;
+  /** Applies the given fields as of `atMs`: an older change never overrides a newer one. */
+  put(userId: string, change: Partial<UserSettings>, atMs: number): Promise<void>;
+}
+
+/** One device of a user's device list. */
+export interface DeviceRecord {
+  readonly deviceId: string;
+  readonly registeredAtMs: number;
+  /** Set once the device was removed; a removed device may not connect again under that id. */
+  readonly removedAtMs: number | null;
+}
+
+/** A user's devices, written by the presence service only. */
+export interface DeviceStore {
+  /** Every device the user ever had (removed ones included), by registration time. */
+  list(userId: string): Promise<DeviceRecord[]>;
+  /** Adds the device if it is not listed; a listed one (even removed) is left as it is. */
+  register(userId: string, deviceId: string, atMs: number): Promise<void>;
+  /** Marks the device removed (idempotent; the first removal time stays). */
+  remove(userId: string, deviceId: string, atMs: number): Promise<void>;
+}
+
+/** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
   readonly chatLog: SequencedLogStore;
   readonly inboxLog: SequencedLogStore;
   readonly directory: ChatDirectoryStore;
   readonly cursors: CursorStore;
+  readonly receipts: ReceiptStore;
+  readonly settings: UserSettingsStore;
+  readonly devices: DeviceStore;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,8 @@ export const BENCH_CODES = defineCodes({
     fix: 'Raise the phase limit (`--max-duration-s`, `--ack-timeout-ms`, `--ready-timeout-s`), lower `--messages`, or check the service logs the benchmark names.',
   },
   CM_ERR_BENCH_SETUP_FAILED: {
-    message: 'The benchmark could not prepare its run: a chat was refused, a service exited, or the stack is in use by other consumers.',
+    message:
+      'The benchmark could not prepare its run: a chat was refused, a service exited, or the stack is in use by other consumers.',
     retriable: false,
     fix: 'Read the cause and the service log named in the message; in stack mode make sure no other ingest or fan-out process is running against the same Kafka.',
   },

@@ -27,4 +27,27 @@ export const PRESENCE_CODES = defineCodes({
     retriable: false,
     fix: 'Create a new registry; do not use one after `close()`.',
   },
+
+  CM_ERR_PRESENCE_NOT_A_MEMBER: {
+    message:
+      'A typing indicator named a chat the sender is not a member of (or that does not exist); it was not relayed.',
+    retriable: false,
+    fix: 'Send typing only for chats the user belongs to; the same code answers for unknown chats so nobody learns which chats exist.',
+  },
+  CM_ERR_DEVICE_LIMIT: {
+    message: 'The user already has the maximum number of devices, so a new device cannot be added.',
+    retriable: false,
+    fix: 'Remove a device (`DELETE /v1/devices/<deviceId>`) first, or raise CHATMESH_MAX_DEVICES_PER_USER.',
+  },
+  CM_ERR_DEVICE_REMOVED: {
+    message:
+      'The device was removed from the account; its sessions end and it cannot connect again under that device id.',
+    retriable: false,
+    fix: 'Link the device again under a new device id (sign in again).',
+  },
+  CM_ERR_DEVICE_UNKNOWN: {
+    message: "The device named in the request is not one of the user's devices.",
+    retriable: false,
+    fix: 'List the devices with `GET /v1/devices` and use one of their ids.',
+  },
 });

@@ -579,6 +579,17 @@ export interface ReadPointerUpdate {
 }
 
 /**
+ * The user removed one of their devices (from this or another device): its sessions end and it may not connect again under that id.
+ * Avro record `chatmesh.presence.DeviceRemoval`.
+ */
+export interface DeviceRemoval {
+  /** The device to remove. */
+  readonly removedDeviceId: string;
+  /** Echoed in the answer to the requesting device. */
+  readonly requestId: string;
+}
+
+/**
  * Connection state of a device.
  * Avro enum `chatmesh.presence.DeviceStatus`.
  */
@@ -601,7 +612,7 @@ export interface DeviceStatusChange {
 }
 
 /**
- * A device connection change or presence subscription, on topic presence.events (key userId).
+ * A device connection change, presence subscription, privacy change or device removal, on topic presence.events (key userId). The presence service is the single writer of what it implies (user settings, device list).
  * Avro record `chatmesh.presence.PresenceEvent`.
  */
 export interface PresenceEvent {
@@ -617,7 +628,9 @@ export interface PresenceEvent {
   readonly atMs: number;
   /** What changed. */
   readonly change: { readonly 'chatmesh.presence.DeviceStatusChange': DeviceStatusChange }
-    | { readonly 'chatmesh.presence.PresenceSubscribe': PresenceSubscribe };
+    | { readonly 'chatmesh.presence.PresenceSubscribe': PresenceSubscribe }
+    | { readonly 'chatmesh.presence.PrivacyChange': PrivacyChange }
+    | { readonly 'chatmesh.presence.DeviceRemoval': DeviceRemoval };
 }
 
 /**
@@ -632,6 +645,23 @@ export interface PresenceSubscribe {
    * @default true
    */
   readonly replace: boolean;
+}
+
+/**
+ * The user changed a privacy setting from this device; a null field leaves that setting as it was.
+ * Avro record `chatmesh.presence.PrivacyChange`.
+ */
+export interface PrivacyChange {
+  /**
+   * False: the user neither sends read states nor sees those of others (WhatsApp's rule).
+   * @default null
+   */
+  readonly readReceipts: null | boolean;
+  /**
+   * False: nobody sees the user's online state or last seen.
+   * @default null
+   */
+  readonly presenceVisible: null | boolean;
 }
 
 /**

@@ -215,5 +215,70 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       assert.deepEqual(await store.directory.chatsOfUser(bob), []);
       assert.equal(await store.directory.getChat(id('none')), null);
     });
+
+    test('receipt pointers only rise, per member, whatever order reports arrive in', async () => {
+      const chat = id('chat');
+      assert.deepEqual(await store.receipts.pointers(chat, 'u1'), { deliveredSeq: 0, readSeq: 0 });
+      await store.receipts.raise(chat, 'u1', { deliveredSeq: 5 });
+      await store.receipts.raise(chat, 'u1', { deliveredSeq: 3, readSeq: 2 });
+      await store.receipts.raise(chat, 'u2', { deliveredSeq: 7, readSeq: 7 });
+      await store.receipts.raise(chat, 'u2', { readSeq: 4 });
+      assert.deepEqual(await store.receipts.pointers(chat, 'u1'), { deliveredSeq: 5, readSeq: 2 });
+      const all = await store.receipts.pointersOfChat(chat);
+      assert.deepEqual(
+        [...all.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+        [
+          ['u1', { deliveredSeq: 5, readSeq: 2 }],
+          ['u2', { deliveredSeq: 7, readSeq: 7 }],
+        ],
+      );
+      assert.equal((await store.receipts.pointersOfChat(id('none'))).size, 0);
+    });
+
+    test('delivery deadlines are write-once per (chat, seq) and the sweep cursor is compare-and-set', async () => {
+      const shard = 1000 + Math.floor(Math.random() * 1_000_000);
+      const chat = id('chat');
+      const d = { chatId: chat, seq: 3, senderUserId: 'alice', sentAtMs: 1_700_000_000_000 };
+      await store.receipts.addDeadline(shard, 42, d);
+      await store.receipts.addDeadline(shard, 42, d);
+      await store.receipts.addDeadline(shard, 42, { ...d, seq: 1 });
+      assert.deepEqual(
+        (await store.receipts.deadlinesIn(shard, 42)).map((x) => x.seq),
+        [1, 3],
+      );
+      assert.deepEqual(await store.receipts.deadlinesIn(shard, 43), []);
+      assert.equal(await store.receipts.sweepCursor(shard), null);
+      assert.equal(await store.receipts.claimSweep(shard, null, 42), true);
+      assert.equal(await store.receipts.claimSweep(shard, null, 43), false, 'a second first claim loses');
+      assert.equal(await store.receipts.claimSweep(shard, 42, 43), true);
+      assert.equal(await store.receipts.claimSweep(shard, 42, 43), false, 'a stale expectation loses');
+      assert.equal(await store.receipts.sweepCursor(shard), 43);
+    });
+
+    test('user settings default to visible, change per field and an older change never wins', async () => {
+      const user = id('user');
+      assert.deepEqual(await store.settings.get(user), { readReceipts: true, presenceVisible: true });
+      await store.settings.put(user, { readReceipts: false }, 2_000);
+      await store.settings.put(user, { readReceipts: true, presenceVisible: false }, 1_000);
+      assert.deepEqual(await store.settings.get(user), { readReceipts: false, presenceVisible: false });
+      const many = await store.settings.getMany([user, 'nobody-' + user]);
+      assert.deepEqual(many.get(user), { readReceipts: false, presenceVisible: false });
+      assert.deepEqual(many.get('nobody-' + user), { readReceipts: true, presenceVisible: true });
+    });
+
+    test('a device list registers once, and a removed device stays removed', async () => {
+      const user = id('user');
+      await store.devices.register(user, 'phone', 1_000);
+      await store.devices.register(user, 'laptop', 2_000);
+      await store.devices.register(user, 'phone', 3_000);
+      await store.devices.remove(user, 'laptop', 4_000);
+      await store.devices.remove(user, 'laptop', 5_000);
+      await store.devices.register(user, 'laptop', 6_000);
+      assert.deepEqual(await store.devices.list(user), [
+        { deviceId: 'phone', registeredAtMs: 1_000, removedAtMs: null },
+        { deviceId: 'laptop', registeredAtMs: 2_000, removedAtMs: 4_000 },
+      ]);
+      assert.deepEqual(await store.devices.list(id('user')), []);
+    });
   });
 }
