@@ -1,0 +1,78 @@
+import { createMemoryBus } from '@chatmesh/bus';
+import { loadConfig } from '@chatmesh/config';
+// Not declared in package.json: the gateway's dependency chain (web-chat → client) reaches back to this
+// package through devDependencies, a cycle turbo refuses; the workspace links it at the root.
+import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
+import { fanOutService } from '@chatmesh/fan-out';
+import { ingestService } from '@chatmesh/ingest';
+import { createLogger } from '@chatmesh/logging';
+import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
+import { presenceService } from '@chatmesh/presence';
+import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
+import { pushService } from '@chatmesh/push';
+import { receiptsService } from '@chatmesh/receipts';
+import { collectConfigSections, startServiceGroup } from '@chatmesh/runtime';
+import { createLocalCodec } from '@chatmesh/schemas';
+import { createMemoryStore } from '@chatmesh/store';
+import { waitFor } from '@chatmesh/testing';
+import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
+
+/** Embedded mode: the six services in this process on the in-process bus, store and registry. */
+export async function startEmbeddedExperience(): Promise<ExperienceSystem> {
+  let gateway: Gateway | undefined;
+  const modules = [
+    ingestService,
+    fanOutService,
+    receiptsService,
+    presenceService,
+    pushService,
+    createDeliveryGatewayService({ onStarted: (g) => (gateway = g), chatPage: async () => null }),
+  ];
+  const config = loadConfig({
+    env: {
+      ...EXPERIENCE_ENV,
+      CHATMESH_GATEWAY_PORT: '0',
+      CHATMESH_HTTP_PORT: '0',
+      CHATMESH_LOG_LEVEL: process.env.CHATMESH_TEST_LOG_LEVEL ?? 'silent',
+    },
+    sections: collectConfigSections(modules),
+  });
+  const bus = createMemoryBus();
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  const presence = createMemoryPresenceRegistry();
+  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
+  const group = await startServiceGroup(modules, {
+    config,
+    logger: createLogger({ service: 'experience', level: config.logLevel }),
+    registry,
+    metrics: createChatmeshMetrics(registry),
+    bus,
+    codec,
+    store,
+    presence,
+  });
+  await waitFor(() => group.isReady(), { description: 'the six services ready', timeoutMs: 30_000 });
+  const url = gateway!.url;
+  return {
+    mode: 'embedded',
+    gatewayUrls: [url],
+    bus,
+    codec,
+    store,
+    presence,
+    async token(userId, deviceId) {
+      const response = await fetch(`${url}/v1/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, deviceId }),
+      });
+      if (!response.ok) throw new Error(`POST /v1/dev/token answered ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { token: string }).token;
+    },
+    async close() {
+      await group.stop();
+      await Promise.allSettled([bus.close(), store.close(), presence.close()]);
+    },
+  };
+}

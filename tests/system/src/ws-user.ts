@@ -1,0 +1,118 @@
+import { serverFrameSchema, type ServerFrame } from '@chatmesh/protocol';
+import { waitFor } from '@chatmesh/testing';
+import { WebSocket } from 'ws';
+
+/** A frame of a given type. */
+export type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
+
+/** Options of {@link connectUser}. */
+export interface ConnectUserOptions {
+  /** Ack every inbox position at once, as a real device does after storing it (this is what makes DELIVERED). @default true */
+  readonly autoAck?: boolean;
+}
+
+/**
+ * One device speaking the raw client protocol over a real WebSocket: it records every frame (validated
+ * against the protocol's schemas), acks inbox positions like a device that stored them, and lets a test
+ * wait for frames. Deliberately not the SDK: the suite checks what the server sends, not what the SDK
+ * makes of it.
+ */
+export class WsUser {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly frames: ServerFrame[] = [];
+  readonly #ws: WebSocket;
+  #closed: { code: number; reason: string } | null = null;
+  #requests = 0;
+
+  private constructor(userId: string, deviceId: string, ws: WebSocket, autoAck: boolean) {
+    this.userId = userId;
+    this.deviceId = deviceId;
+    this.#ws = ws;
+    ws.on('message', (data) => {
+      const frame = serverFrameSchema.parse(JSON.parse(String(data)));
+      this.frames.push(frame);
+      if (autoAck && 'inboxSeq' in frame && typeof frame.inboxSeq === 'number') {
+        this.send({ type: 'ack', upToInboxSeq: frame.inboxSeq });
+      }
+    });
+    ws.on('close', (code, reason) => (this.#closed = { code, reason: reason.toString() }));
+  }
+
+  /** Opens `/v1/ws` with the token; resolves after `hello`. @throws when the upgrade is refused (the HTTP status and body in the message) */
+  static async connect(
+    gatewayUrl: string,
+    token: string,
+    ids: { userId: string; deviceId: string },
+    options: ConnectUserOptions = {},
+  ): Promise<WsUser> {
+    const ws = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}/v1/ws`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const user = new WsUser(ids.userId, ids.deviceId, ws, options.autoAck ?? true);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body}`)));
+      });
+      ws.once('error', reject);
+    });
+    await user.waitFrame('hello', () => true, 15_000);
+    return user;
+  }
+
+  get closed(): { code: number; reason: string } | null {
+    return this.#closed;
+  }
+
+  send(frame: Record<string, unknown>): void {
+    this.#ws.send(JSON.stringify(frame));
+  }
+
+  /** A fresh request id. */
+  requestId(): string {
+    return `${this.deviceId}-r${++this.#requests}`;
+  }
+
+  /** Frames of a type received so far that match. */
+  framesOf<T extends ServerFrame['type']>(type: T, match: (f: FrameOf<T>) => boolean = () => true): FrameOf<T>[] {
+    return this.frames.filter((f): f is FrameOf<T> => f.type === type && match(f as FrameOf<T>));
+  }
+
+  /** Waits for the first frame of a type that matches (already received ones count). */
+  async waitFrame<T extends ServerFrame['type']>(
+    type: T,
+    match: (f: FrameOf<T>) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<FrameOf<T>> {
+    return waitFor(() => this.framesOf(type, match)[0] ?? false, {
+      description: `${this.userId}/${this.deviceId} receives a ${type} frame`,
+      timeoutMs,
+      intervalMs: 20,
+    });
+  }
+
+  /** Sends a message and waits for its ack (the SENT state). */
+  async sendMessage(chatId: string, body: string): Promise<FrameOf<'ack'>> {
+    const requestId = this.requestId();
+    const clientMessageId = `${this.deviceId}-m${this.#requests}`;
+    this.send({ type: 'send', requestId, chatId, clientMessageId, body });
+    return this.waitFrame('ack', (f) => f.requestId === requestId);
+  }
+
+  /** Creates a chat and waits for its ack. */
+  async createChat(chatId: string, kind: 'direct' | 'group', members: string[]): Promise<FrameOf<'ack'>> {
+    const requestId = this.requestId();
+    this.send({ type: 'createChat', requestId, chatId, kind, members, ...(kind === 'group' ? { name: chatId } : {}) });
+    return this.waitFrame('ack', (f) => f.requestId === requestId);
+  }
+
+  /** Closes the socket (a normal close) and waits until it is closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#ws.close(1000, 'test done');
+    await waitFor(() => this.#closed !== null, { description: 'socket closed', timeoutMs: 10_000, intervalMs: 20 });
+  }
+}
