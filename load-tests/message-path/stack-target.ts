@@ -150,8 +150,6 @@ export async function startStackTarget(options: {
     contactPoints: cassandra.contactPoints,
     localDataCenter: cassandra.localDataCenter,
   });
-  await applyMigrations(cql, { keyspace });
-
   const bus: Bus = createKafkaBus({ brokers: kafka.brokers, clientId: `chatmesh-bench-${options.runId}` });
   const codec: SchemaCodec = createRegistryCodec({ url: registry.url, clientId: `chatmesh-bench-${options.runId}` });
   const admin = new Kafka({
@@ -159,8 +157,15 @@ export async function startStackTarget(options: {
     clientId: `chatmesh-bench-admin-${options.runId}`,
     logLevel: kafkaLogLevel.NOTHING,
   }).admin();
-  await admin.connect();
-  const presence: PresenceRegistry = await createRedisPresenceRegistry({ url: redis.url });
+  // A failed set-up must not leave the servers it started running (the stop below does not exist yet).
+  const setupFailed = async (error: unknown): Promise<never> => {
+    await Promise.allSettled([cql.shutdown(), admin.disconnect(), bus.close()]);
+    await Promise.allSettled([kafka.stop(), registry.stop(), cassandra.stop(), redis.stop()]);
+    throw error;
+  };
+  await applyMigrations(cql, { keyspace }).catch(setupFailed);
+  await admin.connect().catch(setupFailed);
+  const presence: PresenceRegistry = await createRedisPresenceRegistry({ url: redis.url }).catch(setupFailed);
   const processes: ServiceProcess[] = [];
   let stopped: Promise<void> | undefined;
 
