@@ -8,6 +8,12 @@ import {
   type ReceiptReport,
 } from '@chatmesh/schemas';
 
+/**
+ * Request ids the gateway makes up for frames that carry none of the client's (read and DELIVERED
+ * reports, typing): `local:<connectionId>:<n>`. A refusal coming back with one is shown as an `error` frame.
+ */
+export const LOCAL_REQUEST_PREFIX = 'local:';
+
 /** How long a typing indicator lasts without a refresh (the client refreshes every few seconds). */
 export const TYPING_TTL_MS = 6_000;
 
@@ -171,4 +177,52 @@ export function deviceStatusEvent(
     },
   };
   return { topic: TOPICS.presenceEvents.name, key: sender.userId, value };
+}
+
+/** A DELIVERED report for receipts: the device acked messages of the chat up to `upToSeq`. */
+export function deliveredReport(
+  sender: FrameSender,
+  chatId: string,
+  upToSeq: number,
+  atMs: number,
+  requestId: string,
+): FrameRecord {
+  const value: ReceiptReport = {
+    chatId,
+    userId: sender.userId,
+    deviceId: sender.deviceId,
+    gatewayId: sender.gatewayId,
+    requestId,
+    kind: 'DELIVERED',
+    upToSeq,
+    reportedAtMs: atMs,
+  };
+  return { topic: TOPICS.receipts.name, key: chatId, value, requestId };
+}
+
+/** An HTTP API change for presence (the device list's and settings' single writer), keyed by the user. */
+export function accountEvent(
+  sender: { userId: string; deviceId: string; gatewayId: string },
+  requestId: string,
+  atMs: number,
+  change: { removedDeviceId: string } | { readReceipts: boolean | null; presenceVisible: boolean | null },
+): FrameRecord {
+  const value: PresenceEvent = {
+    userId: sender.userId,
+    deviceId: sender.deviceId,
+    gatewayId: sender.gatewayId,
+    // Not a socket: the HTTP request's own id, so presence never mistakes it for a connection.
+    connectionId: requestId,
+    atMs,
+    change:
+      'removedDeviceId' in change
+        ? { 'chatmesh.presence.DeviceRemoval': { removedDeviceId: change.removedDeviceId, requestId } }
+        : {
+            'chatmesh.presence.PrivacyChange': {
+              readReceipts: change.readReceipts,
+              presenceVisible: change.presenceVisible,
+            },
+          },
+  };
+  return { topic: TOPICS.presenceEvents.name, key: sender.userId, value, requestId };
 }

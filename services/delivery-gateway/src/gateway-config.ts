@@ -87,6 +87,24 @@ export const GATEWAY_CONFIG = defineConfigSection({
       expected: 'an integer 1-1000000',
       default: 120,
     }),
+    typingBurst: defineVariable({
+      env: 'CHATMESH_GATEWAY_TYPING_BURST',
+      description:
+        'Typing frames one connection may send at once (its own small token bucket, on top of the frame limits); excess ones get an `error` frame CM_ERR_PROTOCOL_RATE_LIMITED and produce nothing.',
+      schema: parsers.integer(1, 1_000),
+      noun: 'burst',
+      expected: 'an integer 1-1000',
+      default: 5,
+    }),
+    typingPerMinute: defineVariable({
+      env: 'CHATMESH_GATEWAY_TYPING_PER_MINUTE',
+      description:
+        'Sustained typing frames per minute one connection may send (the SDK sends about 20: a refresh every 3 s while typing, and a stop).',
+      schema: parsers.integer(1, 60_000),
+      noun: 'rate',
+      expected: 'an integer 1-60000',
+      default: 40,
+    }),
     maxViolationsPerMinute: defineVariable({
       env: 'CHATMESH_GATEWAY_MAX_VIOLATIONS_PER_MINUTE',
       description:

@@ -18,7 +18,14 @@ import type { ChatStore } from '@chatmesh/store';
 import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
 import { GatewayError } from './errors.js';
-import { deviceStatusEvent, frameToRecord, type FrameRecord, type FrameSender } from './frame-commands.js';
+import {
+  deliveredReport,
+  deviceStatusEvent,
+  frameToRecord,
+  LOCAL_REQUEST_PREFIX,
+  type FrameRecord,
+  type FrameSender,
+} from './frame-commands.js';
 import type { GATEWAY_CONFIG } from './gateway-config.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
@@ -50,6 +57,8 @@ export interface GatewayDeps {
   readonly userLimiter: RateLimiter;
   /** Embedded mode's chat page, if the web-chat package is there. */
   readonly chatPage?: () => Promise<ChatPageAssets | null>;
+  /** The per-user device list limit (DEVICES_CONFIG), checked at the upgrade. */
+  readonly maxDevicesPerUser: number;
 }
 
 /** A running gateway. */
@@ -77,6 +86,16 @@ interface Session extends FrameSender {
   closed: boolean;
   expiryTimer: NodeJS.Timeout | null;
   requestCounter: number;
+  /** The connection's typing bucket, created at its first typing frame. */
+  typing: TypingBucket | null;
+}
+
+/** A small token bucket per connection for typing frames (tokens refill continuously). */
+interface TypingBucket {
+  tokens: number;
+  updatedAtMs: number;
+  /** Refused typing frames; every 10th counts as a violation (abuse, not a burst). */
+  refused: number;
 }
 
 interface UserData {
@@ -180,6 +199,42 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   }
 
+  /** Takes a typing token of the connection; false when its bucket is empty. */
+  function takeTypingToken(session: Session, nowMs: number): boolean {
+    const bucket = (session.typing ??= { tokens: settings.typingBurst, updatedAtMs: nowMs, refused: 0 });
+    const refill = ((nowMs - bucket.updatedAtMs) * settings.typingPerMinute) / 60_000;
+    bucket.tokens = Math.min(settings.typingBurst, bucket.tokens + Math.max(0, refill));
+    bucket.updatedAtMs = nowMs;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return true;
+    }
+    bucket.refused++;
+    return false;
+  }
+
+  const localRequestId = (session: Session): string =>
+    `${LOCAL_REQUEST_PREFIX}${session.connectionId}:${++session.requestCounter}`;
+
+  /** The ack covered messages by other users: one DELIVERED report per chat, with the highest seq. */
+  async function reportDelivered(session: Session, upToInboxSeq: number, atMs: number): Promise<void> {
+    const byChat = session.stream.takeDelivered(upToInboxSeq);
+    if (byChat === null) return;
+    await Promise.all(
+      [...byChat].map(async ([chatId, upToSeq]) => {
+        const record = deliveredReport(session, chatId, upToSeq, atMs, localRequestId(session));
+        try {
+          await typed.send(record.topic, record.key, record.value);
+          metrics.gatewayReceiptReportsTotal.inc({ kind: 'DELIVERED' });
+        } catch (error) {
+          // The device acked, so its cursor moved: this report is lost, but the next ack of the chat
+          // reports a higher seq, which covers it (DELIVERED is a pointer).
+          logger.warn({ err: error }, 'could not produce a DELIVERED report');
+        }
+      }),
+    );
+  }
+
   async function handleText(session: Session, text: string, receivedAtMs: number): Promise<void> {
     if (session.closed) return;
     if (!(await withinRate(session))) {
@@ -208,26 +263,35 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           { type: 'pong', ...(frame.nonce === undefined ? {} : { nonce: frame.nonce }), serverTimeMs: Date.now() },
         ]);
         return;
-      case 'ack':
+      case 'ack': {
         // Never past what this socket sent: an ack beyond it would skip entries the device has not seen.
-        await store.cursors.advance(
-          session.userId,
-          session.deviceId,
-          Math.min(frame.upToInboxSeq, session.stream.lastSent),
-        );
+        const upTo = Math.min(frame.upToInboxSeq, session.stream.lastSent);
+        await store.cursors.advance(session.userId, session.deviceId, upTo);
+        await reportDelivered(session, upTo, receivedAtMs);
         return;
+      }
       case 'sync':
         session.stream.sync(frame.fromInboxSeq ?? (await store.cursors.get(session.userId, session.deviceId)));
         return;
-      default: {
-        const record = frameToRecord(
-          frame,
-          session,
-          receivedAtMs,
-          () => `${session.connectionId}:${++session.requestCounter}`,
-        );
-        if (record) await produce(session, record);
-      }
+      case 'typing':
+        if (!takeTypingToken(session, receivedAtMs)) {
+          errorFrame(session, {
+            code: 'CM_ERR_PROTOCOL_RATE_LIMITED',
+            message: 'too many typing frames; send one every few seconds',
+            retriable: true,
+          });
+          // A burst is refused quietly; a flood counts against the connection (every 10th refusal).
+          if (session.typing!.refused % 10 === 0) violation(session);
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    const record = frameToRecord(frame, session, receivedAtMs, () => localRequestId(session));
+    if (record) {
+      await produce(session, record);
+      if (frame.type === 'read') metrics.gatewayReceiptReportsTotal.inc({ kind: 'READ' });
     }
   }
 
@@ -305,6 +369,35 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       .catch((error: unknown) => logger.warn({ err: error }, 'could not produce a presence event'));
   }
 
+  /**
+   * The device-list check at the door (contract: presence, the list's writer, enforces it again when
+   * two new devices race): a removed device, or a new one past the limit, is refused.
+   */
+  async function deviceRefusal(userId: string, deviceId: string): Promise<{ code: string; message: string } | null> {
+    let devices;
+    try {
+      devices = await store.devices.list(userId);
+    } catch (error) {
+      // Fail open: presence registers the device and still enforces both rules (close 4011 / 4012).
+      logger.warn({ err: error }, 'could not read the device list; letting the upgrade through');
+      return null;
+    }
+    const known = devices.find((d) => d.deviceId === deviceId);
+    if (known !== undefined && known.removedAtMs !== null) {
+      return {
+        code: 'CM_ERR_DEVICE_REMOVED',
+        message: 'this device was removed from the account; sign in again as a new device',
+      };
+    }
+    if (known === undefined && devices.filter((d) => d.removedAtMs === null).length >= deps.maxDevicesPerUser) {
+      return {
+        code: 'CM_ERR_DEVICE_LIMIT',
+        message: `the account already has ${deps.maxDevicesPerUser} devices; remove one first (DELETE /v1/devices/<id>)`,
+      };
+    }
+    return null;
+  }
+
   const app: TemplatedApp = uWS.App();
   app.ws<UserData>('/v1/ws', {
     // uWS drops a socket whose frame exceeds its limit without a close frame (the client sees 1006), so
@@ -344,6 +437,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
         }
         if (state.aborted) return;
+        const refusal = await deviceRefusal(verified.userId, verified.deviceId);
+        if (refusal !== null) {
+          metrics.gatewayAuthFailuresTotal.inc({ code: refusal.code });
+          return sendJson(state, 403, refusal);
+        }
+        if (state.aborted) return;
         const connectionId = randomUUID();
         const session: Session = {
           userId: verified.userId,
@@ -358,6 +457,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           closed: false,
           expiryTimer: null,
           requestCounter: 0,
+          typing: null,
           stream: undefined as unknown as InboxStream,
         };
         (session as { stream: InboxStream }).stream = new InboxStream({
@@ -480,6 +580,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         session.stream.deliver(payload['chatmesh.gateway.InboxDelivery']);
       } else if ('chatmesh.gateway.CommandResult' in payload) {
         const result = payload['chatmesh.gateway.CommandResult'];
+        if (result.requestId.startsWith(LOCAL_REQUEST_PREFIX)) {
+          // A refused frame that carries no request id of the client's (read, typing): an error frame.
+          errorFrame(session, {
+            code: result.reason?.code ?? 'CM_ERR_COMMON_INTERNAL',
+            message: result.reason?.message ?? 'refused',
+            retriable: result.reason?.retriable ?? false,
+          });
+          continue;
+        }
         sendFrames(session, [
           result.accepted
             ? {
@@ -519,7 +628,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       } else if ('chatmesh.receipts.MessageStatusUpdate' in payload) {
         sendFrames(session, [renderStatusUpdate(payload['chatmesh.receipts.MessageStatusUpdate'])]);
       } else {
-        closeSession(session, CLOSE_CODES.DEVICE_REMOVED);
+        const control = payload['chatmesh.gateway.SessionControl'];
+        logger.info({ reasonCode: control.reasonCode }, 'presence ended a session');
+        closeSession(
+          session,
+          control.reasonCode === 'CM_ERR_DEVICE_LIMIT' ? CLOSE_CODES.DEVICE_LIMIT : CLOSE_CODES.DEVICE_REMOVED,
+        );
       }
     }
   }
@@ -532,6 +646,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     renderer,
     registry: deps.registry,
     metrics,
+    gatewayId,
+    presence,
+    maxDevicesPerUser: deps.maxDevicesPerUser,
+    produce: async (record) => {
+      await typed.send(record.topic, record.key, record.value);
+    },
     ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
     health: () => gateway.health(),
   });

@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { isChatmeshError } from '@chatmesh/errors';
 import type { MetricInstruments, Registry } from '@chatmesh/metrics';
+import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import { ID_PATTERN } from '@chatmesh/protocol';
 import type { ChatStore } from '@chatmesh/store';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { z } from 'zod';
+import { accountEvent, type FrameRecord } from './frame-commands.js';
 import type { GatewaySettings } from './gateway-server.js';
 import type { InboxRenderer } from './inbox-renderer.js';
 import { renderChatEvent } from './inbox-renderer.js';
@@ -27,7 +31,22 @@ export interface HttpApiDeps {
   readonly metrics: MetricInstruments<typeof GATEWAY_METRICS>;
   readonly chatPage?: () => Promise<ChatPageAssets | null>;
   readonly health: () => { ready: boolean; status: string; details: Record<string, unknown> };
+  readonly gatewayId: string;
+  /** DEVICES_CONFIG's limit, shown by `GET /v1/devices`. */
+  readonly maxDevicesPerUser: number;
+  /** Online devices (the online flag of `GET /v1/devices`). */
+  readonly presence: PresenceRegistry;
+  /** Produces a record (device removals and privacy changes go to presence.events). */
+  readonly produce: (record: FrameRecord) => Promise<void>;
 }
+
+/** `PUT /v1/settings`: at least one of the two switches. */
+export const settingsBodySchema = z
+  .strictObject({ readReceipts: z.boolean().optional(), presenceVisible: z.boolean().optional() })
+  .refine((body) => body.readReceipts !== undefined || body.presenceVisible !== undefined, {
+    message: 'set readReceipts or presenceVisible (booleans)',
+  });
+const MAX_SETTINGS_BODY_BYTES = 1024;
 
 /** History pages hold at most this many events. */
 export const MAX_HISTORY_PAGE = 200;
@@ -51,6 +70,7 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 
 /**
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
+ * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `GET /v1/settings`, `PUT /v1/settings`,
  * `POST /v1/dev/token` (embedded only), `GET /health`, `GET /ready`, `GET /metrics`, and in embedded
  * mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404.
  */
@@ -59,11 +79,19 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
 
   /** Runs an authenticated handler: 401 with the CM_ERR_AUTH_* code when the bearer token is refused. */
   const authed =
-    (handler: (state: PendingResponse, caller: VerifiedToken, req: RequestInfo) => Promise<void>) =>
+    (
+      handler: (state: PendingResponse, caller: VerifiedToken, req: RequestInfo) => Promise<void>,
+      options: { bodyBytes?: number } = {},
+    ) =>
     (res: HttpResponse, req: HttpRequest): void => {
       const state = pending(res);
       // HttpRequest is only valid until the handler returns: copy what the route needs first.
-      const info: RequestInfo = { query: new URLSearchParams(req.getQuery() ?? ''), param0: req.getParameter(0) ?? '' };
+      const info: RequestInfo = {
+        query: new URLSearchParams(req.getQuery() ?? ''),
+        param0: req.getParameter(0) ?? '',
+        // uWS hands the body only to a reader attached before the handler returns.
+        body: options.bodyBytes === undefined ? null : readBody(state, options.bodyBytes),
+      };
       const token = bearerToken(req);
       void (async () => {
         if (token === null) {
@@ -154,6 +182,115 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     }),
   );
 
+  const jsonBody = async <T>(
+    state: PendingResponse,
+    info: RequestInfo,
+    schema: z.ZodType<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false }> => {
+    const body = await info.body;
+    if (body === null || body === undefined) {
+      badRequest(state, 'the body is missing or too large');
+      return { ok: false };
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(body.toString('utf8'));
+    } catch {
+      badRequest(state, 'the body is not JSON');
+      return { ok: false };
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      badRequest(state, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+      return { ok: false };
+    }
+    return { ok: true, value: parsed.data };
+  };
+
+  /** Produces an account change for presence and answers 202 with its request id. */
+  const accepted = async (
+    state: PendingResponse,
+    caller: VerifiedToken,
+    kind: 'device_removal' | 'privacy_change',
+    change: Parameters<typeof accountEvent>[3],
+  ): Promise<void> => {
+    const requestId = `http:${randomUUID()}`;
+    await deps.produce(
+      accountEvent(
+        { userId: caller.userId, deviceId: caller.deviceId, gatewayId: deps.gatewayId },
+        requestId,
+        Date.now(),
+        change,
+      ),
+    );
+    metrics.gatewayAccountChangesTotal.inc({ kind });
+    sendJson(state, 202, { requestId });
+  };
+
+  app.get(
+    '/v1/devices',
+    authed(async (state, caller) => {
+      const [devices, online] = await Promise.all([
+        store.devices.list(caller.userId),
+        deps.presence.onlineDevices(caller.userId).catch(() => []),
+      ]);
+      const onlineIds = new Set(online.map((d) => d.deviceId));
+      sendJson(state, 200, {
+        maxDevices: deps.maxDevicesPerUser,
+        devices: devices
+          .filter((d) => d.removedAtMs === null)
+          .map((d) => ({
+            deviceId: d.deviceId,
+            registeredAtMs: d.registeredAtMs,
+            online: onlineIds.has(d.deviceId),
+            current: d.deviceId === caller.deviceId,
+          })),
+      });
+    }),
+  );
+
+  app.del(
+    '/v1/devices/:deviceId',
+    authed(async (state, caller, info) => {
+      const deviceId = decodeURIComponent(info.param0);
+      const listed = ID_PATTERN.test(deviceId)
+        ? (await store.devices.list(caller.userId)).find((d) => d.deviceId === deviceId)
+        : undefined;
+      if (listed === undefined) {
+        return sendJson(state, 404, {
+          code: 'CM_ERR_DEVICE_UNKNOWN',
+          message: `no device ${deviceId} on this account`,
+        });
+      }
+      // Removing a removed device again is accepted: presence keeps the first removal time.
+      await accepted(state, caller, 'device_removal', { removedDeviceId: deviceId });
+    }),
+  );
+
+  app.get(
+    '/v1/settings',
+    authed(async (state, caller) => {
+      const settings = await store.settings.get(caller.userId);
+      sendJson(state, 200, { readReceipts: settings.readReceipts, presenceVisible: settings.presenceVisible });
+    }),
+  );
+
+  app.put(
+    '/v1/settings',
+    authed(
+      async (state, caller, info) => {
+        const body = await jsonBody(state, info, settingsBodySchema);
+        if (!body.ok) return;
+        await accepted(state, caller, 'privacy_change', {
+          readReceipts: body.value.readReceipts ?? null,
+          presenceVisible: body.value.presenceVisible ?? null,
+        });
+      },
+      { bodyBytes: MAX_SETTINGS_BODY_BYTES },
+    ),
+  );
+
   app.post('/v1/dev/token', (res) => {
     const state = pending(res);
     if (deps.mode !== 'embedded') return notFound(state, 'development tokens exist in embedded mode only');
@@ -234,4 +371,6 @@ async function latestSeq(store: ChatStore, chatId: string): Promise<number> {
 interface RequestInfo {
   readonly query: URLSearchParams;
   readonly param0: string;
+  /** The body, for routes that read one (null when it is larger than allowed). */
+  readonly body: Promise<Buffer | null> | null;
 }

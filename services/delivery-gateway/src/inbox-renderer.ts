@@ -149,8 +149,8 @@ export function renderChatEvent(
 /** Renders inbox entries for a device, reading the chat events they reference from the chat log. */
 export interface InboxRenderer {
   /**
-   * The frames of one inbox entry (empty for entries with no client frame yet, such as read pointers,
-   * or when the referenced event is missing from the chat log).
+   * The frames of one inbox entry (a chat event's frames, a `receipt` or a `readPointer`; empty when
+   * the referenced event is missing from the chat log).
    * @param content a live delivery's inline message content, which saves the chat log read
    */
   render(entry: InboxEntry, target: RenderTarget, content?: MessageContent | null): Promise<ServerFrame[]>;
@@ -169,6 +169,18 @@ export function createInboxRenderer(deps: { store: ChatStore; codec: SchemaCodec
       const item = entry.item;
       if ('chatmesh.receipts.MessageStatusUpdate' in item) {
         return [renderStatusUpdate(item['chatmesh.receipts.MessageStatusUpdate'], inboxSeq)];
+      }
+      if ('chatmesh.inbox.ReadPointerUpdate' in item) {
+        const pointer = item['chatmesh.inbox.ReadPointerUpdate'];
+        return [
+          {
+            type: 'readPointer',
+            inboxSeq,
+            chatId: entry.chatId,
+            upToSeq: pointer.upToSeq,
+            byDeviceId: pointer.byDeviceId,
+          },
+        ];
       }
       if (!('chatmesh.inbox.ChatEventRef' in item)) return [];
       const ref = item['chatmesh.inbox.ChatEventRef'];

@@ -1,6 +1,7 @@
 import type { ServerFrame } from '@chatmesh/protocol';
 import type { InboxDelivery, InboxEntry, SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
+import { DeliveredTracker } from './delivered-tracker.js';
 import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
 
 /** Inbox entries read from the store per round trip while replaying. */
@@ -42,6 +43,8 @@ export class InboxStream {
   private pumping = false;
   private closed = false;
   private started = false;
+  /** Unacked messages by other users sent here (for DELIVERED reports); null while there are none. */
+  private delivered: DeliveredTracker | null = null;
 
   /** Live deliveries may be queued from construction on; nothing is sent before {@link start}. */
   constructor(private readonly deps: InboxStreamDeps) {
@@ -90,6 +93,24 @@ export class InboxStream {
   close(): void {
     this.closed = true;
     this.queue.length = 0;
+    this.delivered = null;
+  }
+
+  /** Unacked messages by other users sent on this socket. */
+  get unackedMessages(): number {
+    return this.delivered?.size ?? 0;
+  }
+
+  /**
+   * The device acked up to `upToInboxSeq`: per chat, the highest chat seq of the messages by other users
+   * this socket sent and the ack covers (replayed ones included), or null when there is none.
+   */
+  takeDelivered(upToInboxSeq: number): Map<string, number> | null {
+    const tracker = this.delivered;
+    if (tracker === null) return null;
+    const taken = tracker.take(upToInboxSeq);
+    if (tracker.size === 0) this.delivered = null;
+    return taken;
   }
 
   private kick(): void {
@@ -187,11 +208,24 @@ export class InboxStream {
     const seq = entry.inboxSeq ?? 0;
     const frames = await this.deps.renderer.render(entry, this.deps.target, content);
     if (this.closed) return false;
-    // Entries with no client frame (read pointers) still move the position, so the client can ack past them.
+    // Entries with no client frame (an event missing from the chat log) still move the position, so the client can ack past them.
     this.lastSentSeq = Math.max(this.lastSentSeq, seq);
     if (frames.length > 0 && !this.deps.send(frames)) {
       this.close();
       return false;
+    }
+    const item = entry.item;
+    if (
+      frames.length > 0 &&
+      'chatmesh.inbox.ChatEventRef' in item &&
+      item['chatmesh.inbox.ChatEventRef'].kind === 'MESSAGE_RECEIVED' &&
+      item['chatmesh.inbox.ChatEventRef'].actorUserId !== this.deps.target.userId
+    ) {
+      (this.delivered ??= new DeliveredTracker()).record(
+        seq,
+        entry.chatId,
+        item['chatmesh.inbox.ChatEventRef'].chatSeq,
+      );
     }
     return true;
   }

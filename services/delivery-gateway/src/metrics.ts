@@ -63,6 +63,18 @@ export const GATEWAY_METRICS = defineMetricTable({
     help: 'Inbox entries read from the store to replay or to fill a gap in live delivery.',
     labelNames: ['reason'],
   },
+  gatewayReceiptReportsTotal: {
+    name: 'chatmesh_gateway_receipt_reports_total',
+    type: 'counter',
+    help: 'Receipt reports produced to `receipts`, by kind: READ from `read` frames, DELIVERED from acks (one per chat per ack).',
+    labelNames: ['kind'],
+  },
+  gatewayAccountChangesTotal: {
+    name: 'chatmesh_gateway_account_changes_total',
+    type: 'counter',
+    help: 'Device removals and privacy changes accepted by the HTTP API (202) and produced to presence.events, by kind.',
+    labelNames: ['kind'],
+  },
   gatewayDeliveriesDroppedTotal: {
     name: 'chatmesh_gateway_deliveries_dropped_total',
     type: 'counter',

@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '@chatmesh/rate-limit';
-import { ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { DEVICES_CONFIG, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, gatewayDeliveriesTopic } from '@chatmesh/schemas';
 import { GATEWAY_CONFIG } from './gateway-config.js';
 import { startGateway, type Gateway } from './gateway-server.js';
@@ -30,10 +30,11 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
       'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
     consumes: ['gateway.<id>.deliveries'],
     produces: [TOPICS.chatCommands.name, TOPICS.receipts.name, TOPICS.presenceEvents.name, TOPICS.ephemeral.name],
-    config: { gateway: GATEWAY_CONFIG },
+    config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG },
     metrics: GATEWAY_METRICS,
     async start(deps) {
       const settings = getConfigSection(deps.config, 'gateway', GATEWAY_CONFIG);
+      const devices = getConfigSection(deps.config, 'devices', DEVICES_CONFIG);
       const { mode, gatewayId } = deps.config;
       // Fails before anything is opened when stack mode has no JWKS URL.
       const verifier = createTokenVerifier({
@@ -77,6 +78,7 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
           connectionLimiter,
           userLimiter,
           chatPage: options.chatPage ?? createChatPageLoader(),
+          maxDevicesPerUser: devices.maxDevicesPerUser,
         });
       } catch (error) {
         await Promise.allSettled([connectionLimiter.close(), userLimiter.close()]);

@@ -154,6 +154,7 @@ test('stack mode has no development token endpoint and no chat page', async () =
     connectionLimiter: createMemoryRateLimiter({ ratePerSecond: 1, burst: 1 }),
     userLimiter: createMemoryRateLimiter({ ratePerSecond: 1, burst: 1 }),
     chatPage: async () => ({ html: '<html></html>', js: '' }),
+    maxDevicesPerUser: 5,
   });
   try {
     const response = await fetch(`${gateway.url}/v1/dev/token`, {

@@ -3,8 +3,10 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 /** Status lines uWS writes verbatim. */
 export const STATUS = {
   200: '200 OK',
+  202: '202 Accepted',
   400: '400 Bad Request',
   401: '401 Unauthorized',
+  403: '403 Forbidden',
   404: '404 Not Found',
   413: '413 Payload Too Large',
   500: '500 Internal Server Error',
