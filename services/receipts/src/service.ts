@@ -1,19 +1,138 @@
-import { definePendingService, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS } from '@chatmesh/schemas';
+import { getConfigSection } from '@chatmesh/config';
+import { createMetrics } from '@chatmesh/metrics';
+import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { TOPICS, type ChatEvent, type ReceiptReport } from '@chatmesh/schemas';
+import { createDeadlineRecorder, createDeadlineSweeper } from './deadlines.js';
+import { RECEIPTS_DEADLINES_GROUP_ID, RECEIPTS_GROUP_ID } from './group-ids.js';
+import { RECEIPTS_METRICS } from './metrics.js';
+import { createReceiptProcessor } from './receipt-processor.js';
+import { RECEIPTS_CONFIG } from './receipts-config.js';
 
 /**
- * The receipts service: keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox.
- *
- * Its logic lands with the receipts and presence issue. Until then it only creates the topics it consumes and produces
- * (with their dead-letter twins) and reports ready; it subscribes to nothing, so no record is
- * committed unprocessed.
+ * The receipts service, two consumers and a timer in one process:
+ * - reports (`receipts`, keyed by chat: one owner per chat) move per-member delivered / read pointers and
+ *   become status updates for the senders and read pointer updates for the reader's devices, all through
+ *   `user.inbox` (fan-out's sequencer stores and routes them, so an offline sender sees them later);
+ * - deadlines (`chat.events`): each stored message gets a delivery deadline;
+ * - the sweeper: every sweep interval, due deadline buckets are claimed and each undelivered (message,
+ *   recipient) becomes FAILED (status update to the sender, DeadLetter on `receipts.dlq`).
  */
-export const receiptsService: ServiceModule = definePendingService({
+export const receiptsService: ServiceModule = {
   name: 'receipts',
   description:
     'Keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox',
-  consumes: ['receipts'],
-  produces: ['user.inbox'],
-  topics: (_config) => [TOPICS.receipts, TOPICS.userInbox],
-  logicLandsWith: 'the receipts and presence issue',
-});
+  consumes: [TOPICS.receipts.name, TOPICS.chatEvents.name],
+  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', `${TOPICS.receipts.name}.dlq`],
+  config: { receipts: RECEIPTS_CONFIG },
+  metrics: RECEIPTS_METRICS,
+  async start(deps) {
+    const settings = getConfigSection(deps.config, 'receipts', RECEIPTS_CONFIG);
+    const metrics = createMetrics(deps.registry, RECEIPTS_METRICS);
+    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.receipts, TOPICS.chatEvents, TOPICS.userInbox]);
+    const processor = createReceiptProcessor(deps, {
+      scanLimit: settings.scanLimit,
+      perMemberMaxGroup: settings.perMemberMaxGroup,
+    });
+    const deadlineSettings = { failAfterMs: settings.failAfterMs, deadlineBucketMs: settings.deadlineBucketMs };
+    const recorder = createDeadlineRecorder(deps, deadlineSettings);
+    const sweeper = createDeadlineSweeper(deps, deadlineSettings);
+    const counts = {
+      applied: 0,
+      unchanged: 0,
+      ignored: 0,
+      rejected: 0,
+      statusUpdates: 0,
+      readPointerUpdates: 0,
+      deadlinesRecorded: 0,
+      bucketsSwept: 0,
+      failed: 0,
+      sweepErrors: 0,
+      lastSweepAtMs: null as number | null,
+    };
+    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+
+    let sweeping: Promise<void> | null = null;
+    const sweepNow = (): Promise<void> => {
+      sweeping ??= sweeper
+        .sweep()
+        .then((outcome) => {
+          counts.bucketsSwept += outcome.bucketsSwept;
+          counts.failed += outcome.failed;
+          counts.sweepErrors += outcome.errors;
+          counts.lastSweepAtMs = Date.now();
+          metrics.receiptsBucketsSweptTotal.inc(outcome.bucketsSwept);
+          metrics.receiptsFailedTotal.inc(outcome.failed);
+          if (outcome.failed > 0)
+            metrics.receiptsStatusUpdatesTotal.inc({ status: 'FAILED', scope: 'member' }, outcome.failed);
+          if (outcome.errors > 0) metrics.receiptsSweepErrorsTotal.inc();
+        })
+        .catch((error: unknown) => {
+          counts.sweepErrors++;
+          metrics.receiptsSweepErrorsTotal.inc();
+          deps.logger.error({ err: error }, 'deadline sweep failed; the next one starts from the shared cursor');
+        })
+        .finally(() => {
+          sweeping = null;
+        });
+      return sweeping;
+    };
+    // Before anything is recorded: the first sweep of a shard sets its cursor to the current bucket.
+    await sweepNow();
+
+    const reports = await deps.typed.subscribe<ReceiptReport>({
+      groupId: RECEIPTS_GROUP_ID,
+      topics: [TOPICS.receipts.name],
+      retry: CORE_PATH_RETRY,
+      partitionsConcurrently: settings.partitionsConcurrently,
+      handler: async (report) => {
+        const stopTimer = metrics.receiptsReportDurationSeconds.startTimer();
+        const outcome = await processor.process(report);
+        stopTimer();
+        counts[outcome.outcome]++;
+        metrics.receiptsReportsTotal.inc({ kind: report.kind, outcome: outcome.outcome });
+        if (outcome.code) metrics.receiptsRejectionsTotal.inc({ code: outcome.code });
+        for (const update of outcome.updates) metrics.receiptsStatusUpdatesTotal.inc(update);
+        counts.statusUpdates += outcome.updates.length;
+        counts.readPointerUpdates += outcome.readPointerUpdates;
+        metrics.receiptsReadPointerUpdatesTotal.inc(outcome.readPointerUpdates);
+        if (outcome.scanTruncated) metrics.receiptsScanTruncatedTotal.inc();
+      },
+    });
+    const deadlines = await deps.typed.subscribe<ChatEvent>({
+      groupId: RECEIPTS_DEADLINES_GROUP_ID,
+      topics: [TOPICS.chatEvents.name],
+      retry: CORE_PATH_RETRY,
+      partitionsConcurrently: settings.partitionsConcurrently,
+      handler: async (event) => {
+        if (await recorder.record(event)) {
+          counts.deadlinesRecorded++;
+          metrics.receiptsDeadlinesRecordedTotal.inc();
+        }
+      },
+    });
+    const timer = setInterval(() => void sweepNow(), settings.sweepIntervalMs);
+    timer.unref();
+    void Promise.all([reports.ready, deadlines.ready]).then(() => {
+      if (status === 'starting') status = 'ready';
+    });
+    return {
+      name: 'receipts',
+      async stop() {
+        status = 'draining';
+        clearInterval(timer);
+        await Promise.all([reports.stop(), deadlines.stop(), sweeping]);
+        status = 'stopped';
+      },
+      health: () => ({
+        status,
+        ready: status === 'ready',
+        details: {
+          topics,
+          assignment: reports.assignment(),
+          failAfterMs: settings.failAfterMs,
+          ...counts,
+        },
+      }),
+    };
+  },
+};

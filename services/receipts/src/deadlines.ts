@@ -1,0 +1,211 @@
+import { partitionForKey, type Bus, type OutgoingRecord } from '@chatmesh/bus';
+import { compileRetryPolicy, retry } from '@chatmesh/errors';
+import type { Logger } from '@chatmesh/logging';
+import {
+  deadLetterTopicOf,
+  TOPICS,
+  valueSubjectOf,
+  type ChatEvent,
+  type DeadLetter,
+  type InboxEntry,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
+import type { ChatStore, DeliveryDeadline } from '@chatmesh/store';
+import { createChatKinds } from './chat-kinds.js';
+import { sendInboxEntries, statusEntry } from './inbox-entries.js';
+import { RECEIPTS_GROUP_ID } from './group-ids.js';
+
+/** Deadline shards: each is swept on its own, so a bucket stays a bounded Cassandra partition. */
+export const DEADLINE_SHARDS = 16;
+/** Most buckets one claim covers (a service down for a while catches up in steps of this many). */
+const MAX_BUCKETS_PER_CLAIM = 60;
+/** A claimed bucket is not swept again, so each deadline's check is retried in place before it is given up. */
+const CHECK_RETRY = compileRetryPolicy({ maxAttempts: 6, initialDelayMs: 100, maxDelayMs: 2_000 });
+/** The dead-letter topic FAILED messages are recorded on. */
+export const RECEIPTS_DLQ_TOPIC = deadLetterTopicOf(TOPICS.receipts.name);
+/** The error code of a FAILED message's dead-letter record. */
+export const UNDELIVERED_CODE = 'CM_ERR_RECEIPTS_UNDELIVERED';
+
+/** Settings of the FAILED path. */
+export interface DeadlineSettings {
+  readonly failAfterMs: number;
+  readonly deadlineBucketMs: number;
+}
+
+/** The shard of a chat's deadlines: a stable hash (Kafka's murmur2) of the chat id. */
+export function deadlineShardOf(chatId: string): number {
+  return partitionForKey(chatId, DEADLINE_SHARDS);
+}
+
+/**
+ * Records the delivery deadline of each stored message (consumer of chat.events). The due bucket is
+ * `floor((serverTimeMs + failAfterMs) / bucketMs)`, raised to the current bucket when the message is
+ * already past its deadline (a consumer that lags, a replay): a bucket behind "now" may already be
+ * swept, and the current one never is.
+ * @returns whether the event was a message (and so got a deadline)
+ */
+export function createDeadlineRecorder(
+  deps: { store: ChatStore; clock?: () => number },
+  settings: DeadlineSettings,
+): { record(event: ChatEvent): Promise<boolean> } {
+  const clock = deps.clock ?? Date.now;
+  return {
+    async record(event) {
+      if (!('chatmesh.chat.MessageReceived' in event.event)) return false;
+      const due = Math.floor((event.serverTimeMs + settings.failAfterMs) / settings.deadlineBucketMs);
+      const bucket = Math.max(due, Math.floor(clock() / settings.deadlineBucketMs));
+      await deps.store.receipts.addDeadline(deadlineShardOf(event.chatId), bucket, {
+        chatId: event.chatId,
+        seq: event.seq,
+        senderUserId: event.origin.userId,
+        sentAtMs: event.serverTimeMs,
+      });
+      return true;
+    },
+  };
+}
+
+/** What one sweep did. */
+export interface SweepOutcome {
+  readonly bucketsSwept: number;
+  readonly deadlinesChecked: number;
+  /** (message, recipient) pairs that became FAILED. */
+  readonly failed: number;
+  /** Deadlines given up after their retries (store or bus down for seconds). */
+  readonly errors: number;
+}
+
+/** The sweeper of due deadline buckets. */
+export interface DeadlineSweeper {
+  /** Sweeps every shard's buckets that ended before `now` and that this instance wins. */
+  sweep(now?: number): Promise<SweepOutcome>;
+}
+
+/**
+ * Creates the sweeper. For each shard it walks the buckets from the shared cursor (`sweepCursor`; on
+ * the very first sweep of a shard, the cursor is set to the current bucket) up to, not including, the
+ * current bucket: only buckets whose every deadline has passed. Each step is claimed with a
+ * compare-and-set of the cursor (`claimSweep`), so of several receipts instances exactly one sweeps a
+ * bucket. A due message gets FAILED for each recipient (members at its seq but the sender) whose
+ * delivered pointer is below it: a status update to the sender's inbox and a DeadLetter on receipts.dlq.
+ *
+ * A claimed bucket is swept at most once: an instance that dies between the claim and the end of the
+ * sweep loses the rest of that bucket (logged by nobody; the window is one bucket's processing time).
+ */
+export function createDeadlineSweeper(
+  deps: {
+    store: ChatStore;
+    codec: SchemaCodec;
+    bus: Bus;
+    logger: Logger;
+    clock?: () => number;
+  },
+  settings: DeadlineSettings,
+): DeadlineSweeper {
+  const { store, codec, bus, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const chatKind = createChatKinds(store);
+  const dlqSubject = valueSubjectOf(RECEIPTS_DLQ_TOPIC);
+
+  async function check(deadline: DeliveryDeadline, now: number): Promise<number> {
+    const { chatId, seq, senderUserId } = deadline;
+    const recipients = (await store.directory.membersAt(chatId, seq)).filter((m) => m.userId !== senderUserId);
+    if (recipients.length === 0) return 0;
+    const pointers = await store.receipts.pointersOfChat(chatId);
+    const undelivered = recipients.filter((m) => (pointers.get(m.userId)?.deliveredSeq ?? 0) < seq);
+    if (undelivered.length === 0) return 0;
+    const direct = (await chatKind(chatId)) === 'direct';
+    const row = await store.chatLog.get(chatId, seq);
+    const entries: InboxEntry[] = [];
+    const dead: OutgoingRecord[] = [];
+    for (const recipient of undelivered) {
+      entries.push(
+        statusEntry(
+          senderUserId,
+          {
+            chatId,
+            fromSeq: seq,
+            upToSeq: seq,
+            status: 'FAILED',
+            byUserId: direct ? null : recipient.userId,
+            changedAtMs: now,
+          },
+          // Always names the recipient: in a direct chat too, one FAILED per (message, recipient).
+          `st:${chatId}:FAILED:${seq}:${recipient.userId}`,
+        ),
+      );
+      const letter: DeadLetter = {
+        originalTopic: TOPICS.chatEvents.name,
+        originalPartition: partitionForKey(chatId, TOPICS.chatEvents.partitions),
+        // The deadline row does not keep the offset; the chat log row below is the message itself.
+        originalOffset: '-1',
+        originalKey: chatId,
+        originalValue: row?.payload ?? null,
+        originalHeaders: {},
+        originalTimestampMs: deadline.sentAtMs,
+        groupId: RECEIPTS_GROUP_ID,
+        errorCode: UNDELIVERED_CODE,
+        errorMessage: `message ${seq} of chat ${chatId} from ${senderUserId} was not delivered to ${recipient.userId} within ${settings.failAfterMs} ms`,
+        attempts: 1,
+        failedAtMs: now,
+      };
+      dead.push({
+        key: chatId,
+        value: await codec.encode(dlqSubject, letter),
+        headers: {
+          'x-chatmesh-error-code': UNDELIVERED_CODE,
+          chatId,
+          seq: String(seq),
+          recipientUserId: recipient.userId,
+        },
+      });
+    }
+    await sendInboxEntries(bus, codec, entries);
+    await bus.producer.send(RECEIPTS_DLQ_TOPIC, dead);
+    return undelivered.length;
+  }
+
+  return {
+    async sweep(now = clock()) {
+      const current = Math.floor(now / settings.deadlineBucketMs);
+      let bucketsSwept = 0;
+      let deadlinesChecked = 0;
+      let failed = 0;
+      let errors = 0;
+      for (let shard = 0; shard < DEADLINE_SHARDS; shard++) {
+        let cursor = await store.receipts.sweepCursor(shard);
+        if (cursor === null) {
+          // First sweep ever: start at the current bucket (nothing recorded can be due before it).
+          if (await store.receipts.claimSweep(shard, null, current)) continue;
+          cursor = await store.receipts.sweepCursor(shard);
+        }
+        while (cursor !== null && cursor < current) {
+          const next = Math.min(current, cursor + MAX_BUCKETS_PER_CLAIM);
+          if (!(await store.receipts.claimSweep(shard, cursor, next))) {
+            cursor = await store.receipts.sweepCursor(shard); // another instance moved it
+            continue;
+          }
+          for (let bucket = cursor; bucket < next; bucket++) {
+            const due = await store.receipts.deadlinesIn(shard, bucket);
+            for (const deadline of due) {
+              try {
+                failed += await retry(() => check(deadline, now), CHECK_RETRY, { shouldRetry: () => true });
+              } catch (error) {
+                errors++;
+                logger.error(
+                  { err: error, chatId: deadline.chatId, seq: deadline.seq, shard, bucket },
+                  'a due delivery deadline could not be checked; it is skipped',
+                );
+              }
+              deadlinesChecked++;
+            }
+            bucketsSwept++;
+          }
+          cursor = next;
+        }
+      }
+      if (failed > 0) logger.info({ failed, bucketsSwept }, 'messages undelivered past the limit became FAILED');
+      return { bucketsSwept, deadlinesChecked, failed, errors };
+    },
+  };
+}

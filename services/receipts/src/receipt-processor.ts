@@ -1,0 +1,301 @@
+import type { Bus } from '@chatmesh/bus';
+import type { ErrorCode } from '@chatmesh/errors';
+import type { Logger } from '@chatmesh/logging';
+import type { TypedProducer } from '@chatmesh/runtime';
+import {
+  gatewayDeliveriesTopic,
+  type ChatEvent,
+  type GatewayDelivery,
+  type InboxEntry,
+  type MessageStatus,
+  type ReceiptReport,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
+import type { ChatStore, MembershipRecord, ReceiptPointers } from '@chatmesh/store';
+import { createChatKinds } from './chat-kinds.js';
+import { readPointerEntry, sendInboxEntries, statusEntry } from './inbox-entries.js';
+
+/** Settings of {@link createReceiptProcessor}. */
+export interface ReceiptProcessorSettings {
+  /** Most chat-log entries one report reads; a longer jump keeps its newest part. */
+  readonly scanLimit: number;
+  /** Groups up to this many current members get per-member updates besides the aggregate. */
+  readonly perMemberMaxGroup: number;
+}
+
+/** What one report did, for tests and metrics. */
+export interface ReportOutcome {
+  readonly outcome: 'applied' | 'unchanged' | 'ignored' | 'rejected';
+  /** The rejection code, when rejected. */
+  readonly code?: ErrorCode;
+  /** Status updates produced, by scope. */
+  readonly memberUpdates: number;
+  readonly aggregateUpdates: number;
+  readonly readPointerUpdates: number;
+  /** Each produced status update's status and scope, for metrics. */
+  readonly updates: ReadonlyArray<{ readonly status: MessageStatus; readonly scope: 'member' | 'aggregate' }>;
+  readonly scanTruncated: boolean;
+}
+
+/** Turns delivered / read reports into pointer moves and the status changes senders see. */
+export interface ReceiptProcessor {
+  process(report: ReceiptReport): Promise<ReportOutcome>;
+}
+
+const ZERO: ReceiptPointers = Object.freeze({ deliveredSeq: 0, readSeq: 0 });
+/** Chat-log rows read per store call while scanning. */
+const SCAN_PAGE = 500;
+
+const nothing = (outcome: ReportOutcome['outcome'], code?: ErrorCode): ReportOutcome => ({
+  outcome,
+  ...(code ? { code } : {}),
+  memberUpdates: 0,
+  aggregateUpdates: 0,
+  readPointerUpdates: 0,
+  updates: [],
+  scanTruncated: false,
+});
+
+/** A member's pointer as far as a message is concerned: nobody is a recipient of what came before they joined. */
+function effective(value: number, member: MembershipRecord): number {
+  return Math.max(value, member.joinedSeq - 1);
+}
+
+/** The two lowest values of a list of (user, value), so "the lowest of everybody but S" costs O(1) per S. */
+function lowestTwo(values: ReadonlyArray<readonly [string, number]>): {
+  lowest: readonly [string, number] | null;
+  second: number;
+} {
+  let lowest: readonly [string, number] | null = null;
+  let second = Number.POSITIVE_INFINITY;
+  for (const entry of values) {
+    if (lowest === null || entry[1] < lowest[1]) {
+      if (lowest !== null) second = lowest[1];
+      lowest = entry;
+    } else if (entry[1] < second) {
+      second = entry[1];
+    }
+  }
+  return { lowest, second };
+}
+
+function lowestExcept(two: ReturnType<typeof lowestTwo>, userId: string): number {
+  if (two.lowest === null) return Number.POSITIVE_INFINITY;
+  return two.lowest[0] === userId ? two.second : two.lowest[1];
+}
+
+/** Whether the sender has a message in (after, upTo]. `seqs` ascending. */
+function hasMessageIn(seqs: readonly number[] | undefined, after: number, upTo: number): boolean {
+  return seqs !== undefined && seqs.some((seq) => seq > after && seq <= upTo);
+}
+
+/**
+ * Creates the processor (contracts 1-5 of issue #7):
+ * - validation: upToSeq <= 0 does nothing; a reporter who is not a current member (or an unknown chat)
+ *   gets CM_ERR_RECEIPTS_NOT_A_MEMBER, a report past the chat's latest seq CM_ERR_RECEIPTS_BEYOND_HEAD,
+ *   both as a `local:` CommandResult to the reporting device; a rejected report changes nothing;
+ * - READ raises readSeq and deliveredSeq, DELIVERED raises deliveredSeq; nothing moved, nothing sent;
+ * - the senders of the messages the move covers (chat log, at most `scanLimit` entries, newest part)
+ *   get status updates through their inbox: per member (groups up to `perMemberMaxGroup`) and the
+ *   aggregate when the lowest effective pointer of the other current members advanced for them;
+ * - a READ move goes to the reader's own inbox as a ReadPointerUpdate;
+ * - read receipts off (store.settings): no READ status from or to that user.
+ *
+ * Crash safety: entries are produced before the pointer is raised, with dedupe keys the sequencer
+ * honours, so a report replayed after a crash recomputes the same entries and adds none twice. The store
+ * is read on every report (no cache of other members' pointers that a rebalance could leave stale).
+ */
+export function createReceiptProcessor(
+  deps: {
+    store: ChatStore;
+    codec: SchemaCodec;
+    bus: Bus;
+    typed: TypedProducer;
+    logger: Logger;
+    clock?: () => number;
+  },
+  settings: ReceiptProcessorSettings,
+): ReceiptProcessor {
+  const { store, codec, bus, typed, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const chatKind = createChatKinds(store);
+
+  async function reject(report: ReceiptReport, code: ErrorCode, message: string): Promise<ReportOutcome> {
+    const delivery: GatewayDelivery = {
+      gatewayId: report.gatewayId,
+      userId: report.userId,
+      deviceId: report.deviceId,
+      createdAtMs: clock(),
+      payload: {
+        'chatmesh.gateway.CommandResult': {
+          requestId: report.requestId,
+          chatId: report.chatId,
+          clientMessageId: null,
+          accepted: false,
+          seq: null,
+          serverTimeMs: null,
+          reason: { code, message, retriable: false },
+        },
+      },
+    };
+    try {
+      await typed.send(gatewayDeliveriesTopic(report.gatewayId).name, report.userId, delivery);
+    } catch (error) {
+      // A gateway that is gone (or a malformed id): the device is not there to be told; nothing changed.
+      logger.warn(
+        { err: error, gatewayId: report.gatewayId, code, chatId: report.chatId },
+        'could not send a receipt rejection to its gateway',
+      );
+    }
+    return nothing('rejected', code);
+  }
+
+  /** The senders of MESSAGE_RECEIVED events in (after, upTo], each with its message seqs ascending. */
+  async function sendersIn(chatId: string, after: number, upTo: number): Promise<Map<string, number[]>> {
+    const senders = new Map<string, number[]>();
+    let cursor = after;
+    while (cursor < upTo) {
+      const limit = Math.min(SCAN_PAGE, upTo - cursor);
+      const rows = await store.chatLog.readAfter(chatId, cursor, limit);
+      for (const row of rows) {
+        if (row.seq > upTo || row.kind !== 'message') continue;
+        const event = (await codec.decode<ChatEvent>(row.payload)).value;
+        if (!('chatmesh.chat.MessageReceived' in event.event)) continue;
+        const seqs = senders.get(event.origin.userId);
+        if (seqs) seqs.push(row.seq);
+        else senders.set(event.origin.userId, [row.seq]);
+      }
+      if (rows.length < limit) break;
+      cursor = rows[rows.length - 1]!.seq;
+    }
+    return senders;
+  }
+
+  return {
+    async process(report) {
+      const { chatId, userId: reporter, upToSeq } = report;
+      if (!(upToSeq > 0)) return nothing('ignored');
+
+      const members = await store.directory.currentMembers(chatId);
+      const me = members.find((m) => m.userId === reporter);
+      if (!me) {
+        return reject(report, 'CM_ERR_RECEIPTS_NOT_A_MEMBER', `user ${reporter} is not a member of chat ${chatId}`);
+      }
+      // The head is a hint that may lag the log; only a missing row proves the report is ahead of it.
+      const head = await store.chatLog.getHead(chatId);
+      if (upToSeq > head && (await store.chatLog.get(chatId, upToSeq)) === null) {
+        return reject(
+          report,
+          'CM_ERR_RECEIPTS_BEYOND_HEAD',
+          `chat ${chatId} has no message ${upToSeq} yet (latest known: ${head})`,
+        );
+      }
+
+      const pointers = await store.receipts.pointersOfChat(chatId);
+      const old = pointers.get(reporter) ?? ZERO;
+      const next: ReceiptPointers = {
+        deliveredSeq: Math.max(old.deliveredSeq, old.readSeq, upToSeq),
+        readSeq: report.kind === 'READ' ? Math.max(old.readSeq, upToSeq) : old.readSeq,
+      };
+      const deliveredMoved = next.deliveredSeq > old.deliveredSeq;
+      const readMoved = next.readSeq > old.readSeq;
+      if (!deliveredMoved && !readMoved) return nothing('unchanged');
+
+      const now = clock();
+      const kind = await chatKind(chatId);
+      const perMember = kind === 'group' && members.length <= settings.perMemberMaxGroup;
+      const memberIds = new Set(members.map((m) => m.userId));
+      const readSettings = readMoved ? await store.settings.getMany([...memberIds]) : null;
+      const readsOn = (userId: string): boolean => readSettings?.get(userId)?.readReceipts ?? true;
+
+      // One scan covers both moves: READ's range starts at or below DELIVERED's and ends at or below it.
+      const scanFrom = effective(readMoved ? old.readSeq : old.deliveredSeq, me);
+      const scanTo = effective(next.deliveredSeq, me);
+      const from = Math.max(scanFrom, scanTo - settings.scanLimit);
+      const scanTruncated = from > scanFrom;
+      const senders = scanTo > from ? await sendersIn(chatId, from, scanTo) : new Map<string, number[]>();
+      senders.delete(reporter);
+      for (const sender of [...senders.keys()]) {
+        // A sender who left no longer learns how far the members got.
+        if (!memberIds.has(sender)) senders.delete(sender);
+      }
+
+      const entries: InboxEntry[] = [];
+      const updates: Array<{ status: MessageStatus; scope: 'member' | 'aggregate' }> = [];
+      let memberUpdates = 0;
+      let aggregateUpdates = 0;
+      const moves: Array<{ status: 'DELIVERED' | 'READ'; field: keyof ReceiptPointers }> = [];
+      if (deliveredMoved) moves.push({ status: 'DELIVERED', field: 'deliveredSeq' });
+      // Read receipts off (contract 5): the reader's pointer still moves, but no READ state leaves it.
+      if (readMoved && readsOn(reporter)) moves.push({ status: 'READ', field: 'readSeq' });
+
+      for (const { status, field } of moves) {
+        const mineOld = effective(old[field], me);
+        const mineNew = effective(next[field], me);
+        if (mineNew <= mineOld) continue;
+        // Who counts for the aggregate: every current member, but for READ only those who share read states.
+        const counted = members.filter((m) => status === 'DELIVERED' || readsOn(m.userId));
+        const valueOf = (m: MembershipRecord, own: number): readonly [string, number] => [
+          m.userId,
+          m.userId === reporter ? own : effective((pointers.get(m.userId) ?? ZERO)[field], m),
+        ];
+        const before = lowestTwo(counted.map((m) => valueOf(m, mineOld)));
+        const after = lowestTwo(counted.map((m) => valueOf(m, mineNew)));
+        for (const [sender, seqs] of senders) {
+          if (status === 'READ' && !readsOn(sender)) continue;
+          if (perMember && hasMessageIn(seqs, mineOld, mineNew)) {
+            entries.push(
+              statusEntry(sender, {
+                chatId,
+                fromSeq: mineOld + 1,
+                upToSeq: mineNew,
+                status,
+                byUserId: reporter,
+                changedAtMs: now,
+              }),
+            );
+            updates.push({ status, scope: 'member' });
+            memberUpdates++;
+          }
+          const aggregateBefore = lowestExcept(before, sender);
+          const aggregateAfter = lowestExcept(after, sender);
+          if (
+            Number.isFinite(aggregateAfter) &&
+            aggregateAfter > aggregateBefore &&
+            hasMessageIn(seqs, aggregateBefore, aggregateAfter)
+          ) {
+            entries.push(
+              statusEntry(sender, {
+                chatId,
+                fromSeq: aggregateBefore + 1,
+                upToSeq: aggregateAfter,
+                status,
+                byUserId: null,
+                changedAtMs: now,
+              }),
+            );
+            updates.push({ status, scope: 'aggregate' });
+            aggregateUpdates++;
+          }
+        }
+      }
+      if (readMoved) entries.push(readPointerEntry(reporter, chatId, next.readSeq, report.deviceId, now));
+
+      // Produced before the pointer moves: a crash in between replays the report, which recomputes the
+      // same dedupe keys (nothing stored twice) instead of finding the pointer moved and saying nothing.
+      await sendInboxEntries(bus, codec, entries);
+      await store.receipts.raise(chatId, reporter, {
+        ...(deliveredMoved ? { deliveredSeq: next.deliveredSeq } : {}),
+        ...(readMoved ? { readSeq: next.readSeq } : {}),
+      });
+      return {
+        outcome: 'applied',
+        memberUpdates,
+        aggregateUpdates,
+        readPointerUpdates: readMoved ? 1 : 0,
+        updates,
+        scanTruncated,
+      };
+    },
+  };
+}
