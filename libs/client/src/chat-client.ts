@@ -15,6 +15,7 @@ import { compileClientOptions, type ChatClientOptions, type CompiledClientOption
 import { ClientError } from './errors.js';
 import { newId } from './internal/ids.js';
 import { TypedEmitter } from './internal/typed-emitter.js';
+import { MessageStatusTracker, type MessageStatus, type MessageStatusEvent } from './message-status.js';
 import type { OutboxCommand, OutboxEntry } from './outbox-storage.js';
 import { WEBSOCKET_OPEN, type WebSocketLike } from './websocket.js';
 
@@ -43,6 +44,11 @@ export interface ChatClientEvents {
   membersAdded: FrameOf<'membersAdded'>;
   membersRemoved: FrameOf<'membersRemoved'>;
   receipt: FrameOf<'receipt'>;
+  /**
+   * One of this user's own messages changed state (ticks): 'sent' at its ack, then 'delivered' and
+   * 'read' from receipts (forward only); with `byUserId` for one member of a group, null for the message.
+   */
+  status: MessageStatusEvent;
   /** Another device of this user (or this one) read a chat up to `upToSeq`: clear its unread state. */
   readPointer: FrameOf<'readPointer'>;
   typing: FrameOf<'typing'>;
@@ -73,6 +79,28 @@ export interface DirectChatResult {
   /** The chat's seq of its creation, or null when it existed already. */
   readonly seq: number | null;
   readonly alreadyExisted: boolean;
+}
+
+/** The user's privacy settings (`GET /v1/settings`). */
+export interface UserSettings {
+  /** False: no READ status goes to anyone for this user's reads, and they see none for their messages. */
+  readonly readReceipts: boolean;
+  /** False: everybody sees this user offline with no last seen. */
+  readonly presenceVisible: boolean;
+}
+
+/** One of the user's devices (`GET /v1/devices`). */
+export interface DeviceInfo {
+  readonly deviceId: string;
+  readonly registeredAtMs: number;
+  readonly online: boolean;
+  /** The device this client runs as. */
+  readonly current: boolean;
+}
+
+/** A change the server accepted (HTTP 202) and applies shortly after. */
+export interface AcceptedChange {
+  readonly requestId: string;
 }
 
 /** Connection states, in the order a healthy client goes through them. */
@@ -113,8 +141,28 @@ export interface ChatClient {
   leave(chatId: string): Promise<CommandAck>;
   /** Marks a chat read up to a seq (read receipts); kept and sent when connected. */
   markRead(chatId: string, upToSeq: number): void;
-  /** Typing indicator; dropped when not connected (it expires anyway). */
+  /**
+   * Typing indicator. Call it with true on every keystroke: at most one `typing: true` goes out per
+   * `typingRefreshMs` (3 s) while typing, and `typing: false` once on stop (only after a true).
+   * Dropped when not connected (it expires anyway).
+   */
   setTyping(chatId: string, typing: boolean): void;
+  /**
+   * The status of one of the user's own messages, if this client saw it sent (its ack or its echo);
+   * with `byUserId`, that group member's progress.
+   */
+  messageStatus(chatId: string, seq: number, byUserId?: string): MessageStatus | undefined;
+  /** `GET /v1/settings`. @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED` (see `serverCode`). */
+  getSettings(): Promise<UserSettings>;
+  /** `PUT /v1/settings`: applied by the server shortly after it answers. @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED`. */
+  updateSettings(changes: Partial<UserSettings>): Promise<AcceptedChange>;
+  /** `GET /v1/devices`: the account's devices (removed ones are not listed). @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED`. */
+  listDevices(): Promise<DeviceInfo[]>;
+  /**
+   * `DELETE /v1/devices/<id>`: its sessions end (close 4011) and it may not connect again under that id.
+   * @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED` (`serverCode` CM_ERR_DEVICE_UNKNOWN when not listed).
+   */
+  removeDevice(deviceId: string): Promise<AcceptedChange>;
   /** Follows these users' presence (replaces the previous set); re-sent after every reconnect. */
   subscribePresence(userIds: readonly string[]): void;
   /** Number of commands waiting for an answer. */
@@ -149,6 +197,9 @@ class ChatClientImpl implements ChatClient {
   private readonly sequencer = new ChatSequencer();
   private readonly pending = new Map<string, PendingCommand>();
   private readonly unsentReads = new Map<string, number>();
+  private readonly statuses = new MessageStatusTracker();
+  /** Chats with a `typing: true` out, and when it was sent. */
+  private readonly typingSentAtMs = new Map<string, number>();
   private presenceUserIds: readonly string[] = [];
   private socket: WebSocketLike | undefined;
   private hello: FrameOf<'hello'> | undefined;
@@ -284,7 +335,77 @@ class ChatClientImpl implements ChatClient {
   }
 
   setTyping(chatId: string, typing: boolean): void {
-    if (this.stateValue === 'live') this.transmit({ type: 'typing', chatId, typing });
+    if (this.stateValue !== 'live') return;
+    const sentAtMs = this.typingSentAtMs.get(chatId);
+    if (typing) {
+      const now = this.options.now();
+      if (sentAtMs !== undefined && now - sentAtMs < this.options.typingRefreshMs) return;
+      if (this.transmit({ type: 'typing', chatId, typing: true })) this.typingSentAtMs.set(chatId, now);
+      return;
+    }
+    if (sentAtMs === undefined) return;
+    this.typingSentAtMs.delete(chatId);
+    this.transmit({ type: 'typing', chatId, typing: false });
+  }
+
+  messageStatus(chatId: string, seq: number, byUserId?: string): MessageStatus | undefined {
+    return this.statuses.status(chatId, seq, byUserId);
+  }
+
+  // ---- HTTP API (settings, devices) ----
+
+  getSettings(): Promise<UserSettings> {
+    return this.api<UserSettings>('GET', '/v1/settings');
+  }
+
+  updateSettings(changes: Partial<UserSettings>): Promise<AcceptedChange> {
+    return this.api<AcceptedChange>('PUT', '/v1/settings', changes);
+  }
+
+  async listDevices(): Promise<DeviceInfo[]> {
+    return (await this.api<{ devices: DeviceInfo[] }>('GET', '/v1/devices')).devices;
+  }
+
+  removeDevice(deviceId: string): Promise<AcceptedChange> {
+    return this.api<AcceptedChange>('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  private async api<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const fetchImpl = this.options.fetch;
+    const fail = (message: string, context: Record<string, unknown> = {}, cause?: unknown): ClientError =>
+      new ClientError('CM_ERR_CLIENT_HTTP_FAILED', `${method} ${path}: ${message}`, {
+        context: { path, ...context },
+        ...(cause === undefined ? {} : { cause }),
+      });
+    if (fetchImpl === undefined) throw fail('no fetch implementation (pass the `fetch` option)');
+    let token: string;
+    try {
+      token = await this.options.tokenProvider({ reason: 'api', deviceId: this.options.deviceId });
+    } catch (cause) {
+      throw new ClientError('CM_ERR_CLIENT_TOKEN_FAILED', undefined, { cause });
+    }
+    let response: Response;
+    try {
+      response = await fetchImpl(`${this.options.httpUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (cause) {
+      throw fail('the request failed', {}, cause);
+    }
+    const parsed = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!response.ok) {
+      const code = typeof parsed['code'] === 'string' ? parsed['code'] : undefined;
+      throw fail(`HTTP ${response.status} ${code ?? ''}: ${String(parsed['message'] ?? '')}`, {
+        status: response.status,
+        ...(code === undefined ? {} : { serverCode: code }),
+      });
+    }
+    return parsed as T;
   }
 
   subscribePresence(userIds: readonly string[]): void {
@@ -415,6 +536,7 @@ class ChatClientImpl implements ChatClient {
   private scheduleReconnect(code: number, reason: string): void {
     this.stateValue = 'waiting';
     this.hello = undefined;
+    this.typingSentAtMs.clear();
     this.clearGapTimers();
     let delayMs: number;
     if (this.reconnectAtMs !== undefined) {
@@ -528,11 +650,11 @@ class ChatClientImpl implements ChatClient {
       case 'receipt':
         if (frame.inboxSeq !== undefined) {
           if (this.sequencer.isHandled(frame.inboxSeq)) return;
-          this.events.emit('receipt', frame);
+          this.onReceipt(frame);
           this.sequencer.markHandled(frame.inboxSeq);
           this.scheduleAck();
         } else {
-          this.events.emit('receipt', frame);
+          this.onReceipt(frame);
         }
         return;
       case 'readPointer':
@@ -596,6 +718,19 @@ class ChatClientImpl implements ChatClient {
 
   private emitInbox(frame: InboxFrame): void {
     this.events.emit(frame.type, frame as never);
+    // The user's own message from another device (or this one's echo): sent.
+    if (frame.type === 'messageReceived' && frame.by.userId === this.userId) {
+      this.emitStatuses(this.statuses.sent(frame.chatId, frame.seq, frame.clientMessageId));
+    }
+  }
+
+  private onReceipt(frame: FrameOf<'receipt'>): void {
+    this.events.emit('receipt', frame);
+    this.emitStatuses(this.statuses.receipt(frame));
+  }
+
+  private emitStatuses(events: readonly MessageStatusEvent[]): void {
+    for (const event of events) this.events.emit('status', event);
   }
 
   private startGapTimer(chatId: string): void {
@@ -624,6 +759,10 @@ class ChatClientImpl implements ChatClient {
 
   private onCommandAck(frame: AckResultFrame): void {
     this.events.emit('ack', frame);
+    // Only sends carry a clientMessageId: the message is stored, one tick.
+    if (frame.clientMessageId !== null) {
+      this.emitStatuses(this.statuses.sent(frame.chatId, frame.seq, frame.clientMessageId));
+    }
     const command = this.pending.get(frame.requestId);
     if (command === undefined) return;
     this.settle(command);

@@ -4,7 +4,7 @@ import { createMemoryOutboxStorage, type OutboxStorage } from './outbox-storage.
 import { resolveWebSocketFactory, type WebSocketFactory } from './websocket.js';
 
 /** Why the token provider is being asked. */
-export type TokenRequestReason = 'connect' | 'reconnect' | 'authExpired';
+export type TokenRequestReason = 'connect' | 'reconnect' | 'authExpired' | 'api';
 
 /** Returns a JWT for the WebSocket upgrade; called before every connection attempt. */
 export type TokenProvider = (request: {
@@ -49,11 +49,19 @@ export interface ChatClientOptions {
   autoConnect?: boolean;
   /** Source of jitter, in [0, 1). Tests pin it. @default Math.random */
   random?: () => number;
+  /** While typing, `setTyping(chatId, true)` sends at most one `typing` frame per this many ms. @default 3000 */
+  typingRefreshMs?: number;
+  /** The clock (typing refreshes). Tests pin it. @default Date.now */
+  now?: () => number;
+  /** HTTP client of the settings and devices helpers. @default the global `fetch` */
+  fetch?: typeof fetch;
 }
 
 /** Options with every default applied and checked. */
 export interface CompiledClientOptions {
   readonly wsUrl: string;
+  /** `http(s)://host:port` of the gateway's HTTP API. */
+  readonly httpUrl: string;
   readonly tokenProvider: TokenProvider;
   readonly deviceId: string | undefined;
   readonly webSocketFactory: WebSocketFactory;
@@ -67,6 +75,9 @@ export interface CompiledClientOptions {
   readonly maxCommandAttempts: number;
   readonly autoConnect: boolean;
   readonly random: () => number;
+  readonly typingRefreshMs: number;
+  readonly now: () => number;
+  readonly fetch: typeof fetch | undefined;
 }
 
 /** The defaults, each with its unit in its name. */
@@ -78,7 +89,16 @@ export const CLIENT_DEFAULTS = Object.freeze({
   ackBatchSize: 200,
   gapTimeoutMs: 5_000,
   maxCommandAttempts: 20,
+  typingRefreshMs: 3_000,
 });
+
+/** The HTTP API base for a WebSocket URL: `ws(s)://host/prefix/v1/ws` → `http(s)://host/prefix`. */
+export function toHttpUrl(wsUrl: string): string {
+  const parsed = new URL(wsUrl);
+  parsed.protocol = parsed.protocol === 'wss:' ? 'https:' : 'http:';
+  parsed.pathname = parsed.pathname.replace(/\/v1\/ws$/, '');
+  return parsed.toString().replace(/\/+$/, '');
+}
 
 /** The WebSocket endpoint for a gateway URL (without the token). */
 export function toWebSocketUrl(url: string): string {
@@ -123,6 +143,7 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
     options.maxCommandAttempts,
     CLIENT_DEFAULTS.maxCommandAttempts,
   );
+  const typingRefreshMs = positive('typingRefreshMs', options.typingRefreshMs, CLIENT_DEFAULTS.typingRefreshMs);
   let backoff: RetryPolicy | undefined;
   try {
     backoff = compileRetryPolicy({ ...CLIENT_DEFAULTS.backoff, ...options.backoff, jitter: true });
@@ -136,6 +157,7 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
   }
   return Object.freeze({
     wsUrl,
+    httpUrl: toHttpUrl(wsUrl),
     tokenProvider: options.tokenProvider,
     deviceId: options.deviceId,
     webSocketFactory: resolveWebSocketFactory(options.webSocketFactory),
@@ -149,5 +171,9 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
     maxCommandAttempts,
     autoConnect: options.autoConnect ?? true,
     random: options.random ?? Math.random,
+    typingRefreshMs,
+    now: options.now ?? Date.now,
+    // Bound here: browsers refuse a fetch called as a method of another object.
+    fetch: options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined),
   });
 }

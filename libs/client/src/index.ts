@@ -6,6 +6,9 @@
  */
 export {
   createChatClient,
+  type AcceptedChange,
+  type DeviceInfo,
+  type UserSettings,
   type ChatClient,
   type ChatClientEvents,
   type ClientState,
@@ -18,12 +21,14 @@ export {
 export {
   compileClientOptions,
   toWebSocketUrl,
+  toHttpUrl,
   CLIENT_DEFAULTS,
   type ChatClientOptions,
   type CompiledClientOptions,
   type TokenProvider,
   type TokenRequestReason,
 } from './client-options.js';
+export { MessageStatusTracker, type MessageStatus, type MessageStatusEvent } from './message-status.js';
 export { ChatSequencer, type ChatGap, type SequencerResult } from './chat-sequencer.js';
 export { ClientError, type ClientErrorContext } from './errors.js';
 export {

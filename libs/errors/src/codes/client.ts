@@ -53,6 +53,11 @@ export const CLIENT_CODES = defineCodes({
     retriable: false,
     fix: "The error's `serverCode` names the reason (CM_ERR_PROTOCOL_*); see that code.",
   },
+  CM_ERR_CLIENT_HTTP_FAILED: {
+    message: "A call to the gateway's HTTP API (settings, devices) failed or was refused.",
+    retriable: false,
+    fix: "The error's `serverCode` names the server's reason (CM_ERR_AUTH_*, CM_ERR_DEVICE_UNKNOWN, CM_ERR_GATEWAY_BAD_REQUEST) and `status` the HTTP status; without them the gateway could not be reached.",
+  },
   CM_ERR_CLIENT_PAGE_BUILD_FAILED: {
     message: 'The chat page (@chatmesh/web-chat) could not be bundled with esbuild.',
     retriable: false,

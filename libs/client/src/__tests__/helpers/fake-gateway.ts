@@ -4,6 +4,7 @@
  * acks moving the cursor, sync, ack/reject answers deduped by clientMessageId) and lets tests inject
  * faults: lost live frames, swallowed answers, refusals, dropped connections and close codes.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { ClientFrame, InboxFrame, ServerFrame } from '@chatmesh/protocol';
@@ -30,8 +31,19 @@ export interface FakeGatewayHooks {
   afterFrameSent?: (frame: InboxFrame, conn: FakeConnection) => void;
 }
 
+/** The fake's HTTP API state (`/v1/settings`, `/v1/devices`). */
+export interface FakeHttpApi {
+  settings: Map<string, { readReceipts: boolean; presenceVisible: boolean }>;
+  devices: Map<string, Array<{ deviceId: string; registeredAtMs: number; online: boolean }>>;
+  /** Every HTTP request: method, path, the user of its token (null without one) and its JSON body. */
+  readonly requests: Array<{ method: string; path: string; userId: string | null; body: unknown }>;
+}
+
 export interface FakeGateway {
   readonly url: string;
+  /** `http://127.0.0.1:<port>`: the same port answers the HTTP API. */
+  readonly httpUrl: string;
+  readonly http: FakeHttpApi;
   readonly connections: FakeConnection[];
   /** Every frame any client sent. */
   readonly frames: Array<ClientFrame & { userId: string }>;
@@ -62,9 +74,11 @@ export function fakeToken(userId: string, deviceId = 'd1'): string {
 }
 
 export async function startFakeGateway(): Promise<FakeGateway> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const port = (wss.address() as AddressInfo).port;
+  const http: FakeHttpApi = { settings: new Map(), devices: new Map(), requests: [] };
+  const server = createServer((req, res) => void handleHttp(http, req, res));
+  const wss = new WebSocketServer({ server });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
   const inboxes = new Map<string, InboxFrame[]>();
   const cursors = new Map<string, number>();
   const chats: FakeGateway['chats'] = new Map();
@@ -210,6 +224,8 @@ export async function startFakeGateway(): Promise<FakeGateway> {
 
   return {
     url: `ws://127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    http,
     connections,
     frames,
     hooks,
@@ -225,6 +241,62 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The gateway's settings and devices routes, as docs/protocol.md describes them (tokens are `user.device`). */
+async function handleHttp(http: FakeHttpApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const method = req.method ?? 'GET';
+  const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const [userId = null, deviceId = null] = token === undefined ? [] : token.split('.');
+  let body: unknown = null;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  http.requests.push({ method, path, userId, body });
+  const json = (status: number, value: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  };
+  if (userId === null) return json(401, { code: 'CM_ERR_AUTH_MISSING_TOKEN', message: 'no bearer token' });
+  const settings = http.settings.get(userId) ?? { readReceipts: true, presenceVisible: true };
+  const devices = http.devices.get(userId) ?? [];
+  if (method === 'GET' && path === '/v1/settings') return json(200, settings);
+  if (method === 'PUT' && path === '/v1/settings') {
+    const change = body as { readReceipts?: unknown; presenceVisible?: unknown } | null;
+    if (
+      change === null ||
+      typeof change !== 'object' ||
+      Object.values(change).some((v) => typeof v !== 'boolean') ||
+      Object.keys(change).length === 0
+    ) {
+      return json(400, { code: 'CM_ERR_GATEWAY_BAD_REQUEST', message: 'set readReceipts or presenceVisible' });
+    }
+    http.settings.set(userId, { ...settings, ...(change as Partial<typeof settings>) });
+    return json(202, { requestId: `http:${http.requests.length}` });
+  }
+  if (method === 'GET' && path === '/v1/devices') {
+    return json(200, { maxDevices: 5, devices: devices.map((d) => ({ ...d, current: d.deviceId === deviceId })) });
+  }
+  const removal = /^\/v1\/devices\/([^/]+)$/.exec(path);
+  if (method === 'DELETE' && removal) {
+    const id = decodeURIComponent(removal[1]!);
+    if (!devices.some((d) => d.deviceId === id)) {
+      return json(404, { code: 'CM_ERR_DEVICE_UNKNOWN', message: `no device ${id}` });
+    }
+    http.devices.set(
+      userId,
+      devices.filter((d) => d.deviceId !== id),
+    );
+    return json(202, { requestId: `http:${http.requests.length}` });
+  }
+  return json(404, { code: 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND', message: 'no such route' });
 }
