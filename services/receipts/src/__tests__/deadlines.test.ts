@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { createMemoryBus, type Bus } from '@chatmesh/bus';
+import { collectRecords } from '@chatmesh/bus/testing';
+import { createLogger } from '@chatmesh/logging';
+import { ensureTopics } from '@chatmesh/runtime';
+import {
+  createLocalCodec,
+  TOPICS,
+  valueSubjectOf,
+  type ChatEvent,
+  type DeadLetter,
+  type InboxEntry,
+} from '@chatmesh/schemas';
+import { createMemoryStore, type ChatStore } from '@chatmesh/store';
+import { waitFor } from '@chatmesh/testing';
+import {
+  createDeadlineRecorder,
+  createDeadlineSweeper,
+  deadlineShardOf,
+  RECEIPTS_DLQ_TOPIC,
+  type DeadlineSettings,
+} from '../deadlines.js';
+import { startReceiptsHarness } from './helpers/receipts-harness.js';
+
+const buses: Bus[] = [];
+after(async () => Promise.all(buses.map((b) => b.close())));
+
+const SETTINGS: DeadlineSettings = { failAfterMs: 5_000, deadlineBucketMs: 1_000 };
+const logger = createLogger({ service: 'deadlines-test', level: 'silent' });
+
+function message(chatId: string, seq: number, from: string, serverTimeMs: number): ChatEvent {
+  return {
+    chatId,
+    seq,
+    serverTimeMs,
+    origin: { userId: from, deviceId: `${from}-phone`, gatewayId: 'gw', requestId: 'r', receivedAtMs: serverTimeMs },
+    event: {
+      'chatmesh.chat.MessageReceived': {
+        clientMessageId: `c${seq}`,
+        content: { body: `m${seq}`, envelopes: [], attachments: [] },
+      },
+    },
+  };
+}
+
+async function chatWith(
+  store: ChatStore,
+  chatId: string,
+  kind: 'direct' | 'group',
+  users: readonly string[],
+): Promise<void> {
+  await store.directory.putChat(
+    { chatId, kind, name: null, pictureRef: null, createdBy: users[0]!, createdAtMs: 0, updatedAtMs: 0 },
+    1,
+  );
+  for (const userId of users) {
+    await store.directory.addMember({ chatId, userId, role: 'member', joinedSeq: 1, removedSeq: null, addedBy: 'x' });
+  }
+}
+
+test('deadlines: due buckets are swept once (two instances race), undelivered recipients become FAILED with a dead letter', async () => {
+  const bus = createMemoryBus();
+  buses.push(bus);
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts]);
+  const inbox = await collectRecords(bus, TOPICS.userInbox.name);
+  const dlq = await collectRecords(bus, RECEIPTS_DLQ_TOPIC);
+  let now = 1_000;
+  const clock = (): number => now;
+  const recorder = createDeadlineRecorder({ store, clock }, SETTINGS);
+  const sweepers = [1, 2].map(() => createDeadlineSweeper({ store, codec, bus, logger, clock }, SETTINGS));
+
+  await chatWith(store, 'g1', 'group', ['alice', 'bob', 'carol']);
+  await chatWith(store, 'd1', 'direct', ['alice', 'dave']);
+  const stored = message('g1', 2, 'alice', 1_200);
+  const payload = await codec.encode(valueSubjectOf(TOPICS.chatEvents.name), stored);
+  await store.chatLog.insertIfAbsent({
+    streamId: 'g1',
+    seq: 2,
+    idempotencyKey: 'c2',
+    kind: 'message',
+    payload,
+    createdAtMs: 1_200,
+  });
+
+  // The first sweep sets every shard's cursor to the current bucket (1).
+  assert.deepEqual(await sweepers[0]!.sweep(), { bucketsSwept: 0, deadlinesChecked: 0, failed: 0, errors: 0 });
+  assert.equal(await store.receipts.sweepCursor(deadlineShardOf('g1')), 1);
+
+  now = 1_300;
+  assert.equal(await recorder.record(stored), true);
+  assert.equal(await recorder.record(message('d1', 2, 'alice', 1_250)), true);
+  assert.equal(
+    await recorder.record({
+      ...stored,
+      event: { 'chatmesh.chat.ChatUpdated': { name: 'x', pictureAttachmentId: null, pictureCleared: false } },
+    }),
+    false,
+    'only messages have deadlines',
+  );
+  // Due at 6,200: bucket 6.
+  assert.deepEqual(await store.receipts.deadlinesIn(deadlineShardOf('g1'), 6), [
+    { chatId: 'g1', seq: 2, senderUserId: 'alice', sentAtMs: 1_200 },
+  ]);
+  await store.receipts.raise('g1', 'bob', { deliveredSeq: 2 });
+
+  // At 6,900 bucket 6 is not over: nothing is due yet.
+  now = 6_900;
+  const early = await sweepers[0]!.sweep();
+  assert.equal(early.failed, 0);
+  assert.equal(early.bucketsSwept, 16 * 5, 'buckets 1-5 of every shard');
+
+  now = 7_000;
+  const outcomes = await Promise.all(sweepers.map((s) => s.sweep()));
+  assert.equal(outcomes[0]!.failed + outcomes[1]!.failed, 2, 'carol (group) and dave (direct), once each');
+  assert.equal(
+    outcomes[0]!.bucketsSwept + outcomes[1]!.bucketsSwept,
+    16,
+    'each shard bucket 6 by exactly one instance',
+  );
+
+  await waitFor(() => inbox.length === 2 && dlq.length === 2, {
+    description: 'two FAILED updates and two dead letters',
+  });
+  const entries = await Promise.all(inbox.map(async (r) => (await codec.decode<InboxEntry>(r.value!)).value));
+  const byChat = new Map(entries.map((e) => [e.chatId, e]));
+  const failedGroup = byChat.get('g1')!;
+  assert.equal(failedGroup.userId, 'alice');
+  assert.equal(failedGroup.dedupeKey, 'st:g1:FAILED:2:carol');
+  assert.ok('chatmesh.receipts.MessageStatusUpdate' in failedGroup.item);
+  assert.deepEqual(
+    { ...failedGroup.item['chatmesh.receipts.MessageStatusUpdate'] },
+    {
+      chatId: 'g1',
+      fromSeq: 2,
+      upToSeq: 2,
+      status: 'FAILED',
+      byUserId: 'carol',
+      changedAtMs: 7_000,
+    },
+  );
+  const failedDirect = byChat.get('d1')!;
+  assert.equal(failedDirect.dedupeKey, 'st:d1:FAILED:2:dave');
+  assert.ok('chatmesh.receipts.MessageStatusUpdate' in failedDirect.item);
+  assert.equal(failedDirect.item['chatmesh.receipts.MessageStatusUpdate'].byUserId, null, 'direct: no byUserId');
+
+  const groupLetter = dlq.find((r) => r.headers['chatId'] === 'g1')!;
+  assert.deepEqual(groupLetter.headers, {
+    'x-chatmesh-error-code': 'CM_ERR_RECEIPTS_UNDELIVERED',
+    chatId: 'g1',
+    seq: '2',
+    recipientUserId: 'carol',
+  });
+  assert.equal(groupLetter.key, 'g1');
+  const letter = (await codec.decode<DeadLetter>(groupLetter.value!)).value;
+  assert.equal(letter.originalTopic, 'chat.events');
+  assert.equal(letter.errorCode, 'CM_ERR_RECEIPTS_UNDELIVERED');
+  assert.equal(letter.groupId, 'chatmesh.receipts');
+  assert.match(letter.errorMessage, /message 2 of chat g1 .*carol/);
+  assert.deepEqual(letter.originalValue, payload, 'the message event as stored');
+  assert.equal((await codec.decode<ChatEvent>(letter.originalValue!)).value.seq, 2);
+
+  // Swept buckets are not swept again.
+  now = 7_500;
+  assert.deepEqual(
+    (await Promise.all(sweepers.map((s) => s.sweep()))).map((o) => o.failed),
+    [0, 0],
+  );
+});
+
+test('deadlines: a message recorded after its deadline (lag, replay) goes to the current bucket instead of a swept one', async () => {
+  const bus = createMemoryBus();
+  buses.push(bus);
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts]);
+  let now = 20_000;
+  const clock = (): number => now;
+  const recorder = createDeadlineRecorder({ store, clock }, SETTINGS);
+  const sweeper = createDeadlineSweeper({ store, codec, bus, logger, clock }, SETTINGS);
+  await chatWith(store, 'late', 'direct', ['ann', 'ben']);
+  await sweeper.sweep();
+  await recorder.record(message('late', 2, 'ann', 100)); // due at 5,100: bucket 5, long swept
+  assert.deepEqual(await store.receipts.deadlinesIn(deadlineShardOf('late'), 5), []);
+  assert.equal((await store.receipts.deadlinesIn(deadlineShardOf('late'), 20)).length, 1);
+  now = 21_000;
+  assert.equal((await sweeper.sweep()).failed, 1);
+});
+
+test('FAILED end to end (embedded, fail-after 600 ms): the sender is told per recipient and receipts.dlq holds the message', async () => {
+  const h = await startReceiptsHarness({
+    env: {
+      CHATMESH_RECEIPTS_FAIL_AFTER_MS: '600',
+      CHATMESH_RECEIPTS_DEADLINE_BUCKET_MS: '100',
+      CHATMESH_RECEIPTS_SWEEP_INTERVAL_MS: '100',
+    },
+  });
+  try {
+    const chat = await h.createGroup('fay', ['gus', 'hal']);
+    const seq = await h.send('fay', chat);
+    await h.report('gus', chat, 'DELIVERED', seq);
+    await waitFor(async () => (await h.statuses('fay', chat)).some((u) => u.status === 'FAILED'), {
+      description: 'FAILED in the sender inbox',
+    });
+    const updates = await h.statuses('fay', chat);
+    assert.deepEqual(
+      updates.filter((u) => u.status === 'FAILED').map((u) => [u.fromSeq, u.upToSeq, u.byUserId]),
+      [[seq, seq, 'hal']],
+      'only hal, who never got it',
+    );
+    await waitFor(() => h.deadLetterRecords.length === 1, { description: 'one dead letter' });
+    const [letter] = await h.deadLetters();
+    assert.equal(letter!.errorCode, 'CM_ERR_RECEIPTS_UNDELIVERED');
+    const row = await h.store.chatLog.get(chat, seq);
+    assert.deepEqual(letter!.originalValue, row!.payload);
+    assert.equal(h.deadLetterRecords[0]!.headers['recipientUserId'], 'hal');
+    assert.ok((h.counters()['failed'] as number) >= 1);
+  } finally {
+    await h.close();
+  }
+});
