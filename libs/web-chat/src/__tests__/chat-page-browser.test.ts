@@ -1,7 +1,8 @@
 /**
  * The chat page in real headless Chromium (Debian's `chromium`, driven by playwright-core) against
- * embedded chatmesh (ingest + fan-out + gateway): two users sign in, create a direct chat and a group,
- * and chat both ways. Fails (never skips) when Chromium is missing: CI installs it (`apt-get install -y chromium`).
+ * embedded chatmesh (ingest + fan-out + receipts + presence + gateway): two users sign in, create a
+ * direct chat and a group, and chat both ways; ticks go to read when the other opens the chat, the
+ * typing line and online state show up. Fails (never skips) when Chromium is missing: CI installs it (`apt-get install -y chromium`).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,9 +100,24 @@ test('two users chat in the page, in a direct chat and a group, both ways, live'
   // Acked by the server: one tick.
   await alicePage.getByTestId('ticks').filter({ hasText: '✓' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
 
+  // Bob is online: alice's header says so (presence of the open chat's other member).
+  await alicePage.getByTestId('chat-sub').filter({ hasText: 'online' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+
   await chatItem(bobPage, alice).click({ timeout: STEP_TIMEOUT_MS });
   await expectMessage(bobPage, 'Hi Bob, this is Alice');
+  // Bob has the chat open, so it is read: alice's ticks turn blue (read).
+  await alicePage.locator('[data-testid="ticks"].read').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  // Bob types: alice sees the typing line; once he sends, it goes away.
+  await bobPage.getByTestId('message-input').pressSequentially('Hel', { delay: 20 });
+  await alicePage
+    .getByTestId('typing')
+    .filter({ hasText: `${bob} is typing…` })
+    .waitFor({ timeout: STEP_TIMEOUT_MS });
   await send(bobPage, 'Hello Alice! Got it.');
+  await alicePage.waitForFunction(() => document.querySelector('[data-testid="typing"]')?.textContent === '', null, {
+    timeout: STEP_TIMEOUT_MS,
+  });
   await expectMessage(alicePage, 'Hello Alice! Got it.');
   await send(alicePage, 'Great, the page works');
   await expectMessage(bobPage, 'Great, the page works');

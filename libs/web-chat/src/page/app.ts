@@ -4,8 +4,10 @@
  * chats in localStorage (it acks what it stored, so a reload of the same device resumes after it), and its
  * outbox too, so unsent messages survive a reload.
  *
- * Issue 7 hooks: {@link applyReceipt} turns receipts into ticks, {@link showTyping} the typing line,
- * {@link showPresence} online / last seen; the SDK already emits all three.
+ * Issue 7: {@link applyReceipt} turns receipts into ticks (✓ sent, ✓✓ delivered, blue ✓✓ read, ! failed),
+ * the open chat is reported read while its messages are on screen, {@link showTyping} shows the typing
+ * line, {@link showPresence} online / last seen of the open chat's other members, `readPointer` (a read
+ * on another device) clears unread counts, and two switches set the privacy settings.
  */
 import {
   createChatClient,
@@ -38,7 +40,6 @@ interface ChatView {
 
 const STATUS_RANK: Record<Status, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
 const MAX_MESSAGES_PER_CHAT = 300;
-const TYPING_REFRESH_MS = 2500;
 
 const $ = <T extends HTMLElement = HTMLElement>(testId: string): T => {
   const el = document.querySelector<T>(`[data-testid="${testId}"]`);
@@ -67,7 +68,6 @@ const state = {
   openChatId: undefined as string | undefined,
   typing: new Map<string, { userId: string; untilMs: number }[]>(),
   presence: new Map<string, { online: boolean; lastSeenMs: number | null }>(),
-  lastTypingSentMs: 0,
 };
 
 // ---- storage: the device's copy of its chats ----
@@ -140,6 +140,31 @@ function start(user: string, device: string): void {
   state.client = client;
   wire(client);
   renderChatList();
+  loadSettings(client);
+}
+
+// ---- privacy settings ----
+
+function loadSettings(client: ChatClient): void {
+  client
+    .getSettings()
+    .then((settings) => {
+      $<HTMLInputElement>('read-receipts').checked = settings.readReceipts;
+      $<HTMLInputElement>('presence-visible').checked = settings.presenceVisible;
+      $('privacy').hidden = false;
+    })
+    .catch((error: Error) => console.warn(`[chatmesh] settings: ${error.message}`));
+}
+
+function changeSetting(name: 'readReceipts' | 'presenceVisible', input: HTMLInputElement): void {
+  input.disabled = true;
+  state.client
+    ?.updateSettings({ [name]: input.checked })
+    .catch((error: Error) => {
+      input.checked = !input.checked;
+      console.warn(`[chatmesh] settings: ${error.message}`);
+    })
+    .finally(() => (input.disabled = false));
 }
 
 // ---- SDK events ----
@@ -181,6 +206,7 @@ function wire(client: ChatClient): void {
   });
   client.on('messageReceived', onMessage);
   client.on('receipt', applyReceipt);
+  client.on('readPointer', applyReadPointer);
   client.on('typing', showTyping);
   client.on('presence', showPresence);
   client.on('error', (error) => console.warn(`[chatmesh] ${error.code}: ${error.message}`));
@@ -250,16 +276,47 @@ function pushMessage(chat: ChatView, message: MessageView): void {
   saveSoon();
 }
 
-/** Issue 7 hook: a receipt raises the state of my messages in its range (never lowers it). */
+/**
+ * A receipt raises the state of my messages in its range, never lowers it. Per-member receipts of a
+ * group are not the message's state (only the aggregate is), except a failure, which is shown.
+ */
 function applyReceipt(f: ChatClientEvents['receipt']): void {
   const chat = state.chats.get(f.chatId);
   if (!chat) return;
+  if (f.byUserId !== null && f.status !== 'failed') return;
   for (const m of chat.messages) {
     if (m.by !== state.me || m.seq === null || m.seq < f.fromSeq || m.seq > f.upToSeq) continue;
-    if (f.status === 'failed' || STATUS_RANK[f.status] > STATUS_RANK[m.status]) m.status = f.status;
+    const forward =
+      f.status === 'failed'
+        ? m.status === 'sent' || m.status === 'pending'
+        : STATUS_RANK[f.status] > STATUS_RANK[m.status];
+    if (forward) m.status = f.status;
   }
   renderIfOpen(chat);
   saveSoon();
+}
+
+/** I read the chat on some device (maybe this one): what is up to that seq is not unread any more. */
+function applyReadPointer(f: ChatClientEvents['readPointer']): void {
+  const chat = state.chats.get(f.chatId);
+  if (!chat) return;
+  const unread = chat.messages.filter((m) => !m.system && m.by !== state.me && (m.seq ?? 0) > f.upToSeq).length;
+  if (unread === chat.unread) return;
+  chat.unread = Math.min(chat.unread, unread);
+  renderChatList();
+  saveSoon();
+}
+
+/** Reports the open chat read up to its last message, when the page is visible. */
+function markOpenChatRead(): void {
+  const chat = state.openChatId ? state.chats.get(state.openChatId) : undefined;
+  if (!chat || document.visibilityState !== 'visible') return;
+  const lastSeq = Math.max(0, ...chat.messages.filter((m) => m.by !== state.me).map((m) => m.seq ?? 0));
+  if (lastSeq > 0) state.client?.markRead(chat.chatId, lastSeq);
+  if (chat.unread > 0) {
+    chat.unread = 0;
+    renderChatList();
+  }
 }
 
 /** Issue 7 hook: "bob is typing…" until the indicator expires. */
@@ -279,7 +336,7 @@ function clearTyping(chatId: string, userId: string): void {
   renderTyping();
 }
 
-/** Issue 7 hook: online / last seen of the other member of an open direct chat. */
+/** Online / last seen of the open chat's other members (the header). */
 function showPresence(f: ChatClientEvents['presence']): void {
   state.presence.set(f.userId, { online: f.online, lastSeenMs: f.lastSeenMs });
   const chat = state.openChatId ? state.chats.get(state.openChatId) : undefined;
@@ -333,7 +390,6 @@ function sendMessage(event: SubmitEvent): void {
   const message: MessageView = { key, seq: null, by: state.me, body, atMs: Date.now(), status: 'pending' };
   pushMessage(chat, message);
   client.setTyping(chatId, false);
-  state.lastTypingSentMs = 0;
   client
     .send(chatId, { body }, { clientMessageId: key })
     .then((ack) => {
@@ -350,24 +406,21 @@ function sendMessage(event: SubmitEvent): void {
     });
 }
 
+/** The SDK sends at most one `typing: true` per 3 s while typing, and one `typing: false` on stop. */
 function onComposerInput(): void {
   const chatId = state.openChatId;
   if (!chatId || !state.client) return;
-  const now = Date.now();
-  if (now - state.lastTypingSentMs > TYPING_REFRESH_MS) {
-    state.lastTypingSentMs = now;
-    state.client.setTyping(chatId, true);
-  }
+  state.client.setTyping(chatId, $<HTMLInputElement>('message-input').value.trim() !== '');
 }
 
 function openChat(chatId: string): void {
+  if (state.openChatId && state.openChatId !== chatId) state.client?.setTyping(state.openChatId, false);
   state.openChatId = chatId;
   const chat = ensureChat(chatId);
   chat.unread = 0;
-  const lastSeq = Math.max(0, ...chat.messages.map((m) => m.seq ?? 0));
-  if (lastSeq > 0) state.client?.markRead(chatId, lastSeq);
-  const other = chat.kind === 'direct' ? chat.members.find((m) => m !== state.me) : undefined;
-  if (other) state.client?.subscribePresence([other]);
+  markOpenChatRead();
+  const others = chat.members.filter((m) => m !== state.me);
+  if (others.length > 0) state.client?.subscribePresence(others);
   $<HTMLInputElement>('message-input').disabled = false;
   $<HTMLButtonElement>('send').disabled = false;
   $<HTMLInputElement>('message-input').focus();
@@ -438,7 +491,7 @@ function renderIfOpen(chat: ChatView): void {
 }
 
 function renderTicks(status: Status): HTMLElement {
-  const text = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' }[status];
+  const text = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status];
   const el = h('span', { className: `ticks ${status}`, text, testId: 'ticks' });
   el.title = status;
   return el;
@@ -455,6 +508,9 @@ function renderHeader(chat: ChatView): void {
       : presence.lastSeenMs
         ? `last seen ${new Date(presence.lastSeenMs).toLocaleString()}`
         : '';
+  } else if (chat.kind === 'group') {
+    const online = chat.members.filter((m) => m !== state.me && state.presence.get(m)?.online).length;
+    if (online > 0) sub = `${sub} · ${online} online`;
   }
   $('chat-sub').textContent = sub;
 }
@@ -473,4 +529,14 @@ $('login').addEventListener('submit', signIn);
 $('new-chat').addEventListener('submit', createChat);
 $('composer').addEventListener('submit', sendMessage);
 $('message-input').addEventListener('input', onComposerInput);
+$('message-input').addEventListener('blur', () => {
+  if (state.openChatId) state.client?.setTyping(state.openChatId, false);
+});
+document.addEventListener('visibilitychange', markOpenChatRead);
+$<HTMLInputElement>('read-receipts').addEventListener('change', (e) =>
+  changeSetting('readReceipts', e.target as HTMLInputElement),
+);
+$<HTMLInputElement>('presence-visible').addEventListener('change', (e) =>
+  changeSetting('presenceVisible', e.target as HTMLInputElement),
+);
 setInterval(renderTyping, 1000);

@@ -56,6 +56,9 @@ export const CHAT_PAGE_HTML = `<!doctype html>
   .msg .meta { font-size: 11px; color: var(--muted); text-align: right; margin-top: 2px; }
   .msg .ticks { margin-left: 4px; letter-spacing: -3px; }
   .msg .ticks.read { color: #34b7f1; }
+  .msg .ticks.failed { color: var(--danger); font-weight: 700; }
+  .privacy { font-size: 12px; display: flex; gap: 10px; align-items: center; }
+  .privacy label { color: #fff; font-size: 12px; }
   .typing { height: 20px; padding: 0 16px; color: var(--muted); font-size: 12px; font-style: italic; }
   form.composer { display: flex; gap: 8px; padding: 10px 16px; background: var(--panel); border-top: 1px solid var(--line); }
   [hidden] { display: none !important; }
@@ -63,6 +66,9 @@ export const CHAT_PAGE_HTML = `<!doctype html>
 </head>
 <body>
   <header class="top"><h1>chatmesh</h1><span class="me" data-testid="me"></span>
+    <span class="privacy" data-testid="privacy" hidden>
+      <label><input type="checkbox" data-testid="read-receipts"> read receipts</label>
+      <label><input type="checkbox" data-testid="presence-visible"> show online</label></span>
     <span data-testid="status"><span class="dot"></span><span class="status-text">offline</span></span></header>
   <form class="login" data-testid="login">
     <h2>Sign in</h2>

@@ -1,6 +1,6 @@
 /**
  * Embedded chatmesh for the page test, started the way a person starts it: the launcher of `npm start`
- * (deploy/launcher/src/embedded-main.ts) as a child process, with only ingest, fan-out and the gateway,
+ * (deploy/launcher/src/embedded-main.ts) as a child process, with ingest, fan-out, receipts, presence and the gateway,
  * every port chosen by the OS. The gateway serves this package's page itself (it loads
  * @chatmesh/web-chat by name). Started as a process rather than imported, so this package does not depend
  * on the gateway, which depends on it.
@@ -24,7 +24,7 @@ export async function startEmbeddedChatmesh(options: { readyTimeoutMs?: number }
     env: {
       ...process.env,
       CHATMESH_MODE: 'embedded',
-      CHATMESH_SERVICES: 'ingest,fan-out,delivery-gateway',
+      CHATMESH_SERVICES: 'ingest,fan-out,receipts,presence,delivery-gateway',
       CHATMESH_GATEWAY_PORT: '0',
       CHATMESH_HTTP_PORT: '0',
       CHATMESH_LOG_LEVEL: 'info',
