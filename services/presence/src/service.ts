@@ -104,20 +104,27 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
         },
       });
 
+      let sweeping: Promise<void> | null = null;
       const sweepTimer = setInterval(() => {
-        engine.sweep().then(
-          (outcome) => {
-            counts.sweeps++;
-            counts.sweptOffline += outcome.wentOffline;
-            lastSweepError = null;
-          },
-          (error: unknown) => {
-            // The next tick tries again; users stay announced (claimed ones come due again one interval later).
-            counts.sweepFailures++;
-            lastSweepError = error instanceof Error ? error.message : String(error);
-            deps.logger.warn({ err: error }, 'presence sweep failed');
-          },
-        );
+        if (sweeping) return;
+        sweeping = engine
+          .sweep()
+          .then(
+            (outcome) => {
+              counts.sweeps++;
+              counts.sweptOffline += outcome.wentOffline;
+              lastSweepError = null;
+            },
+            (error: unknown) => {
+              // The next tick tries again; users stay announced (claimed ones come due again one interval later).
+              counts.sweepFailures++;
+              lastSweepError = error instanceof Error ? error.message : String(error);
+              deps.logger.warn({ err: error }, 'presence sweep failed');
+            },
+          )
+          .finally(() => {
+            sweeping = null;
+          });
       }, settings.sweepIntervalMs);
       sweepTimer.unref();
 
@@ -130,7 +137,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
           status = 'draining';
           clearInterval(sweepTimer);
           await Promise.all([events.stop(), ephemeral.stop()]);
-          await engine.sweep().catch(() => undefined);
+          await sweeping;
           await limiter.close();
           if (ownsWatches) await watches.close();
           status = 'stopped';
