@@ -13,7 +13,7 @@ import {
 } from '@chatmesh/protocol';
 import type { RateLimiter } from '@chatmesh/rate-limit';
 import type { TypedTopics } from '@chatmesh/runtime';
-import { gatewayDeliveriesTopic, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
+import { gatewayDeliveriesTopic, TOPICS, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
@@ -289,16 +289,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         break;
     }
     const record = frameToRecord(frame, session, receivedAtMs, () => localRequestId(session));
-    if (record) {
-      await produce(session, record);
-      if (frame.type === 'read') metrics.gatewayReceiptReportsTotal.inc({ kind: 'READ' });
-    }
+    if (record) await produce(session, record);
   }
 
   async function produce(session: Session, record: FrameRecord): Promise<void> {
     try {
       await typed.send(record.topic, record.key, record.value);
       counts.commandsProduced++;
+      if (record.topic === TOPICS.receipts.name) metrics.gatewayReceiptReportsTotal.inc({ kind: 'READ' });
     } catch (error) {
       logger.warn({ err: error, topic: record.topic }, 'could not produce a client frame');
       errorFrame(

@@ -221,6 +221,7 @@ test('typing frames past the connection bucket get CM_ERR_PROTOCOL_RATE_LIMITED 
   await roundTrip(c, 'read');
   assert.equal(c.ofType('error').length, 2);
   assert.equal(c.closeEvent, null, 'a refused burst is not a policy violation');
+  assert.ok((await h.metric('chatmesh_gateway_receipt_reports_total', { kind: 'READ' })) >= 1, 'the read counted');
   // A flood: every 10th refusal is a violation, and past 3 of them the socket is closed.
   for (let i = 0; i < 45; i++) c.send({ type: 'typing', chatId: 'chat-t', typing: true });
   assert.equal((await c.closed).code, 4009);
