@@ -176,13 +176,17 @@ export function createReceiptProcessor(
       const { chatId, userId: reporter, upToSeq } = report;
       if (!(upToSeq > 0)) return nothing('ignored');
 
-      const members = await store.directory.currentMembers(chatId);
+      // Independent reads, together: the pointers are wasted only on a report that is refused.
+      const [members, head, pointers] = await Promise.all([
+        store.directory.currentMembers(chatId),
+        store.chatLog.getHead(chatId),
+        store.receipts.pointersOfChat(chatId),
+      ]);
       const me = members.find((m) => m.userId === reporter);
       if (!me) {
         return reject(report, 'CM_ERR_RECEIPTS_NOT_A_MEMBER', `user ${reporter} is not a member of chat ${chatId}`);
       }
       // The head is a hint that may lag the log; only a missing row proves the report is ahead of it.
-      const head = await store.chatLog.getHead(chatId);
       if (upToSeq > head && (await store.chatLog.get(chatId, upToSeq)) === null) {
         return reject(
           report,
@@ -191,7 +195,6 @@ export function createReceiptProcessor(
         );
       }
 
-      const pointers = await store.receipts.pointersOfChat(chatId);
       const old = pointers.get(reporter) ?? ZERO;
       const next: ReceiptPointers = {
         deliveredSeq: Math.max(old.deliveredSeq, old.readSeq, upToSeq),
@@ -202,10 +205,12 @@ export function createReceiptProcessor(
       if (!deliveredMoved && !readMoved) return nothing('unchanged');
 
       const now = clock();
-      const kind = await chatKind(chatId);
-      const perMember = kind === 'group' && members.length <= settings.perMemberMaxGroup;
       const memberIds = new Set(members.map((m) => m.userId));
-      const readSettings = readMoved ? await store.settings.getMany([...memberIds]) : null;
+      const [kind, readSettings] = await Promise.all([
+        chatKind(chatId),
+        readMoved ? store.settings.getMany([...memberIds]) : null,
+      ]);
+      const perMember = kind === 'group' && members.length <= settings.perMemberMaxGroup;
       const readsOn = (userId: string): boolean => readSettings?.get(userId)?.readReceipts ?? true;
 
       // One scan covers both moves: READ's range starts at or below DELIVERED's and ends at or below it.
