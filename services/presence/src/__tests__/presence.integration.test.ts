@@ -183,6 +183,13 @@ test('a gateway whose lease lapses without OFFLINE events: its users turn offlin
   await registry.acquireGateway({ gatewayId: gwB, instanceId: instanceB, ttlMs: LEASE_TTL_MS });
   const aliceOnline = await connect(alice, 'phone', gwA, instanceA);
   await connect(bob, 'phone', gwB, instanceB);
+  // Mallory shares no chat with bob: her subscription must be ignored.
+  const mallory = id('mallory');
+  const malloryOnline = await connect(mallory, 'phone', gwA, instanceA);
+  await producer().send<PresenceEvent>(TOPICS.presenceEvents.name, mallory, {
+    ...malloryOnline,
+    change: { 'chatmesh.presence.PresenceSubscribe': { targetUserIds: [bob], replace: true } },
+  });
   // Bob's ONLINE was handled once his device is listed.
   await waitFor(async () => (await store.devices.list(bob)).length === 1, {
     description: "bob's device listed",
@@ -224,6 +231,11 @@ test('a gateway whose lease lapses without OFFLINE events: its users turn offlin
   const bound = LEASE_TTL_MS + SWEEP_INTERVAL_MS + 2_000; // + Kafka and collector latency on a busy machine
   assert.ok(toldAt - lastRefreshAt <= bound, `offline after ${toldAt - lastRefreshAt} ms, within ${bound} ms`);
   assert.equal((await deliveriesTo(gwA, alice)).length, 2, 'exactly one offline notice');
+  // All five presence events of this test (three ONLINE, two subscribes) were handled.
+  await waitFor(() => Number(group.health()['presence']?.details?.['presenceEvents']) >= 5, {
+    description: 'every presence event handled',
+  });
+  assert.deepEqual(await deliveriesTo(gwA, mallory), [], 'mallory learns nothing of bob');
 });
 
 test('typing over Kafka reaches the other member only; a non-member is refused and relayed to nobody', async () => {
