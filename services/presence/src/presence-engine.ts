@@ -265,22 +265,25 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
   return {
     async handle(event) {
       const change = event.change;
+      let kind: string;
       if ('chatmesh.presence.DeviceStatusChange' in change) {
         const status = change['chatmesh.presence.DeviceStatusChange'];
-        metrics.presenceEventsTotal.inc({ kind: status.status.toLowerCase() });
+        kind = status.status.toLowerCase();
         if (status.status === 'ONLINE') await onOnline(event);
         else if (status.status === 'OFFLINE') await onOffline(event, status);
         else await announceOnlineIfSo(event.userId);
       } else if ('chatmesh.presence.PresenceSubscribe' in change) {
-        metrics.presenceEventsTotal.inc({ kind: 'subscribe' });
+        kind = 'subscribe';
         await onSubscribe(event, change['chatmesh.presence.PresenceSubscribe']);
       } else if ('chatmesh.presence.PrivacyChange' in change) {
-        metrics.presenceEventsTotal.inc({ kind: 'privacy' });
+        kind = 'privacy';
         await onPrivacy(event, change['chatmesh.presence.PrivacyChange']);
-      } else if ('chatmesh.presence.DeviceRemoval' in change) {
-        metrics.presenceEventsTotal.inc({ kind: 'device_removal' });
+      } else {
+        kind = 'device_removal';
         await onRemoval(event, change['chatmesh.presence.DeviceRemoval']);
       }
+      // Counted once handled, so a retried record counts once.
+      metrics.presenceEventsTotal.inc({ kind });
     },
     sweep() {
       // One sweep at a time per instance: a slow one is not overlapped by the next tick.
