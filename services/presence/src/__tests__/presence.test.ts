@@ -166,3 +166,29 @@ test('the sweeper turns the users of a gateway whose lease lapsed (no OFFLINE ev
     await h.close();
   }
 });
+
+test('a watcher removed from the only shared chat stops getting notices, and its new subscriptions are ignored', async () => {
+  const h = await startPresenceHarness();
+  try {
+    await h.chat('c1', ['alice', 'bob']);
+    const alice = device('alice');
+    const bob = device('bob', 'phone', 'gw-2');
+    await h.connect(alice);
+    await h.settle();
+    await h.presenceEvent(alice, subscribe(['bob']));
+    await h.settle();
+    assert.equal(notices(await h.deliveries('gw-1')).length, 1, 'the current state');
+    // Ingest removes alice from c1 (at chat seq 7).
+    await h.store.directory.removeMember('c1', 'alice', 7);
+    await h.connect(bob);
+    await h.settle();
+    await h.presenceEvent(alice, subscribe(['bob']));
+    await h.settle();
+    await h.disconnect(bob);
+    await h.settle();
+    assert.equal(notices(await h.deliveries('gw-1')).length, 1, 'nothing after the removal');
+    assert.equal(await h.store.devices.list('bob').then((l) => l.length), 1, "bob's events were handled");
+  } finally {
+    await h.close();
+  }
+});
