@@ -115,9 +115,15 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
   async function announceOnlineIfSo(userId: string): Promise<void> {
     if ((await registry.onlineDevices(userId)).length === 0) return;
     if (!(await watches.announceOnline(userId, clock() + options.sweepIntervalMs))) return;
+    try {
+      if (await isVisible(userId))
+        await notifyWatchers({ subjectUserId: userId, online: true, lastSeenMs: null }, 'online');
+    } catch (error) {
+      // Undo the announcement so that the record's retry finds the transition again.
+      await watches.announceOffline(userId).catch(() => undefined);
+      throw error;
+    }
     metrics.presenceTransitionsTotal.inc({ state: 'online' });
-    if (await isVisible(userId))
-      await notifyWatchers({ subjectUserId: userId, online: true, lastSeenMs: null }, 'online');
   }
 
   async function announceOffline(
@@ -127,11 +133,17 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
     claimedCheckMs?: number,
   ): Promise<boolean> {
     if (!(await watches.announceOffline(userId, claimedCheckMs))) return false;
-    metrics.presenceTransitionsTotal.inc({ state: 'offline' });
-    if (await isVisible(userId)) {
-      const lastSeenMs = (await registry.lastSeen(userId)) ?? fallbackLastSeenMs;
-      await notifyWatchers({ subjectUserId: userId, online: false, lastSeenMs }, reason);
+    try {
+      if (await isVisible(userId)) {
+        const lastSeenMs = (await registry.lastSeen(userId)) ?? fallbackLastSeenMs;
+        await notifyWatchers({ subjectUserId: userId, online: false, lastSeenMs }, reason);
+      }
+    } catch (error) {
+      // Announced again (due at once), so that the record's retry or the next sweep finds the transition again.
+      await watches.announceOnline(userId, clock()).catch(() => undefined);
+      throw error;
     }
+    metrics.presenceTransitionsTotal.inc({ state: 'offline' });
     return true;
   }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PresenceError } from '@chatmesh/presence-registry';
 import { waitFor } from '@chatmesh/testing';
+import { createMemoryWatchStore, type WatchStore } from '../index.js';
 import { device, LEASE_TTL_MS, notices, startPresenceHarness } from './helpers/harness.js';
 
 const subscribe = (targets: string[], replace = true) => ({
@@ -188,6 +190,36 @@ test('a watcher removed from the only shared chat stops getting notices, and its
     await h.settle();
     assert.equal(notices(await h.deliveries('gw-1')).length, 1, 'nothing after the removal');
     assert.equal(await h.store.devices.list('bob').then((l) => l.length), 1, "bob's events were handled");
+  } finally {
+    await h.close();
+  }
+});
+
+test('a notice that could not be sent is not lost: the transition is undone and the retried record announces it', async () => {
+  const memory = createMemoryWatchStore();
+  let failures = 1;
+  const flaky: WatchStore = {
+    ...memory,
+    async watchersOf(subject, nowMs) {
+      if (subject === 'bob' && failures-- > 0) throw new PresenceError('CM_ERR_PRESENCE_UNAVAILABLE', 'Redis is down');
+      return memory.watchersOf(subject, nowMs);
+    },
+  };
+  const h = await startPresenceHarness({ watchStore: flaky });
+  try {
+    await h.chat('c1', ['alice', 'bob']);
+    const alice = device('alice');
+    await h.connect(alice);
+    await h.settle();
+    await h.presenceEvent(alice, subscribe(['bob']));
+    await h.settle();
+    await h.connect(device('bob', 'phone', 'gw-2'));
+    await h.settle();
+    assert.equal(failures, -1, 'the first attempt failed');
+    assert.deepEqual(notices(await h.deliveries('gw-1')), [
+      { to: 'alice', device: 'phone', subject: 'bob', online: false, lastSeenMs: null },
+      { to: 'alice', device: 'phone', subject: 'bob', online: true, lastSeenMs: null },
+    ]);
   } finally {
     await h.close();
   }

@@ -16,7 +16,7 @@ import {
 } from '@chatmesh/schemas';
 import { createMemoryStore, type ChatStore } from '@chatmesh/store';
 import { waitFor } from '@chatmesh/testing';
-import { createPresenceService } from '../../index.js';
+import { createPresenceService, type WatchStore } from '../../index.js';
 
 /** A device as the tests drive it: its gateway and connection. */
 export interface TestDevice {
@@ -61,7 +61,7 @@ export interface PresenceHarness {
 export const LEASE_TTL_MS = 1_000;
 
 export async function startPresenceHarness(
-  options: { env?: Record<string, string>; gateways?: readonly string[] } = {},
+  options: { env?: Record<string, string>; gateways?: readonly string[]; watchStore?: WatchStore } = {},
 ): Promise<PresenceHarness> {
   let nowMs = 1_700_000_000_000;
   const clock = (): number => nowMs;
@@ -74,7 +74,7 @@ export async function startPresenceHarness(
   await bus.admin.createTopics(gateways.map((g) => ({ name: gatewayDeliveriesTopic(g).name, partitions: 1 })));
   const collected = new Map<string, BusRecord[]>();
   for (const g of gateways) collected.set(g, await collectRecords(bus, gatewayDeliveriesTopic(g).name));
-  const service = createPresenceService({ clock });
+  const service = createPresenceService({ clock, ...(options.watchStore ? { watchStore: options.watchStore } : {}) });
   const group = await startServiceGroup([service], {
     config: loadConfig({
       env: { CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: '20', CHATMESH_PRESENCE_MEMBERSHIP_CACHE_MS: '0', ...options.env },
