@@ -98,10 +98,13 @@ export function defineExperienceSuite(options: ExperienceSuiteOptions): void {
       const order = receipts(a, chat).map((f) => f.status);
       assert.ok(order.indexOf('delivered') < order.indexOf('read'), `statuses in order: ${order.join(',')}`);
 
-      // The sender goes offline; the recipient receives and reads; the ticks wait in the sender's inbox.
+      // The sender goes offline before the recipient's device stores (acks) and reads the message: both
+      // ticks wait in the sender's inbox.
+      b.autoAck = false;
       const second = await a.sendMessage(chat, 'are you there?');
-      await a.close();
       await b.waitFrame('messageReceived', (f) => f.chatId === chat && f.seq === second.seq);
+      await a.close();
+      b.ackAll();
       b.send({ type: 'read', chatId: chat, upToSeq: second.seq });
       const back = await connect(alice);
       const readLater = await back.waitFrame(

@@ -11,6 +11,8 @@ export const EXPERIENCE_TIMINGS = Object.freeze({
   receiptsSweepIntervalMs: 500,
   /** A gateway that stops renewing its lease loses its devices after this long. */
   leaseTtlMs: 3_000,
+  /** Presence re-checks users announced online this often (a killed gateway's users go offline by it). */
+  presenceSweepIntervalMs: 1_000,
 });
 
 /** The environment every service of the experience suite gets. */
@@ -19,6 +21,7 @@ export const EXPERIENCE_ENV: Readonly<Record<string, string>> = Object.freeze({
   CHATMESH_RECEIPTS_DEADLINE_BUCKET_MS: String(EXPERIENCE_TIMINGS.deadlineBucketMs),
   CHATMESH_RECEIPTS_SWEEP_INTERVAL_MS: String(EXPERIENCE_TIMINGS.receiptsSweepIntervalMs),
   CHATMESH_GATEWAY_LEASE_TTL_MS: String(EXPERIENCE_TIMINGS.leaseTtlMs),
+  CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: String(EXPERIENCE_TIMINGS.presenceSweepIntervalMs),
   CHATMESH_MAX_DEVICES_PER_USER: '3',
 });
 

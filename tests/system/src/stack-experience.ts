@@ -9,6 +9,7 @@ import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
 import { ServiceProcess } from './service-process.js';
 import type { StackEndpoints } from './stack-harness.js';
 import { startTestJwks } from './test-jwks.js';
+import { WsUser } from './ws-user.js';
 
 const SERVICES: ReadonlyArray<{ name: string; main: string }> = [
   { name: 'ingest', main: 'services/ingest/src/main.ts' },
@@ -96,6 +97,7 @@ export async function startStackExperience(
       gateways.push(child);
       gatewayUrls.push(url);
     }
+    await warmUp(gatewayUrls, (userId, deviceId) => jwks.sign(userId, deviceId), log);
   } catch (error) {
     for (const child of running.reverse()) await child.kill();
     await Promise.allSettled([presence.close(), bus.close(), store.close(), jwks.close()]);
@@ -126,4 +128,39 @@ export async function startStackExperience(
       log(`service logs: ${logDir}`);
     },
   };
+}
+
+/**
+ * One conversation across both gateways before the suite starts, with a generous deadline. "Ready" means
+ * every process joined its consumer groups, but on a fresh broker the groups were seen to rebalance all
+ * together some 20-40 s after joining (kafkajs reports "The group is rebalancing, re-joining"), which
+ * stalls the pipeline for a while; the suite's tests have tight waits, so they start once a message and
+ * its DELIVERED tick have gone all the way round.
+ */
+async function warmUp(
+  gatewayUrls: readonly string[],
+  sign: (userId: string, deviceId: string) => Promise<string>,
+  log: (line: string) => void,
+): Promise<void> {
+  const startedMs = Date.now();
+  const [a, b] = ['warm-a', 'warm-b'].map((name) => `${name}-${startedMs}`) as [string, string];
+  const first = await WsUser.connect(gatewayUrls[0]!, await sign(a, 'phone'), { userId: a, deviceId: 'phone' });
+  const second = await WsUser.connect(gatewayUrls[gatewayUrls.length - 1]!, await sign(b, 'phone'), {
+    userId: b,
+    deviceId: 'phone',
+  });
+  try {
+    const chat = `warm-${startedMs}`;
+    const timeoutMs = 180_000;
+    const requestId = first.requestId();
+    first.send({ type: 'createChat', requestId, chatId: chat, kind: 'group', members: [b], name: 'warm-up' });
+    await first.waitFrame('ack', (f) => f.requestId === requestId, timeoutMs);
+    first.send({ type: 'send', requestId: 'warm-send', chatId: chat, clientMessageId: 'warm-1', body: 'warm-up' });
+    const sent = await first.waitFrame('ack', (f) => f.requestId === 'warm-send', timeoutMs);
+    await second.waitFrame('messageReceived', (f) => f.chatId === chat && f.seq === sent.seq, timeoutMs);
+    await first.waitFrame('receipt', (f) => f.chatId === chat && f.status === 'delivered', timeoutMs);
+    log(`warm-up conversation went round in ${Date.now() - startedMs} ms`);
+  } finally {
+    await Promise.allSettled([first.close(), second.close()]);
+  }
 }

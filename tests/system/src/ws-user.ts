@@ -21,6 +21,8 @@ export class WsUser {
   readonly userId: string;
   readonly deviceId: string;
   readonly frames: ServerFrame[] = [];
+  /** Ack every inbox position as it arrives; tests turn it off to hold a DELIVERED back. */
+  autoAck: boolean;
   readonly #ws: WebSocket;
   #closed: { code: number; reason: string } | null = null;
   #requests = 0;
@@ -29,10 +31,11 @@ export class WsUser {
     this.userId = userId;
     this.deviceId = deviceId;
     this.#ws = ws;
+    this.autoAck = autoAck;
     ws.on('message', (data) => {
       const frame = serverFrameSchema.parse(JSON.parse(String(data)));
       this.frames.push(frame);
-      if (autoAck && 'inboxSeq' in frame && typeof frame.inboxSeq === 'number') {
+      if (this.autoAck && 'inboxSeq' in frame && typeof frame.inboxSeq === 'number') {
         this.send({ type: 'ack', upToInboxSeq: frame.inboxSeq });
       }
     });
@@ -69,6 +72,15 @@ export class WsUser {
 
   send(frame: Record<string, unknown>): void {
     this.#ws.send(JSON.stringify(frame));
+  }
+
+  /** Acks up to the highest inbox position received so far (what a device does once it stored them). */
+  ackAll(): void {
+    let highest = 0;
+    for (const frame of this.frames) {
+      if ('inboxSeq' in frame && typeof frame.inboxSeq === 'number') highest = Math.max(highest, frame.inboxSeq);
+    }
+    if (highest > 0) this.send({ type: 'ack', upToInboxSeq: highest });
   }
 
   /** A fresh request id. */
