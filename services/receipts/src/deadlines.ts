@@ -17,9 +17,7 @@ import { RECEIPTS_GROUP_ID } from './group-ids.js';
 
 /** Deadline shards: each is swept on its own, so a bucket stays a bounded Cassandra partition. */
 export const DEADLINE_SHARDS = 16;
-/** Most buckets one claim covers (a service down for a while catches up in steps of this many). */
-const MAX_BUCKETS_PER_CLAIM = 60;
-/** A claimed bucket is not swept again, so each deadline's check is retried in place before it is given up. */
+/** Each deadline's check is retried in place before the shard's sweep stops until the next one. */
 const CHECK_RETRY = compileRetryPolicy({ maxAttempts: 6, initialDelayMs: 100, maxDelayMs: 2_000 });
 /** The dead-letter topic FAILED messages are recorded on. */
 export const RECEIPTS_DLQ_TOPIC = deadLetterTopicOf(TOPICS.receipts.name);
@@ -84,13 +82,11 @@ export interface DeadlineSweeper {
 /**
  * Creates the sweeper. For each shard it walks the buckets from the shared cursor (`sweepCursor`; on
  * the very first sweep of a shard, the cursor is set to the current bucket) up to, not including, the
- * current bucket: only buckets whose every deadline has passed. Each step is claimed with a
- * compare-and-set of the cursor (`claimSweep`), so of several receipts instances exactly one sweeps a
- * bucket. A due message gets FAILED for each recipient (members at its seq but the sender) whose
- * delivered pointer is below it: a status update to the sender's inbox and a DeadLetter on receipts.dlq.
- *
- * A claimed bucket is swept at most once: an instance that dies between the claim and the end of the
- * sweep loses the rest of that bucket (logged by nobody; the window is one bucket's processing time).
+ * current bucket: only buckets whose every deadline has passed. A bucket is processed, then the
+ * cursor moves past it with a compare-and-set (`claimSweep`): every bucket is swept at least once, even
+ * when an instance dies mid-bucket. A due message gets FAILED for each recipient (members at its seq but
+ * the sender) whose delivered pointer is below it: a status update to the sender's inbox (deduped there
+ * by its key, so a bucket swept twice shows once) and a DeadLetter on receipts.dlq.
  */
 export function createDeadlineSweeper(
   deps: {
@@ -179,29 +175,30 @@ export function createDeadlineSweeper(
           if (await store.receipts.claimSweep(shard, null, current)) continue;
           cursor = await store.receipts.sweepCursor(shard);
         }
-        while (cursor !== null && cursor < current) {
-          const next = Math.min(current, cursor + MAX_BUCKETS_PER_CLAIM);
-          if (!(await store.receipts.claimSweep(shard, cursor, next))) {
-            cursor = await store.receipts.sweepCursor(shard); // another instance moved it
-            continue;
-          }
-          for (let bucket = cursor; bucket < next; bucket++) {
-            const due = await store.receipts.deadlinesIn(shard, bucket);
-            for (const deadline of due) {
-              try {
-                failed += await retry(() => check(deadline, now), CHECK_RETRY, { shouldRetry: () => true });
-              } catch (error) {
-                errors++;
-                logger.error(
-                  { err: error, chatId: deadline.chatId, seq: deadline.seq, shard, bucket },
-                  'a due delivery deadline could not be checked; it is skipped',
-                );
-              }
-              deadlinesChecked++;
+        // Process first, then move the cursor past the bucket (compare-and-set): an instance that dies
+        // mid-bucket leaves the cursor where it was, so the bucket is swept again (at least once). Two
+        // instances sweeping the same bucket at the same moment both send its FAILED updates; the inbox
+        // sequencer's dedupe keys make the sender see each once (the dead-letter topic may hold two).
+        shardLoop: while (cursor !== null && cursor < current) {
+          const bucket = cursor;
+          const due = await store.receipts.deadlinesIn(shard, bucket);
+          for (const deadline of due) {
+            try {
+              failed += await retry(() => check(deadline, now), CHECK_RETRY, { shouldRetry: () => true });
+            } catch (error) {
+              errors++;
+              logger.error(
+                { err: error, chatId: deadline.chatId, seq: deadline.seq, shard, bucket },
+                'a due delivery deadline could not be checked; the shard stops here and retries at the next sweep',
+              );
+              break shardLoop;
             }
-            bucketsSwept++;
+            deadlinesChecked++;
           }
-          cursor = next;
+          bucketsSwept++;
+          cursor = (await store.receipts.claimSweep(shard, bucket, bucket + 1))
+            ? bucket + 1
+            : await store.receipts.sweepCursor(shard); // another instance moved it meanwhile
         }
       }
       if (failed > 0) logger.info({ failed, bucketsSwept }, 'messages undelivered past the limit became FAILED');
