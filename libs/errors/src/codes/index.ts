@@ -9,6 +9,7 @@ import { CHAT_CODES } from './chat.js';
 import { CLIENT_CODES } from './client.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
+import { DLQ_CODES } from './dlq.js';
 import { GATEWAY_CODES } from './gateway.js';
 import { INFRA_CODES } from './infra.js';
 import { PRESENCE_CODES } from './presence.js';
@@ -26,6 +27,7 @@ export const ERROR_CODES = {
   ...CLIENT_CODES,
   ...BUS_CODES,
   ...CONFIG_CODES,
+  ...DLQ_CODES,
   ...GATEWAY_CODES,
   ...INFRA_CODES,
   ...PRESENCE_CODES,
