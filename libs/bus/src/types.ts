@@ -136,6 +136,15 @@ export interface SubscribeOptions {
   readonly deadLetter: DeadLetterOptions;
   /** How many partitions this member processes at once; order holds within each partition. @default 1 */
   readonly partitionsConcurrently?: number;
+  /**
+   * Key-ordered concurrency: within one partition, up to this many records with different keys are handled at
+   * once, while records with the same key (null keys count as one key) stay strictly in offset order. The
+   * committed offset is always the lowest one not yet finished, so a crash redelivers every unfinished record
+   * and possibly some finished ones after it (handlers must be idempotent). Commits are batched (Kafka: every
+   * 100 ms and at the end of each fetched batch) instead of after every record. A record being retried blocks
+   * only its key. 1 keeps strict per-partition order with a commit after every record. @default 1
+   */
+  readonly keyConcurrency?: number;
 }
 
 /** A running group member. */

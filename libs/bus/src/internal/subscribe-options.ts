@@ -12,6 +12,7 @@ export const SUBSCRIBE_DEFAULTS = Object.freeze({
   retry: Object.freeze({ maxAttempts: 5, initialDelayMs: 100 }),
   retryAll: true,
   partitionsConcurrently: 1,
+  keyConcurrency: 1,
 });
 
 /** The dead-letter twin of a topic unless a subscription says otherwise. */
@@ -34,6 +35,7 @@ export interface CompiledSubscribeOptions {
   readonly encodeDeadLetter: (envelope: DeadLetterEnvelope) => Promise<Buffer>;
   readonly deadLetterTopicFor: (topic: string) => string;
   readonly partitionsConcurrently: number;
+  readonly keyConcurrency: number;
 }
 
 /** @throws BusError `CM_ERR_BUS_INVALID_OPTIONS` listing every problem. */
@@ -49,6 +51,9 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
   const partitionsConcurrently = options.partitionsConcurrently ?? SUBSCRIBE_DEFAULTS.partitionsConcurrently;
   if (!Number.isInteger(partitionsConcurrently) || partitionsConcurrently < 1)
     problems.push(`partitionsConcurrently must be an integer >= 1 (got ${partitionsConcurrently})`);
+  const keyConcurrency = options.keyConcurrency ?? SUBSCRIBE_DEFAULTS.keyConcurrency;
+  if (!Number.isInteger(keyConcurrency) || keyConcurrency < 1)
+    problems.push(`keyConcurrency must be an integer >= 1 (got ${keyConcurrency})`);
   if (problems.length > 0) {
     throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid subscription: ${problems.join('; ')}`, {
       context: { groupId: options.groupId, problems },
@@ -64,5 +69,6 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
     encodeDeadLetter: options.deadLetter.encode,
     deadLetterTopicFor: options.deadLetter.topicFor ?? defaultDeadLetterTopic,
     partitionsConcurrently,
+    keyConcurrency,
   });
 }

@@ -8,6 +8,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
 import { ChatmeshError, compileRetryPolicy, isRetriable, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
+import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
 import { processRecord } from '../internal/record-processor.js';
 import {
   compileSubscribeOptions,
@@ -44,6 +45,8 @@ const LEVEL_NAMES: Record<number, KafkaBusLogEntry['level']> = {
 /** Group states in which no member is running, so offsets may be moved (DescribeGroups). */
 const IDLE_GROUP_STATES = new Set(['Empty', 'Dead']);
 const ADMIN_RETRY_POLICY = compileRetryPolicy({ maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 2_000 });
+/** With keyConcurrency > 1: how often the lowest unfinished offset is committed (and a heartbeat sent) mid-batch. */
+export const KEYED_COMMIT_INTERVAL_MS = 100;
 /** Sends queued while one is in flight go out together up to this many bytes (brokers refuse requests over 1 MiB by default). */
 const MAX_COALESCED_BATCH_BYTES = 512 * 1024;
 
@@ -486,6 +489,7 @@ class KafkaSubscription implements Subscription {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    if (this.options.keyConcurrency > 1) return this.handleBatchByKey(payload);
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     let lastDone: bigint | undefined;
@@ -512,6 +516,86 @@ class KafkaSubscription implements Subscription {
     const onLag = this.busOptions.instrumentation?.onLag;
     if (onLag && lastDone !== undefined) {
       const lag = BigInt(batch.highWatermark) - (lastDone + 1n);
+      onLag({ groupId: this.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) });
+    }
+  }
+
+  /**
+   * Key-ordered concurrency over one fetched batch: records start as their key frees up (up to keyConcurrency
+   * at once); every KEYED_COMMIT_INTERVAL_MS and at the end the lowest unfinished offset is committed and a
+   * heartbeat sent. The batch returns only once nothing of it runs any more, so a revoked partition never has
+   * work in flight when kafkajs releases it: a rebalance or stop stops starting records, waits for the running
+   * ones, commits, then returns (the unfinished tail is fetched again by whoever owns the partition next).
+   */
+  private async handleBatchByKey(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    let failure: unknown;
+    const scheduler = new KeyOrderedScheduler({
+      concurrency: this.options.keyConcurrency,
+      maxBuffered: this.options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
+      run: async (record) => {
+        try {
+          const outcome = await Promise.race([
+            processRecord(record, this.options, {
+              signal: this.controller.signal,
+              produce: this.deps.produce,
+              instrumentation: this.busOptions.instrumentation,
+            }),
+            this.crashSignal,
+          ]);
+          return outcome === 'crashed' || outcome === 'abandoned' || this.crashed ? 'blocked' : 'done';
+        } catch (error) {
+          // The dead-letter write failed: leave the record uncommitted; the batch ends and kafkajs fetches it again.
+          failure ??= error;
+          return 'blocked';
+        }
+      },
+    });
+    let committed: string | undefined;
+    let commitFailure: unknown;
+    let chain: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> =>
+      (chain = chain
+        .then(async () => {
+          if (this.crashed) return;
+          if (!isRunning() || isStale()) scheduler.halt();
+          const next = scheduler.committableOffset();
+          if (next !== undefined && next !== committed) {
+            await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+            committed = next;
+          }
+          if (isRunning() && !this.crashed) await heartbeat();
+        })
+        .catch((error: unknown) => {
+          // A rebalance (or a broker error) answers the commit or heartbeat: start nothing more, finish, return.
+          commitFailure ??= error;
+          scheduler.halt();
+        }));
+    const timer = setInterval(() => void flush(), KEYED_COMMIT_INTERVAL_MS);
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || this.crashed || scheduler.halted) break;
+        await scheduler.push(toBusRecord(topic, partition, message));
+      }
+      if (!isRunning() || isStale()) scheduler.halt();
+      // Everything started returns (a crash releases the wait at once); a stop or rebalance halts the rest.
+      await Promise.race([scheduler.idle(), this.crashSignal]);
+    } finally {
+      clearInterval(timer);
+    }
+    if (this.crashed) return;
+    await flush();
+    const next = scheduler.committableOffset();
+    // kafkajs fetches the partition again after the last resolved offset: resolve only what is finished.
+    if (next !== undefined && BigInt(next) > BigInt(batch.firstOffset() ?? next)) {
+      resolveOffset((BigInt(next) - 1n).toString());
+    }
+    if (failure !== undefined) throw failure;
+    if (commitFailure !== undefined && isRunning()) throw commitFailure;
+    const onLag = this.busOptions.instrumentation?.onLag;
+    if (onLag && next !== undefined) {
+      const lag = BigInt(batch.highWatermark) - BigInt(next);
       onLag({ groupId: this.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) });
     }
   }

@@ -5,6 +5,7 @@
  * committed offset. A crashed member is dropped at once and commits nothing, so its uncommitted records are
  * redelivered (at-least-once).
  */
+import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
 import { processRecord } from '../internal/record-processor.js';
 import { Semaphore } from '../internal/semaphore.js';
 import type { CompiledSubscribeOptions } from '../internal/subscribe-options.js';
@@ -248,7 +249,7 @@ class PartitionWorker {
     readonly partition: number,
     private position: number,
   ) {
-    this.done = this.run();
+    this.done = member.options.keyConcurrency > 1 ? this.runByKey() : this.run();
   }
 
   /** Stops after the in-flight record, which is still committed if its handler resolves. */
@@ -264,6 +265,75 @@ class PartitionWorker {
     this.state = 'dead';
     this.controller.abort();
     this.cancelWait?.();
+  }
+
+  /**
+   * Key-ordered concurrency: up to keyConcurrency records of different keys at once, one key strictly in order;
+   * the committed offset follows the lowest unfinished record as records finish. The worker holds one of the
+   * member's partition slots while it has unfinished records.
+   */
+  private async runByKey(): Promise<void> {
+    const { group, options } = this.member;
+    const partition = this.topic.partitions[this.partition]!;
+    const deps = {
+      signal: this.controller.signal,
+      produce: group.deps.produce,
+      instrumentation: group.deps.instrumentation,
+    };
+    const scheduler = new KeyOrderedScheduler({
+      concurrency: options.keyConcurrency,
+      maxBuffered: options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
+      run: async (record) => {
+        for (;;) {
+          if (this.state !== 'running') return 'blocked';
+          let outcome;
+          try {
+            outcome = await processRecord(record, options, deps);
+          } catch {
+            // The dead-letter write failed: this key waits and tries the record again; other keys go on.
+            await new Promise((resolve) => setTimeout(resolve, group.deps.deadLetterFailureBackoffMs));
+            continue;
+          }
+          // A crashed member must not commit, even if its handler finished after the crash.
+          return (this.state as WorkerState) === 'dead' || outcome === 'abandoned' ? 'blocked' : 'done';
+        }
+      },
+      onAdvance: (next) => {
+        if (this.state !== 'dead') group.setCommitted(this.topicName, this.partition, Number(next));
+      },
+    });
+    let release: (() => void) | null = null;
+    let sinceYield = 0;
+    try {
+      while (this.state === 'running' && !scheduler.halted) {
+        if (this.position >= partition.records.length) {
+          if (scheduler.unfinished === 0 && release) {
+            release();
+            release = null;
+          }
+          const wait = partition.nextAppend();
+          this.cancelWait = wait.cancel;
+          // Also wake when the last unfinished record finishes, to give the partition slot back.
+          await (scheduler.unfinished === 0 ? wait.promise : Promise.race([wait.promise, scheduler.idle()]));
+          wait.cancel();
+          this.cancelWait = null;
+          continue;
+        }
+        release ??= await this.member.slots.acquire();
+        if (this.state !== 'running') break;
+        await scheduler.push(partition.records[this.position]!);
+        this.position++;
+        if (++sinceYield >= YIELD_EVERY_RECORDS) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      // Stopping or revoked: start nothing more, let what runs finish (and commit), then let go.
+      scheduler.halt();
+      if (this.state !== 'dead') await scheduler.drained();
+    } finally {
+      release?.();
+    }
   }
 
   private async run(): Promise<void> {

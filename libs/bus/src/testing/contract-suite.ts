@@ -402,6 +402,204 @@ export function runBusContractSuite(
       assert.equal((await committed(groupId, topic)).get(0), 1n, 'the in-flight record is committed');
     });
 
+    describe('key-ordered concurrency (keyConcurrency > 1)', () => {
+      it('keeps each key in order, never runs one key twice at once, and overlaps different keys', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+        const perKey = 8;
+        const received = new Map<string, number[]>();
+        const running = new Set<string>();
+        const violations: string[] = [];
+        let maxRunning = 0;
+        // The first record of "a" waits until a record of another key has started while it runs: with one
+        // record at a time per partition this never happens and the wait below times out.
+        const overlap = createGate();
+        let overlapped = false;
+        await bus.producer.send(
+          topic,
+          Array.from({ length: perKey }, (_, seq) =>
+            keys.map((key) => ({ key, value: Buffer.from(`${key}#${seq}`) })),
+          ).flat(),
+        );
+        await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          handler: async (record) => {
+            const [key, seq] = record.value!.toString().split('#') as [string, string];
+            if (running.has(key)) violations.push(`${key}#${seq} started while ${key} was running`);
+            running.add(key);
+            maxRunning = Math.max(maxRunning, running.size);
+            if (key !== 'a' && running.has('a') && !overlapped) {
+              overlapped = true;
+              overlap.open();
+            }
+            if (key === 'a' && seq === '0') await overlap.promise;
+            if (Number(seq) % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+            received.set(key, [...(received.get(key) ?? []), Number(seq)]);
+            running.delete(key);
+          },
+        });
+        await wait(() => overlapped, 'another key to start while "a" runs');
+        await wait(
+          () => [...received.values()].reduce((sum, list) => sum + list.length, 0) === keys.length * perKey,
+          'every record',
+        );
+        for (const key of keys)
+          assert.deepEqual(
+            received.get(key),
+            Array.from({ length: perKey }, (_, seq) => seq),
+            `order of ${key}`,
+          );
+        assert.deepEqual(violations, []);
+        assert.ok(maxRunning <= 4, `at most keyConcurrency records at once (saw ${maxRunning})`);
+        assert.ok(maxRunning >= 2, 'different keys ran at once');
+        await wait(() => allCommitted(groupId, topic), 'everything committed');
+      });
+
+      it('commits only below the lowest unfinished record, so a crash redelivers every unfinished record and loses none', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        // "stuck" sits at offset 2; 21 records of other keys follow it, and one more "stuck" record at the end.
+        const values = [
+          ...['k1', 'k2', 'stuck'].map((key) => ({ key, value: Buffer.from(`${key}#0`) })),
+          ...Array.from({ length: 3 }, (_, seq) =>
+            ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'].map((key) => ({ key, value: Buffer.from(`${key}#${seq + 1}`) })),
+          ).flat(),
+          { key: 'stuck', value: Buffer.from('stuck#1') },
+        ];
+        await bus.producer.send(topic, values);
+        const total = values.length;
+        const finishedByA = new Set<string>();
+        const hang = createGate();
+        let hungFinished = false;
+        const startedByA: string[] = [];
+        const a = await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          handler: async (record) => {
+            startedByA.push(idOf(record));
+            if (record.key === 'stuck') {
+              await hang.promise;
+              hungFinished = true;
+              return;
+            }
+            finishedByA.add(idOf(record));
+          },
+        });
+        await wait(() => finishedByA.size === total - 2, 'every record of the other keys to finish past the stuck one');
+        assert.ok(!startedByA.includes(`0@${total - 1}`), 'the second "stuck" record waits behind the first');
+        // Commits are batched: wait until the group caught up with what A finished, which stops at the stuck record.
+        await wait(async () => (await committed(groupId, topic)).get(0) === 2n, 'the commit to reach the stuck record');
+        await a.crash();
+        const snapshot = await committed(groupId, topic);
+        hang.open();
+        await wait(() => hungFinished, 'the stuck handler to finish after the crash');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(await committed(groupId, topic), snapshot, 'a crashed member committed after the crash');
+
+        const handledByB = new Set<string>();
+        await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          handler: async (record) => void handledByB.add(idOf(record)),
+        });
+        await wait(() => allCommitted(groupId, topic), 'B to commit everything');
+        for (let offset = 2; offset < total; offset++)
+          assert.ok(
+            handledByB.has(`0@${offset}`),
+            `record 0@${offset} at or after the lowest unfinished is redelivered`,
+          );
+        assert.ok(!handledByB.has('0@0') && !handledByB.has('0@1'), 'records below the committed offset are not');
+        const union = new Set([...finishedByA, ...handledByB]);
+        assert.equal(union.size, total, 'nothing lost');
+      });
+
+      it('dead-letters a poison record after its retries without holding up other keys; its own key waits', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        const others = ['x1', 'x2', 'x3', 'x4', 'x5', 'x6'];
+        await bus.producer.send(topic, [
+          { key: 'poison', value: Buffer.from('poison#0') },
+          ...others.map((key) => ({ key, value: Buffer.from(`${key}#0`) })),
+          { key: 'poison', value: Buffer.from('poison#1') },
+        ]);
+        const othersDone = createGate();
+        const order: string[] = [];
+        const attempts: number[] = [];
+        await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 3,
+          retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, jitter: false },
+          handler: async (record, context) => {
+            const value = record.value!.toString();
+            if (value === 'poison#0') {
+              attempts.push(context.attempt);
+              // The last attempt fails only once every other key is done: a poison record that blocked the
+              // partition would never let them run, and this test would time out.
+              if (context.attempt === 3) await othersDone.promise;
+              throw new Error('cannot handle poison');
+            }
+            order.push(value);
+            if (others.every((key) => order.includes(`${key}#0`))) othersDone.open();
+          },
+        });
+        const letters: DeadLetterEnvelope[] = [];
+        await subscribe({
+          groupId: unique('dlq-reader'),
+          topics: [`${topic}.dlq`],
+          handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)),
+        });
+        await wait(
+          () => letters.length === 1 && order.includes('poison#1'),
+          "the dead letter and the poison key's next record",
+        );
+        assert.deepEqual(attempts, [1, 2, 3]);
+        assert.equal(letters[0]!.originalOffset, '0');
+        assert.equal(letters[0]!.attempts, 3);
+        assert.equal(order.at(-1), 'poison#1', "the poison key's next record runs only after the dead letter");
+        await wait(
+          async () => (await committed(groupId, topic)).get(0) === BigInt(others.length + 2),
+          'everything committed',
+        );
+      });
+
+      it('stop() waits for every running record and commits them', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        await bus.producer.send(
+          topic,
+          ['a', 'b', 'c', 'd'].map((key) => ({ key, value: Buffer.from(key) })),
+        );
+        const gate = createGate();
+        const started = new Set<string>();
+        const finished = new Set<string>();
+        const subscription = await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          handler: async (record) => {
+            started.add(record.key!);
+            await gate.promise;
+            finished.add(record.key!);
+          },
+        });
+        await wait(() => started.size === 4, 'four records of four keys running at once');
+        let stopped = false;
+        const stopping = subscription.stop().then(() => (stopped = true));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(stopped, false, 'stop() must wait for the running records');
+        gate.open();
+        await stopping;
+        assert.equal(finished.size, 4);
+        assert.equal((await committed(groupId, topic)).get(0), 4n, 'every finished record is committed');
+      });
+    });
+
     it('creates the dead-letter twin alongside, unless the same call names it or opts out', async () => {
       const main = unique('topic');
       const noTwin = unique('topic');
