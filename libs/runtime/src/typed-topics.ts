@@ -55,6 +55,8 @@ export interface SubscribeTypedOptions<T> {
   readonly retryAll?: boolean;
   /** @default 1 */
   readonly partitionsConcurrently?: number;
+  /** Records of different keys handled at once within one partition, one key in order (see the bus). @default 1 */
+  readonly keyConcurrency?: number;
 }
 
 /** Encodes a dead-letter envelope with the DeadLetter schema registered under `<topic>.dlq-value`. */
@@ -111,6 +113,7 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.retryAll === undefined ? {} : { retryAll: options.retryAll }),
     ...(options.partitionsConcurrently === undefined ? {} : { partitionsConcurrently: options.partitionsConcurrently }),
+    ...(options.keyConcurrency === undefined ? {} : { keyConcurrency: options.keyConcurrency }),
     deadLetter: { encode: encodeDeadLetter, topicFor: deadLetterTopicOf },
     handler: async (record, context) => {
       let value: T;

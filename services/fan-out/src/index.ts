@@ -3,3 +3,4 @@
  * embedded launcher runs in-process and `src/main.ts` runs as its own process.
  */
 export { fanOutService, FAN_OUT_GROUP_ID, INBOX_SEQUENCER_GROUP_ID } from './service.js';
+export { FAN_OUT_CONFIG } from './fan-out-config.js';

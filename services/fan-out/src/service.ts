@@ -1,6 +1,8 @@
+import { getConfigSection } from '@chatmesh/config';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
 import { createEventExpander } from './event-expander.js';
+import { FAN_OUT_CONFIG } from './fan-out-config.js';
 import { createInboxSequencer } from './inbox-sequencer.js';
 
 /** The group that expands chat events (one owner per chat.events partition, so per chat). */
@@ -22,7 +24,9 @@ export const fanOutService: ServiceModule = {
     'Expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push',
   consumes: [TOPICS.chatEvents.name, TOPICS.userInbox.name],
   produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', TOPICS.pushRequests.name],
+  config: { fanOut: FAN_OUT_CONFIG },
   async start(deps) {
+    const settings = getConfigSection(deps.config, 'fanOut', FAN_OUT_CONFIG);
     const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests]);
     const expander = createEventExpander(deps);
     const sequencer = createInboxSequencer({ ...deps, devices: deps.presence });
@@ -32,7 +36,9 @@ export const fanOutService: ServiceModule = {
       groupId: FAN_OUT_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
       retry: CORE_PATH_RETRY,
-      partitionsConcurrently: 4,
+      partitionsConcurrently: settings.partitionsConcurrently,
+      // Keyed by chat: one chat's events in order (its member cache follows them); different chats overlap.
+      keyConcurrency: settings.keyConcurrency,
       handler: async (event) => {
         await expander.expand(event);
         counts.events++;
@@ -42,7 +48,9 @@ export const fanOutService: ServiceModule = {
       groupId: INBOX_SEQUENCER_GROUP_ID,
       topics: [TOPICS.userInbox.name],
       retry: CORE_PATH_RETRY,
-      partitionsConcurrently: 4,
+      partitionsConcurrently: settings.partitionsConcurrently,
+      // Keyed by user: one writer per inbox and its entries in order; different users overlap.
+      keyConcurrency: settings.keyConcurrency,
       handler: async (entry) => {
         const outcome = await sequencer.sequence(entry);
         counts.inboxEntries++;

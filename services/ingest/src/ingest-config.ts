@@ -28,5 +28,14 @@ export const INGEST_CONFIG = defineConfigSection({
       expected: 'an integer 1-256',
       default: 4,
     }),
+    keyConcurrency: defineVariable({
+      env: 'CHATMESH_INGEST_KEY_CONCURRENCY',
+      description:
+        "Commands of different chats handled at once within one chat.commands partition (key-ordered concurrency); one chat's commands stay strictly in order. 1 handles a partition one record at a time.",
+      schema: parsers.integer(1, 1024),
+      noun: 'count',
+      expected: 'an integer 1-1024',
+      default: 16,
+    }),
   },
 });

@@ -34,6 +34,8 @@ export const ingestService: ServiceModule = {
       topics: [TOPICS.chatCommands.name],
       retry: CORE_PATH_RETRY,
       partitionsConcurrently: settings.partitionsConcurrently,
+      // One chat's commands stay in order (the single-writer rule is per chat); different chats overlap.
+      keyConcurrency: settings.keyConcurrency,
       handler: async (command) => {
         const outcome = await processor.process(command);
         if (!outcome.accepted) counts.rejected++;

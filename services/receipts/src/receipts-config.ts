@@ -60,5 +60,14 @@ export const RECEIPTS_CONFIG = defineConfigSection({
       expected: 'an integer 1-256',
       default: 4,
     }),
+    keyConcurrency: defineVariable({
+      env: 'CHATMESH_RECEIPTS_KEY_CONCURRENCY',
+      description:
+        "Records of different chats handled at once within one receipts (and chat.events, for deadlines) partition (key-ordered concurrency); one chat's records stay strictly in order. 1 handles a partition one record at a time.",
+      schema: parsers.integer(1, 1024),
+      noun: 'count',
+      expected: 'an integer 1-1024',
+      default: 16,
+    }),
   },
 });

@@ -84,6 +84,8 @@ export const receiptsService: ServiceModule = {
       topics: [TOPICS.receipts.name],
       retry: CORE_PATH_RETRY,
       partitionsConcurrently: settings.partitionsConcurrently,
+      // Keyed by chat: one chat's records stay in order (its pointers have one writer); different chats overlap.
+      keyConcurrency: settings.keyConcurrency,
       handler: async (report) => {
         const stopTimer = metrics.receiptsReportDurationSeconds.startTimer();
         const outcome = await processor.process(report);
@@ -103,6 +105,8 @@ export const receiptsService: ServiceModule = {
       topics: [TOPICS.chatEvents.name],
       retry: CORE_PATH_RETRY,
       partitionsConcurrently: settings.partitionsConcurrently,
+      // Keyed by chat: one chat's records stay in order (its pointers have one writer); different chats overlap.
+      keyConcurrency: settings.keyConcurrency,
       handler: async (event) => {
         if (await recorder.record(event)) {
           counts.deadlinesRecorded++;

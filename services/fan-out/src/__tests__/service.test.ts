@@ -17,7 +17,7 @@ import {
 } from '@chatmesh/schemas';
 import { createMemoryStore } from '@chatmesh/store';
 import { randomName, waitFor } from '@chatmesh/testing';
-import { fanOutService } from '../index.js';
+import { FAN_OUT_CONFIG, fanOutService } from '../index.js';
 
 test('fan-out turns a chat event into inbox rows, delivers to online devices and pushes to offline users', async () => {
   const bus = createMemoryBus();
@@ -49,7 +49,7 @@ test('fan-out turns a chat event into inbox rows, delivers to online devices and
       });
     }
     const group = await startServiceGroup([fanOutService], {
-      config: loadConfig({ env: {} }),
+      config: loadConfig({ env: {}, sections: { fanOut: FAN_OUT_CONFIG } }),
       logger: createLogger({ service: 'test', level: 'silent' }),
       registry,
       metrics: createChatmeshMetrics(registry),
