@@ -333,6 +333,11 @@ async function runBenchmark(options: MessagePathOptions): Promise<MessagePathRes
         },
         cpuDuringMeasuredPhase: cpuBusy,
         bodyBytes: options.bodyBytes,
+        // Key-ordered concurrency of the services (their defaults, 16, unless these variables are set).
+        keyConcurrency: {
+          ingest: process.env.CHATMESH_INGEST_KEY_CONCURRENCY ?? 'default',
+          fanOut: process.env.CHATMESH_FAN_OUT_KEY_CONCURRENCY ?? 'default',
+        },
         note: options.note,
       },
       notes,
