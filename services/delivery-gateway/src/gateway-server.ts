@@ -29,7 +29,8 @@ import {
 import type { GATEWAY_CONFIG } from './gateway-config.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
-import { InboxStream } from './inbox-stream.js';
+import { ExpiryWheel } from './expiry-wheel.js';
+import { InboxStream, type InboxStreamContext, type InboxStreamOwner } from './inbox-stream.js';
 import { bearerToken, pending, sendJson } from './internal/http.js';
 import type { GATEWAY_METRICS } from './metrics.js';
 import { assertNativeUws } from './native-uws.js';
@@ -75,19 +76,77 @@ export interface Gateway {
   };
 }
 
-/** One authenticated socket. */
-interface Session extends FrameSender {
-  ws: WebSocket<UserData> | null;
+/** What every session of a gateway shares (one object per gateway). */
+interface SessionHub {
+  readonly gatewayId: string;
+  /** `<instanceId>-`: a connection id is this prefix and the connection's number in hex (UUID characters only). */
+  readonly connectionIdPrefix: string;
+  readonly streams: InboxStreamContext;
+  sendFrames(session: Session, frames: readonly ServerFrame[]): boolean;
+  streamFailed(session: Session, error: unknown): void;
+}
+
+/**
+ * One authenticated socket. Kept small on purpose (a gateway holds ~100K of them; docs "Connection
+ * density" in load-tests/README.md): behaviour lives in methods and in the {@link SessionHub} shared by
+ * every session, so a socket owns no closure, no timer (token expiry is one {@link ExpiryWheel}) and no
+ * promise while idle; its connection id is built from a number when needed.
+ */
+class Session implements FrameSender, InboxStreamOwner {
+  ws: WebSocket<UserData> | null = null;
   readonly stream: InboxStream;
-  readonly expiresAtMs: number | null;
-  chain: Promise<void>;
-  violations: number;
-  violationWindowStartMs: number;
-  closed: boolean;
-  expiryTimer: NodeJS.Timeout | null;
-  requestCounter: number;
+  /** The frames (and the open) of this socket in order; null when nothing is running. */
+  chain: Promise<void> | null = null;
+  /** Refused frames in the current minute, created at the first one. */
+  violations: ViolationWindow | null = null;
+  closed = false;
+  /** The token's expiry slot in the gateway's wheel (`ExpiryWheel.slotOf`), or -1 when it is not timed. */
+  expirySlot = -1;
+  requestCounter = 0;
   /** The connection's typing bucket, created at its first typing frame. */
-  typing: TypingBucket | null;
+  typing: TypingBucket | null = null;
+
+  constructor(
+    private readonly hub: SessionHub,
+    readonly userId: string,
+    readonly deviceId: string,
+    private readonly connectionNumber: number,
+  ) {
+    this.stream = new InboxStream(hub.streams, this);
+  }
+
+  get gatewayId(): string {
+    return this.hub.gatewayId;
+  }
+
+  /** Unique across gateways and restarts (the instance id is a UUID); identifies this socket in presence. */
+  get connectionId(): string {
+    return `${this.hub.connectionIdPrefix}${this.connectionNumber.toString(16)}`;
+  }
+
+  sendFrames(frames: readonly ServerFrame[]): boolean {
+    return this.hub.sendFrames(this, frames);
+  }
+
+  streamFailed(error: unknown): void {
+    this.hub.streamFailed(this, error);
+  }
+
+  /** Runs `task` after every earlier one of this socket; the chain is dropped again once it is idle. */
+  runInOrder(task: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+    const next = (this.chain ?? Promise.resolve()).then(task).catch(onError);
+    this.chain = next;
+    void next.then(() => {
+      if (this.chain === next) this.chain = null;
+    });
+    return next;
+  }
+}
+
+/** Refused frames of a connection in a minute (objects only for connections that had one). */
+interface ViolationWindow {
+  count: number;
+  startMs: number;
 }
 
 /** A small token bucket per connection for typing frames (tokens refill continuously). */
@@ -102,9 +161,8 @@ interface UserData {
   readonly session: Session;
 }
 
-const deviceKey = (userId: string, deviceId: string): string => `${userId}\u0000${deviceId}`;
-/** setTimeout's limit; tokens living longer than ~24 days are not timed. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** How often expired tokens are looked for: a socket is closed at most this long after its token expires. */
+const EXPIRY_RESOLUTION_MS = 1000;
 
 /**
  * Starts the uWebSockets.js app of one gateway process: `GET /v1/ws` (the client protocol), the HTTP
@@ -117,8 +175,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { settings, logger, metrics, store, presence, typed, gatewayId } = deps;
   const instanceId = randomUUID();
   const renderer = createInboxRenderer({ store, codec: deps.codec });
-  const byDevice = new Map<string, Session>();
-  const byUser = new Map<string, Set<Session>>();
+  /** The open sessions of each user here: one, or an array when several devices are connected. */
+  const byUser = new Map<string, Session | Session[]>();
+  let connectionCount = 0;
+  let connectionNumber = 0;
   const pendingWork = new Set<Promise<unknown>>();
   let status: 'starting' | 'ready' | 'draining' | 'stopped' | 'failed' = 'starting';
   let consumerReady = false;
@@ -164,6 +224,54 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     session.ws.end(entry.code, entry.type);
   }
 
+  const hub: SessionHub = {
+    gatewayId,
+    connectionIdPrefix: `${instanceId}-`,
+    streams: {
+      store,
+      codec: deps.codec,
+      renderer,
+      onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
+      onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
+      onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),
+    },
+    sendFrames,
+    streamFailed(session, error) {
+      logger.warn({ err: error }, 'inbox stream failed; closing the socket so the device resumes from its cursor');
+      closeSession(session, CLOSE_CODES.GOING_AWAY);
+    },
+  };
+  const expiries = new ExpiryWheel<Session>(EXPIRY_RESOLUTION_MS, (session) => {
+    session.expirySlot = -1;
+    closeSession(session, CLOSE_CODES.AUTH_EXPIRED);
+  });
+
+  /** The open session of (userId, deviceId) here, if any. */
+  function deviceSession(userId: string, deviceId: string): Session | undefined {
+    const sessions = byUser.get(userId);
+    if (sessions === undefined) return undefined;
+    if (!Array.isArray(sessions)) return sessions.deviceId === deviceId ? sessions : undefined;
+    return sessions.find((session) => session.deviceId === deviceId);
+  }
+
+  /** Every open session here (a copy: closing one while iterating is fine). */
+  function allSessions(): Session[] {
+    const all: Session[] = [];
+    for (const sessions of byUser.values()) {
+      if (Array.isArray(sessions)) all.push(...sessions);
+      else all.push(sessions);
+    }
+    return all;
+  }
+
+  function addSession(session: Session): void {
+    const sessions = byUser.get(session.userId);
+    if (sessions === undefined) byUser.set(session.userId, session);
+    else if (Array.isArray(sessions)) sessions.push(session);
+    else byUser.set(session.userId, [sessions, session]);
+    connectionCount++;
+  }
+
   function errorFrame(session: Session, error: ChatmeshErrorLike, requestId?: string): void {
     metrics.gatewayFrameErrorsTotal.inc({ code: error.code });
     sendFrames(session, [
@@ -180,12 +288,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   /** Bad or rate-limited frames count against the connection; too many in a minute close it (4009). */
   function violation(session: Session): void {
     const now = Date.now();
-    if (now - session.violationWindowStartMs > 60_000) {
-      session.violationWindowStartMs = now;
-      session.violations = 0;
+    const window = (session.violations ??= { count: 0, startMs: now });
+    if (now - window.startMs > 60_000) {
+      window.startMs = now;
+      window.count = 0;
     }
-    session.violations++;
-    if (session.violations > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
+    window.count++;
+    if (window.count > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
   }
 
   async function withinRate(session: Session): Promise<boolean> {
@@ -310,11 +419,18 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   }
 
   function removeSession(session: Session): void {
-    const key = deviceKey(session.userId, session.deviceId);
-    if (byDevice.get(key) === session) byDevice.delete(key);
     const sessions = byUser.get(session.userId);
-    sessions?.delete(session);
-    if (sessions?.size === 0) byUser.delete(session.userId);
+    if (sessions === session) {
+      byUser.delete(session.userId);
+    } else if (Array.isArray(sessions)) {
+      const index = sessions.indexOf(session);
+      if (index < 0) return;
+      sessions.splice(index, 1);
+      if (sessions.length === 1) byUser.set(session.userId, sessions[0]!);
+    } else {
+      return;
+    }
+    connectionCount--;
   }
 
   async function registerSession(session: Session): Promise<boolean> {
@@ -441,40 +557,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           return sendJson(state, 403, refusal);
         }
         if (state.aborted) return;
-        const connectionId = randomUUID();
-        const session: Session = {
-          userId: verified.userId,
-          deviceId: verified.deviceId,
-          gatewayId,
-          connectionId,
-          ws: null,
-          expiresAtMs: verified.expiresAtMs,
-          chain: Promise.resolve(),
-          violations: 0,
-          violationWindowStartMs: Date.now(),
-          closed: false,
-          expiryTimer: null,
-          requestCounter: 0,
-          typing: null,
-          stream: undefined as unknown as InboxStream,
-        };
-        (session as { stream: InboxStream }).stream = new InboxStream({
-          store,
-          codec: deps.codec,
-          renderer,
-          target: session,
-          send: (frames) => sendFrames(session, frames),
-          onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
-          onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
-          onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),
-          onFailure: (error) => {
-            logger.warn(
-              { err: error },
-              'inbox stream failed; closing the socket so the device resumes from its cursor',
-            );
-            closeSession(session, CLOSE_CODES.GOING_AWAY);
-          },
-        });
+        const session = new Session(hub, verified.userId, verified.deviceId, ++connectionNumber);
+        if (verified.expiresAtMs !== null) session.expirySlot = expiries.slotOf(verified.expiresAtMs);
         res.cork(() => {
           res.upgrade<UserData>({ session }, key, protocol, extensions, context);
         });
@@ -486,28 +570,17 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     open: (ws) => {
       const { session } = ws.getUserData();
       session.ws = ws;
-      const key = deviceKey(session.userId, session.deviceId);
-      const previous = byDevice.get(key);
-      if (previous) closeSession(previous, CLOSE_CODES.REPLACED);
-      byDevice.set(key, session);
-      let sessions = byUser.get(session.userId);
-      if (!sessions) byUser.set(session.userId, (sessions = new Set()));
-      sessions.add(session);
+      const previous = deviceSession(session.userId, session.deviceId);
+      if (previous) {
+        closeSession(previous, CLOSE_CODES.REPLACED);
+        // end() ran its close handler, which removed it; a session that never got its socket is dropped here.
+        removeSession(previous);
+      }
+      addSession(session);
       metrics.gatewayConnectionsOpen.inc();
       counts.connectionsOpened++;
-      if (session.expiresAtMs !== null) {
-        const inMs = session.expiresAtMs - Date.now();
-        if (inMs < MAX_TIMER_MS) {
-          session.expiryTimer = setTimeout(() => closeSession(session, CLOSE_CODES.AUTH_EXPIRED), Math.max(0, inMs));
-          session.expiryTimer.unref();
-        }
-      }
-      session.chain = track(
-        openSession(session).catch((error: unknown) => {
-          logger.warn({ err: error }, 'could not open a session; closing it');
-          closeSession(session, CLOSE_CODES.GOING_AWAY);
-        }),
-      );
+      if (session.expirySlot >= 0) session.expirySlot = expiries.add(session, session.expirySlot);
+      void track(session.runInOrder(() => openSession(session), onOpenFailed(session)));
     },
     message: (ws, message, isBinary) => {
       const { session } = ws.getUserData();
@@ -530,42 +603,55 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       // uWS reuses the buffer after this callback: decode it now.
       const text = Buffer.from(message).toString('utf8');
       // Frames of one socket are handled in order (a send may wait on the shared rate limiter).
-      session.chain = session.chain
-        .then(() => handleText(session, text, receivedAtMs))
-        .catch((error: unknown) => {
-          logger.warn({ err: error }, 'a client frame failed');
-          if (!session.closed) {
-            errorFrame(
-              session,
-              isChatmeshError(error)
-                ? error
-                : { code: 'CM_ERR_COMMON_INTERNAL', message: 'internal error; retry', retriable: true },
-            );
-          }
-        });
+      void session.runInOrder(() => handleText(session, text, receivedAtMs), onFrameFailed(session));
     },
     close: (ws, code) => {
       const { session } = ws.getUserData();
       session.closed = true;
       session.ws = null;
       session.stream.close();
-      if (session.expiryTimer) clearTimeout(session.expiryTimer);
+      if (session.expirySlot >= 0) expiries.remove(session, session.expirySlot);
+      session.expirySlot = -1;
       removeSession(session);
       metrics.gatewayConnectionsOpen.dec();
       logger.debug({ code }, 'connection closed');
       // After the open's registration, so a fast close cannot unregister before it registers.
-      void track(session.chain.then(() => closedSession(session)));
+      void track((session.chain ?? Promise.resolve()).then(() => closedSession(session)));
     },
   });
 
+  /** A failed open closes its socket (the device reconnects). One function per call, made only at open. */
+  function onOpenFailed(session: Session): (error: unknown) => void {
+    return (error) => {
+      logger.warn({ err: error }, 'could not open a session; closing it');
+      closeSession(session, CLOSE_CODES.GOING_AWAY);
+    };
+  }
+
+  function onFrameFailed(session: Session): (error: unknown) => void {
+    return (error) => {
+      logger.warn({ err: error }, 'a client frame failed');
+      if (!session.closed) {
+        errorFrame(
+          session,
+          isChatmeshError(error)
+            ? error
+            : { code: 'CM_ERR_COMMON_INTERNAL', message: 'internal error; retry', retriable: true },
+        );
+      }
+    };
+  }
+
   function handleDelivery(delivery: GatewayDelivery): void {
     counts.deliveries++;
-    const targets: Session[] = [];
+    let targets: readonly Session[];
     if (delivery.deviceId !== null) {
-      const session = byDevice.get(deviceKey(delivery.userId, delivery.deviceId));
-      if (session) targets.push(session);
+      const session = deviceSession(delivery.userId, delivery.deviceId);
+      targets = session ? [session] : [];
     } else {
-      targets.push(...(byUser.get(delivery.userId) ?? []));
+      const sessions = byUser.get(delivery.userId);
+      // A copy: sending may close a session, which edits the user's array.
+      targets = sessions === undefined ? [] : Array.isArray(sessions) ? [...sessions] : [sessions];
     }
     if (targets.length === 0) {
       // Not connected here (any more): the entry is in the store; the device replays it from its cursor.
@@ -699,7 +785,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     if (status === 'draining' || status === 'stopped' || status === 'failed') return;
     const result = await presence.refreshGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
     counts.leaseRenewals++;
-    const sessions = [...byDevice.values()].filter((s) => !s.closed);
+    const sessions = allSessions().filter((s) => !s.closed);
     if (result === 'lost') {
       // Another process runs with our gateway id: its deliveries are not ours to serve any more.
       logger.error({ code: 'CM_ERR_GATEWAY_LEASE_LOST', gatewayId }, 'another instance took this gateway id over');
@@ -734,6 +820,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       if (status === 'stopped') return;
       status = 'draining';
       clearInterval(heartbeat);
+      expiries.stop();
       if (listenSocket) {
         uWS.us_listen_socket_close(listenSocket);
         listenSocket = null;
@@ -743,7 +830,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         code: 'CM_ERR_COMMON_SHUTTING_DOWN',
         retryAfterMs: settings.drainRetryAfterMs,
       };
-      for (const session of [...byDevice.values()]) {
+      for (const session of allSessions()) {
         sendFrames(session, [reconnect]);
         closeSession(session, CLOSE_CODES.SERVICE_RESTART);
       }
@@ -760,7 +847,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     health() {
       let held = 0;
       let replaying = 0;
-      for (const session of byDevice.values()) {
+      for (const session of allSessions()) {
         held += session.stream.heldCount;
         if (session.stream.replaying) replaying++;
       }
@@ -771,7 +858,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           url,
           gatewayId,
           instanceId,
-          connections: byDevice.size,
+          connections: connectionCount,
           replaying,
           heldDeliveries: held,
           ...counts,

@@ -7,22 +7,28 @@ import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
 /** Inbox entries read from the store per round trip while replaying. */
 export const REPLAY_BATCH_SIZE = 200;
 
-/** What an {@link InboxStream} needs. */
-export interface InboxStreamDeps {
+/**
+ * What every {@link InboxStream} of a gateway shares (one object per gateway, not per socket: the
+ * gateway holds ~100K streams, so nothing here is allocated per connection).
+ */
+export interface InboxStreamContext {
   readonly store: ChatStore;
   readonly codec: SchemaCodec;
   readonly renderer: InboxRenderer;
-  readonly target: RenderTarget;
-  /** Sends frames to the socket; returns false once the socket is gone (the stream then stops). */
-  readonly send: (frames: readonly ServerFrame[]) => boolean;
   /** Entries read from the store, by why (`replay`, `gap`). */
   readonly onStoreRead?: (reason: 'replay' | 'gap', count: number) => void;
   /** Live deliveries at or below what was already sent. */
   readonly onDuplicate?: () => void;
   /** A replay finished (syncDone sent), with its duration. */
   readonly onReplayDone?: (durationMs: number) => void;
+}
+
+/** The socket a stream writes to (the gateway's session: methods, so no closure per socket). */
+export interface InboxStreamOwner extends RenderTarget {
+  /** Sends frames to the socket; returns false once the socket is gone (the stream then stops). */
+  sendFrames(frames: readonly ServerFrame[]): boolean;
   /** A failure in the pump (a store read failed): the connection should be closed to resume later. */
-  readonly onFailure: (error: unknown) => void;
+  streamFailed(error: unknown): void;
 }
 
 /**
@@ -36,10 +42,15 @@ export interface InboxStreamDeps {
  * delivery takes the same path, so live and replay can never interleave out of order.
  */
 export class InboxStream {
-  private lastSentSeq: number;
-  private readonly queue: InboxDelivery[] = [];
+  private lastSentSeq = 0;
+  /** Live deliveries waiting; null while there are none (an idle socket holds no array). */
+  private queue: InboxDelivery[] | null = null;
   private replayRequested = true;
-  private replayStartedMs = 0;
+  /**
+   * When the running replay started; null when none runs. An object rather than a number field: a
+   * timestamp in a field would give every stream its own boxed heap number, replaying or not.
+   */
+  private replayStarted: { readonly atMs: number } | null = null;
   private pumping = false;
   private closed = false;
   private started = false;
@@ -47,9 +58,10 @@ export class InboxStream {
   private delivered: DeliveredTracker | null = null;
 
   /** Live deliveries may be queued from construction on; nothing is sent before {@link start}. */
-  constructor(private readonly deps: InboxStreamDeps) {
-    this.lastSentSeq = 0;
-  }
+  constructor(
+    private readonly context: InboxStreamContext,
+    private readonly owner: InboxStreamOwner,
+  ) {}
 
   /** The highest inboxSeq sent on this socket. */
   get lastSent(): number {
@@ -58,7 +70,7 @@ export class InboxStream {
 
   /** Live deliveries waiting behind a replay (or a gap read). */
   get heldCount(): number {
-    return this.queue.length;
+    return this.queue?.length ?? 0;
   }
 
   /** Whether a replay is running or pending (until its syncDone). */
@@ -70,7 +82,7 @@ export class InboxStream {
   start(fromInboxSeq: number): void {
     this.lastSentSeq = fromInboxSeq;
     this.started = true;
-    this.replayStartedMs = Date.now();
+    this.replayStarted = { atMs: Date.now() };
     this.kick();
   }
 
@@ -78,21 +90,21 @@ export class InboxStream {
   sync(fromInboxSeq: number): void {
     this.lastSentSeq = fromInboxSeq;
     this.replayRequested = true;
-    this.replayStartedMs = Date.now();
+    this.replayStarted = { atMs: Date.now() };
     this.kick();
   }
 
   /** A live delivery from the gateway's topic. */
   deliver(delivery: InboxDelivery): void {
     if (this.closed) return;
-    this.queue.push(delivery);
+    (this.queue ??= []).push(delivery);
     this.kick();
   }
 
   /** The socket closed: drop everything. */
   close(): void {
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = null;
     this.delivered = null;
   }
 
@@ -119,13 +131,13 @@ export class InboxStream {
     void this.pump()
       .catch((error: unknown) => {
         // The owner closes the socket; the device resumes from its cursor on reconnect.
-        if (!this.closed) this.deps.onFailure(error);
+        if (!this.closed) this.owner.streamFailed(error);
         this.close();
       })
       .finally(() => {
         this.pumping = false;
         // A delivery or sync that arrived as the pump was finishing.
-        if (!this.closed && (this.queue.length > 0 || this.replayRequested)) this.kick();
+        if (!this.closed && (this.heldCount > 0 || this.replayRequested)) this.kick();
       });
   }
 
@@ -137,13 +149,14 @@ export class InboxStream {
           // Held deliveries are flushed before syncDone: they are older than anything live after it.
           await this.drainQueue();
           if (this.closed) return;
-          if (this.queue.length > 0) continue;
+          if (this.heldCount > 0) continue;
           this.replayRequested = false;
-          if (!this.deps.send([{ type: 'syncDone', upToInboxSeq: this.lastSentSeq }])) return this.close();
-          this.deps.onReplayDone?.(Date.now() - this.replayStartedMs);
+          if (!this.owner.sendFrames([{ type: 'syncDone', upToInboxSeq: this.lastSentSeq }])) return this.close();
+          this.context.onReplayDone?.(Date.now() - (this.replayStarted?.atMs ?? Date.now()));
+          this.replayStarted = null;
           continue;
         }
-        if (this.queue.length === 0) return;
+        if (this.heldCount === 0) return;
         await this.drainQueue();
       }
     }
@@ -151,34 +164,31 @@ export class InboxStream {
 
   private async replayFromStore(): Promise<void> {
     for (;;) {
-      const rows = await this.deps.store.inboxLog.readAfter(
-        this.deps.target.userId,
-        this.lastSentSeq,
-        REPLAY_BATCH_SIZE,
-      );
+      const rows = await this.context.store.inboxLog.readAfter(this.owner.userId, this.lastSentSeq, REPLAY_BATCH_SIZE);
       if (this.closed) return;
-      this.deps.onStoreRead?.('replay', rows.length);
+      this.context.onStoreRead?.('replay', rows.length);
       for (const row of rows) if (!(await this.sendEntry(await this.decode(row.payload), null))) return;
       if (rows.length < REPLAY_BATCH_SIZE) return;
     }
   }
 
   private async drainQueue(): Promise<void> {
-    while (this.queue.length > 0 && !this.closed) {
+    for (let queue = this.queue; queue !== null && queue.length > 0 && !this.closed; queue = this.queue) {
       // Deliveries of one user come in order from one partition; taking the smallest also orders retries.
       let index = 0;
-      for (let i = 1; i < this.queue.length; i++) {
-        if ((this.queue[i]!.entry.inboxSeq ?? 0) < (this.queue[index]!.entry.inboxSeq ?? 0)) index = i;
+      for (let i = 1; i < queue.length; i++) {
+        if ((queue[i]!.entry.inboxSeq ?? 0) < (queue[index]!.entry.inboxSeq ?? 0)) index = i;
       }
-      const [delivery] = this.queue.splice(index, 1);
+      const [delivery] = queue.splice(index, 1);
+      if (queue.length === 0 && this.queue === queue) this.queue = null;
       const seq = delivery!.entry.inboxSeq ?? 0;
       if (seq <= this.lastSentSeq) {
-        this.deps.onDuplicate?.();
+        this.context.onDuplicate?.();
         continue;
       }
       if (seq > this.lastSentSeq + 1 && !(await this.fillGap(seq))) return;
       if (seq <= this.lastSentSeq) {
-        this.deps.onDuplicate?.();
+        this.context.onDuplicate?.();
         continue;
       }
       if (!(await this.sendEntry(delivery!.entry, delivery!.content))) return;
@@ -189,9 +199,9 @@ export class InboxStream {
   private async fillGap(seq: number): Promise<boolean> {
     while (this.lastSentSeq < seq - 1) {
       const wanted = Math.min(REPLAY_BATCH_SIZE, seq - 1 - this.lastSentSeq);
-      const rows = await this.deps.store.inboxLog.readAfter(this.deps.target.userId, this.lastSentSeq, wanted);
+      const rows = await this.context.store.inboxLog.readAfter(this.owner.userId, this.lastSentSeq, wanted);
       if (this.closed) return false;
-      this.deps.onStoreRead?.('gap', rows.length);
+      this.context.onStoreRead?.('gap', rows.length);
       // The sequencer stores before it routes, so a missing row means a store read racing a replica; the
       // entry itself is still sent and the client can `sync` on the chat seq jump.
       if (rows.length === 0) break;
@@ -201,16 +211,16 @@ export class InboxStream {
   }
 
   private async decode(payload: Buffer): Promise<InboxEntry> {
-    return (await this.deps.codec.decode<InboxEntry>(payload)).value;
+    return (await this.context.codec.decode<InboxEntry>(payload)).value;
   }
 
   private async sendEntry(entry: InboxEntry, content: InboxDelivery['content']): Promise<boolean> {
     const seq = entry.inboxSeq ?? 0;
-    const frames = await this.deps.renderer.render(entry, this.deps.target, content);
+    const frames = await this.context.renderer.render(entry, this.owner, content);
     if (this.closed) return false;
     // Entries with no client frame (an event missing from the chat log) still move the position, so the client can ack past them.
     this.lastSentSeq = Math.max(this.lastSentSeq, seq);
-    if (frames.length > 0 && !this.deps.send(frames)) {
+    if (frames.length > 0 && !this.owner.sendFrames(frames)) {
       this.close();
       return false;
     }
@@ -219,7 +229,7 @@ export class InboxStream {
       frames.length > 0 &&
       'chatmesh.inbox.ChatEventRef' in item &&
       item['chatmesh.inbox.ChatEventRef'].kind === 'MESSAGE_RECEIVED' &&
-      item['chatmesh.inbox.ChatEventRef'].actorUserId !== this.deps.target.userId
+      item['chatmesh.inbox.ChatEventRef'].actorUserId !== this.owner.userId
     ) {
       (this.delivered ??= new DeliveredTracker()).record(
         seq,
