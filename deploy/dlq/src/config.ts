@@ -25,9 +25,15 @@ export function loadDlqConfig(env: EnvMap = process.env): DlqConfig {
     [CONFIG_VARIABLES.kafkaBrokers.env]: env[CONFIG_VARIABLES.kafkaBrokers.env],
     [CONFIG_VARIABLES.schemaRegistryUrl.env]: env[CONFIG_VARIABLES.schemaRegistryUrl.env],
   };
-  // Embedded mode parses both variables without requiring Cassandra and Redis; presence is checked below.
-  const config = loadConfig({ env: { ...relevant, CHATMESH_MODE: 'embedded' } });
   const problems: ConfigProblem[] = [];
+  let config: ReturnType<typeof loadConfig> | undefined;
+  try {
+    // Embedded mode parses both variables without requiring Cassandra and Redis; presence is checked below.
+    config = loadConfig({ env: { ...relevant, CHATMESH_MODE: 'embedded' } });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   for (const variable of [CONFIG_VARIABLES.kafkaBrokers, CONFIG_VARIABLES.schemaRegistryUrl]) {
     if (env[variable.env]?.trim()) continue;
     problems.push({
@@ -37,6 +43,6 @@ export function loadDlqConfig(env: EnvMap = process.env): DlqConfig {
       message: `${variable.env} is not set: the dlq tool reads the stack's Kafka and schema registry; expected ${variable.expected}`,
     });
   }
-  if (problems.length > 0 || config.schemaRegistryUrl === undefined) throw new ConfigError(problems, STACK_HINT);
+  if (problems.length > 0 || config?.schemaRegistryUrl === undefined) throw new ConfigError(problems, STACK_HINT);
   return { kafkaBrokers: config.kafkaBrokers, schemaRegistryUrl: config.schemaRegistryUrl };
 }
