@@ -23,6 +23,8 @@ export interface DlqContext {
   readonly timeoutMs: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Deletes a throwaway reader group once read (Kafka); the memory bus needs none. */
+  readonly forgetGroup?: (groupId: string) => Promise<void>;
 }
 
 /** Filters of `list`. */
@@ -54,7 +56,7 @@ export async function listDeadLetters(context: DlqContext, options: ListOptions)
     await requireTwin(bus, options.topic);
     twins = [options.topic];
   }
-  const all = await readDeadLetters(bus, codec, twins, { timeoutMs: context.timeoutMs });
+  const all = await readDeadLetters(bus, codec, twins, readOptions(context));
   const filtered = all.filter((entry) => {
     if (options.code === undefined && options.sinceMs === undefined) return true;
     if (entry.envelope === null) return false;
@@ -74,7 +76,7 @@ export async function showDeadLetter(
   position: { partition: number; offset: string },
 ): Promise<DeadLetterEntry> {
   await requireTwin(context.bus, twin);
-  const entries = await readDeadLetters(context.bus, context.codec, [twin], { timeoutMs: context.timeoutMs });
+  const entries = await readDeadLetters(context.bus, context.codec, [twin], readOptions(context));
   const entry = entries.find(
     (candidate) => candidate.partition === position.partition && candidate.offset === position.offset,
   );
@@ -143,7 +145,7 @@ export async function replayDeadLetters(
   const { bus, codec } = context;
   const now = context.now ?? Date.now;
   await requireTwin(bus, twin);
-  const entries = await readDeadLetters(bus, codec, [twin], { timeoutMs: context.timeoutMs });
+  const entries = await readDeadLetters(bus, codec, [twin], readOptions(context));
   const selected = entries.filter((entry) => {
     const offset = BigInt(entry.offset);
     if (options.partition !== undefined && entry.partition !== options.partition) return false;
@@ -239,4 +241,8 @@ async function replayOne(bus: Bus, twin: string, entry: DeadLetterEntry, now: ()
   };
   await writeMarker(bus, position, marker);
   return to;
+}
+
+function readOptions(context: DlqContext): { timeoutMs: number; forgetGroup?: (groupId: string) => Promise<void> } {
+  return { timeoutMs: context.timeoutMs, ...(context.forgetGroup ? { forgetGroup: context.forgetGroup } : {}) };
 }

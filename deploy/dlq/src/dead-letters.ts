@@ -81,6 +81,8 @@ export async function requireTwin(bus: Bus, twin: string): Promise<void> {
 /** Options of {@link readDeadLetters}. */
 export interface ReadDeadLettersOptions {
   readonly timeoutMs: number;
+  /** Deletes the throwaway reader group afterwards (see {@link readToEnd}). */
+  readonly forgetGroup?: (groupId: string) => Promise<void>;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function readDeadLetters(
   options: ReadDeadLettersOptions,
 ): Promise<DeadLetterEntry[]> {
   if (twins.length === 0) return [];
-  const { records, markers } = await readTwinsAndMarkers(bus, twins, options.timeoutMs);
+  const { records, markers } = await readTwinsAndMarkers(bus, twins, options);
   const entries: DeadLetterEntry[] = [];
   for (const record of records) {
     entries.push(await decodeEntry(codec, record, markers.get(markerSlot(record.topic, record))?.[0] ?? null));
@@ -106,11 +108,11 @@ export async function readDeadLetters(
 async function readTwinsAndMarkers(
   bus: Bus,
   twins: readonly string[],
-  timeoutMs: number,
+  options: ReadDeadLettersOptions,
 ): Promise<{ records: BusRecord[]; markers: Map<string, ReplayMarker[]> }> {
   const existing = new Set(await bus.admin.listTopics());
   const { markerTopics, parse } = readReplayMarkers(twins, existing);
-  const all = await readToEnd(bus, [...twins, ...markerTopics], { timeoutMs });
+  const all = await readToEnd(bus, [...twins, ...markerTopics], options);
   const markers = new Map<string, ReplayMarker[]>();
   const records: BusRecord[] = [];
   for (const record of all) {

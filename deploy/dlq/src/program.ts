@@ -3,6 +3,7 @@ import { ConfigError, type EnvMap } from '@chatmesh/config';
 import { ChatmeshError, ERROR_CODES } from '@chatmesh/errors';
 import { createRegistryCodec, type SchemaCodec } from '@chatmesh/schemas';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import kafkajs from 'kafkajs';
 import { listDeadLetters, replayDeadLetters, showDeadLetter, type DlqContext, type ReplayOutcome } from './commands.js';
 import { loadDlqConfig } from './config.js';
 import { parsePosition } from './dead-letters.js';
@@ -32,6 +33,8 @@ export const DEFAULT_LIST_LIMIT = 100;
 export interface DlqConnection {
   readonly bus: Bus;
   readonly codec: SchemaCodec;
+  /** Deletes a throwaway reader group once read. @default none (the memory bus needs none) */
+  readonly forgetGroup?: (groupId: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,7 +57,26 @@ export async function connectToStack(env: EnvMap): Promise<DlqConnection> {
   const config = loadDlqConfig(env);
   const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'chatmesh-dlq', logLevel: 'nothing' });
   const codec = createRegistryCodec({ url: config.schemaRegistryUrl, clientId: 'chatmesh-dlq' });
-  return { bus, codec, close: () => bus.close() };
+  // The bus has no group deletion (services never need it); a plain admin removes the reader groups.
+  const admin = new kafkajs.Kafka({
+    brokers: [...config.kafkaBrokers],
+    clientId: 'chatmesh-dlq',
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
+  let adminConnected: Promise<void> | undefined;
+  return {
+    bus,
+    codec,
+    forgetGroup: async (groupId) => {
+      adminConnected ??= admin.connect();
+      await adminConnected;
+      await admin.deleteGroups([groupId]);
+    },
+    close: async () => {
+      await bus.close();
+      if (adminConnected !== undefined) await admin.disconnect();
+    },
+  };
 }
 
 /**
@@ -70,7 +92,13 @@ export async function runDlqCli(argv: readonly string[], deps: DlqCliDeps): Prom
 
   const withContext = async <T>(timeoutMs: number, run: (context: DlqContext) => Promise<T>): Promise<T> => {
     connection ??= await connect(env);
-    return run({ bus: connection.bus, codec: connection.codec, timeoutMs, ...(deps.now ? { now: deps.now } : {}) });
+    return run({
+      bus: connection.bus,
+      codec: connection.codec,
+      timeoutMs,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(connection.forgetGroup ? { forgetGroup: connection.forgetGroup } : {}),
+    });
   };
 
   const program = new Command('dlq')

@@ -9,6 +9,8 @@ export const READER_GROUP_PREFIX = 'chatmesh-dlq-reader-';
 export interface ReadToEndOptions {
   /** Give up when the topics are not read to their end within this long. */
   readonly timeoutMs: number;
+  /** Called with the throwaway group once its member left, to delete it (Kafka); errors are ignored. */
+  readonly forgetGroup?: (groupId: string) => Promise<void>;
 }
 
 /**
@@ -17,8 +19,8 @@ export interface ReadToEndOptions {
  * uses, so no service group's offsets move. Topics with nothing to read are not subscribed at all.
  * Records come back ordered by topic (as given), partition and offset.
  *
- * On Kafka the throwaway group keeps its committed offsets until the broker expires them
- * (`offsets.retention.minutes`, 7 days by default); they point nowhere that matters.
+ * With `forgetGroup` (the CLI passes a Kafka admin's deleteGroups) the group and its offsets are deleted
+ * afterwards; without, Kafka would keep them until `offsets.retention.minutes` (7 days by default).
  * @throws DlqError `CM_ERR_DLQ_READ_TIMEOUT` when the end is not reached within `timeoutMs`.
  */
 export async function readToEnd(bus: Bus, topics: readonly string[], options: ReadToEndOptions): Promise<BusRecord[]> {
@@ -37,8 +39,9 @@ export async function readToEnd(bus: Bus, topics: readonly string[], options: Re
   const pending = new Set(ends.keys());
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const groupId = `${READER_GROUP_PREFIX}${randomUUID()}`;
   const subscription = await bus.subscribe({
-    groupId: `${READER_GROUP_PREFIX}${randomUUID()}`,
+    groupId,
     topics: toRead,
     fromBeginning: true,
     retry: { maxAttempts: 1 },
@@ -78,6 +81,7 @@ export async function readToEnd(bus: Bus, topics: readonly string[], options: Re
   } finally {
     clearTimeout(timer);
     await subscription.stop();
+    await options.forgetGroup?.(groupId).catch(() => undefined);
   }
   const order = new Map(topics.map((topic, index) => [topic, index]));
   return records.sort(

@@ -18,6 +18,7 @@ import {
 import { waitFor } from '@chatmesh/testing';
 import {
   EXIT_CODES,
+  READER_GROUP_PREFIX,
   REPLAYED_FROM_HEADER,
   loadDlqConfig,
   markerTopicOf,
@@ -246,6 +247,23 @@ describe('dlq list', () => {
     assert.match(limited.stdout, / dave /);
     assert.match(limited.stdout, / mallory /);
     assert.match(limited.stdout, /the last 2 of 4 matching dead letters/);
+  });
+
+  test('each read uses a new throwaway group and hands it to forgetGroup once done', async () => {
+    const stack = await startStack();
+    await parkFailures(stack, { failing: ['alice'] });
+    const forgotten: string[] = [];
+    const connect = async () => ({
+      bus: stack.bus,
+      codec: stack.codec,
+      forgetGroup: async (groupId: string) => void forgotten.push(groupId),
+      close: async () => undefined,
+    });
+    assert.equal((await stack.cli(['list'], { connect })).code, 0);
+    assert.equal((await stack.cli(['show', PUSH_DLQ, '0'], { connect })).code, 0);
+    assert.equal(forgotten.length, 2);
+    assert.ok(forgotten.every((groupId) => groupId.startsWith(READER_GROUP_PREFIX)));
+    assert.notEqual(forgotten[0], forgotten[1]);
   });
 
   test('an empty cluster and an unknown twin are told apart', async () => {
