@@ -266,6 +266,21 @@ describe('dlq list', () => {
     assert.notEqual(forgotten[0], forgotten[1]);
   });
 
+  test('a twin that cannot be read to its end within --timeout fails with CM_ERR_DLQ_READ_TIMEOUT', async () => {
+    const stack = await startStack();
+    await parkFailures(stack, { failing: ['alice'] });
+    // A bus whose consumers never see a record: the reader cannot reach the high watermark.
+    const stuck: Bus = {
+      ...stack.bus,
+      subscribe: (options) => stack.bus.subscribe({ ...options, handler: async () => {} }),
+    };
+    const run = await stack.cli(['--timeout', '200', 'list'], {
+      connect: async () => ({ bus: stuck, codec: stack.codec, close: async () => undefined }),
+    });
+    assert.equal(run.code, EXIT_CODES.failed);
+    assert.match(run.stderr, /\[CM_ERR_DLQ_READ_TIMEOUT\] could not read push\.requests\.dlq to the end within 200 ms/);
+  });
+
   test('an empty cluster and an unknown twin are told apart', async () => {
     const stack = await startStack();
     const empty = await stack.cli(['list']);
