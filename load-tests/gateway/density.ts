@@ -8,6 +8,7 @@
  * `npm run bench:gateway-density -w @chatmesh/load-tests -- --counts 1000,5000,10000,18000`
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,7 +25,9 @@ const GIB = 1024 ** 3;
 
 const USAGE =
   'usage: npm run bench:gateway-density -w @chatmesh/load-tests -- [--counts 1000,5000,10000,18000] [--generators N]\n' +
-  '         [--concurrency N per generator] [--settle-ms N] [--services delivery-gateway|all] [--results-dir DIR] [--note TEXT]';
+  '         [--concurrency N per generator] [--settle-ms N] [--services delivery-gateway|all] [--compiled]\n' +
+  '         [--node-flags="--max-semi-space-size=1 ..."]\n' +
+  '         [--heap-snapshots DIR] [--results-dir DIR] [--note TEXT]';
 
 function invalid(message: string): never {
   throw new BenchError('CM_ERR_BENCH_INVALID_OPTIONS', `${message}\n${USAGE}`, { context: { phase: 'options' } });
@@ -40,6 +43,9 @@ function parseOptions(argv: string[]) {
       concurrency: { type: 'string', default: '64' },
       'settle-ms': { type: 'string', default: '5000' },
       services: { type: 'string', default: 'delivery-gateway' },
+      compiled: { type: 'boolean', default: false },
+      'node-flags': { type: 'string', default: '' },
+      'heap-snapshots': { type: 'string' },
       'results-dir': { type: 'string', default: resolve(HERE, '../results') },
       note: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -59,6 +65,8 @@ function parseOptions(argv: string[]) {
   if (!Number.isInteger(generators) || generators < 1 || generators > 200) invalid('--generators must be 1-200');
   if (max / generators > MAX_PER_GENERATOR)
     invalid(`more than ${MAX_PER_GENERATOR} sockets per generator: raise --generators`);
+  if (!/^(--[a-z0-9-]+(=[A-Za-z0-9._-]+)?\s*)*$/.test(values['node-flags'].trim()))
+    invalid('--node-flags takes node flags only (--name or --name=value, space separated)');
   const concurrency = Number(values.concurrency);
   const settleMs = Number(values['settle-ms']);
   if (!Number.isInteger(concurrency) || concurrency < 1) invalid('--concurrency must be a positive integer');
@@ -69,6 +77,9 @@ function parseOptions(argv: string[]) {
     concurrency,
     settleMs,
     services: values.services,
+    compiled: values.compiled,
+    nodeFlags: values['node-flags'].trim(),
+    heapSnapshotDir: values['heap-snapshots'] === undefined ? null : resolve(values['heap-snapshots']),
     resultsDir: values['results-dir'],
     note: values.note,
   };
@@ -164,11 +175,33 @@ async function main(): Promise<void> {
   const machine = readMachineInfo();
   const logDir = `/tmp/chatmesh-bench/gateway-density-${startedAt.replace(/[:.]/g, '-')}`;
   process.stdout.write(`starting the embedded gateway process (logs in ${logDir})...\n`);
+  if (options.heapSnapshotDir !== null) mkdirSync(options.heapSnapshotDir, { recursive: true });
   const gateway = await startEmbeddedProcess({
     logDir,
     gcOnSignal: true,
-    env: { CHATMESH_SERVICES: options.services },
+    compiled: options.compiled,
+    nodeFlags: options.nodeFlags,
+    env: {
+      CHATMESH_SERVICES: options.services,
+      ...(options.heapSnapshotDir === null ? {} : { CHATMESH_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDir }),
+    },
   });
+  const snapshots: string[] = [];
+  /** With --heap-snapshots: a heap snapshot of the gateway (gc-on-signal.ts writes it on SIGWINCH). */
+  const snapshot = async (): Promise<void> => {
+    if (options.heapSnapshotDir === null) return;
+    const name = String(snapshots.length);
+    process.kill(gateway.pid, 'SIGWINCH');
+    const deadline = Date.now() + 300_000;
+    while (!existsSync(join(options.heapSnapshotDir, `${name}.done`))) {
+      if (Date.now() > deadline)
+        throw new BenchError('CM_ERR_BENCH_TIMEOUT', 'no heap snapshot within 5 min', {
+          context: { phase: 'measure' },
+        });
+      await sleep(250);
+    }
+    snapshots.push(join(options.heapSnapshotDir, `${name}.heapsnapshot`));
+  };
   const wsUrl = `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`;
   const generators: Generator[] = [];
   const rows: Array<Record<string, number>> = [];
@@ -180,6 +213,7 @@ async function main(): Promise<void> {
       generators.push(Object.assign(generator, { base: 0 }));
     }
     const baseline = await settledSample(gateway.pid, gateway.gatewayUrl, options.settleMs);
+    await snapshot();
     process.stdout.write(
       `baseline: rss ${formatBytes(baseline.rssBytes)}, heap ${formatBytes(baseline.heapUsedBytes)}, ${baseline.connections} connections\n`,
     );
@@ -201,6 +235,7 @@ async function main(): Promise<void> {
       const firstError = replies.find((r) => r['firstError'] !== null)?.['firstError'];
       if (failed > 0) notes.push(`count ${target}: ${failed} connections failed (first: ${String(firstError)})`);
       const measured = await settledSample(gateway.pid, gateway.gatewayUrl, options.settleMs);
+      await snapshot();
       const row = {
         target,
         held,
@@ -228,7 +263,10 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'gateway-density',
       startedAt,
-      gatewayProcess: `npm start launcher, embedded (memory bus/store/presence, local codec), CHATMESH_SERVICES=${options.services}`,
+      gatewayProcess: `npm start launcher, embedded (memory bus/store/presence, local codec), CHATMESH_SERVICES=${options.services}, ${options.compiled ? 'compiled (esbuild bundle, no keepNames, plain node)' : 'TypeScript sources through tsx'}`,
+      compiled: options.compiled,
+      nodeFlags: options.nodeFlags,
+      heapSnapshots: snapshots,
       generators: generators.map((g) => g.localAddress),
       concurrencyPerGenerator: options.concurrency,
       settleMs: options.settleMs,

@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from '../src/index.js';
+import { compileEntries } from './compile.js';
 
 /** The repository root (this file is `load-tests/gateway/embedded-process.ts`). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,16 +51,29 @@ export async function startEmbeddedProcess(options: {
   readonly readyTimeoutMs?: number;
   /** Preload `gc-on-signal.ts` with `--expose-gc`: SIGUSR2 then runs a full GC (memory benchmarks). */
   readonly gcOnSignal?: boolean;
+  /**
+   * Run compiled JavaScript (`compile.ts`: esbuild bundles without `keepNames`, written to
+   * `load-tests/gateway/dist/<logDir's name>/`, inside the repository so their
+   * external imports resolve from its node_modules; dist/ is git-ignored) with plain `node`, instead of the TypeScript sources through tsx.
+   */
+  readonly compiled?: boolean;
+  /** Extra node flags for the process (e.g. `--max-semi-space-size=1`), put before the entry. */
+  readonly nodeFlags?: string;
 }): Promise<EmbeddedProcess> {
   const port = await freePort();
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, 'embedded.log');
   const log = createWriteStream(logFile);
-  const entry = join(REPO_ROOT, 'deploy/launcher/src/embedded-main.ts');
-  const preload = options.gcOnSignal
-    ? ` --expose-gc --import ${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), 'gc-on-signal.ts'))}`
-    : '';
-  const script = `ulimit -n ${options.fdLimit ?? 20_000} && exec node --import tsx${preload} ${JSON.stringify(entry)}`;
+  const sources = [
+    join(REPO_ROOT, 'deploy/launcher/src/embedded-main.ts'),
+    join(dirname(fileURLToPath(import.meta.url)), 'gc-on-signal.ts'),
+  ];
+  const [entry, gcPreload] = options.compiled
+    ? await compileEntries(sources, join(dirname(fileURLToPath(import.meta.url)), 'dist', basename(options.logDir)))
+    : sources;
+  const preload = options.gcOnSignal ? ` --expose-gc --import ${JSON.stringify(gcPreload)}` : '';
+  const loader = options.compiled ? '' : ' --import tsx';
+  const script = `ulimit -n ${options.fdLimit ?? 20_000} && exec node${loader}${preload}${options.nodeFlags ? ` ${options.nodeFlags}` : ''} ${JSON.stringify(entry)}`;
   const child: ChildProcess = spawn('bash', ['-c', script], {
     cwd: REPO_ROOT,
     env: {
