@@ -35,3 +35,5 @@ export {
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { randomName, randomKeyspaceName } from './random-name.js';
 export { TestingError, type TestServer } from './errors.js';
+export { startRunKafka } from './private-kafka.js';
+export { startStackServers, type StackServers, type StackEndpoints } from './stack-servers.js';

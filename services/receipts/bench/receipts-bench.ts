@@ -37,9 +37,7 @@ import {
   createMemoryStore,
   type ChatStore,
 } from '@chatmesh/store';
-import { randomKeyspaceName, randomName, waitFor } from '@chatmesh/testing';
-// Not declared in package.json: @chatmesh/system-tests depends on this package; the workspace links it.
-import { startRunKafka } from '@chatmesh/system-tests';
+import { randomKeyspaceName, randomName, startRunKafka, waitFor } from '@chatmesh/testing';
 import { receiptsService } from '../src/index.js';
 
 const { values: args } = parseArgs({

@@ -18,7 +18,8 @@ export {
   type Sender,
 } from './gateway-driver.js';
 export { startEmbeddedHarness } from './embedded-harness.js';
-export { startStackHarness, type StackEndpoints, type StackHarnessOptions } from './stack-harness.js';
+export { startStackHarness, type StackHarnessOptions } from './stack-harness.js';
+export type { StackEndpoints } from '@chatmesh/testing';
 export { ServiceProcess, REPO_ROOT } from './service-process.js';
 export { CORE_GROUPS, type CoreService, type SystemHarness } from './system-harness.js';
 export { expectedInboxes, eventKind, type ExpectedRef } from './expected-inbox.js';

@@ -5,9 +5,9 @@ import { createKafkaBus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry } from '@chatmesh/presence-registry';
 import { createRegistryCodec } from '@chatmesh/schemas';
 import { applyMigrations, createCassandraClient, createCassandraStore } from '@chatmesh/store';
+import type { StackEndpoints } from '@chatmesh/testing';
 import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
 import { ServiceProcess } from './service-process.js';
-import type { StackEndpoints } from './stack-harness.js';
 import { startTestJwks } from './test-jwks.js';
 import { WsUser } from './ws-user.js';
 

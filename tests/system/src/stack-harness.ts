@@ -5,6 +5,7 @@ import { createKafkaBus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry } from '@chatmesh/presence-registry';
 import { createRegistryCodec } from '@chatmesh/schemas';
 import { applyMigrations, createCassandraClient, createCassandraStore } from '@chatmesh/store';
+import type { StackEndpoints } from '@chatmesh/testing';
 import { CORE_GROUPS, type CoreService, type SystemHarness } from './system-harness.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -12,17 +13,6 @@ const MAINS: Record<CoreService, string> = {
   ingest: 'services/ingest/src/main.ts',
   'fan-out': 'services/fan-out/src/main.ts',
 };
-
-/** Endpoints of the real servers (from `@chatmesh/testing`'s providers). */
-export interface StackEndpoints {
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
-  readonly cassandraContactPoints: readonly string[];
-  readonly cassandraLocalDc: string;
-  /** A fresh keyspace for this run; the harness applies the migrations to it. */
-  readonly keyspace: string;
-  readonly redisUrl: string;
-}
 
 /** Options of {@link startStackHarness}. */
 export interface StackHarnessOptions {

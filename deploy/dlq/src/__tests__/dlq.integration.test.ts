@@ -20,8 +20,13 @@ import {
   type PushRequest,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { startRunKafka } from '@chatmesh/system-tests';
-import { startSchemaRegistry, waitFor, type KafkaServer, type SchemaRegistryServer } from '@chatmesh/testing';
+import {
+  startRunKafka,
+  startSchemaRegistry,
+  waitFor,
+  type KafkaServer,
+  type SchemaRegistryServer,
+} from '@chatmesh/testing';
 import kafkajs from 'kafkajs';
 import { EXIT_CODES, READER_GROUP_PREFIX, REPLAYED_FROM_HEADER, markerTopicOf, runDlqCli } from '../index.js';
 

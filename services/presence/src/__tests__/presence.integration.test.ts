@@ -17,30 +17,15 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import { applyMigrations, createCassandraClient, createCassandraStore, type ChatStore } from '@chatmesh/store';
-import {
-  randomKeyspaceName,
-  randomName,
-  startCassandra,
-  startRedis,
-  startSchemaRegistry,
-  waitFor,
-  type CassandraServer,
-  type KafkaServer,
-  type RedisServer,
-  type SchemaRegistryServer,
-} from '@chatmesh/testing';
+import { randomKeyspaceName, randomName, startStackServers, waitFor, type StackServers } from '@chatmesh/testing';
 import { Redis } from 'ioredis';
 import { presenceService } from '../index.js';
-import { startPrivateKafka } from './helpers/private-kafka.js';
 
 const SWEEP_INTERVAL_MS = 500;
 const LEASE_TTL_MS = 3_000;
 const id = (prefix: string): string => randomName(prefix).replace(/[^A-Za-z0-9_-]/g, '-');
 
-let kafka: KafkaServer;
-let schemaRegistry: SchemaRegistryServer;
-let cassandra: CassandraServer;
-let redis: RedisServer;
+let servers: StackServers;
 let bus: Bus;
 let codec: SchemaCodec;
 let store: ChatStore;
@@ -52,10 +37,8 @@ const gwB = id('gwb');
 const collected = new Map<string, BusRecord[]>();
 
 before(async () => {
-  kafka = await startPrivateKafka();
-  schemaRegistry = await startSchemaRegistry();
-  cassandra = await startCassandra();
-  redis = await startRedis();
+  servers = await startStackServers();
+  const { kafka, registry: schemaRegistry, cassandra, redis } = servers;
   const keyspace = randomKeyspaceName('presence');
   const client = createCassandraClient({
     contactPoints: cassandra.contactPoints,
@@ -113,16 +96,13 @@ before(async () => {
 after(async () => {
   await group?.stop();
   await Promise.allSettled([bus?.close(), store?.close(), registry?.close()]);
-  if (redis) {
-    const client = new Redis(redis.url);
+  if (servers) {
+    const client = new Redis(servers.redis.url);
     const keys = await client.keys(`${keyPrefix}:*`);
     if (keys.length > 0) await client.del(...keys);
     await client.quit();
   }
-  await redis?.stop();
-  await cassandra?.stop();
-  await schemaRegistry?.stop();
-  await kafka?.stop();
+  await servers?.stop();
 });
 
 async function deliveriesTo(gatewayId: string, userId: string): Promise<GatewayDelivery[]> {

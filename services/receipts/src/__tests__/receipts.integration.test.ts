@@ -5,47 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-// Not declared in package.json: @chatmesh/system-tests depends on this package (its experience suite runs
-// receipts), so declaring it would close a cycle that turbo refuses. The workspace links it at the root.
-import { startRunKafka } from '@chatmesh/system-tests';
 import type { MessageStatusUpdate } from '@chatmesh/schemas';
-import {
-  randomKeyspaceName,
-  startCassandra,
-  startRedis,
-  startSchemaRegistry,
-  waitFor,
-  type CassandraServer,
-  type KafkaServer,
-  type RedisServer,
-  type SchemaRegistryServer,
-} from '@chatmesh/testing';
+import { randomKeyspaceName, startStackServers, waitFor, type StackServers } from '@chatmesh/testing';
 import { startReceiptsHarness, type ReceiptsHarness } from './helpers/receipts-harness.js';
 
 const show = (updates: readonly MessageStatusUpdate[]): string[] =>
   updates.map((u) => `${u.status} ${u.fromSeq}-${u.upToSeq} ${u.byUserId ?? '*'}`);
 const WAIT = { timeoutMs: 60_000, intervalMs: 200 };
 
-let kafka: KafkaServer;
-let registry: SchemaRegistryServer;
-let cassandra: CassandraServer;
-let redis: RedisServer;
+let servers: StackServers;
 let h: ReceiptsHarness;
 
 before(async () => {
-  kafka = await startRunKafka();
-  registry = await startSchemaRegistry();
-  cassandra = await startCassandra();
-  redis = await startRedis();
+  servers = await startStackServers();
   h = await startReceiptsHarness({
-    stack: {
-      kafkaBrokers: kafka.brokers,
-      schemaRegistryUrl: registry.url,
-      cassandraContactPoints: cassandra.contactPoints,
-      cassandraLocalDc: cassandra.localDataCenter,
-      keyspace: randomKeyspaceName('receipts'),
-      redisUrl: redis.url,
-    },
+    stack: servers.endpoints(randomKeyspaceName('receipts')),
     env: {
       CHATMESH_RECEIPTS_FAIL_AFTER_MS: '6000',
       CHATMESH_RECEIPTS_DEADLINE_BUCKET_MS: '1000',
@@ -55,10 +29,7 @@ before(async () => {
 });
 after(async () => {
   await h?.close();
-  await redis?.stop();
-  await cassandra?.stop();
-  await registry?.stop();
-  await kafka?.stop();
+  await servers?.stop();
 });
 
 test('stack: 1:1 SENT → DELIVERED → READ reach the offline sender through the stored inbox, in order', async () => {

@@ -35,7 +35,9 @@ import {
   createMemoryStore,
   type ChatStore,
 } from '@chatmesh/store';
-import { randomName, waitFor } from '@chatmesh/testing';
+import { randomName, waitFor, type StackEndpoints } from '@chatmesh/testing';
+
+export type { StackEndpoints };
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 export interface ChatmeshSystem {
@@ -45,17 +47,6 @@ export interface ChatmeshSystem {
   /** A token for (user, device). */
   token(userId: string, deviceId: string): Promise<string>;
   close(): Promise<void>;
-}
-
-/** Endpoints of the real servers for {@link startChatmeshSystem}'s stack mode. */
-export interface StackEndpoints {
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
-  readonly cassandraContactPoints: readonly string[];
-  readonly cassandraLocalDc: string;
-  /** Created and migrated here. */
-  readonly keyspace: string;
-  readonly redisUrl: string;
 }
 
 async function startJwks(): Promise<{

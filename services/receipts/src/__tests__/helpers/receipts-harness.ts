@@ -51,19 +51,10 @@ import {
   createMemoryStore,
   type ChatStore,
 } from '@chatmesh/store';
-import { randomName, waitFor } from '@chatmesh/testing';
-import { receiptsService } from '../../index.js';
+import { randomName, waitFor, type StackEndpoints } from '@chatmesh/testing';
 
-/** Endpoints of the real servers. */
-export interface StackEndpoints {
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
-  readonly cassandraContactPoints: readonly string[];
-  readonly cassandraLocalDc: string;
-  /** Created and migrated here. */
-  readonly keyspace: string;
-  readonly redisUrl: string;
-}
+export type { StackEndpoints };
+import { receiptsService } from '../../index.js';
 
 export interface ReceiptsHarness {
   readonly bus: Bus;

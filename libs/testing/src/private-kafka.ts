@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKafka, type KafkaServer } from '@chatmesh/testing';
+import { startKafka, type KafkaServer } from './providers/kafka-provider.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,14 +18,20 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * A Kafka broker for this run alone (unless KAFKA_BROKERS or CHATMESH_TEST_KAFKA names one), because the
- * service joins fixed consumer groups (`chatmesh.presence`...) that other runs on a shared broker would
- * split with us. The same as `startRunKafka()` of `@chatmesh/system-tests`, which this package cannot
- * depend on: the system tests depend on this service, and turbo refuses the cycle.
+ * A Kafka broker for this run alone, unless the environment names one (KAFKA_BROKERS or
+ * CHATMESH_TEST_KAFKA: then that broker is used, and keeping runs apart is the environment's job).
+ *
+ * Why: the services join fixed consumer groups (`chatmesh.ingest`...). On a broker shared with other
+ * runs (a benchmark, another stack test), their processes join the same groups, take some of this run's
+ * partitions and answer its commands from their own keyspace ("not found"); and a group with foreign
+ * members cannot be rewound for a replay test. A private broker (the native one of
+ * `@chatmesh/infra`, through `@chatmesh/testing`'s provider, with its own state directory and ports)
+ * costs about 10 s and 400 MB; the registry, Cassandra (a fresh keyspace) and Redis (unique user ids)
+ * are shared safely.
  */
-export async function startPrivateKafka(): Promise<KafkaServer> {
+export async function startRunKafka(): Promise<KafkaServer> {
   if (process.env.KAFKA_BROKERS?.trim() || process.env.CHATMESH_TEST_KAFKA?.trim()) return startKafka();
-  const stateDir = mkdtempSync(join(tmpdir(), 'chatmesh-presence-kafka-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'chatmesh-system-kafka-'));
   const server = await startKafka({
     provider: 'native',
     keepStarted: false,
