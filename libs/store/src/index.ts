@@ -15,3 +15,4 @@ export {
   type Migration,
   type ApplyMigrationsOptions,
 } from './migrations.js';
+export { createMigratedCassandraStore } from './migrated-store.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createKafkaBus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry } from '@chatmesh/presence-registry';
 import { createRegistryCodec } from '@chatmesh/schemas';
-import { applyMigrations, createCassandraClient, createCassandraStore } from '@chatmesh/store';
+import { createMigratedCassandraStore } from '@chatmesh/store';
 import type { StackEndpoints } from '@chatmesh/testing';
 import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
 import { ServiceProcess } from './service-process.js';
@@ -32,17 +32,7 @@ export async function startStackExperience(
   const log = options.log ?? ((line: string) => process.stderr.write(`[experience] ${line}\n`));
   const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
   const logDir = mkdtempSync(join(tmpdir(), 'chatmesh-experience-'));
-  const client = createCassandraClient({
-    contactPoints: endpoints.cassandraContactPoints,
-    localDataCenter: endpoints.cassandraLocalDc,
-  });
-  await client.connect();
-  try {
-    await applyMigrations(client, { keyspace: endpoints.keyspace });
-  } finally {
-    await client.shutdown();
-  }
-  const store = await createCassandraStore({
+  const store = await createMigratedCassandraStore({
     contactPoints: endpoints.cassandraContactPoints,
     localDataCenter: endpoints.cassandraLocalDc,
     keyspace: endpoints.keyspace,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createKafkaBus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry } from '@chatmesh/presence-registry';
 import { createRegistryCodec } from '@chatmesh/schemas';
-import { applyMigrations, createCassandraClient, createCassandraStore } from '@chatmesh/store';
+import { createMigratedCassandraStore } from '@chatmesh/store';
 import type { StackEndpoints } from '@chatmesh/testing';
 import { CORE_GROUPS, type CoreService, type SystemHarness } from './system-harness.js';
 import { ServiceProcess } from './service-process.js';
@@ -41,17 +41,7 @@ export async function startStackHarness(
   const log = options.log ?? ((line: string) => process.stderr.write(`[system-tests] ${line}\n`));
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   const logDir = mkdtempSync(join(tmpdir(), 'chatmesh-system-'));
-  const client = createCassandraClient({
-    contactPoints: endpoints.cassandraContactPoints,
-    localDataCenter: endpoints.cassandraLocalDc,
-  });
-  await client.connect();
-  try {
-    await applyMigrations(client, { keyspace: endpoints.keyspace });
-  } finally {
-    await client.shutdown();
-  }
-  const store = await createCassandraStore({
+  const store = await createMigratedCassandraStore({
     contactPoints: endpoints.cassandraContactPoints,
     localDataCenter: endpoints.cassandraLocalDc,
     keyspace: endpoints.keyspace,

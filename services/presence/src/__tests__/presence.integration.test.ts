@@ -16,7 +16,7 @@ import {
   type PresenceEvent,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { applyMigrations, createCassandraClient, createCassandraStore, type ChatStore } from '@chatmesh/store';
+import { createMigratedCassandraStore, type ChatStore } from '@chatmesh/store';
 import { randomKeyspaceName, randomName, startStackServers, waitFor, type StackServers } from '@chatmesh/testing';
 import { Redis } from 'ioredis';
 import { presenceService } from '../index.js';
@@ -40,17 +40,7 @@ before(async () => {
   servers = await startStackServers();
   const { kafka, registry: schemaRegistry, cassandra, redis } = servers;
   const keyspace = randomKeyspaceName('presence');
-  const client = createCassandraClient({
-    contactPoints: cassandra.contactPoints,
-    localDataCenter: cassandra.localDataCenter,
-  });
-  await client.connect();
-  try {
-    await applyMigrations(client, { keyspace });
-  } finally {
-    await client.shutdown();
-  }
-  store = await createCassandraStore({
+  store = await createMigratedCassandraStore({
     contactPoints: cassandra.contactPoints,
     localDataCenter: cassandra.localDataCenter,
     keyspace,

@@ -28,13 +28,7 @@ import {
   TOPICS,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import {
-  applyMigrations,
-  createCassandraClient,
-  createCassandraStore,
-  createMemoryStore,
-  type ChatStore,
-} from '@chatmesh/store';
+import { createMigratedCassandraStore, createMemoryStore, type ChatStore } from '@chatmesh/store';
 import { randomName, waitFor, type StackEndpoints } from '@chatmesh/testing';
 
 export type { StackEndpoints };
@@ -109,17 +103,7 @@ export async function startChatmeshSystem(
   let store: ChatStore;
   let presence: PresenceRegistry;
   if (stack) {
-    const client = createCassandraClient({
-      contactPoints: stack.cassandraContactPoints,
-      localDataCenter: stack.cassandraLocalDc,
-    });
-    await client.connect();
-    try {
-      await applyMigrations(client, { keyspace: stack.keyspace });
-    } finally {
-      await client.shutdown();
-    }
-    store = await createCassandraStore({
+    store = await createMigratedCassandraStore({
       contactPoints: stack.cassandraContactPoints,
       localDataCenter: stack.cassandraLocalDc,
       keyspace: stack.keyspace,

@@ -44,13 +44,7 @@ import {
   type ReceiptReport,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import {
-  applyMigrations,
-  createCassandraClient,
-  createCassandraStore,
-  createMemoryStore,
-  type ChatStore,
-} from '@chatmesh/store';
+import { createMigratedCassandraStore, createMemoryStore, type ChatStore } from '@chatmesh/store';
 import { randomName, waitFor, type StackEndpoints } from '@chatmesh/testing';
 
 export type { StackEndpoints };
@@ -112,17 +106,7 @@ export async function startReceiptsHarness(
   let store: ChatStore;
   let presence: PresenceRegistry;
   if (stack) {
-    const client = createCassandraClient({
-      contactPoints: stack.cassandraContactPoints,
-      localDataCenter: stack.cassandraLocalDc,
-    });
-    await client.connect();
-    try {
-      await applyMigrations(client, { keyspace: stack.keyspace });
-    } finally {
-      await client.shutdown();
-    }
-    store = await createCassandraStore({
+    store = await createMigratedCassandraStore({
       contactPoints: stack.cassandraContactPoints,
       localDataCenter: stack.cassandraLocalDc,
       keyspace: stack.keyspace,
