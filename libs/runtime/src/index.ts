@@ -37,3 +37,4 @@ export { CORE_PATH_RETRY } from './core-path-retry.js';
 export { collectConfigSections } from './config-sections.js';
 export { installCrashHandlers, CRASH_EXIT_CODE } from './crash-handlers.js';
 export { DEVICES_CONFIG } from './devices-config.js';
+export { silentObservability, type Observability } from './silent-observability.js';

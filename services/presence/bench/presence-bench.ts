@@ -16,14 +16,13 @@ import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { createMemoryBus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
+import { createMetricsRegistry } from '@chatmesh/metrics';
 import {
   createMemoryPresenceRegistry,
   createRedisPresenceRegistry,
   type PresenceRegistry,
 } from '@chatmesh/presence-registry';
-import { collectConfigSections, createTypedProducer, startServiceGroup } from '@chatmesh/runtime';
+import { collectConfigSections, createTypedProducer, startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -86,9 +85,7 @@ async function main(): Promise<void> {
       },
       sections: collectConfigSections([service]),
     }),
-    logger: createLogger({ service: 'bench', level: 'silent' }),
-    registry: metrics,
-    metrics: createChatmeshMetrics(metrics),
+    ...silentObservability('bench'),
     bus,
     codec,
     store,

@@ -17,10 +17,8 @@
 import { parseArgs } from 'node:util';
 import { createKafkaBus, createMemoryBus, type Bus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
-import { collectConfigSections, ensureTopics, startServiceGroup } from '@chatmesh/runtime';
+import { collectConfigSections, ensureTopics, startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   createRegistryCodec,
@@ -192,13 +190,10 @@ const report = (chatId: string, userId: string, kind: 'DELIVERED' | 'READ', upTo
 
 async function main(): Promise<void> {
   const env = await environment();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   await ensureTopics(env.bus, env.codec, [TOPICS.receipts, TOPICS.chatEvents, TOPICS.userInbox]);
   const group = await startServiceGroup([receiptsService], {
     config: loadConfig({ env: { CHATMESH_LOG_LEVEL: 'silent' }, sections: collectConfigSections([receiptsService]) }),
-    logger: createLogger({ service: 'receipts-bench', level: 'silent' }),
-    registry,
-    metrics: createChatmeshMetrics(registry),
+    ...silentObservability('receipts-bench'),
     bus: env.bus,
     codec: env.codec,
     store: env.store,

@@ -5,13 +5,11 @@ import { loadConfig } from '@chatmesh/config';
 import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { presenceService } from '@chatmesh/presence';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
 import { pushService } from '@chatmesh/push';
 import { receiptsService } from '@chatmesh/receipts';
-import { collectConfigSections, startServiceGroup } from '@chatmesh/runtime';
+import { collectConfigSections, startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
 import { createMemoryStore } from '@chatmesh/store';
 import { waitFor } from '@chatmesh/testing';
@@ -41,12 +39,9 @@ export async function startEmbeddedExperience(): Promise<ExperienceSystem> {
   const codec = createLocalCodec();
   const store = createMemoryStore();
   const presence = createMemoryPresenceRegistry();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   const group = await startServiceGroup(modules, {
     config,
-    logger: createLogger({ service: 'experience', level: config.logLevel }),
-    registry,
-    metrics: createChatmeshMetrics(registry),
+    ...silentObservability('experience', config.logLevel),
     bus,
     codec,
     store,

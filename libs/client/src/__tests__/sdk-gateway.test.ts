@@ -8,7 +8,13 @@ let system: ChatmeshSystem;
 before(async () => {
   // Generous rate limits: this test is about cuts, not throttling.
   system = await startChatmeshSystem({
-    env: { CHATMESH_GATEWAY_USER_RATE_PER_SECOND: '10000', CHATMESH_GATEWAY_USER_BURST: '10000' },
+    // The conversation is about cuts, not limits: neither the gateway's nor ingest's send limits may refuse it.
+    env: {
+      CHATMESH_GATEWAY_USER_RATE_PER_SECOND: '10000',
+      CHATMESH_GATEWAY_USER_BURST: '10000',
+      CHATMESH_INGEST_SEND_RATE_PER_SECOND: '10000',
+      CHATMESH_INGEST_SEND_BURST: '10000',
+    },
   });
 });
 after(async () => {

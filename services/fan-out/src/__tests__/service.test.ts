@@ -3,10 +3,8 @@ import { test } from 'node:test';
 import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
-import { createTypedProducer, startServiceGroup } from '@chatmesh/runtime';
+import { createTypedProducer, startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -24,7 +22,6 @@ test('fan-out turns a chat event into inbox rows, delivers to online devices and
   const codec = createLocalCodec();
   const store = createMemoryStore();
   const presence = createMemoryPresenceRegistry();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   try {
     const gateway = gatewayDeliveriesTopic('gw-1').name;
     await bus.admin.createTopics([{ name: gateway, partitions: 1 }]);
@@ -50,9 +47,7 @@ test('fan-out turns a chat event into inbox rows, delivers to online devices and
     }
     const group = await startServiceGroup([fanOutService], {
       config: loadConfig({ env: {}, sections: { fanOut: FAN_OUT_CONFIG } }),
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      registry,
-      metrics: createChatmeshMetrics(registry),
+      ...silentObservability('test'),
       bus,
       codec,
       store,

@@ -3,9 +3,7 @@ import { test } from 'node:test';
 import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { collectConfigSections, createTypedProducer, startServiceGroup } from '@chatmesh/runtime';
+import { collectConfigSections, createTypedProducer, startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -23,15 +21,12 @@ test('ingest consumes chat.commands, stores and emits chat.events, and parks a p
   const bus = createMemoryBus();
   const codec = createLocalCodec();
   const store = createMemoryStore();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   try {
     // The gateway owns its delivery topic; here the test plays the gateway.
     await bus.admin.createTopics([{ name: gatewayDeliveriesTopic('gw-1').name, partitions: 1 }]);
     const group = await startServiceGroup([ingestService], {
       config: loadConfig({ env: {}, sections: collectConfigSections([ingestService]) }),
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      registry,
-      metrics: createChatmeshMetrics(registry),
+      ...silentObservability('test'),
       bus,
       codec,
       store,

@@ -3,10 +3,14 @@ import { after, before, test } from 'node:test';
 import { createKafkaBus, type Bus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
-import { collectConfigSections, createTypedProducer, startServiceGroup, type ServiceGroup } from '@chatmesh/runtime';
+import {
+  collectConfigSections,
+  createTypedProducer,
+  startServiceGroup,
+  type ServiceGroup,
+  silentObservability,
+} from '@chatmesh/runtime';
 import {
   createRegistryCodec,
   gatewayDeliveriesTopic,
@@ -69,12 +73,9 @@ before(async () => {
     CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS),
     CHATMESH_PRESENCE_KEY_PREFIX: keyPrefix,
   };
-  const metricsRegistry = createMetricsRegistry({ collectDefaultMetrics: false });
   group = await startServiceGroup([presenceService], {
     config: loadConfig({ env, sections: collectConfigSections([presenceService]) }),
-    logger: createLogger({ service: 'presence-it', level: 'silent' }),
-    registry: metricsRegistry,
-    metrics: createChatmeshMetrics(metricsRegistry),
+    ...silentObservability('presence-it'),
     bus,
     codec,
     store,

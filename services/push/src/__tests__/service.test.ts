@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMemoryBus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
-import { startServiceGroup } from '@chatmesh/runtime';
+import { startServiceGroup, silentObservability } from '@chatmesh/runtime';
 import { createLocalCodec } from '@chatmesh/schemas';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
 import { createMemoryStore } from '@chatmesh/store';
@@ -12,13 +10,10 @@ import { pushService } from '../index.js';
 
 test('push creates the topics it consumes and produces, with their dead-letter twins, and reports ready', async () => {
   const bus = createMemoryBus();
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   try {
     const group = await startServiceGroup([pushService], {
       config: loadConfig({ env: {} }),
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      registry,
-      metrics: createChatmeshMetrics(registry),
+      ...silentObservability('test'),
       bus,
       codec: createLocalCodec(),
       store: createMemoryStore(),

@@ -13,14 +13,12 @@ import { loadConfig } from '@chatmesh/config';
 import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import {
   createMemoryPresenceRegistry,
   createRedisPresenceRegistry,
   type PresenceRegistry,
 } from '@chatmesh/presence-registry';
-import { collectConfigSections, startServiceGroup, type ServiceGroup } from '@chatmesh/runtime';
+import { collectConfigSections, startServiceGroup, type ServiceGroup, silentObservability } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   createRegistryCodec,
@@ -118,12 +116,9 @@ export async function startChatmeshSystem(
     presence = createMemoryPresenceRegistry();
   }
   const startGroup = (): Promise<ServiceGroup> => {
-    const registry = createMetricsRegistry({ collectDefaultMetrics: false });
     return startServiceGroup(modules, {
       config,
-      logger: createLogger({ service: 'sdk-tests', level: 'silent' }),
-      registry,
-      metrics: createChatmeshMetrics(registry),
+      ...silentObservability('sdk-tests'),
       bus,
       codec,
       store,

@@ -1,10 +1,15 @@
 import { createMemoryBus, type Bus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry, type Registry } from '@chatmesh/metrics';
+import type { Registry } from '@chatmesh/metrics';
 import { createMemoryPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
-import { collectConfigSections, createTypedProducer, startServiceGroup, type ServiceGroup } from '@chatmesh/runtime';
+import {
+  collectConfigSections,
+  createTypedProducer,
+  startServiceGroup,
+  type ServiceGroup,
+  silentObservability,
+} from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -69,7 +74,7 @@ export async function startPresenceHarness(
   const codec = createLocalCodec();
   const store = createMemoryStore();
   const registry = createMemoryPresenceRegistry({ clock });
-  const metrics = createMetricsRegistry({ collectDefaultMetrics: false });
+  const observability = silentObservability('test');
   const gateways = options.gateways ?? ['gw-1', 'gw-2'];
   await bus.admin.createTopics(gateways.map((g) => ({ name: gatewayDeliveriesTopic(g).name, partitions: 1 })));
   const collected = new Map<string, BusRecord[]>();
@@ -80,9 +85,7 @@ export async function startPresenceHarness(
       env: { CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: '20', CHATMESH_PRESENCE_MEMBERSHIP_CACHE_MS: '0', ...options.env },
       sections: collectConfigSections([service]),
     }),
-    logger: createLogger({ service: 'test', level: 'silent' }),
-    registry: metrics,
-    metrics: createChatmeshMetrics(metrics),
+    ...observability,
     bus,
     codec,
     store,
@@ -100,7 +103,7 @@ export async function startPresenceHarness(
     codec,
     store,
     registry,
-    metrics,
+    metrics: observability.registry,
     group,
     now: clock,
     advance(ms) {

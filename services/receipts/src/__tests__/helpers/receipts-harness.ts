@@ -10,8 +10,7 @@ import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
-import { createLogger } from '@chatmesh/logging';
-import { createChatmeshMetrics, createMetricsRegistry, type Registry } from '@chatmesh/metrics';
+import type { Registry } from '@chatmesh/metrics';
 import {
   createMemoryPresenceRegistry,
   createRedisPresenceRegistry,
@@ -26,6 +25,7 @@ import {
   subscribeTyped,
   type ServiceGroup,
   type TypedProducer,
+  silentObservability,
 } from '@chatmesh/runtime';
 import {
   createLocalCodec,
@@ -141,12 +141,10 @@ export async function startReceiptsHarness(
     presence = createMemoryPresenceRegistry();
   }
   await ensureTopics(bus, codec, [gatewayDeliveriesTopic(gatewayId), ...Object.values(TOPICS)]);
-  const registry = createMetricsRegistry({ collectDefaultMetrics: false });
+  const observability = silentObservability('receipts-tests');
   const group = await startServiceGroup(modules, {
     config,
-    logger: createLogger({ service: 'receipts-tests', level: 'silent' }),
-    registry,
-    metrics: createChatmeshMetrics(registry),
+    ...observability,
     bus,
     codec,
     store,
@@ -220,7 +218,7 @@ export async function startReceiptsHarness(
     bus,
     codec,
     store,
-    registry,
+    registry: observability.registry,
     gatewayId,
     group,
     localResults,
