@@ -254,14 +254,17 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     return sessions.find((session) => session.deviceId === deviceId);
   }
 
+  /** Every open session here, without a copy (do not close sessions while iterating: see allSessions). */
+  function* eachSession(): Generator<Session> {
+    for (const sessions of byUser.values()) {
+      if (Array.isArray(sessions)) yield* sessions;
+      else yield sessions;
+    }
+  }
+
   /** Every open session here (a copy: closing one while iterating is fine). */
   function allSessions(): Session[] {
-    const all: Session[] = [];
-    for (const sessions of byUser.values()) {
-      if (Array.isArray(sessions)) all.push(...sessions);
-      else all.push(sessions);
-    }
-    return all;
+    return [...eachSession()];
   }
 
   function addSession(session: Session): void {
@@ -847,7 +850,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     health() {
       let held = 0;
       let replaying = 0;
-      for (const session of allSessions()) {
+      for (const session of eachSession()) {
         held += session.stream.heldCount;
         if (session.stream.replaying) replaying++;
       }
