@@ -2,12 +2,24 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ExpiryWheel } from '../expiry-wheel.js';
 
+/** Items are objects (a socket's session in the gateway); tests name them. */
+interface Item {
+  readonly name: string;
+}
+const items = new Map<string, Item>();
+/** The item named `name` (the same object for the same name). */
+const it = (name: string): Item => {
+  let item = items.get(name);
+  if (!item) items.set(name, (item = { name }));
+  return item;
+};
+
 function wheel(resolutionMs = 1000) {
   let nowMs = 1_700_000_000_000;
   const expired: string[] = [];
-  const w = new ExpiryWheel<string>(
+  const w = new ExpiryWheel<Item>(
     resolutionMs,
-    (item) => expired.push(item),
+    (item) => expired.push(item.name),
     () => nowMs,
   );
   return {
@@ -24,9 +36,9 @@ function wheel(resolutionMs = 1000) {
 
 test('an item expires never before its time and at most one resolution after it', () => {
   const { w, expired, at, origin } = wheel(1000);
-  w.add('a', w.slotOf(origin + 2500));
-  w.add('b', w.slotOf(origin + 3000));
-  w.add('c', w.slotOf(origin + 3001));
+  w.add(it('a'), w.slotOf(origin + 2500));
+  w.add(it('b'), w.slotOf(origin + 3000));
+  w.add(it('c'), w.slotOf(origin + 3001));
   assert.ok(w.slotOf(origin + 2500) < 1000, 'slots are small integers');
   at(2499);
   at(2999);
@@ -43,9 +55,9 @@ test('an item expires never before its time and at most one resolution after it'
 
 test('a late tick hands out every slot that ended meanwhile, oldest first, each item once', () => {
   const { w, expired, at, origin } = wheel(100);
-  w.add('late', w.slotOf(origin + 950));
-  w.add('early', w.slotOf(origin + 120));
-  w.add('mid', w.slotOf(origin + 500));
+  w.add(it('late'), w.slotOf(origin + 950));
+  w.add(it('early'), w.slotOf(origin + 120));
+  w.add(it('mid'), w.slotOf(origin + 500));
   at(10_000);
   assert.deepEqual(expired, ['early', 'mid', 'late']);
   at(20_000);
@@ -55,13 +67,13 @@ test('a late tick hands out every slot that ended meanwhile, oldest first, each 
 
 test('a removed item never expires; an item added for a past time expires at the next tick', () => {
   const { w, expired, at, origin } = wheel(1000);
-  const slot = w.add('closed', w.slotOf(origin + 1500));
-  w.add('open', w.slotOf(origin + 1500));
-  w.remove('closed', slot);
-  w.remove('never-added', slot);
+  const slot = w.add(it('closed'), w.slotOf(origin + 1500));
+  w.add(it('open'), w.slotOf(origin + 1500));
+  w.remove(it('closed'), slot);
+  w.remove(it('never-added'), slot);
   at(5000);
   assert.deepEqual(expired, ['open']);
-  const pastSlot = w.add('already-expired', w.slotOf(origin + 100));
+  const pastSlot = w.add(it('already-expired'), w.slotOf(origin + 100));
   assert.ok(pastSlot > w.slotOf(origin + 100), 'moved to a slot not handed out yet');
   at(5001);
   assert.deepEqual(expired, ['open']);
@@ -70,10 +82,26 @@ test('a removed item never expires; an item added for a past time expires at the
   w.stop();
 });
 
+test('several items in one slot: each expires once, a removed one never, whichever position it had', () => {
+  const { w, expired, at, origin } = wheel(1000);
+  const slot = w.add(it('s1'), w.slotOf(origin + 1100));
+  assert.equal(w.add(it('s2'), w.slotOf(origin + 1500)), slot);
+  assert.equal(w.add(it('s3'), w.slotOf(origin + 2000)), slot);
+  assert.equal(w.size, 3);
+  w.remove(it('s2'), slot);
+  assert.equal(w.size, 2);
+  w.remove(it('s3'), slot);
+  w.add(it('s4'), slot);
+  at(2000);
+  assert.deepEqual(expired, ['s1', 's4']);
+  assert.equal(w.size, 0);
+  w.stop();
+});
+
 test('the clock going back expires nothing early; stop() forgets everything', () => {
   const { w, expired, at, origin } = wheel(1000);
   at(10_000);
-  w.add('x', w.slotOf(origin + 12_000));
+  w.add(it('x'), w.slotOf(origin + 12_000));
   at(5_000);
   at(11_999);
   assert.deepEqual(expired, []);
