@@ -247,55 +247,59 @@ export function runBusContractSuite(
         assert.ok(!gotByB.has(idOf(record)), `committed record ${idOf(record)} delivered again`);
     });
 
-    it('splits partitions when a member joins and takes them back when it leaves, never with two owners at once', async () => {
-      const topic = await createTopic(4);
-      const groupId = unique('group');
-      const handled = new Map<string, number>();
-      const inFlight = new Map<number, string>();
-      const violations: string[] = [];
-      const handledBy = new Map<string, number>();
-      const handlerFor =
-        (member: string): RecordHandler =>
-        async (record) => {
-          const owner = inFlight.get(record.partition);
-          if (owner !== undefined && owner !== member)
-            violations.push(`${member} and ${owner} on partition ${record.partition}`);
-          inFlight.set(record.partition, member);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          inFlight.delete(record.partition);
-          handled.set(record.value!.toString(), (handled.get(record.value!.toString()) ?? 0) + 1);
-          handledBy.set(member, (handledBy.get(member) ?? 0) + 1);
-        };
-      const produce = (from: number, count: number) =>
-        bus.producer.send(
-          topic,
-          Array.from({ length: count }, (_, index) => ({
-            key: `k${from + index}`,
-            value: Buffer.from(String(from + index)),
-          })),
-        );
+    for (const keyConcurrency of [1, 4]) {
+      it(`splits partitions when a member joins and takes them back when it leaves, never with two owners at once (keyConcurrency ${keyConcurrency})`, async () => {
+        const topic = await createTopic(4);
+        const groupId = unique('group');
+        const handled = new Map<string, number>();
+        const inFlight = new Map<number, { member: string; count: number }>();
+        const violations: string[] = [];
+        const handledBy = new Map<string, number>();
+        const handlerFor =
+          (member: string): RecordHandler =>
+          async (record) => {
+            const owner = inFlight.get(record.partition);
+            if (owner !== undefined && owner.member !== member)
+              violations.push(`${member} and ${owner.member} on partition ${record.partition}`);
+            if (owner?.member === member) owner.count++;
+            else inFlight.set(record.partition, { member, count: 1 });
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            const mine = inFlight.get(record.partition);
+            if (mine && mine.member === member && --mine.count === 0) inFlight.delete(record.partition);
+            handled.set(record.value!.toString(), (handled.get(record.value!.toString()) ?? 0) + 1);
+            handledBy.set(member, (handledBy.get(member) ?? 0) + 1);
+          };
+        const produce = (from: number, count: number) =>
+          bus.producer.send(
+            topic,
+            Array.from({ length: count }, (_, index) => ({
+              key: `k${from + index}`,
+              value: Buffer.from(String(from + index)),
+            })),
+          );
 
-      const a = await subscribe({ groupId, topics: [topic], handler: handlerFor('a') });
-      await a.ready;
-      await produce(0, 40);
-      const b = await subscribe({ groupId, topics: [topic], handler: handlerFor('b') });
-      await b.ready;
-      await wait(() => a.assignment().length === 2 && b.assignment().length === 2, 'partitions split 2/2');
-      const owned = [...a.assignment(), ...b.assignment()].map(({ partition }) => partition).sort();
-      assert.deepEqual(owned, [0, 1, 2, 3], 'every partition has exactly one owner');
-      await produce(40, 40);
-      await wait(() => handled.size === 80, 'all 80 records after the join');
-      assert.ok((handledBy.get('b') ?? 0) > 0, 'the joining member handles its share');
-      const beforeLeave = handledBy.get('a') ?? 0;
+        const a = await subscribe({ groupId, topics: [topic], keyConcurrency, handler: handlerFor('a') });
+        await a.ready;
+        await produce(0, 40);
+        const b = await subscribe({ groupId, topics: [topic], keyConcurrency, handler: handlerFor('b') });
+        await b.ready;
+        await wait(() => a.assignment().length === 2 && b.assignment().length === 2, 'partitions split 2/2');
+        const owned = [...a.assignment(), ...b.assignment()].map(({ partition }) => partition).sort();
+        assert.deepEqual(owned, [0, 1, 2, 3], 'every partition has exactly one owner');
+        await produce(40, 40);
+        await wait(() => handled.size === 80, 'all 80 records after the join');
+        assert.ok((handledBy.get('b') ?? 0) > 0, 'the joining member handles its share');
+        const beforeLeave = handledBy.get('a') ?? 0;
 
-      await b.stop();
-      await wait(() => a.assignment().length === 4, 'A to own every partition after B left');
-      await produce(80, 40);
-      await wait(() => handled.size === 120, 'all 120 records after the leave');
-      assert.ok((handledBy.get('a') ?? 0) - beforeLeave >= 40, 'the remaining member handles every new record');
-      assert.deepEqual(violations, []);
-      await wait(() => allCommitted(groupId, topic), 'everything committed');
-    });
+        await b.stop();
+        await wait(() => a.assignment().length === 4, 'A to own every partition after B left');
+        await produce(80, 40);
+        await wait(() => handled.size === 120, 'all 120 records after the leave');
+        assert.ok((handledBy.get('a') ?? 0) - beforeLeave >= 40, 'the remaining member handles every new record');
+        assert.deepEqual(violations, []);
+        await wait(() => allCommitted(groupId, topic), 'everything committed');
+      });
+    }
 
     it('dead-letters a record after its retries, with the error, attempts and original bytes, then moves on', async () => {
       const topic = await createTopic(1);
@@ -566,6 +570,72 @@ export function runBusContractSuite(
           async () => (await committed(groupId, topic)).get(0) === BigInt(others.length + 2),
           'everything committed',
         );
+      });
+
+      it('a rebalance lets the running records of a moving partition finish before the new owner starts it', async () => {
+        const topic = await createTopic(2);
+        const groupId = unique('group');
+        // Four keys on each partition, all held by A until well after B joined.
+        const keysOf = new Map<number, string[]>([
+          [0, []],
+          [1, []],
+        ]);
+        for (let index = 0; keysOf.get(0)!.length < 4 || keysOf.get(1)!.length < 4; index++) {
+          const key = `key-${index}`;
+          const list = keysOf.get(bus.partitionForKey(key, 2))!;
+          if (list.length < 4) list.push(key);
+        }
+        const keys = [...keysOf.values()].flat();
+        await bus.producer.send(
+          topic,
+          keys.map((key) => ({ key, value: Buffer.from(key) })),
+        );
+        const hold = createGate();
+        const runningByA = new Map<number, number>([
+          [0, 0],
+          [1, 0],
+        ]);
+        const violations: string[] = [];
+        const handled = new Set<string>();
+        const a = await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          partitionsConcurrently: 2,
+          handler: async (record) => {
+            runningByA.set(record.partition, runningByA.get(record.partition)! + 1);
+            await hold.promise;
+            runningByA.set(record.partition, runningByA.get(record.partition)! - 1);
+            handled.add(record.value!.toString());
+          },
+        });
+        await a.ready;
+        await wait(() => [...runningByA.values()].every((count) => count === 4), 'A to run four records per partition');
+        // The hold outlasts the start of the rebalance (immediate on the memory bus; on Kafka, A learns of it from
+        // a heartbeat within ~1 s) and stays inside the rebalance timeouts (Kafka test default 5 s). The timer
+        // starts before B's subscribe(), which on Kafka returns only once the group has rebalanced.
+        const timer = setTimeout(hold.open, 2_500);
+        const b = await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 4,
+          partitionsConcurrently: 2,
+          handler: async (record) => {
+            if (runningByA.get(record.partition)! > 0)
+              violations.push(`B started ${record.value!.toString()} while A still ran partition ${record.partition}`);
+            handled.add(record.value!.toString());
+          },
+        });
+        try {
+          await b.ready;
+          await wait(() => a.assignment().length === 1 && b.assignment().length === 1, 'partitions split 1/1');
+          await wait(() => handled.size === keys.length, 'every record');
+          await wait(() => allCommitted(groupId, topic), 'everything committed');
+        } finally {
+          clearTimeout(timer);
+          hold.open();
+        }
+        assert.deepEqual(violations, []);
       });
 
       it('stop() waits for every running record and commits them', async () => {
