@@ -26,6 +26,27 @@ describe('memory bus: semantics beyond the shared contract', () => {
     }
   });
 
+  it('refuses a keyConcurrency that is not an integer >= 1', async () => {
+    const bus = createMemoryBus();
+    try {
+      await bus.admin.createTopics([{ name: 't', partitions: 1 }]);
+      for (const keyConcurrency of [0, 1.5, -1]) {
+        await assert.rejects(
+          bus.subscribe({
+            groupId: 'g',
+            topics: ['t'],
+            keyConcurrency,
+            deadLetter: { encode: encodeDeadLetterJson },
+            handler: async () => undefined,
+          }),
+          (error: unknown) => error instanceof BusError && error.code === 'CM_ERR_BUS_INVALID_OPTIONS',
+        );
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('fromBeginning: false starts a new group at the end of the log', async () => {
     const bus = createMemoryBus();
     try {
