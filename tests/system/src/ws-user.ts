@@ -62,7 +62,7 @@ export class WsUser {
       });
       ws.once('error', reject);
     });
-    await user.waitFrame('hello', () => true, 15_000);
+    await user.waitFrame('hello', () => true, 30_000);
     return user;
   }
 
