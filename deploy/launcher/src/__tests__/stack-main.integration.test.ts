@@ -37,10 +37,31 @@ before(async () => {
   };
 });
 
+let passed = false;
+
 after(async () => {
-  if (launcher?.child.exitCode === null) launcher.child.kill('SIGKILL');
+  // The launcher leads its own process group: kill the group, or its service processes outlive the test
+  // and keep the test runner (and CI) waiting forever.
+  if (launcher?.child.exitCode === null && launcher.child.signalCode === null) {
+    try {
+      process.kill(-launcher.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   for (const server of servers.reverse()) await server.stop();
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
+  if (!logDir) return;
+  if (passed) {
+    rmSync(logDir, { recursive: true, force: true });
+    return;
+  }
+  // A failure keeps the services' logs and prints their last lines: they say why a service exited.
+  for (const service of SERVICE_NAMES) {
+    const log = join(logDir, `${service}.log`);
+    if (!existsSync(log)) continue;
+    const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-8).join('\n');
+    process.stderr.write(`--- ${log} (last lines)\n${tail}\n`);
+  }
 });
 
 /** A base port such that `count` ports from it are free now (best effort: they are released before use). */
@@ -109,4 +130,5 @@ test('npm run stack: six processes against real Kafka and the registry, each rea
     assert.ok(existsSync(log), log);
     assert.match(readFileSync(log, 'utf8'), /stopped cleanly/, `${service} stopped cleanly`);
   }
+  passed = true;
 });

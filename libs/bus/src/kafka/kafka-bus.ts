@@ -45,6 +45,31 @@ const LEVEL_NAMES: Record<number, KafkaBusLogEntry['level']> = {
 /** Group states in which no member is running, so offsets may be moved (DescribeGroups). */
 const IDLE_GROUP_STATES = new Set(['Empty', 'Dead']);
 const ADMIN_RETRY_POLICY = compileRetryPolicy({ maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 2_000 });
+/**
+ * How long `subscribe` waits for a topic that is not in the metadata yet (about 3 s): on a broker that just
+ * started, a topic another process created a moment ago can be unknown to the broker answering for a
+ * second or two; a topic nobody created still fails the subscribe soon after.
+ */
+const TOPIC_SETTLE_POLICY = compileRetryPolicy({ maxAttempts: 6, initialDelayMs: 150, maxDelayMs: 1_000 });
+
+/**
+ * Retries what settling metadata makes fail for a moment (retriable errors, and with `unknownTopicToo` a
+ * topic not known yet); when the retries run out, the last error is thrown as it was.
+ */
+function retrySettling<T>(
+  fn: () => Promise<T>,
+  policy: ReturnType<typeof compileRetryPolicy>,
+  unknownTopicToo: boolean,
+): Promise<T> {
+  return retry(fn, policy, {
+    shouldRetry: (error) =>
+      isRetriable(error) || (unknownTopicToo && error instanceof BusError && error.code === 'CM_ERR_BUS_UNKNOWN_TOPIC'),
+  }).catch((error: unknown) => {
+    throw error instanceof ChatmeshError && error.code === 'CM_ERR_RETRY_EXHAUSTED' && error.cause
+      ? error.cause
+      : error;
+  });
+}
 /** With keyConcurrency > 1: how often the lowest unfinished offset is committed (and a heartbeat sent) mid-batch. */
 export const KEYED_COMMIT_INTERVAL_MS = 100;
 /** Sends queued while one is in flight go out together up to this many bytes (brokers refuse requests over 1 MiB by default). */
@@ -304,15 +329,7 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
    * so admin calls retry them instead of failing a service's start.
    */
   const withAdminRetry = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
-    retry(fn, ADMIN_RETRY_POLICY, {
-      shouldRetry: (error) =>
-        isRetriable(error) ||
-        (operation === 'createTopics' && error instanceof BusError && error.code === 'CM_ERR_BUS_UNKNOWN_TOPIC'),
-    }).catch((error: unknown) => {
-      throw error instanceof ChatmeshError && error.code === 'CM_ERR_RETRY_EXHAUSTED' && error.cause
-        ? error.cause
-        : error;
-    });
+    retrySettling(fn, ADMIN_RETRY_POLICY, operation === 'createTopics');
 
   const busAdmin: BusAdmin = {
     createTopics: (specs: readonly TopicSpec[]) => withAdminRetry('createTopics', () => createTopicsOnce(specs)),
@@ -383,9 +400,11 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
     async subscribe(rawSubscribe) {
       assertOpen();
       const compiled = compileSubscribeOptions(rawSubscribe);
+      const settled = (topic: string): Promise<number> =>
+        retrySettling(() => partitionCount(topic, 0), TOPIC_SETTLE_POLICY, true);
       for (const topic of compiled.topics) {
-        await partitionCount(topic, 0);
-        if (!isDeadLetterTopic(topic)) await partitionCount(compiled.deadLetterTopicFor(topic), 0);
+        await settled(topic);
+        if (!isDeadLetterTopic(topic)) await settled(compiled.deadLetterTopicFor(topic));
       }
       const subscription = new KafkaSubscription(
         kafka.consumer(consumerConfig(compiled.groupId, options)),
