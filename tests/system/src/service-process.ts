@@ -7,11 +7,22 @@ import { waitFor } from '@chatmesh/testing';
 /** The repository root (tests/system/src is three levels down). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Children still running: killed when this process exits, so a crashed or interrupted test leaves no orphan. */
+/**
+ * Children still running: killed when this process exits, or is told to stop (a test runner's timeout, a
+ * Ctrl-C), so an interrupted test leaves no orphan. An orphan would keep consuming the fixed consumer groups
+ * on the broker and answer the next run's records from its own keyspace.
+ */
 const LIVE = new Set<ChildProcess>();
-process.once('exit', () => {
+const killLive = (): void => {
   for (const child of LIVE) child.kill('SIGKILL');
-});
+};
+process.once('exit', killLive);
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killLive();
+    process.exit(128 + (signal === 'SIGHUP' ? 1 : signal === 'SIGINT' ? 2 : 15));
+  });
+}
 
 /**
  * One service running as its own process, exactly as stack mode runs it: `node --import tsx <main.ts>`.
