@@ -9,6 +9,8 @@ export type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type
 export interface ConnectUserOptions {
   /** Ack every inbox position at once, as a real device does after storing it (this is what makes DELIVERED). @default true */
   readonly autoAck?: boolean;
+  /** Reconnects after a missing `hello` this many times (a known gateway issue under load). @default 1 */
+  readonly helloRetries?: number;
 }
 
 /**
@@ -62,7 +64,19 @@ export class WsUser {
       });
       ws.once('error', reject);
     });
-    await user.waitFrame('hello', () => true, 30_000);
+    try {
+      await user.waitFrame('hello', () => true, 20_000);
+    } catch (error) {
+      // KNOWN ISSUE (see the issue-7 note): under full CI load a stack gateway sometimes accepts the upgrade
+      // and never sends `hello`, without logging anything. A real client reconnects after its connect
+      // timeout; so does this one, once, loudly, so the rest of the suite still checks its behaviour.
+      if ((options.helloRetries ?? 1) <= 0) throw error;
+      process.stderr.write(
+        `[ws-user] KNOWN ISSUE: no hello for ${ids.userId}/${ids.deviceId} in 20 s; reconnecting once\n`,
+      );
+      ws.terminate();
+      return WsUser.connect(gatewayUrl, token, ids, { ...options, helloRetries: (options.helloRetries ?? 1) - 1 });
+    }
     return user;
   }
 

@@ -28,6 +28,7 @@ import {
   type SchemaRegistryServer,
 } from '@chatmesh/testing';
 import kafkajs from 'kafkajs';
+import { formatPosition } from '../dead-letters.js';
 import { EXIT_CODES, READER_GROUP_PREFIX, REPLAYED_FROM_HEADER, markerTopicOf, runDlqCli } from '../index.js';
 
 const PUSH = TOPICS.pushRequests.name;
@@ -125,7 +126,7 @@ describe('dlq on Kafka and the schema registry', () => {
         { key: chat, value: await codec.encode(valueSubjectOf('receipts.dlq'), notice) },
       ]);
 
-      type Row = { twin: string; offset: string; envelope: DeadLetter | null; replayed: unknown };
+      type Row = { twin: string; partition: number; offset: string; envelope: DeadLetter | null; replayed: unknown };
       const ours = (rows: Row[]) => rows.filter((row) => row.envelope?.originalKey?.endsWith(run));
       const parked = await waitFor(
         async () => {
@@ -136,7 +137,8 @@ describe('dlq on Kafka and the schema registry', () => {
         },
         { timeoutMs: 60_000, description: 'alice and the garbage parked on push.requests.dlq, bob handled' },
       );
-      const aliceAt = parked.find((row) => row.envelope!.originalKey === alice)!.offset;
+      // As the tool prints and takes positions: `<offset>`, or `<partition>:<offset>` on a twin with several partitions.
+      const aliceAt = formatPosition(parked.find((row) => row.envelope!.originalKey === alice)!);
 
       const list = await dlq(['--timeout', '120000', 'list', '--limit', '1000000']);
       assert.equal(list.code, EXIT_CODES.ok, list.stderr);
