@@ -72,7 +72,9 @@ export class WsUser {
       // timeout; so does this one, once, loudly, so the rest of the suite still checks its behaviour.
       if ((options.helloRetries ?? 1) <= 0) throw error;
       process.stderr.write(
-        `[ws-user] KNOWN ISSUE: no hello for ${ids.userId}/${ids.deviceId} in 20 s; reconnecting once\n`,
+        `[ws-user] KNOWN ISSUE: no hello for ${ids.userId}/${ids.deviceId} in 20 s (socket ` +
+          `${user.closed ? `closed ${user.closed.code} ${user.closed.reason}` : 'still open'}, frames: ` +
+          `${user.frames.map((f) => f.type).join(',') || 'none'}); reconnecting once\n`,
       );
       ws.terminate();
       return WsUser.connect(gatewayUrl, token, ids, { ...options, helloRetries: (options.helloRetries ?? 1) - 1 });
