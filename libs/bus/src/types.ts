@@ -66,6 +66,20 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The consumer group this delivery belongs to. */
   readonly groupId: string;
+  /**
+   * Changes every time this member is given the record's partition again (a new group generation on Kafka, a new
+   * worker on the memory bus), and is the same for every record of one ownership. A single writer that fences
+   * zombies claims its writer epoch once per value (see `transactional`).
+   */
+  readonly assignmentId: string;
+  /**
+   * Transactional subscriptions only (`transactional: true`), undefined otherwise: stages records to produce.
+   * They become visible atomically with the commit of this record's offset, or never: a member that lost the
+   * partition (a zombie: paused past its session, then resumed) is fenced and its staged records are discarded,
+   * and so are those of a failed attempt that is retried. Use it instead of the shared producer for every output
+   * that must not outlive a fenced writer.
+   */
+  readonly produce?: (topic: string, records: readonly OutgoingRecord[]) => void;
 }
 
 /** Handles one record. Resolving marks it processed (its offset may then be committed); throwing retries it. */
@@ -145,6 +159,16 @@ export interface SubscribeOptions {
    * only its key. 1 keeps strict per-partition order with a commit after every record. @default 1
    */
   readonly keyConcurrency?: number;
+  /**
+   * Consume-transform-produce with fencing: handlers stage their outputs with {@link HandlerContext.produce}, and
+   * the bus makes them visible together with the committed offsets, atomically (Kafka: one transaction per commit,
+   * with a transactional producer per input partition whose id is `<group>|<topic>|<partition>`, so the member
+   * that takes a partition over fences the previous owner's producer before handling anything; consumers of the
+   * outputs read committed records only). A zombie can then neither publish nor commit. Dead letters are staged
+   * the same way. Always key-ordered (keyConcurrency, default 1) with commits every ~100 ms and at batch end.
+   * @default false
+   */
+  readonly transactional?: boolean;
 }
 
 /** A running group member. */

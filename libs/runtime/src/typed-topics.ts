@@ -33,6 +33,28 @@ export function createTypedProducer(bus: Bus, codec: SchemaCodec): TypedProducer
   };
 }
 
+/**
+ * Where a handler's outputs go: into its transaction when the subscription is transactional (visible only with the
+ * record's commit, never from a fenced zombie), otherwise straight to the shared producer.
+ */
+export interface TypedSink {
+  /** Encodes `value` with the subject `<topic>-value` and stages or sends it with `key`. */
+  send<T>(topic: string, key: string | null, value: T, headers?: Readonly<Record<string, string>>): Promise<void>;
+}
+
+/** The {@link TypedSink} of one handler invocation. */
+export function createTypedSink(codec: SchemaCodec, context: HandlerContext, producer: TypedProducer): TypedSink {
+  const stage = context.produce;
+  if (!stage)
+    return { send: async (topic, key, value, headers) => void (await producer.send(topic, key, value, headers)) };
+  return {
+    async send(topic, key, value, headers) {
+      const bytes = await codec.encode(valueSubjectOf(topic), value);
+      stage(topic, [{ key, value: bytes, ...(headers ? { headers } : {}) }]);
+    },
+  };
+}
+
 /** Handles one decoded record. Resolving marks it processed; throwing retries it (then dead-letters it). */
 export type TypedHandler<T> = (value: T, record: BusRecord, context: HandlerContext) => Promise<void>;
 
@@ -57,6 +79,8 @@ export interface SubscribeTypedOptions<T> {
   readonly partitionsConcurrently?: number;
   /** Records of different keys handled at once within one partition, one key in order (see the bus). @default 1 */
   readonly keyConcurrency?: number;
+  /** Outputs staged through {@link createTypedSink} commit atomically with the offsets (see the bus). @default false */
+  readonly transactional?: boolean;
 }
 
 /** Encodes a dead-letter envelope with the DeadLetter schema registered under `<topic>.dlq-value`. */
@@ -95,10 +119,15 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
       failedAtMs: Date.now(),
     };
     const deadLetterTopic = deadLetterTopicOf(record.topic);
-    // Awaited before the handler returns: the offset is committed only once the twin holds the record.
-    await bus.producer.send(deadLetterTopic, [
-      { key: record.key, value: await encodeDeadLetter(envelope), headers: { 'x-chatmesh-error-code': errorCode } },
-    ]);
+    const parked = {
+      key: record.key,
+      value: await encodeDeadLetter(envelope),
+      headers: { 'x-chatmesh-error-code': errorCode },
+    };
+    // Awaited (or staged in the transaction) before the handler returns: the offset is committed only once the
+    // twin holds the record.
+    if (context.produce) context.produce(deadLetterTopic, [parked]);
+    else await bus.producer.send(deadLetterTopic, [parked]);
     metrics?.busRecordsFailedTotal.inc({ group: groupId, topic: record.topic, error_code: errorCode });
     logger?.warn(
       { err: error, topic: record.topic, partition: record.partition, offset: record.offset, groupId, deadLetterTopic },
@@ -114,6 +143,7 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
     ...(options.retryAll === undefined ? {} : { retryAll: options.retryAll }),
     ...(options.partitionsConcurrently === undefined ? {} : { partitionsConcurrently: options.partitionsConcurrently }),
     ...(options.keyConcurrency === undefined ? {} : { keyConcurrency: options.keyConcurrency }),
+    ...(options.transactional === undefined ? {} : { transactional: options.transactional }),
     deadLetter: { encode: encodeDeadLetter, topicFor: deadLetterTopicOf },
     handler: async (record, context) => {
       let value: T;
@@ -144,6 +174,8 @@ export type TypedSubscribeOptions<T> = Omit<SubscribeTypedOptions<T>, 'bus' | 'c
 /** The `typed` helper a service receives in its deps: one producer and a subscribe bound to the process's bus and codec. */
 export interface TypedTopics extends TypedProducer {
   subscribe<T>(options: TypedSubscribeOptions<T>): Promise<Subscription>;
+  /** The sink of one handler invocation: staged in its transaction when there is one, else sent at once. */
+  sinkFor(context: HandlerContext): TypedSink;
 }
 
 /** Binds {@link createTypedProducer} and {@link subscribeTyped} to one bus, codec, metrics and logger. */
@@ -156,6 +188,7 @@ export function createTypedTopics(options: {
   const producer = createTypedProducer(options.bus, options.codec);
   return {
     send: (topic, key, value, headers) => producer.send(topic, key, value, headers),
+    sinkFor: (context) => createTypedSink(options.codec, context, producer),
     subscribe: (subscribeOptions) =>
       subscribeTyped({
         ...subscribeOptions,

@@ -5,6 +5,7 @@
 import { startKafka } from '@chatmesh/testing';
 import { createKafkaBus, type KafkaBusLogEntry } from '../index.js';
 import { runBusContractSuite } from '../testing/contract-suite.js';
+import { runTransactionalContractSuite } from '../testing/transactional-suite.js';
 
 runBusContractSuite(
   'kafka bus',
@@ -21,6 +22,22 @@ runBusContractSuite(
           console.error(`[kafkajs ${entry.level}] ${entry.namespace}: ${entry.message} ${JSON.stringify(entry.extra)}`);
       },
     });
+    return {
+      bus,
+      dispose: async () => {
+        await bus.close();
+        await kafka.stop();
+      },
+    };
+  },
+  { waitTimeoutMs: 60_000 },
+);
+
+runTransactionalContractSuite(
+  'kafka bus: transactional subscriptions',
+  async () => {
+    const kafka = await startKafka();
+    const bus = createKafkaBus({ brokers: kafka.brokers, clientId: 'bus-transactional', logLevel: 'nothing' });
     return {
       bus,
       dispose: async () => {

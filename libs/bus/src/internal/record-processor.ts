@@ -17,11 +17,24 @@ export type ProcessOutcome = 'ok' | 'dead-lettered' | 'abandoned';
 /** Header on dead-letter records naming the failure's code, so tools can filter without decoding. */
 export const DEAD_LETTER_ERROR_CODE_HEADER = 'chatmesh-dlq-error-code';
 
+/** Records a transactional handler staged, per topic, in the order it staged them. */
+export interface StagedOutput {
+  readonly topic: string;
+  readonly records: readonly OutgoingRecord[];
+}
+
 export interface ProcessRecordDeps {
   /** Aborted when the member stops, crashes or loses the partition. */
   readonly signal: AbortSignal;
   readonly produce: (topic: string, record: OutgoingRecord) => Promise<void>;
   readonly instrumentation?: BusInstrumentation | undefined;
+  /** {@link HandlerContext.assignmentId} of the record's partition. */
+  readonly assignmentId: string;
+  /**
+   * Transactional subscriptions: receives the outputs of the attempt that succeeded (or the dead letter), to be
+   * published atomically with the offset. Outputs of failed attempts are dropped. Undefined: produce directly.
+   */
+  readonly staged?: StagedOutput[];
 }
 
 /** Thrown inside the retry loop when the signal is aborted, so no further attempt is made. */
@@ -47,7 +60,21 @@ export async function processRecord(
         if (signal.aborted) throw new Abandoned();
         attempts = attempt;
         startedAt = performance.now();
-        await options.handler(record, { attempt, signal, groupId: options.groupId });
+        const attemptOutputs: StagedOutput[] = [];
+        await options.handler(record, {
+          attempt,
+          signal,
+          groupId: options.groupId,
+          assignmentId: deps.assignmentId,
+          ...(deps.staged
+            ? {
+                produce: (topic: string, records: readonly OutgoingRecord[]) =>
+                  void attemptOutputs.push({ topic, records: [...records] }),
+              }
+            : {}),
+        });
+        // Only the attempt that succeeded publishes: a retried attempt's outputs might disagree with the final ones.
+        deps.staged?.push(...attemptOutputs);
       },
       options.retryPolicy,
       {
@@ -88,11 +115,9 @@ export async function processRecord(
     const deadLetterTopic = options.deadLetterTopicFor(record.topic);
     try {
       const value = await options.encodeDeadLetter(envelope);
-      await deps.produce(deadLetterTopic, {
-        key: record.key,
-        value,
-        headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode },
-      });
+      const deadLetter = { key: record.key, value, headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode } };
+      if (deps.staged) deps.staged.push({ topic: deadLetterTopic, records: [deadLetter] });
+      else await deps.produce(deadLetterTopic, deadLetter);
     } catch (cause) {
       throw new BusError(
         'CM_ERR_BUS_DEAD_LETTER_FAILED',

@@ -13,6 +13,7 @@ export const SUBSCRIBE_DEFAULTS = Object.freeze({
   retryAll: true,
   partitionsConcurrently: 1,
   keyConcurrency: 1,
+  transactional: false,
 });
 
 /** The dead-letter twin of a topic unless a subscription says otherwise. */
@@ -36,6 +37,7 @@ export interface CompiledSubscribeOptions {
   readonly deadLetterTopicFor: (topic: string) => string;
   readonly partitionsConcurrently: number;
   readonly keyConcurrency: number;
+  readonly transactional: boolean;
 }
 
 /** @throws BusError `CM_ERR_BUS_INVALID_OPTIONS` listing every problem. */
@@ -54,6 +56,9 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
   const keyConcurrency = options.keyConcurrency ?? SUBSCRIBE_DEFAULTS.keyConcurrency;
   if (!Number.isInteger(keyConcurrency) || keyConcurrency < 1)
     problems.push(`keyConcurrency must be an integer >= 1 (got ${keyConcurrency})`);
+  const transactional = options.transactional ?? SUBSCRIBE_DEFAULTS.transactional;
+  if (typeof transactional !== 'boolean')
+    problems.push(`transactional must be a boolean (got ${String(transactional)})`);
   if (problems.length > 0) {
     throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid subscription: ${problems.join('; ')}`, {
       context: { groupId: options.groupId, problems },
@@ -70,5 +75,6 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
     deadLetterTopicFor: options.deadLetter.topicFor ?? defaultDeadLetterTopic,
     partitionsConcurrently,
     keyConcurrency,
+    transactional,
   });
 }

@@ -5,11 +5,21 @@
  * contract suite (KIP-896 removed old protocol versions).
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  KafkaMessage,
+  LogEntry,
+  Message,
+  Producer,
+  Transaction,
+} from 'kafkajs';
 import { ChatmeshError, compileRetryPolicy, isRetriable, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
 import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
-import { processRecord } from '../internal/record-processor.js';
+import { processRecord, type StagedOutput } from '../internal/record-processor.js';
 import {
   compileSubscribeOptions,
   isDeadLetterTopic,
@@ -413,6 +423,16 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
         {
           produce: async (topic, record) => void (await send(topic, [record])),
           onEnd: () => subscriptions.delete(subscription),
+          transactionalProducer: (transactionalId) =>
+            kafka.producer({
+              transactionalId,
+              // kafkajs makes the transaction's own producer idempotent; this flag would only add a second producer id.
+              idempotent: false,
+              maxInFlightRequests: 1,
+              allowAutoTopicCreation: false,
+              transactionTimeout: TRANSACTION_TIMEOUT_MS,
+              createPartitioner: Partitioners.DefaultPartitioner,
+            }),
         },
       );
       subscriptions.add(subscription);
@@ -453,6 +473,22 @@ function consumerConfig(groupId: string, options: CompiledKafkaBusOptions) {
 interface SubscriptionDeps {
   readonly produce: (topic: string, record: OutgoingRecord) => Promise<void>;
   readonly onEnd: () => void;
+  /** A new, unconnected transactional producer (transactional subscriptions: one per owned input partition). */
+  readonly transactionalProducer: (transactionalId: string) => Producer;
+}
+
+/** How long the coordinator lets a transaction stay open before aborting it (a dead member's open one). */
+const TRANSACTION_TIMEOUT_MS = 30_000;
+
+/** The transactional producer of one owned input partition, for one group generation. */
+interface TransactionalSlot {
+  readonly producer: Producer;
+  /** The join (generation) it was created in: a later join creates a new one, which fences any zombie. */
+  readonly join: number;
+  /** The open transaction the next commit completes. */
+  txn: Transaction;
+  /** A commit failed (fenced, or the broker refused): replace the producer before the next batch. */
+  broken: boolean;
 }
 
 /** One kafkajs consumer in a group: the {@link Subscription} the Kafka bus hands out. */
@@ -467,6 +503,10 @@ class KafkaSubscription implements Subscription {
   private signalCrash!: () => void;
   private readonly crashSignal: Promise<'crashed'>;
   private ending: Promise<void> | null = null;
+  /** Group joins so far, and this member's id in the latest: together they make each ownership's assignment id. */
+  private joins = 0;
+  private memberId = '';
+  private readonly transactionalSlots = new Map<string, TransactionalSlot>();
 
   constructor(
     private readonly consumer: Consumer,
@@ -486,9 +526,12 @@ class KafkaSubscription implements Subscription {
   async start(): Promise<void> {
     const { consumer, options } = this;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joins++;
+      this.memberId = payload.memberId;
       this.current = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
         partitions.map((partition) => ({ topic, partition })),
       );
+      this.releaseTransactionalSlots(new Set(this.current.map(({ topic, partition }) => `${topic}|${partition}`)));
       this.busOptions.instrumentation?.onRebalance?.({
         groupId: this.groupId,
         memberId: payload.memberId,
@@ -507,7 +550,12 @@ class KafkaSubscription implements Subscription {
     });
   }
 
+  private get assignmentId(): string {
+    return `${this.memberId}:${this.joins}`;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    if (this.options.transactional) return this.handleBatchTransactionally(payload);
     if (this.options.keyConcurrency > 1) return this.handleBatchByKey(payload);
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const { topic, partition } = batch;
@@ -520,6 +568,7 @@ class KafkaSubscription implements Subscription {
           signal: this.controller.signal,
           produce: this.deps.produce,
           instrumentation: this.busOptions.instrumentation,
+          assignmentId: this.assignmentId,
         }),
         this.crashSignal,
       ]);
@@ -560,6 +609,7 @@ class KafkaSubscription implements Subscription {
               signal: this.controller.signal,
               produce: this.deps.produce,
               instrumentation: this.busOptions.instrumentation,
+              assignmentId: this.assignmentId,
             }),
             this.crashSignal,
           ]);
@@ -619,6 +669,182 @@ class KafkaSubscription implements Subscription {
     }
   }
 
+  /**
+   * Consume-transform-produce over one fetched batch: key-ordered like {@link handleBatchByKey}, but each commit
+   * (every KEYED_COMMIT_INTERVAL_MS and at the end) is one Kafka transaction holding the outputs staged by the
+   * records it covers and the group offset (sendOffsets), on the partition's own transactional producer. The
+   * producer is created for each new generation and opens its first transaction before any record is handled:
+   * InitProducerId bumps the transactional id's epoch, so a previous owner still running (a zombie) gets
+   * PRODUCER_FENCED on its next produce or commit and its open transaction is aborted; read-committed consumers
+   * never see what it staged.
+   */
+  private async handleBatchTransactionally(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    if (batch.messages.length === 0 || this.crashed) return;
+    const slot = await this.transactionalSlot(topic, partition);
+    const assignmentId = `${this.memberId}:${slot.join}`;
+    const staged = new Map<bigint, StagedOutput[]>();
+    let failure: unknown;
+    const scheduler = new KeyOrderedScheduler({
+      concurrency: this.options.keyConcurrency,
+      maxBuffered: this.options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
+      run: async (record) => {
+        const outputs: StagedOutput[] = [];
+        try {
+          const outcome = await Promise.race([
+            processRecord(record, this.options, {
+              signal: this.controller.signal,
+              produce: this.deps.produce,
+              instrumentation: this.busOptions.instrumentation,
+              assignmentId,
+              staged: outputs,
+            }),
+            this.crashSignal,
+          ]);
+          if (outcome === 'crashed' || outcome === 'abandoned' || this.crashed) return 'blocked';
+          staged.set(BigInt(record.offset), outputs);
+          return 'done';
+        } catch (error) {
+          failure ??= error;
+          return 'blocked';
+        }
+      },
+    });
+    // Nothing before the batch's first record needs committing: a transaction only once a record finished.
+    let committed: string | undefined = batch.messages[0]!.offset;
+    let commitFailure: unknown;
+    let chain: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> =>
+      (chain = chain
+        .then(async () => {
+          if (this.crashed) return;
+          if (!isRunning() || isStale()) scheduler.halt();
+          const next = scheduler.committableOffset();
+          if (next !== undefined && next !== committed) {
+            const upTo = BigInt(next);
+            const ready = [...staged.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
+            await this.commitTransaction(
+              slot,
+              ready.flatMap((offset) => staged.get(offset)!),
+              topic,
+              partition,
+              next,
+            );
+            for (const offset of ready) staged.delete(offset);
+            committed = next;
+          }
+          if (isRunning() && !this.crashed) await heartbeat();
+        })
+        .catch((error: unknown) => {
+          // Fenced (a newer owner took the partition) or refused: stop, and let the next owner redo the rest.
+          commitFailure ??= error;
+          scheduler.halt();
+        }));
+    const timer = setInterval(() => void flush(), KEYED_COMMIT_INTERVAL_MS);
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || this.crashed || scheduler.halted) break;
+        await scheduler.push(toBusRecord(topic, partition, message));
+      }
+      if (!isRunning() || isStale()) scheduler.halt();
+      await Promise.race([scheduler.idle(), this.crashSignal]);
+    } finally {
+      clearInterval(timer);
+    }
+    if (this.crashed) return;
+    await flush();
+    // Only what a committed transaction covers is resolved; kafkajs fetches the rest again.
+    if (BigInt(committed) > BigInt(batch.messages[0]!.offset)) {
+      resolveOffset((BigInt(committed) - 1n).toString());
+    }
+    if (failure !== undefined) throw failure;
+    if (commitFailure !== undefined && isRunning()) throw commitFailure;
+    const onLag = this.busOptions.instrumentation?.onLag;
+    if (onLag && committed !== undefined) {
+      const lag = BigInt(batch.highWatermark) - BigInt(committed);
+      onLag({ groupId: this.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) });
+    }
+  }
+
+  /** The partition's producer for the current generation, created (and so fencing older ones) on first use. */
+  private async transactionalSlot(topic: string, partition: number): Promise<TransactionalSlot> {
+    const key = `${topic}|${partition}`;
+    const existing = this.transactionalSlots.get(key);
+    if (existing && existing.join === this.joins && !existing.broken) return existing;
+    if (existing) {
+      this.transactionalSlots.delete(key);
+      await existing.producer.disconnect().catch(() => undefined);
+    }
+    const join = this.joins;
+    const producer = this.deps.transactionalProducer(`${this.groupId}|${topic}|${partition}`);
+    try {
+      await producer.connect();
+      // The first transaction initialises the transactional id: this is the moment a zombie is fenced (KIP-98).
+      const txn = await producer.transaction();
+      const slot: TransactionalSlot = { producer, join, txn, broken: false };
+      this.transactionalSlots.set(key, slot);
+      return slot;
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw toBusError(error, `initialise the transactional producer of ${key}`, { topic, partition });
+    }
+  }
+
+  private async commitTransaction(
+    slot: TransactionalSlot,
+    outputs: readonly StagedOutput[],
+    topic: string,
+    partition: number,
+    nextOffset: string,
+  ): Promise<void> {
+    const { txn } = slot;
+    try {
+      if (outputs.length > 0) {
+        const byTopic = new Map<string, Message[]>();
+        for (const output of outputs) {
+          const messages = byTopic.get(output.topic) ?? [];
+          byTopic.set(output.topic, messages);
+          for (const record of output.records) {
+            messages.push({
+              key: record.key,
+              value: record.value,
+              ...(record.headers ? { headers: { ...record.headers } } : {}),
+              ...(record.partition === undefined ? {} : { partition: record.partition }),
+            });
+          }
+        }
+        await txn.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([outputTopic, messages]) => ({ topic: outputTopic, messages })),
+        });
+        for (const [outputTopic, messages] of byTopic) {
+          this.busOptions.instrumentation?.onProduced?.({ topic: outputTopic, records: messages.length });
+        }
+      }
+      await txn.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+      });
+      await txn.commit();
+    } catch (error) {
+      slot.broken = true;
+      // A fenced producer cannot abort either; the coordinator already aborted its transaction.
+      if (txn.isActive()) await txn.abort().catch(() => undefined);
+      throw toBusError(error, `commit a transaction of ${topic}[${partition}]`, { topic, partition });
+    }
+    slot.txn = await slot.producer.transaction();
+  }
+
+  /** Closes the producers of partitions this member no longer owns (a newer owner fences them anyway). */
+  private releaseTransactionalSlots(owned: ReadonlySet<string>): void {
+    for (const [key, slot] of this.transactionalSlots) {
+      if (owned.has(key)) continue;
+      this.transactionalSlots.delete(key);
+      void slot.producer.disconnect().catch(() => undefined);
+    }
+  }
+
   stop(): Promise<void> {
     this.ending ??= (async () => {
       this.controller.abort();
@@ -626,6 +852,7 @@ class KafkaSubscription implements Subscription {
         // kafkajs waits for the running batch (our loop ends after the in-flight record) and leaves the group.
         await this.consumer.disconnect();
       } finally {
+        this.releaseTransactionalSlots(new Set());
         this.current = [];
         this.resolveReady();
         this.deps.onEnd();

@@ -6,7 +6,7 @@
  * redelivered (at-least-once).
  */
 import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
-import { processRecord } from '../internal/record-processor.js';
+import { processRecord, type StagedOutput } from '../internal/record-processor.js';
 import { Semaphore } from '../internal/semaphore.js';
 import type { CompiledSubscribeOptions } from '../internal/subscribe-options.js';
 import type { BusInstrumentation, OutgoingRecord, Subscription } from '../types.js';
@@ -148,6 +148,7 @@ export class MemoryMember implements Subscription {
   private readonly workers = new Map<PartitionKey, PartitionWorker>();
   private resolveReady!: () => void;
   private stopping: Promise<void> | null = null;
+  private assignments = 0;
 
   constructor(
     readonly group: MemoryGroup,
@@ -182,7 +183,12 @@ export class MemoryMember implements Subscription {
     const records = topic.partitions[partition]!.records;
     // No committed offset: auto.offset.reset = earliest (fromBeginning) or latest, resolved now as Kafka does.
     const start = committed ?? (this.options.fromBeginning ? 0 : records.length);
-    this.workers.set(keyOf(topicName, partition), new PartitionWorker(this, topic, topicName, partition, start));
+    // Each new ownership gets its own assignment id: a writer claims its fencing epoch once per id.
+    const assignmentId = `${this.memberId}:${++this.assignments}`;
+    this.workers.set(
+      keyOf(topicName, partition),
+      new PartitionWorker(this, topic, topicName, partition, start, assignmentId),
+    );
   }
 
   assigned(): void {
@@ -248,8 +254,10 @@ class PartitionWorker {
     readonly topicName: string,
     readonly partition: number,
     private position: number,
+    private readonly assignmentId: string,
   ) {
-    this.done = member.options.keyConcurrency > 1 ? this.runByKey() : this.run();
+    const { options } = member;
+    this.done = options.keyConcurrency > 1 || options.transactional ? this.runByKey() : this.run();
   }
 
   /** Stops after the in-flight record, which is still committed if its handler resolves. */
@@ -279,6 +287,19 @@ class PartitionWorker {
       signal: this.controller.signal,
       produce: group.deps.produce,
       instrumentation: group.deps.instrumentation,
+      assignmentId: this.assignmentId,
+    };
+    // Transactional: each finished record's outputs wait here until the committed offset passes it.
+    const staged = new Map<bigint, StagedOutput[]>();
+    const publishStaged = (next: bigint): void => {
+      const ready = [...staged.keys()].filter((offset) => offset < next).sort((a, b) => (a < b ? -1 : 1));
+      for (const offset of ready) {
+        for (const output of staged.get(offset)!) {
+          // The memory bus appends synchronously at the call, so outputs land in offset order before the commit.
+          for (const record of output.records) void group.deps.produce(output.topic, record).catch(() => undefined);
+        }
+        staged.delete(offset);
+      }
     };
     const scheduler = new KeyOrderedScheduler({
       concurrency: options.keyConcurrency,
@@ -287,8 +308,10 @@ class PartitionWorker {
         for (;;) {
           if (this.state !== 'running') return 'blocked';
           let outcome;
+          const outputs: StagedOutput[] | undefined = options.transactional ? [] : undefined;
           try {
-            outcome = await processRecord(record, options, deps);
+            outcome = await processRecord(record, options, outputs ? { ...deps, staged: outputs } : deps);
+            if (outputs && outcome !== 'abandoned') staged.set(BigInt(record.offset), outputs);
           } catch {
             // The dead-letter write failed: this key waits and tries the record again; other keys go on.
             await new Promise((resolve) => setTimeout(resolve, group.deps.deadLetterFailureBackoffMs));
@@ -299,7 +322,10 @@ class PartitionWorker {
         }
       },
       onAdvance: (next) => {
-        if (this.state !== 'dead') group.setCommitted(this.topicName, this.partition, Number(next));
+        // A dead (fenced) worker publishes and commits nothing: its staged outputs die with it.
+        if (this.state === 'dead') return;
+        if (options.transactional) publishStaged(BigInt(next));
+        group.setCommitted(this.topicName, this.partition, Number(next));
       },
     });
     let release: (() => void) | null = null;
@@ -343,6 +369,7 @@ class PartitionWorker {
       signal: this.controller.signal,
       produce: group.deps.produce,
       instrumentation: group.deps.instrumentation,
+      assignmentId: this.assignmentId,
     };
     let sinceYield = 0;
     while (this.state === 'running') {

@@ -12,3 +12,4 @@ export {
 export { kafkajsPartitionForKey, PARTITIONER_REFERENCE_KEYS } from './kafkajs-partition.js';
 export { waitFor, createGate, type WaitForOptions } from './wait-for.js';
 export { collectRecords } from './collect-records.js';
+export { runTransactionalContractSuite, type TransactionalSuiteOptions } from './transactional-suite.js';

@@ -1,0 +1,183 @@
+/**
+ * The contract of transactional subscriptions (consume-transform-produce with fencing), run against both buses:
+ * staged outputs become visible with their record's commit and only then; a failed attempt's outputs never do;
+ * a member that lost its partition while it was stuck (a zombie) can neither publish nor commit once it resumes.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Bus, BusRecord, HandlerContext, RecordHandler, Subscription } from '../types.js';
+import { collectRecords } from './collect-records.js';
+import { encodeDeadLetterJson, type BusContractTarget } from './contract-suite.js';
+import { createGate, waitFor } from './wait-for.js';
+
+/** Options of {@link runTransactionalContractSuite}. */
+export interface TransactionalSuiteOptions {
+  /** How long each wait may take. @default 10000 */
+  readonly waitTimeoutMs?: number;
+}
+
+const unique = (prefix: string): string => `test-${prefix}-${randomUUID().slice(0, 8)}`;
+
+/**
+ * Registers the transactional tests under `describe(name)`. The target's bus must give up on a member that does
+ * not let go of a partition within a few seconds (its rebalance timeout), which is how the zombie is made.
+ */
+export function runTransactionalContractSuite(
+  name: string,
+  makeTarget: () => Promise<BusContractTarget>,
+  options: TransactionalSuiteOptions = {},
+): void {
+  const timeoutMs = options.waitTimeoutMs ?? 10_000;
+  const wait = <T>(condition: () => T | Promise<T>, description: string) =>
+    waitFor(condition, { timeoutMs, description, intervalMs: 20 });
+
+  describe(name, () => {
+    let target: BusContractTarget;
+    let bus: Bus;
+    const live: Subscription[] = [];
+    before(async () => {
+      target = await makeTarget();
+      bus = target.bus;
+    });
+    after(async () => {
+      await Promise.allSettled(live.map((subscription) => subscription.stop()));
+      await target?.dispose?.();
+    });
+
+    const topics = async (partitions: number): Promise<{ input: string; output: string }> => {
+      const input = unique('txn-in');
+      const output = unique('txn-out');
+      await bus.admin.createTopics([
+        { name: input, partitions },
+        { name: output, partitions: 2 },
+      ]);
+      return { input, output };
+    };
+    const subscribe = async (groupId: string, topic: string, handler: RecordHandler, keyConcurrency = 1) => {
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        transactional: true,
+        keyConcurrency,
+        retry: { maxAttempts: 3, initialDelayMs: 10 },
+        deadLetter: { encode: encodeDeadLetterJson },
+        handler,
+      });
+      live.push(subscription);
+      return subscription;
+    };
+    const stage = (context: HandlerContext, topic: string, key: string, value: string): void => {
+      assert.ok(context.produce, 'a transactional handler can stage outputs');
+      context.produce(topic, [{ key, value: Buffer.from(value) }]);
+    };
+    const values = (records: readonly BusRecord[]): string[] => records.map((record) => record.value!.toString());
+
+    it('publishes what the successful attempt staged, with the commit, exactly once per record', async () => {
+      const { input, output } = await topics(3);
+      const groupId = unique('group');
+      const out = await collectRecords(bus, output);
+      const inputs = Array.from({ length: 30 }, (_, index) => ({
+        key: `k${index % 7}`,
+        value: Buffer.from(`m${index}`),
+      }));
+      await bus.producer.send(input, inputs);
+      const assignmentIds = new Set<string>();
+      let failedOnce = false;
+      await subscribe(
+        groupId,
+        input,
+        async (record, context) => {
+          assignmentIds.add(`${record.partition}/${context.assignmentId}`);
+          const value = record.value!.toString();
+          if (value === 'm5' && !failedOnce) {
+            failedOnce = true;
+            stage(context, output, record.key!, 'from-a-failed-attempt');
+            throw new Error('transient');
+          }
+          stage(context, output, record.key!, `out-${value}`);
+        },
+        4,
+      );
+      await wait(() => out.length >= 30, 'an output per input');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(values(out).sort(), inputs.map((record) => `out-${record.value.toString()}`).sort());
+      assert.equal(failedOnce, true);
+      // One ownership per partition: every record of a partition saw the same assignment id.
+      assert.equal(new Set([...assignmentIds].map((entry) => entry.split('/')[0])).size, assignmentIds.size);
+      const committed = await bus.admin.fetchCommittedOffsets(groupId, input);
+      const high = await bus.admin.fetchTopicOffsets(input);
+      for (const { partition, high: end } of high) {
+        assert.equal(committed.find((entry) => entry.partition === partition)?.offset, end, `partition ${partition}`);
+      }
+    });
+
+    it('keeps the outputs of one key in the order of its records', async () => {
+      const { input, output } = await topics(1);
+      const out = await collectRecords(bus, output);
+      await bus.producer.send(
+        input,
+        Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 4}`, value: Buffer.from(String(index)) })),
+      );
+      await subscribe(
+        unique('group'),
+        input,
+        async (record, context) => {
+          if (Number(record.value!.toString()) % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 3));
+          stage(context, output, 'one-key', `${record.key}:${record.value!.toString()}`);
+        },
+        4,
+      );
+      await wait(() => out.length >= 40, 'every output');
+      for (const key of ['k0', 'k1', 'k2', 'k3']) {
+        const seen = values(out)
+          .filter((value) => value.startsWith(`${key}:`))
+          .map((value) => Number(value.split(':')[1]));
+        assert.deepEqual(
+          seen,
+          [...seen].sort((a, b) => a - b),
+          `order of ${key}`,
+        );
+      }
+    });
+
+    it('fences a zombie: a member stuck past its rebalance loses the partition, and its staged outputs and commit never appear', async () => {
+      // Two partitions: assignments give partition 1 to the second member, so it moves even on a bus that would
+      // keep giving a stuck-but-present member its partitions (the memory bus kills only the stuck partition).
+      const { input, output } = await topics(2);
+      const groupId = unique('group');
+      const out = await collectRecords(bus, output);
+      const stuck = createGate();
+      const resumed = createGate();
+      let zombieStaged = false;
+      let zombieFinished = false;
+      // The first member stages the output of "x", then hangs (as a process paused by SIGSTOP or a long GC would).
+      await subscribe(groupId, input, async (record, context) => {
+        stage(context, output, record.key!, `zombie-${record.value!.toString()}`);
+        zombieStaged = true;
+        await stuck.promise;
+        zombieFinished = true;
+        resumed.open();
+      });
+      await bus.producer.send(input, [{ key: 'chat', value: Buffer.from('x'), partition: 1 }]);
+      await wait(() => zombieStaged, 'the first member to stage its output and hang');
+      // A second member joins; the stuck one cannot let go, so after the rebalance timeout the partition moves.
+      const owners: string[] = [];
+      await subscribe(groupId, input, async (record, context) => {
+        owners.push(context.assignmentId);
+        stage(context, output, record.key!, `owner-${record.value!.toString()}`);
+      });
+      await wait(() => values(out).includes('owner-x'), 'the new owner to redo "x" and publish');
+      await bus.producer.send(input, [{ key: 'chat', value: Buffer.from('y'), partition: 1 }]);
+      await wait(() => values(out).includes('owner-y'), 'the new owner to handle "y"');
+      // The zombie resumes: its handler resolves, but its commit must be refused and its output discarded.
+      stuck.open();
+      await resumed.promise;
+      assert.equal(zombieFinished, true);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.deepEqual(values(out), ['owner-x', 'owner-y']);
+      const committed = await bus.admin.fetchCommittedOffsets(groupId, input);
+      assert.equal(committed.find((entry) => entry.partition === 1)?.offset, '2', 'the new owner committed both');
+    });
+  });
+}
