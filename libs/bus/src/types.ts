@@ -67,8 +67,9 @@ export interface HandlerContext {
   /** The consumer group this delivery belongs to. */
   readonly groupId: string;
   /**
-   * Changes every time this member is given the record's partition again (a new group generation on Kafka, a new
-   * worker on the memory bus), and is the same for every record of one ownership. A single writer that fences
+   * Identifies one ownership of the record's partition by this member: it differs between partitions and changes
+   * every time the partition is given to the member again (a new group generation on Kafka, a new worker on the
+   * memory bus); it is the same for every record of one ownership. A single writer that fences
    * zombies claims its writer epoch once per value (see `transactional`).
    */
   readonly assignmentId: string;
@@ -80,6 +81,14 @@ export interface HandlerContext {
    * that must not outlive a fenced writer.
    */
   readonly produce?: (topic: string, records: readonly OutgoingRecord[]) => void;
+  /**
+   * Transactional subscriptions only: resolves if, at the time of the call, no newer owner of the record's
+   * partition has fenced this member (one round trip to the transaction coordinator on Kafka).
+   * A writer that claims an external fencing token (a store epoch) calls it once after each claim: a member
+   * that claimed late, after a newer owner had taken over, then learns it is a zombie before writing anything.
+   * @throws BusError `CM_ERR_BUS_PRODUCER_FENCED` when this member no longer owns the partition.
+   */
+  readonly confirmOwnership?: () => Promise<void>;
 }
 
 /** Handles one record. Resolving marks it processed (its offset may then be committed); throwing retries it. */

@@ -9,6 +9,8 @@ import {
   type LogEntry,
   type MembershipRecord,
   type SequencedLogStore,
+  type WriterEpochStore,
+  writeStampOf,
 } from './types.js';
 import {
   createCassandraDeviceStore,
@@ -51,7 +53,8 @@ export function createCassandraClient(options: {
 
 /**
  * The Cassandra implementation of {@link ChatStore}: prepared statements, token-aware routing,
- * idempotent writes; LWT (IF NOT EXISTS) only for claiming a sequence number.
+ * idempotent writes; a lightweight transaction only to claim a writer epoch (once per partition ownership),
+ * never per message.
  */
 export async function createCassandraStore(options: CassandraStoreOptions): Promise<ChatStore> {
   const client = options.client ?? createCassandraClient(options);
@@ -71,6 +74,7 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
   const ks = options.keyspace;
   return {
     kind: 'cassandra',
+    writerEpochs: createCassandraWriterEpochs(client, ks),
     chatLog: createCassandraLog(client, ks, 'chat_log'),
     inboxLog: createCassandraLog(client, ks, 'inbox_log'),
     directory: createCassandraDirectory(client, ks),
@@ -109,16 +113,30 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
   const cols = 'seq, idempotency_key, kind, payload, created_at';
   const q = {
     insert: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    // The write timestamp carries the writer's epoch: the newest owner's row wins over a zombie's (0003_writer_epochs).
+    write: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
     get: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq = ?`,
     after: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq > ? LIMIT ?`,
     before: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     findKey: `SELECT seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key = ?`,
-    putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?)`,
+    putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
     getHead: `SELECT seq FROM ${ks}.${table}_heads WHERE stream_id = ?`,
     // The write timestamp is the sequence itself, so the highest head wins whatever the arrival order.
     raiseHead: `INSERT INTO ${ks}.${table}_heads (stream_id, seq) VALUES (?, ?) USING TIMESTAMP ?`,
   };
   return {
+    async write(entry, epoch) {
+      await client.execute(q.write, [
+        entry.streamId,
+        toLong(bucketOf(entry.seq)),
+        toLong(entry.seq),
+        entry.idempotencyKey,
+        entry.kind,
+        entry.payload,
+        new Date(entry.createdAtMs),
+        cassandra.types.Long.fromString(writeStampOf(epoch).toString()),
+      ]);
+    },
     async insertIfAbsent(entry) {
       const result = await client.execute(
         q.insert,
@@ -167,8 +185,14 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       const row = (await client.execute(q.findKey, [streamId, key])).first();
       return row ? toNumber(row['seq']) : null;
     },
-    async putKey(streamId, key, seq) {
-      await client.execute(q.putKey, [streamId, key, toLong(seq), new Date()]);
+    async putKey(streamId, key, seq, epoch) {
+      await client.execute(q.putKey, [
+        streamId,
+        key,
+        toLong(seq),
+        new Date(),
+        cassandra.types.Long.fromString(writeStampOf(epoch).toString()),
+      ]);
     },
     async getHead(streamId) {
       const row = (await client.execute(q.getHead, [streamId])).first();
@@ -176,6 +200,39 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
     },
     async raiseHead(streamId, seq) {
       await client.execute(q.raiseHead, [streamId, toLong(seq), toLong(seq)]);
+    },
+  };
+}
+
+/**
+ * Epoch claims with a compare-and-set on one row per name: a Paxos round per claim, and claims happen once per
+ * partition ownership (at start and after rebalances), never per message.
+ */
+function createCassandraWriterEpochs(client: cassandra.Client, ks: string): WriterEpochStore {
+  const q = {
+    read: `SELECT epoch FROM ${ks}.writer_epochs WHERE name = ?`,
+    create: `INSERT INTO ${ks}.writer_epochs (name, epoch) VALUES (?, ?) IF NOT EXISTS`,
+    advance: `UPDATE ${ks}.writer_epochs SET epoch = ? WHERE name = ? IF epoch = ?`,
+  };
+  const serial = { serialConsistency: cassandra.types.consistencies.localSerial };
+  return {
+    async claim(name) {
+      for (let attempt = 0; attempt < 64; attempt++) {
+        // A SERIAL read sees every committed claim, including one whose Paxos round another claimer left unfinished.
+        const row = (
+          await client.execute(q.read, [name], { consistency: cassandra.types.consistencies.localSerial })
+        ).first();
+        const current = row ? toNumber(row['epoch']) : 0;
+        const result = row
+          ? await client.execute(q.advance, [toLong(current + 1), name, toLong(current)], serial)
+          : await client.execute(q.create, [name, toLong(1)], serial);
+        if (result.wasApplied()) return current + 1;
+        // Another writer claimed in between: read again and take the next one.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+      }
+      throw new ChatmeshError('CM_ERR_STORE_CONTENTION', `Could not claim a writer epoch of ${name}`, {
+        context: { name },
+      });
     },
   };
 }

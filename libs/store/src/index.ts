@@ -1,11 +1,19 @@
 /**
  * @chatmesh/store: the Cassandra data model of the core message path (chats, membership intervals,
  * sequenced chat logs and inboxes with idempotency keys, device cursors), its versioned migrations,
- * and the in-process twin used in embedded mode. {@link appendOnce} is the exactly-once append on top.
+ * and the in-process twin used in embedded mode. {@link appendFenced} is the exactly-once append of a fenced single
+ * writer on top (plain writes stamped with a {@link WriterEpochs} epoch, no consensus round per row).
  */
 export type * from './types.js';
-export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS } from './types.js';
-export { appendOnce, StreamHeads, type AppendOutcome, type AppendDraft } from './append-once.js';
+export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS, MAX_WRITER_EPOCH, writeStampOf } from './types.js';
+export {
+  appendFenced,
+  FencedHeads,
+  WriterEpochs,
+  HEAD_HINT_EVERY,
+  type AppendOutcome,
+  type AppendDraft,
+} from './fenced-append.js';
 export { createMemoryStore } from './memory-store.js';
 export { createCassandraStore, createCassandraClient, type CassandraStoreOptions } from './cassandra-store.js';
 export {

@@ -7,7 +7,9 @@ import type {
   LogEntry,
   MembershipRecord,
   SequencedLogStore,
+  WriterEpochStore,
 } from './types.js';
+import { writeStampOf } from './types.js';
 import {
   createMemoryDeviceStore,
   createMemoryReceiptStore,
@@ -21,6 +23,7 @@ import {
 export function createMemoryStore(): ChatStore {
   return {
     kind: 'memory',
+    writerEpochs: createMemoryWriterEpochs(),
     chatLog: createMemoryLog(),
     inboxLog: createMemoryLog(),
     directory: createMemoryDirectory(),
@@ -33,33 +36,41 @@ export function createMemoryStore(): ChatStore {
 }
 
 function createMemoryLog(): SequencedLogStore {
-  const rows = new Map<string, Map<number, LogEntry>>();
-  const keys = new Map<string, number>();
+  // Each row and key remembers the stamp it was written with; a write with a lower stamp is ignored, as Cassandra
+  // resolves writes by their timestamp. Conditional inserts (seeding) count as the lowest stamp.
+  const rows = new Map<string, Map<number, { entry: LogEntry; stamp: bigint }>>();
+  const keys = new Map<string, { seq: number; stamp: bigint }>();
   const heads = new Map<string, number>();
-  const stream = (id: string): Map<number, LogEntry> => {
+  const stream = (id: string): Map<number, { entry: LogEntry; stamp: bigint }> => {
     let s = rows.get(id);
     if (!s) rows.set(id, (s = new Map()));
     return s;
   };
   return {
+    async write(entry, epoch) {
+      const stamp = writeStampOf(epoch);
+      const s = stream(entry.streamId);
+      const existing = s.get(entry.seq);
+      if (!existing || existing.stamp <= stamp) s.set(entry.seq, { entry, stamp });
+    },
     async insertIfAbsent(entry): Promise<InsertResult> {
       const s = stream(entry.streamId);
       const existing = s.get(entry.seq);
-      if (existing) return { applied: false, existing };
-      s.set(entry.seq, entry);
+      if (existing) return { applied: false, existing: existing.entry };
+      s.set(entry.seq, { entry, stamp: 0n });
       return { applied: true };
     },
     async get(streamId, seq) {
-      return rows.get(streamId)?.get(seq) ?? null;
+      return rows.get(streamId)?.get(seq)?.entry ?? null;
     },
     async readAfter(streamId, afterSeq, limit) {
       const s = rows.get(streamId);
       const out: LogEntry[] = [];
       // Logs are gap-free, so walking forward until the first missing number reads everything after.
       for (let seq = afterSeq + 1; s && out.length < limit; seq++) {
-        const entry = s.get(seq);
-        if (!entry) break;
-        out.push(entry);
+        const row = s.get(seq);
+        if (!row) break;
+        out.push(row.entry);
       }
       return out;
     },
@@ -67,22 +78,37 @@ function createMemoryLog(): SequencedLogStore {
       const s = rows.get(streamId);
       const out: LogEntry[] = [];
       for (let seq = beforeSeq - 1; s && seq >= 1 && out.length < limit; seq--) {
-        const entry = s.get(seq);
-        if (entry) out.push(entry);
+        const row = s.get(seq);
+        if (row) out.push(row.entry);
       }
       return out;
     },
     async findKey(streamId, key) {
-      return keys.get(`${streamId}\u0000${key}`) ?? null;
+      return keys.get(`${streamId}\u0000${key}`)?.seq ?? null;
     },
-    async putKey(streamId, key, seq) {
-      keys.set(`${streamId}\u0000${key}`, seq);
+    async putKey(streamId, key, seq, epoch) {
+      const stamp = writeStampOf(epoch);
+      const slot = `${streamId}\u0000${key}`;
+      const existing = keys.get(slot);
+      if (!existing || existing.stamp <= stamp) keys.set(slot, { seq, stamp });
     },
     async getHead(streamId) {
       return heads.get(streamId) ?? 0;
     },
     async raiseHead(streamId, seq) {
       if (seq > (heads.get(streamId) ?? 0)) heads.set(streamId, seq);
+    },
+  };
+}
+
+/** Epoch claims: a counter per name. */
+function createMemoryWriterEpochs(): WriterEpochStore {
+  const epochs = new Map<string, number>();
+  return {
+    async claim(name) {
+      const next = (epochs.get(name) ?? 0) + 1;
+      epochs.set(name, next);
+      return next;
     },
   };
 }

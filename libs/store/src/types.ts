@@ -25,9 +25,21 @@ export interface LogEntry {
 /** Result of a conditional insert at a sequence number. */
 export type InsertResult = { readonly applied: true } | { readonly applied: false; readonly existing: LogEntry };
 
-/** Table-level access to one sequenced log. The append algorithm on top of it is {@link appendOnce}. */
+/**
+ * Table-level access to one sequenced log. The services append with {@link appendFenced}: plain writes stamped
+ * with the writer's epoch, no consensus round per row.
+ */
 export interface SequencedLogStore {
-  /** Inserts the entry only if its (stream, seq) is free: fences zombie writers and forbids reuse. */
+  /**
+   * Writes the entry at its sequence number on behalf of `epoch`'s writer, unconditionally. Of two writes of one
+   * (stream, seq), the one with the higher epoch wins whatever order they land in (Cassandra: a write timestamp
+   * derived from the epoch); within one epoch the later write wins. Never used with real-time timestamps.
+   */
+  write(entry: LogEntry, epoch: number): Promise<void>;
+  /**
+   * Inserts the entry only if its (stream, seq) is free (a Paxos round on Cassandra). Not on the message path any
+   * more: for seeding tests and tools that write outside a fenced writer.
+   */
   insertIfAbsent(entry: LogEntry): Promise<InsertResult>;
   /** The entry at a sequence number, or null. */
   get(streamId: string, seq: number): Promise<LogEntry | null>;
@@ -37,8 +49,8 @@ export interface SequencedLogStore {
   readBefore(streamId: string, beforeSeq: number, limit: number): Promise<LogEntry[]>;
   /** The sequence an idempotency key was appended at, or null (keys expire after 30 days). */
   findKey(streamId: string, idempotencyKey: string): Promise<number | null>;
-  /** Records key -> seq; idempotent. */
-  putKey(streamId: string, idempotencyKey: string, seq: number): Promise<void>;
+  /** Records key -> seq on behalf of `epoch`'s writer (the higher epoch wins, as for {@link write}); idempotent. */
+  putKey(streamId: string, idempotencyKey: string, seq: number, epoch: number): Promise<void>;
   /** The head hint: the highest sequence known to be written (may lag; never ahead). 0 when empty. */
   getHead(streamId: string): Promise<number>;
   /** Raises the head hint; a smaller value never lowers it. */
@@ -181,9 +193,20 @@ export interface DeviceStore {
   remove(userId: string, deviceId: string, atMs: number): Promise<void>;
 }
 
+/**
+ * Writer epochs: the fencing tokens of single writers. Each claim returns a number higher than every earlier claim
+ * under the same name (one lightweight transaction on Cassandra), so the newest owner of a stream always holds the
+ * highest epoch and its writes win over a zombie's.
+ */
+export interface WriterEpochStore {
+  /** Claims the next epoch of `name` ('chat_log', 'inbox_log'). */
+  claim(name: string): Promise<number>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
+  readonly writerEpochs: WriterEpochStore;
   readonly chatLog: SequencedLogStore;
   readonly inboxLog: SequencedLogStore;
   readonly directory: ChatDirectoryStore;
@@ -192,6 +215,22 @@ export interface ChatStore {
   readonly settings: UserSettingsStore;
   readonly devices: DeviceStore;
   close(): Promise<void>;
+}
+
+/** Epochs must stay below this so that write stamps (epoch × 2^32 + a counter) fit Cassandra's 64-bit timestamps. */
+export const MAX_WRITER_EPOCH = 2 ** 30;
+
+let stampCounter = 0n;
+/**
+ * The write timestamp of a fenced write: the epoch in the high bits, then a per-process counter, so a higher epoch
+ * always wins and, within an epoch, a later write (a retried append) wins over an earlier one.
+ */
+export function writeStampOf(epoch: number): bigint {
+  if (!Number.isInteger(epoch) || epoch < 1 || epoch >= MAX_WRITER_EPOCH) {
+    throw new RangeError(`writer epoch must be an integer in [1, ${MAX_WRITER_EPOCH}) (got ${epoch})`);
+  }
+  stampCounter = (stampCounter + 1n) & 0xffffffffn;
+  return (BigInt(epoch) << 32n) + stampCounter;
 }
 
 /** Events per partition of a log; bounds Cassandra partitions. */

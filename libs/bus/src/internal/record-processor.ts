@@ -35,6 +35,8 @@ export interface ProcessRecordDeps {
    * published atomically with the offset. Outputs of failed attempts are dropped. Undefined: produce directly.
    */
   readonly staged?: StagedOutput[];
+  /** {@link HandlerContext.confirmOwnership} (transactional subscriptions). */
+  readonly confirmOwnership?: () => Promise<void>;
 }
 
 /** Thrown inside the retry loop when the signal is aborted, so no further attempt is made. */
@@ -66,6 +68,7 @@ export async function processRecord(
           signal,
           groupId: options.groupId,
           assignmentId: deps.assignmentId,
+          ...(deps.confirmOwnership ? { confirmOwnership: deps.confirmOwnership } : {}),
           ...(deps.staged
             ? {
                 produce: (topic: string, records: readonly OutgoingRecord[]) =>

@@ -5,6 +5,7 @@
  * committed offset. A crashed member is dropped at once and commits nothing, so its uncommitted records are
  * redelivered (at-least-once).
  */
+import { BusError } from '../errors.js';
 import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
 import { processRecord, type StagedOutput } from '../internal/record-processor.js';
 import { Semaphore } from '../internal/semaphore.js';
@@ -268,6 +269,17 @@ class PartitionWorker {
     return this.done;
   }
 
+  /** A killed worker (its partition moved on while it was stuck) is the memory bus's zombie. */
+  async confirmOwnership(): Promise<void> {
+    if (this.state === 'dead') {
+      throw new BusError(
+        'CM_ERR_BUS_PRODUCER_FENCED',
+        `${this.topicName}[${this.partition}] has a newer owner than ${this.assignmentId}`,
+        { context: { topic: this.topicName, partition: this.partition } },
+      );
+    }
+  }
+
   /** Dies at once: whatever is in flight is never committed. */
   kill(): void {
     this.state = 'dead';
@@ -310,7 +322,11 @@ class PartitionWorker {
           let outcome;
           const outputs: StagedOutput[] | undefined = options.transactional ? [] : undefined;
           try {
-            outcome = await processRecord(record, options, outputs ? { ...deps, staged: outputs } : deps);
+            outcome = await processRecord(
+              record,
+              options,
+              outputs ? { ...deps, staged: outputs, confirmOwnership: () => this.confirmOwnership() } : deps,
+            );
             if (outputs && outcome !== 'abandoned') staged.set(BigInt(record.offset), outputs);
           } catch {
             // The dead-letter write failed: this key waits and tries the record again; other keys go on.

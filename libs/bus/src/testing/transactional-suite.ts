@@ -151,11 +151,17 @@ export function runTransactionalContractSuite(
       const resumed = createGate();
       let zombieStaged = false;
       let zombieFinished = false;
+      let zombieConfirmation = 'not asked';
       // The first member stages the output of "x", then hangs (as a process paused by SIGSTOP or a long GC would).
       await subscribe(groupId, input, async (record, context) => {
         stage(context, output, record.key!, `zombie-${record.value!.toString()}`);
         zombieStaged = true;
         await stuck.promise;
+        // What a writer does after claiming a store epoch late: it must learn here that it is a zombie.
+        zombieConfirmation = await context.confirmOwnership!().then(
+          () => 'confirmed',
+          (error: unknown) => (error as { code?: string }).code ?? String(error),
+        );
         zombieFinished = true;
         resumed.open();
       });
@@ -165,6 +171,7 @@ export function runTransactionalContractSuite(
       const owners: string[] = [];
       await subscribe(groupId, input, async (record, context) => {
         owners.push(context.assignmentId);
+        await context.confirmOwnership!();
         stage(context, output, record.key!, `owner-${record.value!.toString()}`);
       });
       await wait(() => values(out).includes('owner-x'), 'the new owner to redo "x" and publish');
@@ -174,6 +181,7 @@ export function runTransactionalContractSuite(
       stuck.open();
       await resumed.promise;
       assert.equal(zombieFinished, true);
+      assert.equal(zombieConfirmation, 'CM_ERR_BUS_PRODUCER_FENCED');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       assert.deepEqual(values(out), ['owner-x', 'owner-y']);
       const committed = await bus.admin.fetchCommittedOffsets(groupId, input);

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { appendOnce, LOG_BUCKET_SIZE, StreamHeads, type ChatStore, type LogEntry } from '../index.js';
+import {
+  appendFenced,
+  FencedHeads,
+  HEAD_HINT_EVERY,
+  LOG_BUCKET_SIZE,
+  type ChatStore,
+  type LogEntry,
+} from '../index.js';
 
 const id = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -29,12 +36,18 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       await store.close();
     });
 
-    test('appendOnce assigns 1, 2, 3... and a retried key returns the original entry', async () => {
+    test('appendFenced assigns 1, 2, 3... and a retried key returns the original entry', async () => {
       const chat = id('chat');
-      const heads = new StreamHeads();
-      const first = await appendOnce(store.chatLog, heads, draft(chat, 'm1'));
-      const second = await appendOnce(store.chatLog, heads, draft(chat, 'm2'));
-      const retried = await appendOnce(store.chatLog, heads, { ...draft(chat, 'm1'), payload: Buffer.from('changed') });
+      const heads = new FencedHeads();
+      const epoch = await store.writerEpochs.claim(id('log'));
+      const first = await appendFenced(store.chatLog, heads, draft(chat, 'm1'), epoch);
+      const second = await appendFenced(store.chatLog, heads, draft(chat, 'm2'), epoch);
+      const retried = await appendFenced(
+        store.chatLog,
+        heads,
+        { ...draft(chat, 'm1'), payload: Buffer.from('changed') },
+        epoch,
+      );
       assert.deepEqual([first.entry.seq, second.entry.seq], [1, 2]);
       assert.equal(first.created, true);
       assert.equal(retried.created, false);
@@ -46,67 +59,115 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       );
     });
 
-    test('a new writer (empty head cache) continues the sequence without gaps or reuse', async () => {
-      const chat = id('chat');
-      const crashed = new StreamHeads();
-      for (let i = 1; i <= 5; i++) await appendOnce(store.chatLog, crashed, draft(chat, `k${i}`));
-      const next = new StreamHeads();
-      const sixth = await appendOnce(store.chatLog, next, draft(chat, 'k6'));
-      assert.equal(sixth.entry.seq, 6);
+    test('writer epochs only grow, also when claimed concurrently', async () => {
+      const name = id('log');
+      const claims = await Promise.all(Array.from({ length: 6 }, () => store.writerEpochs.claim(name)));
+      assert.deepEqual(
+        [...claims].sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6],
+      );
+      assert.equal(await store.writerEpochs.claim(name), 7);
     });
 
-    test('a crash after the row but before its key index: the retry finds the row, no duplicate', async () => {
+    test('a new ownership (new epoch, no cached heads) continues the sequence without gaps or reuse, past a head hint', async () => {
       const chat = id('chat');
-      const heads = new StreamHeads();
-      await appendOnce(store.chatLog, heads, draft(chat, 'a'));
-      // Simulate the predecessor dying right after its conditional insert: row 2 exists, no key, no head.
-      const orphan: LogEntry = { ...draft(chat, 'b'), seq: 2 };
-      assert.deepEqual(await store.chatLog.insertIfAbsent(orphan), { applied: true });
-      const retried = await appendOnce(store.chatLog, new StreamHeads(), draft(chat, 'b'));
+      const name = id('log');
+      const before = new FencedHeads();
+      const first = await store.writerEpochs.claim(name);
+      const total = HEAD_HINT_EVERY + 3;
+      for (let i = 1; i <= total; i++) await appendFenced(store.chatLog, before, draft(chat, `k${i}`), first);
+      const second = await store.writerEpochs.claim(name);
+      // The same FencedHeads object: a head learned under an older epoch is not trusted under the new one.
+      const next = await appendFenced(store.chatLog, before, draft(chat, 'next'), second);
+      assert.equal(next.entry.seq, total + 1);
+    });
+
+    test('a crash after the row but before its key index: the next owner finds the row, no duplicate', async () => {
+      const chat = id('chat');
+      const name = id('log');
+      const epoch = await store.writerEpochs.claim(name);
+      await appendFenced(store.chatLog, new FencedHeads(), draft(chat, 'a'), epoch);
+      // The predecessor died right after writing row 2: no key index, no head hint.
+      await store.chatLog.write({ ...draft(chat, 'b'), seq: 2 }, epoch);
+      const next = await store.writerEpochs.claim(name);
+      const heads = new FencedHeads();
+      const retried = await appendFenced(store.chatLog, heads, draft(chat, 'b'), next);
       assert.equal(retried.created, false);
       assert.equal(retried.entry.seq, 2);
-      const third = await appendOnce(store.chatLog, new StreamHeads(), draft(chat, 'c'));
+      const third = await appendFenced(store.chatLog, heads, draft(chat, 'c'), next);
       assert.equal(third.entry.seq, 3);
       assert.equal(await store.chatLog.findKey(chat, 'b'), 2, 'the key index was repaired');
     });
 
-    test('a zombie writer with a stale head cannot overwrite a sequence number', async () => {
+    test('two writers at once: the zombie (older epoch, stale head) never wins a sequence number, whatever the order', async () => {
       const chat = id('chat');
-      const zombie = new StreamHeads();
-      const owner = new StreamHeads();
-      await appendOnce(store.chatLog, zombie, draft(chat, 'x1'));
-      await appendOnce(store.chatLog, owner, draft(chat, 'x2')); // owner recovers head 1, writes 2
-      const late = await appendOnce(store.chatLog, zombie, draft(chat, 'x3')); // zombie thinks head is 1
-      assert.equal(late.entry.seq, 3);
-      const all = await store.chatLog.readAfter(chat, 0, 10);
+      const name = id('log');
+      const zombieEpoch = await store.writerEpochs.claim(name);
+      const zombie = new FencedHeads();
+      await appendFenced(store.chatLog, zombie, draft(chat, 'x1'), zombieEpoch);
+      const ownerEpoch = await store.writerEpochs.claim(name);
+      const owner = new FencedHeads();
+      await appendFenced(store.chatLog, owner, draft(chat, 'x2'), ownerEpoch); // recovers head 1, writes 2
+      // The zombie resumes with its stale head (1): its write of 2 lands after the owner's and loses.
+      await appendFenced(store.chatLog, zombie, draft(chat, 'z-late'), zombieEpoch);
+      assert.equal((await store.chatLog.get(chat, 2))?.idempotencyKey, 'x2');
+      // The zombie writes 3 before the owner does: the owner's later write of 3 still wins.
+      await appendFenced(store.chatLog, zombie, draft(chat, 'z-early'), zombieEpoch);
+      const z = await store.chatLog.get(chat, 3);
+      assert.equal(z?.idempotencyKey === 'z-early' || z?.idempotencyKey === 'z-late', true);
+      const owned = await appendFenced(store.chatLog, owner, draft(chat, 'x3'), ownerEpoch);
+      assert.equal(owned.entry.seq, 3);
+      assert.equal((await store.chatLog.get(chat, 3))?.idempotencyKey, 'x3');
+      // The zombie's commands come back to the owner (the zombie could not commit): stored once, at new numbers.
+      const again = await appendFenced(store.chatLog, owner, draft(chat, 'z-late'), ownerEpoch);
+      assert.equal(again.created, true, 'the index entry of an overwritten row counts as absent');
       assert.deepEqual(
-        all.map((e) => [e.seq, e.idempotencyKey]),
+        (await store.chatLog.readAfter(chat, 0, 10)).map((e) => [e.seq, e.idempotencyKey]),
         [
           [1, 'x1'],
           [2, 'x2'],
           [3, 'x3'],
+          [4, 'z-late'],
         ],
       );
-      const conflict = await store.chatLog.insertIfAbsent({ ...draft(chat, 'evil'), seq: 2 });
-      assert.equal(conflict.applied, false);
-      assert.equal(conflict.applied === false && conflict.existing.idempotencyKey, 'x2');
+    });
+
+    test("a row a zombie wrote past the owner's head is adopted when its record comes back, never overwritten", async () => {
+      const chat = id('chat');
+      const name = id('log');
+      const zombieEpoch = await store.writerEpochs.claim(name);
+      const zombie = new FencedHeads();
+      await appendFenced(store.chatLog, zombie, draft(chat, 'a'), zombieEpoch);
+      const ownerEpoch = await store.writerEpochs.claim(name);
+      const owner = new FencedHeads();
+      await appendFenced(store.chatLog, owner, draft(chat, 'b'), ownerEpoch); // owner's head: 2
+      await appendFenced(store.chatLog, zombie, draft(chat, 'c'), zombieEpoch); // zombie: head 1 -> writes 2, loses
+      const zombieHeadAhead = new FencedHeads();
+      zombieHeadAhead.set(chat, zombieEpoch, 2);
+      await appendFenced(store.chatLog, zombieHeadAhead, draft(chat, 'd'), zombieEpoch); // zombie writes 3
+      const adopted = await appendFenced(store.chatLog, owner, draft(chat, 'd'), ownerEpoch);
+      assert.deepEqual([adopted.created, adopted.entry.seq], [false, 3]);
+      const next = await appendFenced(store.chatLog, owner, draft(chat, 'e'), ownerEpoch);
+      assert.equal(next.entry.seq, 4);
     });
 
     test('a payload built from the sequence number embeds the number it was appended at', async () => {
       const chat = id('chat');
-      const heads = new StreamHeads();
-      await appendOnce(store.chatLog, heads, draft(chat, 'p1'));
-      const built = await appendOnce(store.chatLog, heads, {
-        ...draft(chat, 'p2'),
-        payload: async (seq) => Buffer.from(`event#${seq}`),
-      });
+      const heads = new FencedHeads();
+      const epoch = await store.writerEpochs.claim(id('log'));
+      await appendFenced(store.chatLog, heads, draft(chat, 'p1'), epoch);
+      const built = await appendFenced(
+        store.chatLog,
+        heads,
+        { ...draft(chat, 'p2'), payload: async (seq: number) => Buffer.from(`event#${seq}`) },
+        epoch,
+      );
       assert.equal(built.entry.seq, 2);
       assert.equal((await store.chatLog.get(chat, 2))?.payload.toString(), 'event#2');
     });
 
     test('reads cross bucket boundaries in both directions', async () => {
       const user = id('user');
-      const heads = new StreamHeads();
       const total = LOG_BUCKET_SIZE + 5;
       // Write directly past the boundary to keep the test fast: rows 990..1004 plus the head.
       for (let seq = LOG_BUCKET_SIZE - 10; seq <= total - 1; seq++) {
@@ -127,7 +188,6 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
         before.map((e) => e.seq),
         [1001, 1000, 999, 998, 997].map((s) => s - 1000 + LOG_BUCKET_SIZE),
       );
-      void heads;
     });
 
     test('heads and cursors only move forward', async () => {

@@ -1,0 +1,160 @@
+import type { LogEntry, SequencedLogStore, WriterEpochStore } from './types.js';
+
+/** What {@link appendFenced} reports. */
+export interface AppendOutcome {
+  readonly entry: LogEntry;
+  /** False when the idempotency key had already been appended: the original entry is returned. */
+  readonly created: boolean;
+}
+
+/** What to append: the entry without its sequence number, whose payload may depend on that number. */
+export type AppendDraft = Omit<LogEntry, 'seq' | 'payload'> & {
+  readonly payload: Buffer | ((seq: number) => Buffer | Promise<Buffer>);
+};
+
+/** How often the head hint is raised: recovery probes at most this many rows past it. */
+export const HEAD_HINT_EVERY = 16;
+
+/**
+ * The head of each stream as its single writer knows it, valid only under the epoch it was learned in: after a
+ * new claim (a new ownership of the partition) every stream is recovered from the store again, so a head cached
+ * in an earlier ownership can never be trusted after another writer may have appended.
+ */
+export class FencedHeads {
+  readonly #heads = new Map<string, { epoch: number; seq: number }>();
+  readonly #maxStreams: number;
+  /** @param maxStreams streams remembered at once (least recently used ones are recovered again). @default 100000 */
+  constructor(maxStreams = 100_000) {
+    this.#maxStreams = maxStreams;
+  }
+  get(streamId: string, epoch: number): number | undefined {
+    const known = this.#heads.get(streamId);
+    return known?.epoch === epoch ? known.seq : undefined;
+  }
+  set(streamId: string, epoch: number, seq: number): void {
+    this.#heads.delete(streamId);
+    this.#heads.set(streamId, { epoch, seq });
+    if (this.#heads.size > this.#maxStreams) this.#heads.delete(this.#heads.keys().next().value!);
+  }
+  clear(): void {
+    this.#heads.clear();
+  }
+}
+
+/**
+ * Appends an entry to a stream exactly once per idempotency key, at the stream's next sequence number, with plain
+ * writes: no consensus round per row.
+ *
+ * It relies on single-writer ownership with fencing: the caller owns the stream's Kafka partition, claimed `epoch`
+ * for that ownership ({@link WriterEpochs}) and confirmed it still owned the partition after the claim, and
+ * publishes what it appended only through a transaction the bus fences. Then:
+ * - a zombie (an older owner still running) writes with a lower epoch, so its rows lose to the owner's at the same
+ *   sequence number whatever order they land in, and its outputs never become visible;
+ * - rows a zombie wrote before the owner recovered the stream are found by the forward probe and adopted; a key
+ *   index that points at a row holding another key (the zombie's row was overwritten) counts as absent;
+ * - a crash between the row and its key index is repaired by the forward probe before a new number is handed out.
+ * So a sequence number is never reused for two published entries and never skipped.
+ */
+export async function appendFenced(
+  log: SequencedLogStore,
+  heads: FencedHeads,
+  draft: AppendDraft,
+  epoch: number,
+): Promise<AppendOutcome> {
+  const { streamId, idempotencyKey } = draft;
+  const knownSeq = await log.findKey(streamId, idempotencyKey);
+  if (knownSeq !== null) {
+    const existing = await log.get(streamId, knownSeq);
+    if (existing && existing.idempotencyKey === idempotencyKey) {
+      // A row a zombie wrote past our recovered head and whose record came back to us: adopt it, never overwrite.
+      const head = heads.get(streamId, epoch);
+      if (head !== undefined && existing.seq > head) heads.set(streamId, epoch, existing.seq);
+      return { entry: existing, created: false };
+    }
+  }
+  let head = heads.get(streamId, epoch);
+  if (head === undefined) {
+    const recovered = await recoverHead(log, streamId, idempotencyKey, epoch);
+    heads.set(streamId, epoch, recovered.head);
+    if (recovered.found) return { entry: recovered.found, created: false };
+    head = recovered.head;
+  }
+  const seq = head + 1;
+  const { payload, ...rest } = draft;
+  // The payload may embed its own sequence number (a ChatEvent carries `seq`).
+  const entry: LogEntry = { ...rest, seq, payload: typeof payload === 'function' ? await payload(seq) : payload };
+  // Row and key index together: a key whose row is missing (a crash in between) counts as absent (see above).
+  await Promise.all([log.write(entry, epoch), log.putKey(streamId, idempotencyKey, seq, epoch)]);
+  heads.set(streamId, epoch, seq);
+  // Only ever raised to a row that is durable, and only now and then: recovery probes forward from it anyway.
+  if (seq % HEAD_HINT_EVERY === 0) await log.raiseHead(streamId, seq);
+  return { entry, created: true };
+}
+
+/**
+ * Finds the true head of a stream: starts at the hint and probes forward over rows written after it (by a writer
+ * that crashed, or a zombie), repairing their key index on the way.
+ */
+async function recoverHead(
+  log: SequencedLogStore,
+  streamId: string,
+  idempotencyKey: string,
+  epoch: number,
+): Promise<{ head: number; found: LogEntry | null }> {
+  const hint = await log.getHead(streamId);
+  let head = hint;
+  let found: LogEntry | null = null;
+  for (;;) {
+    const beyond = await log.readAfter(streamId, head, 100);
+    if (beyond.length === 0) break;
+    await Promise.all(beyond.map((entry) => log.putKey(streamId, entry.idempotencyKey, entry.seq, epoch)));
+    for (const entry of beyond) if (entry.idempotencyKey === idempotencyKey) found = entry;
+    head = beyond[beyond.length - 1]!.seq;
+  }
+  if (head > hint) await log.raiseHead(streamId, head);
+  return { head, found };
+}
+
+/**
+ * The writer epoch of each ownership of a partition: claimed once per {@link HandlerContext.assignmentId}-like id,
+ * then confirmed against the bus's fence, so a member that claimed late (after a newer owner took over) learns it
+ * is a zombie before it writes anything. Claims are made one at a time (they contend on one row).
+ */
+export class WriterEpochs {
+  readonly #claims = new Map<string, Promise<number>>();
+  #chain: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param store where epochs are claimed
+   * @param name the log whose writers these are ('chat_log', 'inbox_log')
+   * @param maxOwnerships ownerships remembered at once @default 4096
+   */
+  constructor(
+    private readonly store: WriterEpochStore,
+    private readonly name: string,
+    private readonly maxOwnerships = 4096,
+  ) {}
+
+  /**
+   * The epoch of one ownership, claimed on first use.
+   * @param confirmOwnership the bus's check that no newer owner fenced this member, called after the claim
+   * @throws whatever the claim or the confirmation throws (a fenced member gets the bus's fencing error)
+   */
+  epochFor(assignmentId: string, confirmOwnership?: () => Promise<void>): Promise<number> {
+    let claim = this.#claims.get(assignmentId);
+    if (!claim) {
+      const next = this.#chain.then(async () => {
+        const epoch = await this.store.claim(this.name);
+        await confirmOwnership?.();
+        return epoch;
+      });
+      this.#chain = next.catch(() => undefined);
+      claim = next;
+      this.#claims.set(assignmentId, claim);
+      // A failed claim is forgotten, so the next record of that ownership tries again.
+      claim.catch(() => this.#claims.delete(assignmentId));
+      if (this.#claims.size > this.maxOwnerships) this.#claims.delete(this.#claims.keys().next().value!);
+    }
+    return claim;
+  }
+}
