@@ -11,6 +11,14 @@ export { SUBSCRIBE_DEFAULTS, defaultDeadLetterTopic } from './internal/subscribe
 export { DEAD_LETTER_ERROR_CODE_HEADER } from './internal/record-processor.js';
 export { createKafkaBus } from './kafka/kafka-bus.js';
 export {
+  createNamespacedBus,
+  namespacedInstrumentation,
+  assertValidNamespace,
+  namespacedName,
+  stripNamespace,
+  NAMESPACE_PATTERN,
+} from './namespaced-bus.js';
+export {
   KAFKA_BUS_DEFAULTS,
   KAFKA_BUS_PRODUCTION_VALUES,
   compileKafkaBusOptions,

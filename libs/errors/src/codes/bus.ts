@@ -17,6 +17,11 @@ export const BUS_CODES = defineCodes({
     retriable: false,
     fix: 'Read the listed problems in the message; each names the option and the value it got.',
   },
+  CM_ERR_BUS_INVALID_NAMESPACE: {
+    message: 'The bus namespace is not 1-64 letters, digits, "_" or "-" (it prefixes every topic and group name).',
+    retriable: false,
+    fix: 'Set CHATMESH_NAMESPACE (or the namespace given to `createNamespacedBus`) to e.g. `bench-1`, without dots; leave it empty for no namespace.',
+  },
   CM_ERR_BUS_CLOSED: {
     message: 'The bus or subscription is closed and accepts no more work.',
     retriable: false,
