@@ -8,6 +8,7 @@ export const CONFIG_DEFAULTS: Readonly<{
   httpPort: number;
   logLevel: 'info';
   kafkaBrokers: readonly string[];
+  namespace: string;
   cassandraContactPoints: readonly string[];
   cassandraLocalDc: string;
   cassandraKeyspace: string;
@@ -24,6 +25,8 @@ export const CONFIG_DEFAULTS: Readonly<{
   logLevel: 'info',
   /** Kafka bootstrap brokers. Empty: embedded mode needs none; stack mode requires them. @default [] */
   kafkaBrokers: Object.freeze([]) as readonly string[],
+  /** Prefix of Kafka topics and consumer groups (`<namespace>.<name>`); empty: none, the names as they are. @default '' */
+  namespace: '',
   /** Cassandra contact points. Empty: embedded mode needs none; stack mode requires them. @default [] */
   cassandraContactPoints: Object.freeze([]) as readonly string[],
   /** Cassandra local data centre (token-aware, DC-aware load balancing). @default 'datacenter1' */

@@ -105,6 +105,10 @@ export const parsers = {
   topicPart(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z0-9_-]{1,100}$/);
   },
+  /** A namespace of Kafka names: 1-64 of `[A-Za-z0-9_-]` (no dots; it becomes `<namespace>.` before every name). */
+  namespace(): z.ZodType<string, string> {
+    return z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+  },
   /** A CQL identifier without quotes (keyspace, table): a letter, then up to 47 letters, digits or `_`. */
   cqlIdentifier(): z.ZodType<string, string> {
     return z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,47}$/);

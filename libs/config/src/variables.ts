@@ -21,6 +21,8 @@ export interface ChatmeshConfig {
   readonly logLevel: LogLevel;
   /** Required in stack mode. @default [] */
   readonly kafkaBrokers: readonly string[];
+  /** Prefix of every Kafka topic and consumer group (`<namespace>.<name>`); empty for none. @default '' */
+  readonly namespace: string;
   /** Required in stack mode. @default undefined */
   readonly schemaRegistryUrl: string | undefined;
   /** Required in stack mode. @default [] */
@@ -85,6 +87,15 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
     expected: 'a comma-separated list of host:port, e.g. 127.0.0.1:9092',
     default: CONFIG_DEFAULTS.kafkaBrokers,
     requiredInStack: true,
+  }),
+  namespace: defineVariable({
+    env: 'CHATMESH_NAMESPACE',
+    description:
+      'Namespace of this stack on a shared Kafka: every topic and consumer group is named `<namespace>.<name>` (`bench-1.chat.events`, group `bench-1.chatmesh.ingest`), so several stacks, benchmarks and test runs share one broker without colliding. Services, logs, metrics and dead-letter envelopes keep the plain names; schema registry subjects are not namespaced (the schemas are shared). Empty: no prefix. Unused in embedded mode. Give `npm run dlq` the same value.',
+    schema: parsers.namespace(),
+    noun: 'namespace',
+    expected: '1-64 letters, digits, "_" or "-" (no dots), or empty',
+    default: CONFIG_DEFAULTS.namespace,
   }),
   schemaRegistryUrl: defineOptionalVariable({
     env: 'SCHEMA_REGISTRY_URL',
