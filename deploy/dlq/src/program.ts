@@ -1,4 +1,4 @@
-import { createKafkaBus, type Bus } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus, namespacedName, type Bus } from '@chatmesh/bus';
 import { ConfigError, type EnvMap } from '@chatmesh/config';
 import { ChatmeshError, ERROR_CODES } from '@chatmesh/errors';
 import { createRegistryCodec, type SchemaCodec } from '@chatmesh/schemas';
@@ -55,7 +55,13 @@ export interface DlqCliDeps {
 /** Opens the Kafka bus and the registry codec of a stack. @throws ConfigError when the variables are missing or bad. */
 export async function connectToStack(env: EnvMap): Promise<DlqConnection> {
   const config = loadDlqConfig(env);
-  const bus = createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'chatmesh-dlq', logLevel: 'nothing' });
+  // Inside a namespace the tool sees the stack's logical names: `list` shows `push.requests.dlq`, a replay goes to
+  // the envelope's (logical) original topic, both under `<namespace>.` on the broker.
+  const namespace = config.namespace ?? '';
+  const bus = createNamespacedBus(
+    createKafkaBus({ brokers: config.kafkaBrokers, clientId: 'chatmesh-dlq', logLevel: 'nothing' }),
+    namespace,
+  );
   const codec = createRegistryCodec({ url: config.schemaRegistryUrl, clientId: 'chatmesh-dlq' });
   // The bus has no group deletion (services never need it); a plain admin removes the reader groups.
   const admin = new kafkajs.Kafka({
@@ -70,7 +76,7 @@ export async function connectToStack(env: EnvMap): Promise<DlqConnection> {
     forgetGroup: async (groupId) => {
       adminConnected ??= admin.connect();
       await adminConnected;
-      await admin.deleteGroups([groupId]);
+      await admin.deleteGroups([namespace === '' ? groupId : namespacedName(namespace, groupId)]);
     },
     close: async () => {
       await bus.close();
@@ -104,7 +110,7 @@ export async function runDlqCli(argv: readonly string[], deps: DlqCliDeps): Prom
   const program = new Command('dlq')
     .description(
       'Inspect the dead-letter twins (<topic>.dlq) of a chatmesh stack and replay their records after a fix.\n' +
-        'Reads KAFKA_BROKERS and SCHEMA_REGISTRY_URL, like the services.',
+        'Reads KAFKA_BROKERS, SCHEMA_REGISTRY_URL and CHATMESH_NAMESPACE, like the services.',
     )
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: (text) => void deps.stderr.write(text) })

@@ -91,7 +91,7 @@ export const CONFIG_VARIABLES: { readonly [K in keyof ChatmeshConfig]: ConfigVar
   namespace: defineVariable({
     env: 'CHATMESH_NAMESPACE',
     description:
-      'Namespace of this stack on a shared Kafka: every topic and consumer group is named `<namespace>.<name>` (`bench-1.chat.events`, group `bench-1.chatmesh.ingest`), so several stacks, benchmarks and test runs share one broker without colliding. Services, logs, metrics and dead-letter envelopes keep the plain names; schema registry subjects are not namespaced (the schemas are shared). Empty: no prefix. Unused in embedded mode. Give `npm run dlq` the same value.',
+      'Namespace of this stack on a shared Kafka: every topic and consumer group is named `<namespace>.<name>` (`bench-1.chat.events`, group `bench-1.chatmesh.ingest`), so several stacks, benchmarks and test runs share one broker without colliding. Services, metrics and dead-letter envelopes keep the plain names (kafkajs logs and bus errors show the full ones); schema registry subjects are not namespaced (the schemas are shared). Empty: no prefix. Unused in embedded mode. Give `npm run dlq` the same value.',
     schema: parsers.namespace(),
     noun: 'namespace',
     expected: '1-64 letters, digits, "_" or "-" (no dots), or empty',

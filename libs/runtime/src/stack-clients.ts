@@ -1,4 +1,4 @@
-import { createKafkaBus, type Bus } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus, namespacedInstrumentation, type Bus } from '@chatmesh/bus';
 import { ConfigError, type ChatmeshConfig } from '@chatmesh/config';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
@@ -49,8 +49,8 @@ export async function connectStackClients(options: {
 }
 
 /**
- * Builds the Kafka bus (kafkajs logs forwarded to pino, events to the metrics) and the registry codec
- * from a stack-mode configuration.
+ * Builds the Kafka bus (kafkajs logs forwarded to pino, events to the metrics, topics and groups under
+ * `CHATMESH_NAMESPACE` when set) and the registry codec from a stack-mode configuration.
  * @throws ConfigError `CM_ERR_CONFIG_INVALID` when the configuration is not stack mode (a lone service
  * process has no in-process bus to share; `npm start` runs embedded mode).
  */
@@ -72,12 +72,17 @@ export function createStackBusAndCodec(options: {
     ]);
   }
   const kafkaLogger = logger.child({ component: 'kafkajs' });
-  const bus = createKafkaBus({
-    brokers: config.kafkaBrokers,
-    clientId: options.clientId,
-    instrumentation: createBusInstrumentation(options.metrics),
-    logger: (entry) => kafkaLogger[entry.level]({ namespace: entry.namespace, ...entry.extra }, entry.message),
-  });
+  // CHATMESH_NAMESPACE: every topic and group lives under `<namespace>.` on the shared Kafka, while the services,
+  // their metrics and dead-letter envelopes keep the logical names. Registry subjects stay un-namespaced.
+  const bus = createNamespacedBus(
+    createKafkaBus({
+      brokers: config.kafkaBrokers,
+      clientId: options.clientId,
+      instrumentation: namespacedInstrumentation(createBusInstrumentation(options.metrics), config.namespace),
+      logger: (entry) => kafkaLogger[entry.level]({ namespace: entry.namespace, ...entry.extra }, entry.message),
+    }),
+    config.namespace,
+  );
   const codec = createRegistryCodec({ url: config.schemaRegistryUrl, clientId: options.clientId });
   return { bus, codec };
 }

@@ -2,12 +2,13 @@
  * The dlq tool against real Kafka and the schema registry, through its real connection (KAFKA_BROKERS,
  * SCHEMA_REGISTRY_URL): dead letters parked by a failing typed subscription are listed, shown, replayed
  * once to the original topic where the fixed consumer handles them, and refused the second time by a
- * new process. The twins have fixed names, so the run has a Kafka broker of its own.
+ * new process. The twins have fixed names, so the run has a namespace of its own (CHATMESH_NAMESPACE, which the
+ * tool reads like the services) on the shared broker.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createKafkaBus, type Bus, type BusRecord } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus, type Bus, type BusRecord } from '@chatmesh/bus';
 import { ChatmeshError } from '@chatmesh/errors';
 import { subscribeTyped } from '@chatmesh/runtime';
 import {
@@ -21,7 +22,7 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import {
-  startRunKafka,
+  startKafka,
   startSchemaRegistry,
   waitFor,
   type KafkaServer,
@@ -33,6 +34,8 @@ import { EXIT_CODES, READER_GROUP_PREFIX, REPLAYED_FROM_HEADER, markerTopicOf, r
 
 const PUSH = TOPICS.pushRequests.name;
 const PUSH_DLQ = deadLetterTopicOf(PUSH);
+/** This run's namespace: every topic and group below is `<NAMESPACE>.<name>` on the broker. */
+const NAMESPACE = `dlq-it-${randomUUID().slice(0, 8)}`;
 
 let kafka: KafkaServer;
 let registry: SchemaRegistryServer;
@@ -40,9 +43,12 @@ let bus: Bus;
 let codec: SchemaCodec;
 
 before(async () => {
-  kafka = await startRunKafka();
+  kafka = await startKafka();
   registry = await startSchemaRegistry();
-  bus = createKafkaBus({ brokers: kafka.brokers, clientId: 'dlq-test', logLevel: 'nothing' });
+  bus = createNamespacedBus(
+    createKafkaBus({ brokers: kafka.brokers, clientId: 'dlq-test', logLevel: 'nothing' }),
+    NAMESPACE,
+  );
   codec = createRegistryCodec({ url: registry.url });
   await bus.admin.createTopics(topicSpecs());
   await codec.prepare([PUSH, PUSH_DLQ, 'receipts.dlq'].map(valueSubjectOf));
@@ -59,7 +65,7 @@ async function dlq(argv: string[]): Promise<{ code: number; stdout: string; stde
   let stdout = '';
   let stderr = '';
   const code = await runDlqCli(argv, {
-    env: { KAFKA_BROKERS: kafka.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url },
+    env: { KAFKA_BROKERS: kafka.brokers.join(','), SCHEMA_REGISTRY_URL: registry.url, CHATMESH_NAMESPACE: NAMESPACE },
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
   });
@@ -159,7 +165,7 @@ describe('dlq on Kafka and the schema registry', () => {
       try {
         const { groups } = await admin.listGroups();
         assert.deepEqual(
-          groups.filter((group) => group.groupId.startsWith(READER_GROUP_PREFIX)),
+          groups.filter((group) => group.groupId.startsWith(`${NAMESPACE}.${READER_GROUP_PREFIX}`)),
           [],
           'the throwaway reader groups are gone',
         );
