@@ -82,7 +82,7 @@ await runMain(async () => {
     [
       '',
       'chatmesh stack mode: one process per service, against',
-      `  Kafka ${config.kafkaBrokers.join(',')}, registry ${config.schemaRegistryUrl}, Cassandra ${config.cassandraContactPoints.join(',')}, Redis ${config.redisUrl?.replace(/\/\/[^@/]*@/, '//***@')}`,
+      `  Kafka ${config.kafkaBrokers.join(',')}${config.namespace === '' ? '' : ` (namespace ${config.namespace})`}, registry ${config.schemaRegistryUrl}, Cassandra ${config.cassandraContactPoints.join(',')}, Redis ${config.redisUrl?.replace(/\/\/[^@/]*@/, '//***@')}`,
       ...processes.map((proc) => `  ${proc.service.padEnd(17)} ${proc.url}/ready   log: ${proc.logFile}`),
       'Ctrl-C stops them all.',
       '',
