@@ -13,8 +13,9 @@
  * Scenarios (plan.ts): `direct` (1:1 chats), `group` (a 1,024-member group, every member online),
  * `catchup` (one device offline across N messages in 100 chats, timed from connect to fully resumed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,6 +290,25 @@ async function resumeOfflineDevice(
   };
 }
 
+/**
+ * Which code ran: the commit of the checkout the services start from, and whether its libs, services
+ * or deploy folders had uncommitted changes (other work in the same tree). A copy without .git may
+ * name its commit in a `.source-commit` file at its root.
+ */
+function sourceOf(root: string): { commit: string; uncommittedFiles: number | null } {
+  const git = (...args: string[]): string | null => {
+    const result = spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+    return result.status === 0 ? result.stdout.trim() : null;
+  };
+  const commit = git('rev-parse', '--short', 'HEAD');
+  if (commit === null) {
+    const file = join(root, '.source-commit');
+    return { commit: existsSync(file) ? readFileSync(file, 'utf8').trim() : 'unknown', uncommittedFiles: null };
+  }
+  const status = git('status', '--porcelain', '--', 'libs', 'services', 'deploy');
+  return { commit, uncommittedFiles: status === null ? null : status.split('\n').filter(Boolean).length };
+}
+
 // ---- the run ----
 interface Baseline {
   readonly cassandra: CassandraBaseline | { readonly error: string };
@@ -330,6 +350,7 @@ async function main(): Promise<void> {
   const options: SendDeliverOptions = parseSendDeliverOptions(process.argv.slice(2), join(HERE, '../results'));
   const startedAt = new Date().toISOString();
   const machine = readMachineInfo();
+  const source = sourceOf(REPO_ROOT);
   const runId = randomBytes(3).toString('hex');
   const logDir = `/tmp/chatmesh-bench/send-deliver-${startedAt.replace(/[:.]/g, '-')}`;
   const plan = createPlan({
@@ -590,14 +611,17 @@ async function main(): Promise<void> {
 
     // Ratios to the parts' limits (--baseline).
     const ratios: Array<[string, string]> = [];
-    if (baseline !== null && !('skipped' in baseline)) {
+    if (baseline !== null && !('skipped' in baseline) && options.mode === 'embedded') {
+      ratios.push(['ratios', 'none: embedded mode uses neither Kafka nor Cassandra (run --mode stack --baseline)']);
+    }
+    if (baseline !== null && !('skipped' in baseline) && options.mode === 'stack') {
       const hop1 = baseline.kafka.find((k) => k.partitions === 1);
       const hop12 = baseline.kafka.find((k) => k.partitions === 12);
       for (const hop of [hop1, hop12]) {
         if (hop !== undefined && 'latency' in hop) {
           ratios.push([
             `vs Kafka hop (${hop.partitions}p)`,
-            `send→deliver p50 = ${(deliveryP.p50Ms / hop.latency.p50Ms).toFixed(1)} × one hop's p50 (${hop.latency.p50Ms} ms), p99 = ${(deliveryP.p99Ms / hop.latency.p99Ms).toFixed(1)} × (${hop.latency.p99Ms} ms); the path has 4 Kafka hops (chat.commands, chat.events, user.inbox, gateway deliveries)`,
+            `send→deliver p50 = ${(deliveryP.p50Ms / hop.latency.p50Ms).toFixed(2)} × one hop's p50 (${hop.latency.p50Ms} ms), p99 = ${(deliveryP.p99Ms / hop.latency.p99Ms).toFixed(2)} × (${hop.latency.p99Ms} ms); the path has 4 Kafka hops (chat.commands, chat.events, user.inbox, gateway deliveries)`,
           ]);
         }
       }
@@ -640,7 +664,7 @@ async function main(): Promise<void> {
       ],
       [
         'sends',
-        `${sum((r) => r.sent)} sent, ${sum((r) => r.acked)} acked, ${sum((r) => r.rejected)} rejected${Object.keys(mergeCodes((r) => r.rejectCodes)).length ? ` ${JSON.stringify(mergeCodes((r) => r.rejectCodes))}` : ''}, ${sum((r) => r.unsent)} unsent`,
+        `${sum((r) => r.sent)} sent, ${sum((r) => r.acked)} acked, ${sum((r) => r.rejected)} rejected${Object.keys(mergeCodes((r) => r.rejectCodes)).length ? ` ${JSON.stringify(mergeCodes((r) => r.rejectCodes))}` : ''}, ${sum((r) => r.unsent)} unsent; ${sum((r) => r.acksSent)} inbox acks sent (${Math.round(sum((r) => r.acksSent) / runWallS)}/s)`,
       ],
       ['drain', `${Number.isNaN(drainMs) ? 'n/a' : (drainMs / 1000).toFixed(1)} s after the last scheduled send`],
       [
@@ -691,6 +715,10 @@ async function main(): Promise<void> {
       }
     }
     rows.push(...machineRows(machine, loadAverageAtEnd));
+    rows.push([
+      'code',
+      `${source.commit}${source.uncommittedFiles === null ? '' : source.uncommittedFiles > 0 ? ` + ${source.uncommittedFiles} uncommitted files in libs/services/deploy` : ' (clean)'}`,
+    ]);
     const sustained = verdict.sustained && resumeProblems.length === 0;
     rows.push([
       'verdict',
@@ -717,6 +745,7 @@ async function main(): Promise<void> {
       raisedLimits: limits,
       environment: target.environment,
       machine,
+      source,
       loadAverage: { start: loadAverageAtStart, end: loadAverageAtEnd },
       setup: {
         connected: held,
@@ -738,6 +767,7 @@ async function main(): Promise<void> {
         rejected: sum((r) => r.rejected),
         rejectCodes: mergeCodes((r) => r.rejectCodes),
         unsent: sum((r) => r.unsent),
+        acksSent: sum((r) => r.acksSent),
       },
       errorFrames: mergeCodes((r) => r.errorCodes),
       serverCloses: closes,

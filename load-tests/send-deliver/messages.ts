@@ -50,6 +50,8 @@ export interface WorkerReport {
   readonly closes: Readonly<Record<string, number>>;
   /** Sends not written because the socket was closed. */
   readonly unsent: number;
+  /** `ack` frames (batched inbox acks) the devices sent during the run. */
+  readonly acksSent: number;
 }
 
 export type FromWorker =

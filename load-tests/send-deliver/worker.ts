@@ -66,6 +66,7 @@ let sent = 0;
 let acked = 0;
 let rejected = 0;
 let unsent = 0;
+let acksSent = 0;
 let sendDone = false;
 let running = false;
 const rejectCodes: Record<string, number> = {};
@@ -175,6 +176,7 @@ function flushAcks(): void {
     if (highestInbox[local]! <= ackedInbox[local]!) continue;
     ackedInbox[local] = highestInbox[local]!;
     ws.send(`{"type":"ack","upToInboxSeq":${highestInbox[local]}}`);
+    if (running) acksSent++;
   }
 }
 const ackTimer = setInterval(flushAcks, config.ackIntervalMs);
@@ -374,6 +376,7 @@ function report(): WorkerReport {
     errorCodes,
     closes,
     unsent,
+    acksSent,
   };
 }
 
