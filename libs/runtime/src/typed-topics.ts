@@ -1,4 +1,12 @@
-import type { Bus, BusRecord, DeadLetterEnvelope, HandlerContext, RecordMetadata, Subscription } from '@chatmesh/bus';
+import type {
+  Bus,
+  BusRecord,
+  DeadLetterEnvelope,
+  HandlerContext,
+  OutgoingRecord,
+  RecordMetadata,
+  Subscription,
+} from '@chatmesh/bus';
 import { ChatmeshError, isRetriable, type RetryPolicyOptions } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
@@ -40,18 +48,22 @@ export function createTypedProducer(bus: Bus, codec: SchemaCodec): TypedProducer
 export interface TypedSink {
   /** Encodes `value` with the subject `<topic>-value` and stages or sends it with `key`. */
   send<T>(topic: string, key: string | null, value: T, headers?: Readonly<Record<string, string>>): Promise<void>;
+  /** Stages or sends records that are already encoded (an event read back from the store). */
+  sendBytes(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
 }
 
-/** The {@link TypedSink} of one handler invocation. */
-export function createTypedSink(codec: SchemaCodec, context: HandlerContext, producer: TypedProducer): TypedSink {
-  const stage = context.produce;
-  if (!stage)
-    return { send: async (topic, key, value, headers) => void (await producer.send(topic, key, value, headers)) };
+/** The {@link TypedSink} of one handler invocation, or of code running outside a handler (no context). */
+export function createTypedSink(codec: SchemaCodec, bus: Bus, context?: HandlerContext): TypedSink {
+  const stage = context?.produce;
+  const sendBytes = stage
+    ? async (topic: string, records: readonly OutgoingRecord[]) => stage(topic, records)
+    : async (topic: string, records: readonly OutgoingRecord[]) => void (await bus.producer.send(topic, records));
   return {
     async send(topic, key, value, headers) {
       const bytes = await codec.encode(valueSubjectOf(topic), value);
-      stage(topic, [{ key, value: bytes, ...(headers ? { headers } : {}) }]);
+      await sendBytes(topic, [{ key, value: bytes, ...(headers ? { headers } : {}) }]);
     },
+    sendBytes,
   };
 }
 
@@ -188,7 +200,7 @@ export function createTypedTopics(options: {
   const producer = createTypedProducer(options.bus, options.codec);
   return {
     send: (topic, key, value, headers) => producer.send(topic, key, value, headers),
-    sinkFor: (context) => createTypedSink(options.codec, context, producer),
+    sinkFor: (context) => createTypedSink(options.codec, options.bus, context),
     subscribe: (subscribeOptions) =>
       subscribeTyped({
         ...subscribeOptions,

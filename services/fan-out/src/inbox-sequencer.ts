@@ -1,5 +1,6 @@
 import type { Logger } from '@chatmesh/logging';
-import type { TypedProducer } from '@chatmesh/runtime';
+import type { Bus } from '@chatmesh/bus';
+import { createTypedSink, type TypedSink } from '@chatmesh/runtime';
 import {
   gatewayDeliveriesTopic,
   TOPICS,
@@ -11,7 +12,19 @@ import {
   type PushRequest,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { appendOnce, StreamHeads, type ChatStore, type LogEntry } from '@chatmesh/store';
+import { appendFenced, FencedHeads, WriterEpochs, type ChatStore, type LogEntry } from '@chatmesh/store';
+
+/** The writer's name under which the inbox sequencer claims its epochs. */
+export const INBOX_LOG_WRITER = 'inbox_log';
+
+/**
+ * Where one inbox entry is sequenced: the writer epoch of its partition's ownership and the sink of its outputs
+ * (gateway deliveries, push requests), staged in the bus's transaction so a fenced zombie publishes nothing.
+ */
+export interface SequencerContext {
+  readonly epoch: number;
+  readonly out: TypedSink;
+}
 
 /** Where a user's devices are connected; the presence registry answers it. */
 export interface DeviceLocator {
@@ -34,7 +47,7 @@ export interface InboxSequencer {
    * key) and routes it: to the delivery topic of each online device's gateway, or to push.requests when
    * the user has no device online.
    */
-  sequence(entry: InboxEntry): Promise<SequencedOutcome>;
+  sequence(entry: InboxEntry, context?: SequencerContext): Promise<SequencedOutcome>;
 }
 
 function inboxKind(entry: InboxEntry): string {
@@ -48,14 +61,17 @@ function inboxKind(entry: InboxEntry): string {
 export function createInboxSequencer(deps: {
   store: ChatStore;
   codec: SchemaCodec;
-  typed: TypedProducer;
+  bus: Bus;
   devices: DeviceLocator;
   logger: Logger;
   clock?: () => number;
 }): InboxSequencer {
-  const { store, codec, typed, devices, logger } = deps;
+  const { store, codec, devices, logger } = deps;
   const clock = deps.clock ?? Date.now;
-  const heads = new StreamHeads();
+  const heads = new FencedHeads();
+  // Without a context (tests, tools) the sequencer is a writer of its own: one epoch, direct sends.
+  const standalone = new WriterEpochs(store.writerEpochs, INBOX_LOG_WRITER);
+  const directSink = createTypedSink(codec, deps.bus);
   const subject = valueSubjectOf(TOPICS.userInbox.name);
 
   /** The message a delivery carries, read from the chat log: the inbox row only references it. */
@@ -79,15 +95,21 @@ export function createInboxSequencer(deps: {
   }
 
   return {
-    async sequence(draft) {
+    async sequence(draft, given) {
       const { userId } = draft;
-      const { entry, created } = await appendOnce(store.inboxLog, heads, {
-        streamId: userId,
-        idempotencyKey: draft.dedupeKey,
-        kind: inboxKind(draft),
-        createdAtMs: draft.createdAtMs,
-        payload: (seq) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
-      });
+      const { epoch, out } = given ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
+      const { entry, created } = await appendFenced(
+        store.inboxLog,
+        heads,
+        {
+          streamId: userId,
+          idempotencyKey: draft.dedupeKey,
+          kind: inboxKind(draft),
+          createdAtMs: draft.createdAtMs,
+          payload: (seq) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
+        },
+        epoch,
+      );
       const stored = (await codec.decode<InboxEntry>(entry.payload)).value;
       let online: ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>;
       try {
@@ -117,7 +139,7 @@ export function createInboxSequencer(deps: {
               },
             };
             try {
-              await typed.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
+              await out.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
               deliveredTo.push(device.deviceId);
             } catch (error) {
               // A gateway that vanished with its topic: the device syncs from its cursor when it reconnects.
@@ -146,7 +168,7 @@ export function createInboxSequencer(deps: {
           targets: [],
           createdAtMs: clock(),
         };
-        await typed.send(TOPICS.pushRequests.name, userId, push);
+        await out.send(TOPICS.pushRequests.name, userId, push);
         pushed = true;
       }
       return { inboxSeq: entry.seq, created, deliveredTo, pushed };

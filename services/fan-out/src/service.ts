@@ -1,9 +1,10 @@
 import { getConfigSection } from '@chatmesh/config';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
+import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
 import { FAN_OUT_CONFIG } from './fan-out-config.js';
-import { createInboxSequencer } from './inbox-sequencer.js';
+import { createInboxSequencer, INBOX_LOG_WRITER } from './inbox-sequencer.js';
 
 /** The group that expands chat events (one owner per chat.events partition, so per chat). */
 export const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
@@ -30,6 +31,8 @@ export const fanOutService: ServiceModule = {
     const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests]);
     const expander = createEventExpander(deps);
     const sequencer = createInboxSequencer({ ...deps, devices: deps.presence });
+    // One epoch per ownership of a user.inbox partition: the fencing token of the inbox's single writer.
+    const epochs = new WriterEpochs(deps.store.writerEpochs, INBOX_LOG_WRITER);
     const counts = { events: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
     const expansion = await deps.typed.subscribe<ChatEvent>({
@@ -51,8 +54,11 @@ export const fanOutService: ServiceModule = {
       partitionsConcurrently: settings.partitionsConcurrently,
       // Keyed by user: one writer per inbox and its entries in order; different users overlap.
       keyConcurrency: settings.keyConcurrency,
-      handler: async (entry) => {
-        const outcome = await sequencer.sequence(entry);
+      // Deliveries and pushes commit with the offset, or never (a fenced zombie): inbox rows are plain writes.
+      transactional: true,
+      handler: async (entry, _record, context) => {
+        const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
+        const outcome = await sequencer.sequence(entry, { epoch, out: deps.typed.sinkFor(context) });
         counts.inboxEntries++;
         if (!outcome.created) counts.replays++;
         counts.delivered += outcome.deliveredTo.length;

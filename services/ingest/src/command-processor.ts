@@ -1,7 +1,7 @@
 import type { Bus } from '@chatmesh/bus';
 import { isChatmeshError } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
-import type { TypedProducer } from '@chatmesh/runtime';
+import { createTypedSink, type TypedProducer, type TypedSink } from '@chatmesh/runtime';
 import {
   gatewayDeliveriesTopic,
   TOPICS,
@@ -13,7 +13,7 @@ import {
   type GatewayDelivery,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { appendOnce, StreamHeads, type ChatStore, type LogEntry } from '@chatmesh/store';
+import { appendFenced, FencedHeads, WriterEpochs, type ChatStore, type LogEntry } from '@chatmesh/store';
 import { ChatStateCache } from './chat-state.js';
 import { CREATE_KEY, planCommand, requestKey, sendKey, type CommandPlan } from './command-rules.js';
 import { TokenBuckets } from './internal/token-bucket.js';
@@ -40,6 +40,18 @@ export interface CommandProcessorDeps {
   readonly logger: Logger;
 }
 
+/** The writer's name under which ingest claims its epochs. */
+export const CHAT_LOG_WRITER = 'chat_log';
+
+/**
+ * Where one command runs: the writer epoch of its partition's ownership and the sink of its outputs (the chat
+ * event and the answer), staged in the bus's transaction so a fenced zombie publishes nothing.
+ */
+export interface CommandContext {
+  readonly epoch: number;
+  readonly out: TypedSink;
+}
+
 /** The outcome of one command, for tests and metrics. */
 export type CommandOutcome =
   | { readonly accepted: true; readonly seq: number; readonly serverTimeMs: number; readonly duplicate: boolean }
@@ -51,9 +63,11 @@ export interface CommandProcessor {
    * Validates, dedupes, sequences and stores one command, emits its chat event and answers the sender.
    * Safe to call again with the same command after a crash at any point: nothing is stored twice, the
    * event is emitted again (fan-out dedupes on the chat sequence), and the answer is the original one.
+   * @param context the ownership's epoch and the transactional sink; without it (tests, tools) the processor claims
+   *   an epoch of its own once and sends directly
    * @throws on store or bus faults (the bus retries the record, then dead-letters it)
    */
-  process(command: ChatCommand): Promise<CommandOutcome>;
+  process(command: ChatCommand, context?: CommandContext): Promise<CommandOutcome>;
 }
 
 /** Creates ingest's command processor. */
@@ -61,10 +75,14 @@ export function createCommandProcessor(
   deps: CommandProcessorDeps,
   options: CommandProcessorOptions = {},
 ): CommandProcessor {
-  const { store, codec, bus, typed, logger } = deps;
+  const { store, codec, bus, logger } = deps;
   const clock = options.clock ?? Date.now;
   const states = new ChatStateCache(store, options.maxCachedChats);
-  const heads = new StreamHeads();
+  const heads = new FencedHeads();
+  const standalone = new WriterEpochs(store.writerEpochs, CHAT_LOG_WRITER);
+  const directSink = createTypedSink(codec, bus);
+  const contextOf = async (context: CommandContext | undefined): Promise<CommandContext> =>
+    context ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
   const sendLimits = new TokenBuckets(options.sendRatePerSecond ?? 20, options.sendBurst ?? 40);
   const eventSubject = valueSubjectOf(TOPICS.chatEvents.name);
 
@@ -72,7 +90,11 @@ export function createCommandProcessor(
     return (await codec.decode<ChatEvent>(entry.payload)).value;
   }
 
-  async function answer(command: ChatCommand, result: Omit<CommandResult, 'requestId' | 'chatId'>): Promise<void> {
+  async function answer(
+    out: TypedSink,
+    command: ChatCommand,
+    result: Omit<CommandResult, 'requestId' | 'chatId'>,
+  ): Promise<void> {
     const { origin } = command;
     const delivery: GatewayDelivery = {
       gatewayId: origin.gatewayId,
@@ -82,7 +104,7 @@ export function createCommandProcessor(
       payload: { 'chatmesh.gateway.CommandResult': { requestId: origin.requestId, chatId: command.chatId, ...result } },
     };
     try {
-      await typed.send(gatewayDeliveriesTopic(origin.gatewayId).name, origin.userId, delivery);
+      await out.send(gatewayDeliveriesTopic(origin.gatewayId).name, origin.userId, delivery);
     } catch (error) {
       // The answer is a courtesy: a device whose gateway is gone retries with the same ids and gets the
       // original acknowledgement from the dedupe keys. Never fail (and so re-run) the command for it.
@@ -150,6 +172,7 @@ export function createCommandProcessor(
   }
 
   async function acceptStored(
+    out: TypedSink,
     command: ChatCommand,
     entry: LogEntry,
     plan: CommandPlan | null,
@@ -168,11 +191,10 @@ export function createCommandProcessor(
         ? event.event['chatmesh.chat.MessageReceived'].clientMessageId
         : null);
     // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
-    // dedupes on (chat, seq), so a second copy adds nothing. The event and the answer are independent,
-    // so they go out together (the bus coalesces them into one produce request).
+    // dedupes on (chat, seq), so a second copy adds nothing. Both are staged in the partition's transaction.
     await Promise.all([
-      bus.producer.send(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]),
-      answer(command, {
+      out.sendBytes(TOPICS.chatEvents.name, [{ key: command.chatId, value: entry.payload }]),
+      answer(out, command, {
         accepted: true,
         seq: entry.seq,
         serverTimeMs: event.serverTimeMs,
@@ -183,10 +205,14 @@ export function createCommandProcessor(
     return { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, duplicate };
   }
 
-  async function rejectCommand(command: ChatCommand, error: CommandRejectedError): Promise<CommandOutcome> {
+  async function rejectCommand(
+    out: TypedSink,
+    command: ChatCommand,
+    error: CommandRejectedError,
+  ): Promise<CommandOutcome> {
     const c = command.command;
     const clientMessageId = 'chatmesh.chat.SendMessage' in c ? c['chatmesh.chat.SendMessage'].clientMessageId : null;
-    await answer(command, {
+    await answer(out, command, {
       accepted: false,
       seq: null,
       serverTimeMs: null,
@@ -197,9 +223,10 @@ export function createCommandProcessor(
   }
 
   return {
-    async process(command) {
+    async process(command, given) {
       const { chatId, origin } = command;
       const c = command.command;
+      const { epoch, out } = await contextOf(given);
       try {
         // A retried send is answered from its first result, even if the sender has left since. So is a
         // redelivered membership or metadata command: planned against the directory it already changed,
@@ -213,7 +240,7 @@ export function createCommandProcessor(
         if (storedKey !== null) {
           const seq = await store.chatLog.findKey(chatId, storedKey);
           const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
-          if (entry) return await acceptStored(command, entry, null, true);
+          if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, null, true);
         }
         const state = await states.get(chatId);
         const plan = planCommand(command, state);
@@ -225,14 +252,19 @@ export function createCommandProcessor(
           );
         }
         const serverTimeMs = clock();
-        const { entry, created } = await appendOnce(store.chatLog, heads, {
-          streamId: chatId,
-          idempotencyKey: plan.idempotencyKey,
-          kind: plan.kind,
-          createdAtMs: serverTimeMs,
-          payload: (seq) =>
-            codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
-        });
+        const { entry, created } = await appendFenced(
+          store.chatLog,
+          heads,
+          {
+            streamId: chatId,
+            idempotencyKey: plan.idempotencyKey,
+            kind: plan.kind,
+            createdAtMs: serverTimeMs,
+            payload: (seq) =>
+              codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
+          },
+          epoch,
+        );
         if (!created && plan.idempotencyKey === CREATE_KEY) {
           const existing = await decodeEvent(entry);
           const sameRequest =
@@ -243,12 +275,16 @@ export function createCommandProcessor(
             throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
           }
         }
-        return await acceptStored(command, entry, plan, !created);
+        return await acceptStored(out, command, entry, plan, !created);
       } catch (error) {
-        if (error instanceof CommandRejectedError) return rejectCommand(command, error);
+        if (error instanceof CommandRejectedError) return rejectCommand(out, command, error);
         if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {
           // A value the schema cannot hold (e.g. out-of-range numbers) is the sender's fault, not a fault to retry.
-          return rejectCommand(command, new CommandRejectedError('CM_ERR_CHAT_INVALID_COMMAND', error.message, chatId));
+          return rejectCommand(
+            out,
+            command,
+            new CommandRejectedError('CM_ERR_CHAT_INVALID_COMMAND', error.message, chatId),
+          );
         }
         throw error;
       }

@@ -1,7 +1,8 @@
 import { getConfigSection } from '@chatmesh/config';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
-import { createCommandProcessor } from './command-processor.js';
+import { WriterEpochs } from '@chatmesh/store';
+import { CHAT_LOG_WRITER, createCommandProcessor } from './command-processor.js';
 import { INGEST_CONFIG } from './ingest-config.js';
 
 /** The consumer group of every ingest instance: one owner per chat.commands partition, so per chat. */
@@ -27,6 +28,8 @@ export const ingestService: ServiceModule = {
       sendRatePerSecond: settings.sendRatePerSecond,
       sendBurst: settings.sendBurst,
     });
+    // One epoch per ownership of a chat.commands partition: the fencing token of the chat log's single writer.
+    const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
     const counts = { accepted: 0, duplicates: 0, rejected: 0 };
     const subscription = await deps.typed.subscribe<ChatCommand>({
@@ -36,8 +39,12 @@ export const ingestService: ServiceModule = {
       partitionsConcurrently: settings.partitionsConcurrently,
       // One chat's commands stay in order (the single-writer rule is per chat); different chats overlap.
       keyConcurrency: settings.keyConcurrency,
-      handler: async (command) => {
-        const outcome = await processor.process(command);
+      // The chat event and the answer commit with the offset, or never (a fenced zombie): the chat log's rows are
+      // plain writes, so this fence, not a Paxos round per message, is what keeps a zombie's appends unseen.
+      transactional: true,
+      handler: async (command, _record, context) => {
+        const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
+        const outcome = await processor.process(command, { epoch, out: deps.typed.sinkFor(context) });
         if (!outcome.accepted) counts.rejected++;
         else if (outcome.duplicate) counts.duplicates++;
         else counts.accepted++;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createMemoryBus, type Bus } from '@chatmesh/bus';
 import { createLogger } from '@chatmesh/logging';
-import { createTypedProducer } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -37,7 +36,7 @@ async function harness(online: Record<string, string[]> | 'presence-down' = {}) 
     },
   };
   const expander = createEventExpander({ store, codec, bus });
-  const sequencer = createInboxSequencer({ store, codec, typed: createTypedProducer(bus, codec), devices, logger });
+  const sequencer = createInboxSequencer({ store, codec, bus, devices, logger });
   const inbox: InboxEntry[] = [];
   const deliveries: GatewayDelivery[] = [];
   const pushes: PushRequest[] = [];
