@@ -395,10 +395,12 @@ async function main(): Promise<void> {
         })
       : await startEmbedded({ logDir, readyTimeoutMs: options.readyTimeoutS * 1000, env: limits.env });
   const workers: Worker[] = [];
-  const stopEverything = async (): Promise<void> => {
-    await Promise.allSettled(workers.map(stopWorker));
-    await target.stop();
-  };
+  let stopped: Promise<void> | undefined;
+  const stopEverything = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.allSettled(workers.map(stopWorker));
+      await target.stop();
+    })());
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
@@ -438,13 +440,19 @@ async function main(): Promise<void> {
     const connectMs = performance.now() - connectStarted;
     const failedConnections = connected.reduce((sum, c) => sum + c.failed, 0);
     const held = connected.reduce((sum, c) => sum + c.held, 0);
+    const connectRetries = connected.reduce((sum, c) => sum + c.retried, 0);
+    if (connectRetries > 0) {
+      notes.push(
+        `${connectRetries} connects failed once and were retried (first error: ${connected.find((c) => c.firstError)?.firstError})`,
+      );
+    }
     if (failedConnections > 0) {
       notes.push(
         `${failedConnections} devices could not connect (first: ${connected.find((c) => c.firstError)?.firstError})`,
       );
     }
     process.stdout.write(
-      `  ${held} connected in ${(connectMs / 1000).toFixed(1)} s (${Math.round(held / (connectMs / 1000))}/s), ${failedConnections} failed\n`,
+      `  ${held} connected in ${(connectMs / 1000).toFixed(1)} s (${Math.round(held / (connectMs / 1000))}/s), ${failedConnections} failed, ${connectRetries} retried\n`,
     );
 
     // Create the chats, then wait until every member has its chatCreated (fan-out reached everyone).
@@ -640,7 +648,7 @@ async function main(): Promise<void> {
       [
         'mode',
         options.mode === 'stack'
-          ? `stack (ingest, fan-out, ${options.gateways} gateway process(es) on Kafka, Cassandra, Redis)`
+          ? `stack (ingest, fan-out, receipts, presence, push, ${options.gateways} gateway process(es) on Kafka, Cassandra, Redis; namespace sd-${runId})`
           : 'embedded (npm start launcher, all services in one process)',
       ],
       [
@@ -787,7 +795,8 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`result: ${path}\n`);
   } finally {
-    if (!interrupted) await stopEverything();
+    // Also after a signal: the same stop, awaited here so that nothing is left running.
+    await stopEverything();
   }
 }
 

@@ -57,7 +57,7 @@ export interface WorkerReport {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'clock'; nowMs: number }
-  | { type: 'connected'; held: number; failed: number; firstError: string | null; ms: number }
+  | { type: 'connected'; held: number; failed: number; retried: number; firstError: string | null; ms: number }
   | { type: 'chatsCreated'; accepted: number; rejected: number; firstReject: string | null; ms: number }
   | { type: 'chatsSeen'; complete: boolean; missing: number; ms: number }
   | { type: 'progress'; sent: number; acked: number; received: number; sendDone: boolean }

@@ -3,10 +3,14 @@
  *
  * - **embedded**: `npm start`'s launcher (all six services on the memory bus, store and presence) as one
  *   child process; tokens are HS256 signed with a development secret the benchmark gives it.
- * - **stack**: ingest and fan-out as processes on the real Kafka, registry, Cassandra (a fresh keyspace)
- *   and Redis (message-path's {@link startStackTarget}, with its consumer-group checks), plus `gateways`
- *   delivery-gateway processes (`CHATMESH_MODE=stack`, unique ids `sd-<run>-<n>`), checking ES256 tokens
- *   against a JWKS this process serves. Receipts, presence and push do not run in stack mode.
+ * - **stack**: one process per service, as `npm run stack` runs them (`node --import tsx
+ *   services/<name>/src/main.ts`, `CHATMESH_MODE=stack`): ingest, fan-out, receipts, presence, push and
+ *   `gateways` delivery gateways (ids `sd-<run>-<n>`), on the running Kafka, registry, Cassandra and Redis
+ *   named by `KAFKA_BROKERS`, `SCHEMA_REGISTRY_URL`, `CASSANDRA_CONTACT_POINTS`, `REDIS_URL`. The run is
+ *   isolated on those shared servers: its own Kafka namespace `sd-<run>` (`CHATMESH_NAMESPACE`: every topic
+ *   and consumer group prefixed, so other stacks and tests using the fixed group names are not disturbed),
+ *   its own Cassandra keyspace (migrations applied) and presence key prefix; all are deleted at the end.
+ *   The gateways check ES256 tokens against a JWKS this process serves.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,10 +19,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
+import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
+import { applyMigrations, createCassandraClient } from '@chatmesh/store';
 import { freePort, REPO_ROOT, startEmbeddedProcess } from '../gateway/embedded-process.js';
-import { startStackTarget } from '../message-path/stack-target.js';
 import { BenchError } from '../src/index.js';
-import { childProcesses, findListeningPid, portsOf } from './cpu.js';
+import { findListeningPid, portsOf } from './cpu.js';
 import type { TokenSigner } from './tokens.js';
 
 const ISSUER = 'chatmesh-dev';
@@ -64,13 +69,62 @@ export async function startEmbedded(options: {
   };
 }
 
-interface GatewayProcess {
-  readonly id: string;
+/** The services of a stack run other than the gateways, in start order. */
+const CORE_SERVICES = ['ingest', 'fan-out', 'receipts', 'presence', 'push'] as const;
+
+interface ServiceProcess {
+  readonly name: string;
   readonly child: ChildProcess;
-  readonly url: string;
+  /** The ops server (`/ready`). */
+  readonly opsUrl: string;
   readonly logFile: string;
   exitCode: number | string | undefined;
   readonly exited: Promise<void>;
+}
+
+function spawnService(
+  name: string,
+  entry: string,
+  logDir: string,
+  env: NodeJS.ProcessEnv,
+  opsPort: number,
+): ServiceProcess {
+  const logFile = join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  // bash only raises the open files limit, then becomes node (exec), so the pid is node's.
+  const child = spawn(
+    'bash',
+    ['-c', `ulimit -n 20000 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(entry)}`],
+    { cwd: REPO_ROOT, env: { ...env, CHATMESH_HTTP_PORT: String(opsPort) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const proc: ServiceProcess = {
+    name,
+    child,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    logFile,
+    exitCode: undefined,
+    exited: new Promise<void>((done) =>
+      child.once('exit', (code, signal) => {
+        proc.exitCode = code ?? signal ?? 'unknown';
+        done();
+      }),
+    ),
+  };
+  return proc;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name]?.trim();
+  if (!value) {
+    throw new BenchError(
+      'CM_ERR_BENCH_SETUP_FAILED',
+      `${name} is not set: stack mode runs on the servers you already run (eval "$(npm run -s infra -- env --export)")`,
+      { context: { phase: 'stack', variable: name } },
+    );
+  }
+  return value;
 }
 
 /** Stack mode: see the file comment. `env` (rate limits) goes to every service process. */
@@ -81,159 +135,161 @@ export async function startStack(options: {
   gateways: number;
   env: Readonly<Record<string, string>>;
 }): Promise<SendDeliverTarget> {
+  const brokers = requireEnv('KAFKA_BROKERS');
+  const registryUrl = requireEnv('SCHEMA_REGISTRY_URL');
+  const contactPoints = requireEnv('CASSANDRA_CONTACT_POINTS');
+  const redisUrl = requireEnv('REDIS_URL');
+  const localDataCenter = process.env['CASSANDRA_LOCAL_DC']?.trim() || 'datacenter1';
+  const namespace = `sd-${options.runId}`;
+  const keyspace = `sd_${options.runId}`;
   mkdirSync(options.logDir, { recursive: true });
-  const gatewayIds = Array.from({ length: options.gateways }, (_, n) => `sd-${options.runId}-${n}`);
-  // startStackTarget hands its own environment to ingest and fan-out: the overrides go there.
-  for (const [name, value] of Object.entries(options.env)) process.env[name] = value;
-  const core = await startStackTarget({
-    runId: options.runId,
-    gatewayTopics: gatewayIds.map((id) => `gateway.${id}.deliveries`),
-    logLevel: 'warn',
-    cpuProfileDir: undefined,
-    keepKeyspace: false,
-    logDir: options.logDir,
-  });
+
+  const cql = createCassandraClient({ contactPoints: contactPoints.split(','), localDataCenter });
+  const admin = new Kafka({
+    brokers: brokers.split(','),
+    clientId: namespace,
+    logLevel: kafkaLogLevel.NOTHING,
+  }).admin();
   const keys = await generateKeyPair('ES256', { extractable: true });
-  const kid = `sd-${options.runId}`;
+  const kid = namespace;
   const jwk = { ...(await exportJWK(keys.publicKey)), kid, alg: 'ES256', use: 'sig' };
   const privateJwk = { ...(await exportJWK(keys.privateKey)), kid, alg: 'ES256' };
   const jwks: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((done) => jwks.listen(0, '127.0.0.1', done));
-  const env = core.environment as {
-    kafka: { brokers: string[] };
-    schemaRegistry: { url: string };
-    cassandra: { contactPoints: string[]; keyspace: string };
-    redis: { url: string };
+  const processes: ServiceProcess[] = [];
+  const gateways: ServiceProcess[] = [];
+  // A coordinator that dies without its finally (an uncaught error) must not leave services behind.
+  const killAll = (): void => {
+    for (const proc of processes) if (proc.exitCode === undefined) proc.child.kill('SIGKILL');
   };
-  const gateways: GatewayProcess[] = [];
-  const stop = async (): Promise<void> => {
-    for (const gateway of gateways) if (gateway.exitCode === undefined) gateway.child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      for (const gateway of gateways) if (gateway.exitCode === undefined) gateway.child.kill('SIGKILL');
-    }, 20_000);
-    await Promise.all(gateways.map((gateway) => gateway.exited));
-    clearTimeout(timer);
-    await new Promise<void>((done) => jwks.close(() => done()));
-    await core.stop();
-  };
+  process.once('exit', killAll);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      for (const proc of processes) if (proc.exitCode === undefined) proc.child.kill('SIGTERM');
+      const timer = setTimeout(killAll, 20_000);
+      await Promise.all(processes.map((proc) => proc.exited));
+      clearTimeout(timer);
+      process.removeListener('exit', killAll);
+      await new Promise<void>((done) => jwks.close(() => done()));
+      // The run's topics and groups (everything under its namespace) and its keyspace.
+      try {
+        await admin.connect();
+        const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${namespace}.`));
+        if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+        const { groups } = await admin.listGroups();
+        const ours = groups.map((group) => group.groupId).filter((id) => id.startsWith(`${namespace}.`));
+        if (ours.length > 0) await admin.deleteGroups(ours);
+      } catch (error) {
+        process.stderr.write(`could not delete the run's Kafka topics/groups (${namespace}.*): ${String(error)}\n`);
+      }
+      await admin.disconnect().catch(() => {});
+      await cql.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
+      await cql.shutdown().catch(() => {});
+    })());
+
   try {
-    for (const id of gatewayIds) {
-      const port = await freePort();
-      const logFile = join(options.logDir, `delivery-gateway-${id}.log`);
-      const log = createWriteStream(logFile, { flags: 'a' });
-      const entry = join('services', 'delivery-gateway', 'src', 'main.ts');
-      // bash only raises the open files limit, then becomes node (exec), so the pid is node's.
-      const child = spawn(
-        'bash',
-        ['-c', `ulimit -n 20000 && exec ${JSON.stringify(process.execPath)} --import tsx ${entry}`],
-        {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            CHATMESH_MODE: 'stack',
-            CHATMESH_LOG_LEVEL: 'warn',
-            CHATMESH_HTTP_HOST: '127.0.0.1',
-            CHATMESH_HTTP_PORT: String(await freePort()),
-            CHATMESH_GATEWAY_PORT: String(port),
-            CHATMESH_GATEWAY_ID: id,
-            CHATMESH_AUTH_ISSUER: ISSUER,
-            CHATMESH_AUTH_AUDIENCE: AUDIENCE,
-            CHATMESH_AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
-            KAFKA_BROKERS: env.kafka.brokers.join(','),
-            SCHEMA_REGISTRY_URL: env.schemaRegistry.url,
-            CASSANDRA_CONTACT_POINTS: env.cassandra.contactPoints.join(','),
-            CASSANDRA_KEYSPACE: env.cassandra.keyspace,
-            REDIS_URL: env.redis.url,
-            ...options.env,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+    await applyMigrations(cql, { keyspace });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CHATMESH_MODE: 'stack',
+      CHATMESH_LOG_LEVEL: 'warn',
+      CHATMESH_HTTP_HOST: '127.0.0.1',
+      CHATMESH_NAMESPACE: namespace,
+      CHATMESH_PRESENCE_KEY_PREFIX: `${namespace}.watch`,
+      CHATMESH_AUTH_ISSUER: ISSUER,
+      CHATMESH_AUTH_AUDIENCE: AUDIENCE,
+      CHATMESH_AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
+      KAFKA_BROKERS: brokers,
+      SCHEMA_REGISTRY_URL: registryUrl,
+      CASSANDRA_CONTACT_POINTS: contactPoints,
+      CASSANDRA_LOCAL_DC: localDataCenter,
+      CASSANDRA_KEYSPACE: keyspace,
+      REDIS_URL: redisUrl,
+      ...options.env,
+    };
+    for (const name of CORE_SERVICES) {
+      processes.push(
+        spawnService(name, join('services', name, 'src', 'main.ts'), options.logDir, env, await freePort()),
       );
-      child.stdout?.pipe(log);
-      child.stderr?.pipe(log);
-      const gateway: GatewayProcess = {
-        id,
-        child,
-        url: `http://127.0.0.1:${port}`,
-        logFile,
-        exitCode: undefined,
-        exited: new Promise<void>((done) =>
-          child.once('exit', (code, signal) => {
-            gateway.exitCode = code ?? signal ?? 'unknown';
-            done();
-          }),
-        ),
-      };
+    }
+    const gatewayUrls: string[] = [];
+    for (let n = 0; n < options.gateways; n++) {
+      const port = await freePort();
+      const gateway = spawnService(
+        `gateway-${n}`,
+        join('services', 'delivery-gateway', 'src', 'main.ts'),
+        options.logDir,
+        { ...env, CHATMESH_GATEWAY_PORT: String(port), CHATMESH_GATEWAY_ID: `${namespace}-${n}` },
+        await freePort(),
+      );
+      processes.push(gateway);
       gateways.push(gateway);
+      gatewayUrls.push(`ws://127.0.0.1:${port}/v1/ws`);
     }
     const deadline = Date.now() + options.readyTimeoutMs;
     for (;;) {
-      const dead = gateways.find((gateway) => gateway.exitCode !== undefined);
+      const dead = processes.find((proc) => proc.exitCode !== undefined);
       if (dead) {
         throw new BenchError(
           'CM_ERR_BENCH_SETUP_FAILED',
-          `gateway ${dead.id} exited with ${dead.exitCode}; see ${dead.logFile}`,
-          {
-            context: { phase: 'stack', logFile: dead.logFile },
-          },
+          `${dead.name} exited with ${dead.exitCode}; see ${dead.logFile}`,
+          { context: { phase: 'stack', logFile: dead.logFile } },
         );
       }
-      const coreReady = await core.isReady();
       const ready = await Promise.all(
-        gateways.map((gateway) =>
-          fetch(`${gateway.url}/ready`).then(
+        processes.map((proc) =>
+          fetch(`${proc.opsUrl}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
             (response) => response.status === 200,
             () => false,
           ),
         ),
       );
-      if (coreReady && ready.every(Boolean)) break;
+      if (ready.every(Boolean)) break;
       if (Date.now() > deadline) {
-        throw new BenchError('CM_ERR_BENCH_TIMEOUT', `stack services not ready in time; logs in ${options.logDir}`, {
-          context: { phase: 'stack', coreReady, gatewaysReady: ready },
-        });
+        const waiting = processes.filter((_proc, index) => !ready[index]).map((proc) => proc.name);
+        throw new BenchError(
+          'CM_ERR_BENCH_TIMEOUT',
+          `not ready in time: ${waiting.join(', ')}; logs in ${options.logDir}`,
+          {
+            context: { phase: 'stack', waiting },
+          },
+        );
       }
       await new Promise((done) => setTimeout(done, 500));
     }
+    // The servers' processes, found by their listening ports (shared with any other work on the machine).
+    const servers: Array<{ name: string; pid: number }> = [];
+    for (const [name, list] of [
+      ['kafka', brokers],
+      ['cassandra', contactPoints],
+      ['redis', redisUrl],
+      ['schema registry', registryUrl],
+    ] as const) {
+      const port = portsOf(list)[0];
+      const pid = port === undefined ? null : findListeningPid(port);
+      if (pid !== null) servers.push({ name: `${name} (shared server)`, pid });
+    }
+    return {
+      mode: 'stack',
+      gatewayWsUrls: gatewayUrls,
+      signer: { alg: 'ES256', kid, privateJwk, issuer: ISSUER, audience: AUDIENCE },
+      environment: {
+        kafka: { brokers, namespace },
+        schemaRegistry: registryUrl,
+        cassandra: { contactPoints, keyspace },
+        redis: redisUrl,
+        services: processes.map((proc) => ({ name: proc.name, pid: proc.child.pid, log: proc.logFile })),
+        env: options.env,
+      },
+      serverProcesses: () => [...processes.map((proc) => ({ name: proc.name, pid: proc.child.pid ?? 0 })), ...servers],
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
-  // The servers' processes, found by their listening ports (shared with any other work on the machine).
-  const servers: Array<{ name: string; pid: number }> = [];
-  const endpoints: Array<[string, string]> = [
-    ['kafka', env.kafka.brokers.join(',')],
-    ['cassandra', env.cassandra.contactPoints.join(',')],
-    ['redis', env.redis.url],
-    ['schema registry', env.schemaRegistry.url],
-  ];
-  for (const [name, list] of endpoints) {
-    const port = portsOf(list)[0];
-    const pid = port === undefined ? null : findListeningPid(port);
-    if (pid !== null) servers.push({ name: `${name} (shared server)`, pid });
-  }
-  const services = childProcesses(process.pid).flatMap((proc) => {
-    const match = /services\/(ingest|fan-out)\/src\/main\.ts/.exec(proc.cmdline);
-    return match ? [{ name: match[1]!, pid: proc.pid }] : [];
-  });
-  return {
-    mode: 'stack',
-    gatewayWsUrls: gateways.map((gateway) => `${gateway.url.replace(/^http/, 'ws')}/v1/ws`),
-    signer: { alg: 'ES256', kid, privateJwk, issuer: ISSUER, audience: AUDIENCE },
-    environment: {
-      ...core.environment,
-      gateways: gateways.map((gateway) => ({ id: gateway.id, log: gateway.logFile, pid: gateway.child.pid })),
-      env: options.env,
-      notRunning:
-        'receipts, presence and push (not on the send → deliver path); DELIVERED reports stay on the receipts topic',
-    },
-    serverProcesses: () => [
-      ...services,
-      ...gateways.map((gateway, n) => ({ name: `gateway ${n}`, pid: gateway.child.pid ?? 0 })),
-      ...servers,
-    ],
-    stop,
-  };
 }

@@ -235,6 +235,7 @@ async function connectAll(): Promise<void> {
   for (let local = 0; local < localCount; local++) if (globalOf(local) !== plan.offlineDevice) todo.push(local);
   let next = 0;
   let failed = 0;
+  let retried = 0;
   let firstError: string | null = null;
   const lane = async (): Promise<void> => {
     while (next < todo.length) {
@@ -242,13 +243,27 @@ async function connectAll(): Promise<void> {
       try {
         await connectOne(local, token);
       } catch (error) {
-        failed++;
+        // One retry, as a client would reconnect (and counted: a refused or dropped upgrade is a finding).
+        retried++;
         firstError ??= error instanceof Error ? error.message : String(error);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        try {
+          await connectOne(local, token);
+        } catch {
+          failed++;
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(config!.connectConcurrency, Math.max(1, todo.length)) }, lane));
-  reply({ type: 'connected', held: todo.length - failed, failed, firstError, ms: performance.now() - started });
+  reply({
+    type: 'connected',
+    held: todo.length - failed,
+    failed,
+    retried,
+    firstError,
+    ms: performance.now() - started,
+  });
 }
 
 // ---- chats ----
@@ -308,7 +323,8 @@ async function awaitChats(timeoutMs: number): Promise<void> {
   const missing = (): number => {
     let count = 0;
     for (let local = 0; local < localCount; local++) {
-      if (globalOf(local) === plan.offlineDevice) continue;
+      // The offline device, and devices that could not connect, will not see their chats.
+      if (globalOf(local) === plan.offlineDevice || sockets[local] === null) continue;
       count += Math.max(0, chatCreatedNeeded[local]! - chatCreatedSeen[local]!);
     }
     return count;
