@@ -3,7 +3,8 @@ import { startCassandra } from './providers/cassandra-provider.js';
 import type { KafkaServer } from './providers/kafka-provider.js';
 import { startRedis, type RedisServer } from './providers/redis-provider.js';
 import { startSchemaRegistry, type SchemaRegistryServer } from './providers/schema-registry-provider.js';
-import { startRunKafka } from './private-kafka.js';
+import { startKafka } from './providers/kafka-provider.js';
+import { randomName } from './random-name.js';
 
 /** Where a stack-mode test finds the real servers (the shape every stack harness takes). */
 export interface StackEndpoints {
@@ -13,6 +14,12 @@ export interface StackEndpoints {
   readonly cassandraLocalDc: string;
   /** A fresh keyspace; the harness applies the migrations to it. */
   readonly keyspace: string;
+  /**
+   * A fresh Kafka namespace (`CHATMESH_NAMESPACE`): every topic and consumer group of this stack is prefixed with
+   * it, so stacks, benchmarks and other tests share one broker without joining each other's fixed groups. The
+   * harness passes it to the processes it spawns and wraps its own bus with `createNamespacedBus`.
+   */
+  readonly namespace: string;
   readonly redisUrl: string;
 }
 
@@ -29,9 +36,9 @@ export interface StackServers {
 }
 
 /**
- * Kafka of this run ({@link startRunKafka}: the services' consumer groups have fixed names), the schema
- * registry, Cassandra and Redis, one after the other (a provider that starts native servers must not
- * race another doing the same). What started before a failure is stopped again.
+ * Kafka (shared: each stack gets a namespace of its own, see {@link StackEndpoints.namespace}), the schema
+ * registry, Cassandra and Redis, one after the other (a provider that starts native servers must not race another
+ * doing the same). What started before a failure is stopped again.
  */
 export async function startStackServers(): Promise<StackServers> {
   const started: Array<{ stop(): Promise<void> }> = [];
@@ -40,7 +47,7 @@ export async function startStackServers(): Promise<StackServers> {
     started.length = 0;
   };
   try {
-    const kafka = await startRunKafka();
+    const kafka = await startKafka();
     started.push(kafka);
     const registry = await startSchemaRegistry();
     started.push(registry);
@@ -59,6 +66,7 @@ export async function startStackServers(): Promise<StackServers> {
         cassandraContactPoints: cassandra.contactPoints,
         cassandraLocalDc: cassandra.localDataCenter,
         keyspace,
+        namespace: randomName('stack'),
         redisUrl: redis.url,
       }),
       stop,

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafkaBus } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry } from '@chatmesh/presence-registry';
 import { createRegistryCodec } from '@chatmesh/schemas';
 import { createMigratedCassandraStore } from '@chatmesh/store';
@@ -46,17 +46,17 @@ export async function startStackHarness(
     localDataCenter: endpoints.cassandraLocalDc,
     keyspace: endpoints.keyspace,
   });
-  const bus = createKafkaBus({
-    brokers: endpoints.kafkaBrokers,
-    clientId: 'chatmesh-system-tests',
-    logLevel: 'nothing',
-  });
+  const bus = createNamespacedBus(
+    createKafkaBus({ brokers: endpoints.kafkaBrokers, clientId: 'chatmesh-system-tests', logLevel: 'nothing' }),
+    endpoints.namespace,
+  );
   const codec = createRegistryCodec({ url: endpoints.schemaRegistryUrl, clientId: 'chatmesh-system-tests' });
   const presence = await createRedisPresenceRegistry({ url: endpoints.redisUrl });
 
   const env: Record<string, string> = {
     CHATMESH_MODE: 'stack',
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    CHATMESH_NAMESPACE: endpoints.namespace,
     SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
     CASSANDRA_CONTACT_POINTS: endpoints.cassandraContactPoints.join(','),
     CASSANDRA_LOCAL_DC: endpoints.cassandraLocalDc,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createKafkaBus, type Bus, type BusRecord } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus, type Bus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
@@ -44,12 +44,16 @@ before(async () => {
   servers = await startStackServers();
   const { kafka, registry: schemaRegistry, cassandra, redis } = servers;
   const keyspace = randomKeyspaceName('presence');
+  const { namespace } = servers.endpoints(keyspace);
   store = await createMigratedCassandraStore({
     contactPoints: cassandra.contactPoints,
     localDataCenter: cassandra.localDataCenter,
     keyspace,
   });
-  bus = createKafkaBus({ brokers: [...kafka.brokers], clientId: 'presence-it', logLevel: 'nothing' });
+  bus = createNamespacedBus(
+    createKafkaBus({ brokers: [...kafka.brokers], clientId: 'presence-it', logLevel: 'nothing' }),
+    namespace,
+  );
   codec = createRegistryCodec({ url: schemaRegistry.url, clientId: 'presence-it' });
   registry = await createRedisPresenceRegistry({ url: redis.url, keyPrefix: `${keyPrefix}:registry:` });
   // Every topic in one call first (a second createTopics through one admin can race the first on a fresh broker).
@@ -64,6 +68,7 @@ before(async () => {
   const env = {
     CHATMESH_MODE: 'stack',
     KAFKA_BROKERS: kafka.brokers.join(','),
+    CHATMESH_NAMESPACE: namespace,
     SCHEMA_REGISTRY_URL: schemaRegistry.url,
     CASSANDRA_CONTACT_POINTS: cassandra.contactPoints.join(','),
     CASSANDRA_LOCAL_DC: cassandra.localDataCenter,

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createKafkaBus, createMemoryBus, type Bus } from '@chatmesh/bus';
+import { createKafkaBus, createMemoryBus, createNamespacedBus, type Bus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
 // Not declared in package.json: the gateway depends on @chatmesh/web-chat, which depends on this package,
 // so declaring it would close a cycle that turbo refuses. The workspace links it at the root.
@@ -85,6 +85,7 @@ export async function startChatmeshSystem(
       ? {
           CHATMESH_MODE: 'stack',
           KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+          CHATMESH_NAMESPACE: stack.namespace,
           SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
           CASSANDRA_CONTACT_POINTS: stack.cassandraContactPoints.join(','),
           CASSANDRA_LOCAL_DC: stack.cassandraLocalDc,
@@ -106,7 +107,10 @@ export async function startChatmeshSystem(
       localDataCenter: stack.cassandraLocalDc,
       keyspace: stack.keyspace,
     });
-    bus = createKafkaBus({ brokers: [...stack.kafkaBrokers], clientId: 'chatmesh-sdk-tests', logLevel: 'nothing' });
+    bus = createNamespacedBus(
+      createKafkaBus({ brokers: [...stack.kafkaBrokers], clientId: 'chatmesh-sdk-tests', logLevel: 'nothing' }),
+      stack.namespace,
+    );
     codec = createRegistryCodec({ url: stack.schemaRegistryUrl, clientId: 'chatmesh-sdk-tests' });
     presence = await createRedisPresenceRegistry({ url: stack.redisUrl });
   } else {

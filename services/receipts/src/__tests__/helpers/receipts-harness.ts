@@ -5,7 +5,7 @@
  * own delivery topic (command results, `local:` rejections).
  */
 import { randomUUID } from 'node:crypto';
-import { createKafkaBus, createMemoryBus, type Bus, type BusRecord } from '@chatmesh/bus';
+import { createKafkaBus, createMemoryBus, createNamespacedBus, type Bus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { fanOutService } from '@chatmesh/fan-out';
@@ -111,11 +111,10 @@ export async function startReceiptsHarness(
       localDataCenter: stack.cassandraLocalDc,
       keyspace: stack.keyspace,
     });
-    bus = createKafkaBus({
-      brokers: [...stack.kafkaBrokers],
-      clientId: 'chatmesh-receipts-tests',
-      logLevel: 'nothing',
-    });
+    bus = createNamespacedBus(
+      createKafkaBus({ brokers: [...stack.kafkaBrokers], clientId: 'chatmesh-receipts-tests', logLevel: 'nothing' }),
+      stack.namespace,
+    );
     codec = createRegistryCodec({ url: stack.schemaRegistryUrl, clientId: 'chatmesh-receipts-tests' });
     presence = await createRedisPresenceRegistry({ url: stack.redisUrl });
     // One createTopics call first: a second one through the same admin may fail while the first propagates.
