@@ -35,6 +35,7 @@ import {
   type KafkaBusOptions,
 } from './kafka-bus-options.js';
 import { toBusError } from './kafka-errors.js';
+import { OffsetCommitter } from './offset-committer.js';
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
@@ -503,6 +504,9 @@ class KafkaSubscription implements Subscription {
   private signalCrash!: () => void;
   private readonly crashSignal: Promise<'crashed'>;
   private ending: Promise<void> | null = null;
+  /** Commits offsets behind the handlers, one OffsetCommit in flight for all partitions (see OffsetCommitter). */
+  private readonly committer = new OffsetCommitter({ canCommit: () => !this.crashed });
+  private stopping = false;
   /** Group joins so far, and this member's id in the latest: together they make each ownership's assignment id. */
   private joins = 0;
   private memberId = '';
@@ -526,6 +530,7 @@ class KafkaSubscription implements Subscription {
   async start(): Promise<void> {
     const { consumer, options } = this;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.committer.discardPending();
       this.joins++;
       this.memberId = payload.memberId;
       this.current = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
@@ -546,12 +551,31 @@ class KafkaSubscription implements Subscription {
       // Offsets are resolved one by one after each handler; an unresolved tail is fetched again (kafkajs issue #18).
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConcurrently,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) => this.runBatch(payload),
     });
   }
 
   private get assignmentId(): string {
     return `${this.memberId}:${this.joins}`;
+  }
+
+  /**
+   * One fetched batch, with its offsets committed behind it (see OffsetCommitter): the batch returns without
+   * waiting for its commit, so kafkajs's next fetch does not wait for the coordinator. Before kafkajs may hand
+   * the partition to another member (the member stops, the batch failed: a rebalance answered a heartbeat) the
+   * finished offsets are committed first; a commit that failed meanwhile is thrown here, as before.
+   */
+  private async runBatch(payload: EachBatchPayload): Promise<void> {
+    try {
+      await this.handleBatch(payload);
+    } catch (error) {
+      if (!this.crashed) await this.committer.flush();
+      throw error;
+    }
+    if (this.crashed) return;
+    if (this.stopping || !payload.isRunning() || payload.isStale()) await this.committer.flush();
+    const failure = this.committer.takeFailure();
+    if (failure !== undefined && payload.isRunning()) throw failure;
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
@@ -575,8 +599,8 @@ class KafkaSubscription implements Subscription {
       // After a crash, a handler that finishes must not commit: its record belongs to the next owner now.
       if (outcome === 'crashed' || outcome === 'abandoned' || this.crashed) return;
       const next = (BigInt(message.offset) + 1n).toString();
-      // Commit before resolving: at-least-once means the broker knows we are done before we move on.
-      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      // Committed behind the handler (runBatch flushes before kafkajs may hand the partition over).
+      this.committer.mark(commitOffsetsIfNecessary, topic, partition, next);
       resolveOffset(message.offset);
       lastDone = BigInt(message.offset);
       if (isRunning() && !this.crashed) await heartbeat();
@@ -590,8 +614,8 @@ class KafkaSubscription implements Subscription {
 
   /**
    * Key-ordered concurrency over one fetched batch: records start as their key frees up (up to keyConcurrency
-   * at once); every KEYED_COMMIT_INTERVAL_MS and at the end the lowest unfinished offset is committed and a
-   * heartbeat sent. The batch returns only once nothing of it runs any more, so a revoked partition never has
+   * at once); every KEYED_COMMIT_INTERVAL_MS and at the end the lowest unfinished offset is marked for the
+   * OffsetCommitter (committed behind the batch) and a heartbeat sent. The batch returns only once nothing of it runs any more, so a revoked partition never has
    * work in flight when kafkajs releases it: a rebalance or stop stops starting records, waits for the running
    * ones, commits, then returns (the unfinished tail is fetched again by whoever owns the partition next).
    */
@@ -631,7 +655,7 @@ class KafkaSubscription implements Subscription {
           if (!isRunning() || isStale()) scheduler.halt();
           const next = scheduler.committableOffset();
           if (next !== undefined && next !== committed) {
-            await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+            this.committer.mark(commitOffsetsIfNecessary, topic, partition, next);
             committed = next;
           }
           if (isRunning() && !this.crashed) await heartbeat();
@@ -849,6 +873,9 @@ class KafkaSubscription implements Subscription {
     this.ending ??= (async () => {
       this.controller.abort();
       try {
+        // From here every batch flushes its commits as it ends; what finished before is committed now.
+        this.stopping = true;
+        await this.committer.flush();
         // kafkajs waits for the running batch (our loop ends after the in-flight record) and leaves the group.
         await this.consumer.disconnect();
       } finally {
