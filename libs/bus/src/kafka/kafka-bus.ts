@@ -490,6 +490,17 @@ interface TransactionalSlot {
   txn: Transaction;
   /** A commit failed (fenced, or the broker refused): replace the producer before the next batch. */
   broken: boolean;
+  /** The partition's offset as last committed through this producer (a confirmation re-commits it). */
+  committedOffset: string;
+  /** Serialises the transactions of flushes and confirmations: one transaction at a time per producer. */
+  queue: Promise<unknown>;
+}
+
+/** Runs `fn` after everything queued on the slot; a failure does not block what comes after it. */
+function onSlot<T>(slot: TransactionalSlot, fn: () => Promise<T>): Promise<T> {
+  const run = slot.queue.then(fn, fn);
+  slot.queue = run.catch(() => undefined);
+  return run;
 }
 
 /** One kafkajs consumer in a group: the {@link Subscription} the Kafka bus hands out. */
@@ -544,6 +555,20 @@ class KafkaSubscription implements Subscription {
       });
       this.resolveReady();
     });
+    // kafkajs handles a batch of nothing but transaction markers or aborted records itself and, with auto-commit
+    // off, commits nothing: move the group's offset past them too, or a drained partition would show lag for good.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || this.crashed || this.ending) return;
+      this.committer.mark(
+        (offsets) =>
+          consumer.commitOffsets(
+            offsets.topics.flatMap(({ topic, partitions }) => partitions.map((p) => ({ topic, ...p }))),
+          ),
+        payload.topic,
+        payload.partition,
+        (BigInt(payload.lastOffset) + 1n).toString(),
+      );
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
     await consumer.run({
@@ -555,8 +580,9 @@ class KafkaSubscription implements Subscription {
     });
   }
 
-  private get assignmentId(): string {
-    return `${this.memberId}:${this.joins}`;
+  /** One ownership of one partition: this member, this join, this partition. */
+  private assignmentIdOf(topic: string, partition: number, join = this.joins): string {
+    return `${this.memberId}:${join}:${topic}:${partition}`;
   }
 
   /**
@@ -592,7 +618,7 @@ class KafkaSubscription implements Subscription {
           signal: this.controller.signal,
           produce: this.deps.produce,
           instrumentation: this.busOptions.instrumentation,
-          assignmentId: this.assignmentId,
+          assignmentId: this.assignmentIdOf(topic, partition),
         }),
         this.crashSignal,
       ]);
@@ -604,6 +630,15 @@ class KafkaSubscription implements Subscription {
       resolveOffset(message.offset);
       lastDone = BigInt(message.offset);
       if (isRunning() && !this.crashed) await heartbeat();
+    }
+    // Every record done: commit past the control records (transaction markers) that end the batch too.
+    if (lastDone !== undefined && lastDone === BigInt(batch.messages[batch.messages.length - 1]!.offset)) {
+      const end = endOfBatch(batch);
+      if (BigInt(end) > lastDone + 1n) {
+        this.committer.mark(commitOffsetsIfNecessary, topic, partition, end);
+        resolveOffset(batch.lastOffset());
+        lastDone = BigInt(end) - 1n;
+      }
     }
     const onLag = this.busOptions.instrumentation?.onLag;
     if (onLag && lastDone !== undefined) {
@@ -633,7 +668,7 @@ class KafkaSubscription implements Subscription {
               signal: this.controller.signal,
               produce: this.deps.produce,
               instrumentation: this.busOptions.instrumentation,
-              assignmentId: this.assignmentId,
+              assignmentId: this.assignmentIdOf(topic, partition),
             }),
             this.crashSignal,
           ]);
@@ -648,12 +683,13 @@ class KafkaSubscription implements Subscription {
     let committed: string | undefined;
     let commitFailure: unknown;
     let chain: Promise<void> = Promise.resolve();
-    const flush = (): Promise<void> =>
+    let pushedAll = false;
+    const flush = (final = false): Promise<void> =>
       (chain = chain
         .then(async () => {
           if (this.crashed) return;
           if (!isRunning() || isStale()) scheduler.halt();
-          const next = scheduler.committableOffset();
+          const next = committableAtEnd(scheduler, batch, final && pushedAll);
           if (next !== undefined && next !== committed) {
             this.committer.mark(commitOffsetsIfNecessary, topic, partition, next);
             committed = next;
@@ -667,10 +703,7 @@ class KafkaSubscription implements Subscription {
         }));
     const timer = setInterval(() => void flush(), KEYED_COMMIT_INTERVAL_MS);
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.crashed || scheduler.halted) break;
-        await scheduler.push(toBusRecord(topic, partition, message));
-      }
+      pushedAll = await pushBatch(batch, scheduler, () => !isRunning() || isStale() || this.crashed);
       if (!isRunning() || isStale()) scheduler.halt();
       // Everything started returns (a crash releases the wait at once); a stop or rebalance halts the rest.
       await Promise.race([scheduler.idle(), this.crashSignal]);
@@ -678,8 +711,8 @@ class KafkaSubscription implements Subscription {
       clearInterval(timer);
     }
     if (this.crashed) return;
-    await flush();
-    const next = scheduler.committableOffset();
+    await flush(true);
+    const next = committed;
     // kafkajs fetches the partition again after the last resolved offset: resolve only what is finished.
     if (next !== undefined && BigInt(next) > BigInt(batch.firstOffset() ?? next)) {
       resolveOffset((BigInt(next) - 1n).toString());
@@ -706,8 +739,13 @@ class KafkaSubscription implements Subscription {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     if (batch.messages.length === 0 || this.crashed) return;
-    const slot = await this.transactionalSlot(topic, partition);
-    const assignmentId = `${this.memberId}:${slot.join}`;
+    const slot = await this.transactionalSlot(topic, partition, batch.messages[0]!.offset);
+    const assignmentId = this.assignmentIdOf(topic, partition, slot.join);
+    const confirmOwnership = (): Promise<void> =>
+      onSlot(slot, async () => {
+        // An offsets-only transaction at the committed position: the coordinator refuses it if we were fenced.
+        await this.commitTransaction(slot, [], topic, partition, slot.committedOffset);
+      });
     const staged = new Map<bigint, StagedOutput[]>();
     let failure: unknown;
     const scheduler = new KeyOrderedScheduler({
@@ -723,6 +761,7 @@ class KafkaSubscription implements Subscription {
               instrumentation: this.busOptions.instrumentation,
               assignmentId,
               staged: outputs,
+              confirmOwnership,
             }),
             this.crashSignal,
           ]);
@@ -739,21 +778,24 @@ class KafkaSubscription implements Subscription {
     let committed: string | undefined = batch.messages[0]!.offset;
     let commitFailure: unknown;
     let chain: Promise<void> = Promise.resolve();
-    const flush = (): Promise<void> =>
+    let pushedAll = false;
+    const flush = (final = false): Promise<void> =>
       (chain = chain
         .then(async () => {
           if (this.crashed) return;
           if (!isRunning() || isStale()) scheduler.halt();
-          const next = scheduler.committableOffset();
+          const next = committableAtEnd(scheduler, batch, final && pushedAll);
           if (next !== undefined && next !== committed) {
             const upTo = BigInt(next);
             const ready = [...staged.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
-            await this.commitTransaction(
-              slot,
-              ready.flatMap((offset) => staged.get(offset)!),
-              topic,
-              partition,
-              next,
+            await onSlot(slot, () =>
+              this.commitTransaction(
+                slot,
+                ready.flatMap((offset) => staged.get(offset)!),
+                topic,
+                partition,
+                next,
+              ),
             );
             for (const offset of ready) staged.delete(offset);
             committed = next;
@@ -767,17 +809,14 @@ class KafkaSubscription implements Subscription {
         }));
     const timer = setInterval(() => void flush(), KEYED_COMMIT_INTERVAL_MS);
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale() || this.crashed || scheduler.halted) break;
-        await scheduler.push(toBusRecord(topic, partition, message));
-      }
+      pushedAll = await pushBatch(batch, scheduler, () => !isRunning() || isStale() || this.crashed);
       if (!isRunning() || isStale()) scheduler.halt();
       await Promise.race([scheduler.idle(), this.crashSignal]);
     } finally {
       clearInterval(timer);
     }
     if (this.crashed) return;
-    await flush();
+    await flush(true);
     // Only what a committed transaction covers is resolved; kafkajs fetches the rest again.
     if (BigInt(committed) > BigInt(batch.messages[0]!.offset)) {
       resolveOffset((BigInt(committed) - 1n).toString());
@@ -792,10 +831,13 @@ class KafkaSubscription implements Subscription {
   }
 
   /** The partition's producer for the current generation, created (and so fencing older ones) on first use. */
-  private async transactionalSlot(topic: string, partition: number): Promise<TransactionalSlot> {
+  private async transactionalSlot(topic: string, partition: number, position: string): Promise<TransactionalSlot> {
     const key = `${topic}|${partition}`;
     const existing = this.transactionalSlots.get(key);
-    if (existing && existing.join === this.joins && !existing.broken) return existing;
+    if (existing && existing.join === this.joins && !existing.broken) {
+      existing.committedOffset = position;
+      return existing;
+    }
     if (existing) {
       this.transactionalSlots.delete(key);
       await existing.producer.disconnect().catch(() => undefined);
@@ -806,7 +848,14 @@ class KafkaSubscription implements Subscription {
       await producer.connect();
       // The first transaction initialises the transactional id: this is the moment a zombie is fenced (KIP-98).
       const txn = await producer.transaction();
-      const slot: TransactionalSlot = { producer, join, txn, broken: false };
+      const slot: TransactionalSlot = {
+        producer,
+        join,
+        txn,
+        broken: false,
+        committedOffset: position,
+        queue: Promise.resolve(),
+      };
       this.transactionalSlots.set(key, slot);
       return slot;
     } catch (error) {
@@ -851,6 +900,7 @@ class KafkaSubscription implements Subscription {
         topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
       });
       await txn.commit();
+      slot.committedOffset = nextOffset;
     } catch (error) {
       slot.broken = true;
       // A fenced producer cannot abort either; the coordinator already aborted its transaction.
@@ -895,6 +945,41 @@ class KafkaSubscription implements Subscription {
     this.controller.abort();
     return this.stop();
   }
+}
+
+/** The offset after the batch, past any control records (transaction markers) or filtered records that end it. */
+function endOfBatch(batch: EachBatchPayload['batch']): string {
+  return (BigInt(batch.lastOffset()) + 1n).toString();
+}
+
+/**
+ * The offset to commit: the lowest unfinished record, or, once the whole batch was pushed and finished, the end
+ * of the batch including trailing transaction markers. Kafka's own consumer commits its position, which is past
+ * them; committing only past the last data record would leave every transactional topic one offset behind its
+ * high watermark for good (a lag that never drains).
+ */
+function committableAtEnd(
+  scheduler: KeyOrderedScheduler,
+  batch: EachBatchPayload['batch'],
+  whole: boolean,
+): string | undefined {
+  const next = scheduler.committableOffset();
+  if (!whole || next === undefined || scheduler.halted || scheduler.unfinished > 0) return next;
+  const end = endOfBatch(batch);
+  return BigInt(end) > BigInt(next) ? end : next;
+}
+
+/** Pushes the batch's records in order until `stop()`; true when every record was pushed. */
+async function pushBatch(
+  batch: EachBatchPayload['batch'],
+  scheduler: KeyOrderedScheduler,
+  stop: () => boolean,
+): Promise<boolean> {
+  for (const message of batch.messages) {
+    if (stop() || scheduler.halted) return false;
+    await scheduler.push(toBusRecord(batch.topic, batch.partition, message));
+  }
+  return true;
 }
 
 function toBusRecord(topic: string, partition: number, message: KafkaMessage): BusRecord {

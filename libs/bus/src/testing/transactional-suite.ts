@@ -112,6 +112,41 @@ export function runTransactionalContractSuite(
       }
     });
 
+    it('consumers of a transactionally written topic commit past its transaction markers, so a drained group has no lag', async () => {
+      const { input, output } = await topics(2);
+      await bus.producer.send(
+        input,
+        Array.from({ length: 12 }, (_, index) => ({ key: `k${index}`, value: Buffer.from(String(index)) })),
+      );
+      await subscribe(unique('group'), input, async (record, context) =>
+        stage(context, output, record.key!, record.value!.toString()),
+      );
+      for (const keyConcurrency of [1, 4]) {
+        const groupId = unique('reader');
+        let seen = 0;
+        await bus
+          .subscribe({
+            groupId,
+            topics: [output],
+            keyConcurrency,
+            deadLetter: { encode: encodeDeadLetterJson },
+            handler: async () => void seen++,
+          })
+          .then((subscription) => live.push(subscription));
+        await wait(() => seen >= 12, `every output read (keyConcurrency ${keyConcurrency})`);
+        await wait(async () => {
+          const [committed, high] = await Promise.all([
+            bus.admin.fetchCommittedOffsets(groupId, output),
+            bus.admin.fetchTopicOffsets(output),
+          ]);
+          return high.every(
+            ({ partition, high: end }) =>
+              end === '0' || committed.find((entry) => entry.partition === partition)?.offset === end,
+          );
+        }, `the reader's committed offsets to reach the high watermarks (keyConcurrency ${keyConcurrency})`);
+      }
+    });
+
     it('keeps the outputs of one key in the order of its records', async () => {
       const { input, output } = await topics(1);
       const out = await collectRecords(bus, output);
