@@ -163,9 +163,10 @@ export interface SubscribeOptions {
    * Key-ordered concurrency: within one partition, up to this many records with different keys are handled at
    * once, while records with the same key (null keys count as one key) stay strictly in offset order. The
    * committed offset is always the lowest one not yet finished, so a crash redelivers every unfinished record
-   * and possibly some finished ones after it (handlers must be idempotent). Commits are batched (Kafka: every
-   * 100 ms and at the end of each fetched batch) instead of after every record. A record being retried blocks
-   * only its key. 1 keeps strict per-partition order with a commit after every record. @default 1
+   * and possibly some finished ones after it (handlers must be idempotent). A record being retried blocks only its
+   * key. 1 keeps strict per-partition order. On Kafka, commits go out behind the handlers (one OffsetCommit in
+   * flight per member, carrying every partition's latest finished offset) and are flushed before a partition is
+   * handed over. @default 1
    */
   readonly keyConcurrency?: number;
   /**

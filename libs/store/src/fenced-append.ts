@@ -10,6 +10,11 @@ export interface AppendOutcome {
 /** What to append: the entry without its sequence number, whose payload may depend on that number. */
 export type AppendDraft = Omit<LogEntry, 'seq' | 'payload'> & {
   readonly payload: Buffer | ((seq: number) => Buffer | Promise<Buffer>);
+  /**
+   * The caller looked the idempotency key up itself just before (and found no row holding it), so the append
+   * skips that read. @default false
+   */
+  readonly keyChecked?: boolean;
 };
 
 /** How often the head hint is raised: recovery probes at most this many rows past it. */
@@ -61,8 +66,8 @@ export async function appendFenced(
   draft: AppendDraft,
   epoch: number,
 ): Promise<AppendOutcome> {
-  const { streamId, idempotencyKey } = draft;
-  const knownSeq = await log.findKey(streamId, idempotencyKey);
+  const { streamId, idempotencyKey, keyChecked, ...fields } = draft;
+  const knownSeq = keyChecked ? null : await log.findKey(streamId, idempotencyKey);
   if (knownSeq !== null) {
     const existing = await log.get(streamId, knownSeq);
     if (existing && existing.idempotencyKey === idempotencyKey) {
@@ -80,9 +85,15 @@ export async function appendFenced(
     head = recovered.head;
   }
   const seq = head + 1;
-  const { payload, ...rest } = draft;
+  const { payload, ...rest } = fields;
   // The payload may embed its own sequence number (a ChatEvent carries `seq`).
-  const entry: LogEntry = { ...rest, seq, payload: typeof payload === 'function' ? await payload(seq) : payload };
+  const entry: LogEntry = {
+    ...rest,
+    streamId,
+    idempotencyKey,
+    seq,
+    payload: typeof payload === 'function' ? await payload(seq) : payload,
+  };
   // Row and key index together: a key whose row is missing (a crash in between) counts as absent (see above).
   await Promise.all([log.write(entry, epoch), log.putKey(streamId, idempotencyKey, seq, epoch)]);
   heads.set(streamId, epoch, seq);

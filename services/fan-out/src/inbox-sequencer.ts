@@ -110,7 +110,10 @@ export function createInboxSequencer(deps: {
         },
         epoch,
       );
-      const stored = (await codec.decode<InboxEntry>(entry.payload)).value;
+      // A new row holds exactly what was just encoded; only a replay needs the stored bytes decoded.
+      const stored = created
+        ? { ...draft, inboxSeq: entry.seq }
+        : (await codec.decode<InboxEntry>(entry.payload)).value;
       let online: ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>;
       try {
         online = await devices.onlineDevices(userId);

@@ -237,10 +237,13 @@ export function createCommandProcessor(
             : 'chatmesh.chat.CreateChat' in c
               ? null
               : requestKey(origin.userId, origin.requestId);
+        // Looked up here, so the append below need not read the key again (one Cassandra read per message less).
+        let keyChecked = false;
         if (storedKey !== null) {
           const seq = await store.chatLog.findKey(chatId, storedKey);
           const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
           if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, null, true);
+          keyChecked = true;
         }
         const state = await states.get(chatId);
         const plan = planCommand(command, state);
@@ -258,6 +261,7 @@ export function createCommandProcessor(
           {
             streamId: chatId,
             idempotencyKey: plan.idempotencyKey,
+            keyChecked: keyChecked && plan.idempotencyKey === storedKey,
             kind: plan.kind,
             createdAtMs: serverTimeMs,
             payload: (seq) =>
