@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
-import { createKafkaBus, type Bus } from '@chatmesh/bus';
+import { createKafkaBus, createNamespacedBus, namespacedName, type Bus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
 import { ensureTopics } from '@chatmesh/runtime';
 import { createRegistryCodec, TOPICS, type SchemaCodec } from '@chatmesh/schemas';
@@ -150,7 +150,12 @@ export async function startStackTarget(options: {
     contactPoints: cassandra.contactPoints,
     localDataCenter: cassandra.localDataCenter,
   });
-  const bus: Bus = createKafkaBus({ brokers: kafka.brokers, clientId: `chatmesh-bench-${options.runId}` });
+  // A Kafka namespace of the run's own: tests and other stacks on the same broker keep their fixed groups apart.
+  const namespace = `bench-${options.runId}`;
+  const bus: Bus = createNamespacedBus(
+    createKafkaBus({ brokers: kafka.brokers, clientId: `chatmesh-bench-${options.runId}` }),
+    namespace,
+  );
   const codec: SchemaCodec = createRegistryCodec({ url: registry.url, clientId: `chatmesh-bench-${options.runId}` });
   const admin = new Kafka({
     brokers: kafka.brokers,
@@ -173,7 +178,10 @@ export async function startStackTarget(options: {
     stopped ??= (async () => {
       await Promise.all(processes.map((proc) => stopService(proc, 20_000)));
       try {
-        await admin.deleteTopics({ topics: [...options.gatewayTopics], timeout: 10_000 });
+        await admin.deleteTopics({
+          topics: options.gatewayTopics.map((topic) => namespacedName(namespace, topic)),
+          timeout: 10_000,
+        });
       } catch {
         // best effort: a leftover per-run gateway topic is harmless
       }
@@ -216,6 +224,7 @@ export async function startStackTarget(options: {
       CHATMESH_HTTP_HOST: '127.0.0.1',
       CHATMESH_LOG_LEVEL: options.logLevel,
       KAFKA_BROKERS: kafka.brokers.join(','),
+      CHATMESH_NAMESPACE: namespace,
       SCHEMA_REGISTRY_URL: registry.url,
       CASSANDRA_CONTACT_POINTS: cassandra.contactPoints.join(','),
       CASSANDRA_LOCAL_DC: cassandra.localDataCenter,
@@ -276,7 +285,9 @@ export async function startStackTarget(options: {
     },
     async checkIsolation() {
       const warnings: string[] = [];
-      const { groups } = await admin.describeGroups(SERVICE_GROUPS.map((group) => group.groupId));
+      const { groups } = await admin.describeGroups(
+        SERVICE_GROUPS.map((group) => namespacedName(namespace, group.groupId)),
+      );
       for (const group of groups) {
         if (group.members.length !== 1) {
           warnings.push(
