@@ -33,6 +33,8 @@ export interface WorkerReport {
   readonly ledger: LedgerSummary;
   /** Scheduled send → delivery at the recipient's socket (after the warm-up messages). */
   readonly delivery: HistogramData;
+  /** The same for every message, warm-up included. */
+  readonly deliveryAll: HistogramData;
   /** Scheduled send → the sender's `ack` (after the warm-up). */
   readonly ack: HistogramData;
   /** How late each send left behind its schedule (the generator's own lag). */

@@ -9,7 +9,7 @@ export const USAGE =
   '         [--rate N msg/s] [--seconds N] [--messages N (catchup)] [--chats N] [--members N (group)]\n' +
   '         [--warmup-s N] [--drain-timeout-s N] [--late-ms N] [--workers N] [--gateways N (stack)]\n' +
   '         [--ack-interval-ms N] [--body-bytes N] [--connect-concurrency N] [--baseline]\n' +
-  '         [--ready-timeout-s N] [--results-dir DIR] [--note TEXT]';
+  '         [--cpu-prof-dir DIR (embedded)] [--ready-timeout-s N] [--results-dir DIR] [--note TEXT]';
 
 export interface SendDeliverOptions {
   readonly mode: 'embedded' | 'stack';
@@ -32,6 +32,8 @@ export interface SendDeliverOptions {
   readonly connectConcurrency: number;
   readonly baseline: boolean;
   readonly readyTimeoutS: number;
+  /** Embedded mode: a V8 CPU profile of the services' process, written here when it stops. */
+  readonly cpuProfileDir: string | undefined;
   readonly resultsDir: string;
   readonly note: string;
 }
@@ -76,6 +78,7 @@ export function parseSendDeliverOptions(argv: readonly string[], defaultResultsD
       'connect-concurrency': { type: 'string' },
       baseline: { type: 'boolean', default: false },
       'ready-timeout-s': { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
       'results-dir': { type: 'string' },
       note: { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -117,6 +120,8 @@ export function parseSendDeliverOptions(argv: readonly string[], defaultResultsD
   if (scenario !== 'catchup' && warmupS >= seconds) invalid('--warmup-s must be shorter than --seconds');
   const devices = scenario === 'direct' ? 2 * chats : scenario === 'group' ? chats * members : chats + 2;
   const gateways = integer(values.gateways, 'gateways', 1, 1);
+  if (values.mode === 'stack' && values['cpu-prof-dir'] !== undefined)
+    invalid('--cpu-prof-dir is for embedded mode (one process holds every service)');
   if (values.mode === 'embedded' && gateways !== 1) invalid('--gateways is for stack mode (embedded runs one gateway)');
   return {
     mode: values.mode,
@@ -136,6 +141,7 @@ export function parseSendDeliverOptions(argv: readonly string[], defaultResultsD
     connectConcurrency: integer(values['connect-concurrency'], 'connect-concurrency', 1, 32),
     baseline: values.baseline,
     readyTimeoutS: integer(values['ready-timeout-s'], 'ready-timeout-s', 1, 240),
+    cpuProfileDir: values['cpu-prof-dir'] === undefined ? undefined : resolve(values['cpu-prof-dir']),
     resultsDir: resolve(values['results-dir'] ?? defaultResultsDir),
     note: values.note,
   };

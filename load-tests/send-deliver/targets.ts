@@ -46,12 +46,15 @@ export async function startEmbedded(options: {
   logDir: string;
   readyTimeoutMs: number;
   env: Readonly<Record<string, string>>;
+  /** Write a V8 CPU profile of the process into this directory when it stops. */
+  cpuProfileDir?: string | undefined;
 }): Promise<SendDeliverTarget> {
   const secret = randomBytes(32).toString('base64url');
   const embedded = await startEmbeddedProcess({
     logDir: options.logDir,
     readyTimeoutMs: options.readyTimeoutMs,
     fdLimit: 20_000,
+    ...(options.cpuProfileDir === undefined ? {} : { nodeFlags: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` }),
     env: { CHATMESH_AUTH_DEV_SECRET: secret, ...options.env },
   });
   return {

@@ -74,6 +74,7 @@ const errorCodes: Record<string, number> = {};
 const closes: Record<string, number> = {};
 const deliveredPerSecond: number[] = [];
 const delivery = new LatencyHistogram();
+const deliveryAll = new LatencyHistogram();
 const ackLatency = new LatencyHistogram();
 const sendLag = new LatencyHistogram();
 const createWaiters = new Map<string, (accepted: boolean, code: string | null) => void>();
@@ -128,6 +129,7 @@ function onFrame(local: number, frame: InFrame, nowMs: number): void {
       if (outcome !== 'received' || !running) return;
       const scheduled = startMs + (message * 1000) / rate;
       if (nowMs - scheduled > lateMs) late++;
+      deliveryAll.record(nowMs - scheduled);
       if (message >= warmupMessages) delivery.record(nowMs - scheduled);
       const second = Math.max(0, Math.floor((nowMs - startMs) / 1000));
       while (deliveredPerSecond.length <= second) deliveredPerSecond.push(0);
@@ -381,6 +383,7 @@ function report(): WorkerReport {
   return {
     ledger: ledger.summary(),
     delivery: delivery.toData(),
+    deliveryAll: deliveryAll.toData(),
     ack: ackLatency.toData(),
     sendLag: sendLag.toData(),
     deliveredPerSecond,
