@@ -484,7 +484,8 @@ async function main(): Promise<void> {
     process.stdout.write(`  chats created and seen by their members in ${(setupMs / 1000).toFixed(1)} s\n`);
 
     const token = await createTokenFactory(target.signer);
-    const offlineUrl = target.gatewayWsUrls[plan.offlineDevice % target.gatewayWsUrls.length]!;
+    // The offline device's gateway, as for every device (d mod gateways); unused outside catchup.
+    const offlineUrl = target.gatewayWsUrls[Math.max(0, plan.offlineDevice) % target.gatewayWsUrls.length]!;
     if (plan.offlineDevice >= 0) {
       const { user, deviceId } = plan.device(plan.offlineDevice);
       await primeOfflineDevice(offlineUrl, await token(plan.userId(user), deviceId), 120_000);
