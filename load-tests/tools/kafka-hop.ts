@@ -34,7 +34,7 @@ import { readMachineInfo } from '../src/machine-info.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-const MODES = ['raw', 'raw-async-commit', 'bus', 'bus-keyed'] as const;
+const MODES = ['raw', 'raw-async-commit', 'bus', 'bus-keyed', 'bus-relay', 'bus-txn'] as const;
 type Mode = (typeof MODES)[number];
 
 interface HopOptions {
@@ -234,6 +234,41 @@ async function startRawConsumer(
   };
 }
 
+/**
+ * Two hops, as ingest and the inbox sequencer run them: a keyed subscription relays each record to a second topic
+ * (with the shared producer, or staged in its transaction with `txn`), and a reader of that topic records it.
+ */
+async function startBusRelay(
+  bus: Bus,
+  topic: string,
+  options: HopOptions,
+  recorder: HopRecorder,
+  transactional: boolean,
+): Promise<HopConsumer> {
+  const relayed = `${topic}-out`;
+  const relay: Subscription = await bus.subscribe({
+    groupId: `hop-relay-${suffix()}`,
+    topics: [topic],
+    keyConcurrency: options.keyConcurrency,
+    partitionsConcurrently: options.partitionsConcurrently,
+    transactional,
+    deadLetter: { encode: async (envelope) => Buffer.from(JSON.stringify({ ...envelope, originalValue: null })) },
+    handler: async (record, context) => {
+      const out = [{ key: record.key, value: record.value }];
+      if (context.produce) context.produce(relayed, out);
+      else await bus.producer.send(relayed, out);
+    },
+  });
+  const reader = await startBusConsumer(bus, relayed, options, recorder, options.keyConcurrency);
+  await relay.ready;
+  return {
+    stop: async () => {
+      await relay.stop();
+      await reader.stop();
+    },
+  };
+}
+
 async function startBusConsumer(
   bus: Bus,
   topic: string,
@@ -341,6 +376,7 @@ async function runOnce(
   for (let attempt = 1; ; attempt++) {
     try {
       await createHopTopics(admin, topic, partitions, bus !== undefined);
+      if (mode === 'bus-relay' || mode === 'bus-txn') await createHopTopics(admin, `${topic}-out`, partitions, true);
       break;
     } catch (error) {
       if (attempt >= 5) throw error;
@@ -351,7 +387,10 @@ async function runOnce(
   let consumer: HopConsumer | undefined;
   let producer: HopProducer | undefined;
   try {
-    if (bus) {
+    if (bus && (mode === 'bus-relay' || mode === 'bus-txn')) {
+      consumer = await startBusRelay(bus, topic, options, recorder, mode === 'bus-txn');
+      producer = busProducer(bus, topic);
+    } else if (bus) {
       consumer = await startBusConsumer(
         bus,
         topic,

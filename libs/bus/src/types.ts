@@ -75,10 +75,11 @@ export interface HandlerContext {
   readonly assignmentId: string;
   /**
    * Transactional subscriptions only (`transactional: true`), undefined otherwise: stages records to produce.
-   * They become visible atomically with the commit of this record's offset, or never: a member that lost the
-   * partition (a zombie: paused past its session, then resumed) is fenced and its staged records are discarded,
-   * and so are those of a failed attempt that is retried. Use it instead of the shared producer for every output
-   * that must not outlive a fenced writer.
+   * They become visible only while this member still owns the partition, before the record's offset is committed:
+   * a member that lost the partition (a zombie: paused past its session, then resumed) is fenced and its staged
+   * records are discarded, and so are those of a failed attempt that is retried. A crash between the two makes
+   * them appear again when the record is redone (at-least-once, as for any output). Use it instead of the shared
+   * producer for every output that must not outlive a fenced writer.
    */
   readonly produce?: (topic: string, records: readonly OutgoingRecord[]) => void;
   /**
@@ -170,13 +171,14 @@ export interface SubscribeOptions {
    */
   readonly keyConcurrency?: number;
   /**
-   * Consume-transform-produce with fencing: handlers stage their outputs with {@link HandlerContext.produce}, and
-   * the bus makes them visible together with the committed offsets, atomically (Kafka: one transaction per commit,
-   * with a transactional producer per input partition whose id is `<group>|<topic>|<partition>`, so the member
-   * that takes a partition over fences the previous owner's producer before handling anything; consumers of the
+   * Consume-transform-produce with fencing: handlers stage their outputs with {@link HandlerContext.produce}; the
+   * bus publishes them as records finish, then commits the offsets behind them (Kafka: transactions on a
+   * transactional producer per input partition, id `<group>|<topic>|<partition>`, run one after the other behind
+   * the batches, each holding everything finished since the last; the member that takes a partition over
+   * initialises that producer before handling anything, which fences the previous owner's; consumers of the
    * outputs read committed records only). A zombie can then neither publish nor commit. Dead letters are staged
-   * the same way. Always key-ordered (keyConcurrency, default 1) with commits every ~100 ms and at batch end.
-   * @default false
+   * the same way. Always key-ordered (keyConcurrency, default 1). The memory bus publishes a record's outputs
+   * when its offset is committed and drops a killed worker's. @default false
    */
   readonly transactional?: boolean;
 }

@@ -35,7 +35,7 @@ import {
   type KafkaBusOptions,
 } from './kafka-bus-options.js';
 import { toBusError } from './kafka-errors.js';
-import { OffsetCommitter } from './offset-committer.js';
+import { OffsetCommitter, type CommitOffsets } from './offset-committer.js';
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
@@ -433,6 +433,9 @@ export function createKafkaBus(raw: KafkaBusOptions): Bus {
               allowAutoTopicCreation: false,
               transactionTimeout: TRANSACTION_TIMEOUT_MS,
               createPartitioner: Partitioners.DefaultPartitioner,
+              // A transaction begun right after the previous one's EndTxn is often answered CONCURRENT_TRANSACTIONS
+              // until the markers are written (a few ms): retry soon, not after the client's 100+ ms backoff.
+              retry: { initialRetryTime: 10, maxRetryTime: 1_000, retries: 20 },
             }),
         },
       );
@@ -494,6 +497,13 @@ interface TransactionalSlot {
   committedOffset: string;
   /** Serialises the transactions of flushes and confirmations: one transaction at a time per producer. */
   queue: Promise<unknown>;
+  /** Outputs of finished records not yet in a transaction, in offset order, and the offset after them. */
+  queued: StagedOutput[];
+  queuedOffset: string | undefined;
+  /** The first transaction failure of this generation (the slot is broken from then on). */
+  failure: unknown;
+  /** The consumer's commit of this partition's group offsets (a batch payload's). */
+  commitOffsets: CommitOffsets | undefined;
 }
 
 /** Runs `fn` after everything queued on the slot; a failure does not block what comes after it. */
@@ -727,24 +737,31 @@ class KafkaSubscription implements Subscription {
   }
 
   /**
-   * Consume-transform-produce over one fetched batch: key-ordered like {@link handleBatchByKey}, but each commit
-   * (every KEYED_COMMIT_INTERVAL_MS and at the end) is one Kafka transaction holding the outputs staged by the
-   * records it covers and the group offset (sendOffsets), on the partition's own transactional producer. The
-   * producer is created for each new generation and opens its first transaction before any record is handled:
-   * InitProducerId bumps the transactional id's epoch, so a previous owner still running (a zombie) gets
-   * PRODUCER_FENCED on its next produce or commit and its open transaction is aborted; read-committed consumers
-   * never see what it staged.
+   * Consume-transform-produce over one fetched batch, key-ordered like {@link handleBatchByKey}. As records finish
+   * (every KEYED_COMMIT_INTERVAL_MS and at the end) the outputs they staged are queued on the partition's
+   * transactional producer, whose transactions run one after the other behind the batch: each takes everything
+   * queued so far (a group commit), and once it committed, the consumer offset it covers is committed behind it
+   * (OffsetCommitter). The batch does not wait for them, so kafkajs's next fetch does not either; a member that
+   * stops or loses the partition waits for them before letting go.
+   *
+   * The producer is created for each new generation and initialised before any record is handled: InitProducerId
+   * bumps the transactional id's epoch, so a previous owner still running (a zombie) gets PRODUCER_FENCED on its
+   * next transaction and nothing it staged becomes visible to read-committed consumers; its offset commits are
+   * refused by the group's generation check. Offsets are not part of the transactions: a crash between a
+   * transaction and its offset commit redoes those records (their outputs appear again, as at-least-once allows),
+   * and the transaction stays three round trips (AddPartitionsToTxn, Produce, EndTxn).
    */
   private async handleBatchTransactionally(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     const { topic, partition } = batch;
     if (batch.messages.length === 0 || this.crashed) return;
     const slot = await this.transactionalSlot(topic, partition, batch.messages[0]!.offset);
+    slot.commitOffsets = commitOffsetsIfNecessary;
     const assignmentId = this.assignmentIdOf(topic, partition, slot.join);
     const confirmOwnership = (): Promise<void> =>
       onSlot(slot, async () => {
         // An offsets-only transaction at the committed position: the coordinator refuses it if we were fenced.
-        await this.commitTransaction(slot, [], topic, partition, slot.committedOffset);
+        await this.commitTransaction(slot, [], topic, partition, slot.committedOffset, true);
       });
     const staged = new Map<bigint, StagedOutput[]>();
     let failure: unknown;
@@ -775,67 +792,85 @@ class KafkaSubscription implements Subscription {
       },
     });
     // Nothing before the batch's first record needs committing: a transaction only once a record finished.
-    let committed: string | undefined = batch.messages[0]!.offset;
-    let commitFailure: unknown;
-    let chain: Promise<void> = Promise.resolve();
+    let queuedUpTo: string = batch.messages[0]!.offset;
     let pushedAll = false;
-    const flush = (final = false): Promise<void> =>
-      (chain = chain
-        .then(async () => {
-          if (this.crashed) return;
-          if (!isRunning() || isStale()) scheduler.halt();
-          const next = committableAtEnd(scheduler, batch, final && pushedAll);
-          if (next !== undefined && next !== committed) {
-            const upTo = BigInt(next);
-            const ready = [...staged.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
-            await onSlot(slot, () =>
-              this.commitTransaction(
-                slot,
-                ready.flatMap((offset) => staged.get(offset)!),
-                topic,
-                partition,
-                next,
-              ),
-            );
-            for (const offset of ready) staged.delete(offset);
-            committed = next;
-          }
-          if (isRunning() && !this.crashed) await heartbeat();
-        })
-        .catch((error: unknown) => {
-          // Fenced (a newer owner took the partition) or refused: stop, and let the next owner redo the rest.
-          commitFailure ??= error;
-          scheduler.halt();
-        }));
-    const timer = setInterval(() => void flush(), KEYED_COMMIT_INTERVAL_MS);
+    const flush = (final = false): void => {
+      if (this.crashed) return;
+      if (!isRunning() || isStale()) scheduler.halt();
+      const next = committableAtEnd(scheduler, batch, final && pushedAll);
+      if (next === undefined || next === queuedUpTo) return;
+      const upTo = BigInt(next);
+      const ready = [...staged.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
+      for (const offset of ready) slot.queued.push(...staged.get(offset)!);
+      for (const offset of ready) staged.delete(offset);
+      slot.queuedOffset = next;
+      queuedUpTo = next;
+      void onSlot(slot, () => this.runQueuedTransaction(slot, topic, partition)).catch(() => undefined);
+    };
+    const timer = setInterval(() => {
+      flush();
+      if (isRunning() && !this.crashed) void heartbeat().catch(() => scheduler.halt());
+    }, KEYED_COMMIT_INTERVAL_MS);
     try {
-      pushedAll = await pushBatch(batch, scheduler, () => !isRunning() || isStale() || this.crashed);
+      pushedAll = await pushBatch(batch, scheduler, () => !isRunning() || isStale() || this.crashed || slot.broken);
       if (!isRunning() || isStale()) scheduler.halt();
       await Promise.race([scheduler.idle(), this.crashSignal]);
     } finally {
       clearInterval(timer);
     }
     if (this.crashed) return;
-    await flush(true);
-    // Only what a committed transaction covers is resolved; kafkajs fetches the rest again.
-    if (BigInt(committed) > BigInt(batch.messages[0]!.offset)) {
-      resolveOffset((BigInt(committed) - 1n).toString());
-    }
+    flush(true);
+    // Let go only once what was queued committed: the next owner starts from the committed offsets.
+    if (this.stopping || !isRunning() || isStale() || failure !== undefined) await slot.queue;
+    if (slot.failure !== undefined) throw slot.failure;
+    // Resolved now, committed behind the batch: a transaction that fails seeks the partition back (see below).
+    if (BigInt(queuedUpTo) > BigInt(batch.messages[0]!.offset)) resolveOffset((BigInt(queuedUpTo) - 1n).toString());
     if (failure !== undefined) throw failure;
-    if (commitFailure !== undefined && isRunning()) throw commitFailure;
     const onLag = this.busOptions.instrumentation?.onLag;
-    if (onLag && committed !== undefined) {
-      const lag = BigInt(batch.highWatermark) - BigInt(committed);
+    if (onLag) {
+      const lag = BigInt(batch.highWatermark) - BigInt(queuedUpTo);
       onLag({ groupId: this.groupId, topic, partition, lag: Number(lag < 0n ? 0n : lag) });
     }
+  }
+
+  /**
+   * One transaction of everything queued on the slot; then its offset is committed behind it. On failure the
+   * slot breaks: what was queued is dropped, the partition is sought back to the last committed transaction's
+   * offset (those records were resolved already), and the next batch of the partition throws, so the consumer
+   * restarts and rejoins before this member may produce again. Never re-initialising the producer within one
+   * generation matters: a zombie that did would fence the partition's real owner.
+   */
+  private async runQueuedTransaction(slot: TransactionalSlot, topic: string, partition: number): Promise<void> {
+    const nextOffset = slot.queuedOffset;
+    if (nextOffset === undefined || slot.broken || this.crashed) return;
+    const outputs = slot.queued;
+    slot.queued = [];
+    slot.queuedOffset = undefined;
+    try {
+      await this.commitTransaction(slot, outputs, topic, partition, nextOffset, false);
+    } catch (error) {
+      slot.failure ??= error;
+      slot.queued = [];
+      slot.queuedOffset = undefined;
+      if (!this.crashed && !this.ending) {
+        try {
+          this.consumer.seek({ topic, partition, offset: slot.committedOffset });
+        } catch {
+          // Not running any more: the next owner starts from the committed offset anyway.
+        }
+      }
+      throw error;
+    }
+    if (slot.commitOffsets && !this.crashed) this.committer.mark(slot.commitOffsets, topic, partition, nextOffset);
   }
 
   /** The partition's producer for the current generation, created (and so fencing older ones) on first use. */
   private async transactionalSlot(topic: string, partition: number, position: string): Promise<TransactionalSlot> {
     const key = `${topic}|${partition}`;
     const existing = this.transactionalSlots.get(key);
-    if (existing && existing.join === this.joins && !existing.broken) {
-      existing.committedOffset = position;
+    if (existing && existing.join === this.joins) {
+      // Within one generation a broken producer is never replaced (see runQueuedTransaction): restart instead.
+      if (existing.broken) throw existing.failure ?? new BusError('CM_ERR_BUS_PRODUCER_FENCED', `${key} is fenced`);
       return existing;
     }
     if (existing) {
@@ -855,6 +890,10 @@ class KafkaSubscription implements Subscription {
         broken: false,
         committedOffset: position,
         queue: Promise.resolve(),
+        queued: [],
+        queuedOffset: undefined,
+        failure: undefined,
+        commitOffsets: undefined,
       };
       this.transactionalSlots.set(key, slot);
       return slot;
@@ -870,6 +909,7 @@ class KafkaSubscription implements Subscription {
     topic: string,
     partition: number,
     nextOffset: string,
+    withOffsets: boolean,
   ): Promise<void> {
     const { txn } = slot;
     try {
@@ -895,10 +935,12 @@ class KafkaSubscription implements Subscription {
           this.busOptions.instrumentation?.onProduced?.({ topic: outputTopic, records: messages.length });
         }
       }
-      await txn.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
-      });
+      if (withOffsets) {
+        await txn.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+        });
+      }
       await txn.commit();
       slot.committedOffset = nextOffset;
     } catch (error) {
