@@ -132,6 +132,11 @@ export interface BusInstrumentation {
     topic: string;
     partition: number;
     durationMs: number;
+    /**
+     * From the record's timestamp (when it was produced) to the start of its first attempt: the hop's queueing,
+     * fetch and transaction-visibility time. Reported with the first outcome of a record only.
+     */
+    delayMs?: number;
     outcome: 'ok' | 'retry' | 'dead-lettered';
     errorCode?: string;
   }): void;

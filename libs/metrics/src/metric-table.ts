@@ -54,6 +54,13 @@ export const METRICS = {
     labelNames: ['group', 'topic', 'outcome'],
     buckets: HANDLER_SECONDS_BUCKETS,
   },
+  busRecordDelaySeconds: {
+    name: 'chatmesh_bus_record_delay_seconds',
+    type: 'histogram',
+    help: "Time from a record's production (its timestamp) to the start of its handler: the hop's queueing, fetch wait and transaction visibility.",
+    labelNames: ['group', 'topic'],
+    buckets: HANDLER_SECONDS_BUCKETS,
+  },
   busConsumerLagRecords: {
     name: 'chatmesh_bus_consumer_lag_records',
     type: 'gauge',

@@ -10,8 +10,9 @@ export function createBusInstrumentation(metrics: ChatmeshMetrics): BusInstrumen
     onProduced({ topic, records }) {
       metrics.busRecordsProducedTotal.inc({ topic }, records);
     },
-    onHandled({ groupId, topic, durationMs, outcome, errorCode }) {
+    onHandled({ groupId, topic, durationMs, delayMs, outcome, errorCode }) {
       metrics.busHandlerDurationSeconds.observe({ group: groupId, topic, outcome }, durationMs / 1000);
+      if (delayMs !== undefined) metrics.busRecordDelaySeconds.observe({ group: groupId, topic }, delayMs / 1000);
       if (outcome === 'ok') metrics.busRecordsConsumedTotal.inc({ group: groupId, topic });
       else if (outcome === 'retry') metrics.busRecordsRetriedTotal.inc({ group: groupId, topic });
       else

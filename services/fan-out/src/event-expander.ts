@@ -59,7 +59,10 @@ export interface EventExpander {
    * Idempotent downstream: each entry carries the dedupe key of (chat, seq).
    * @returns the recipients, for tests and metrics
    */
-  expand(event: ChatEvent): Promise<string[]>;
+  expand(
+    event: ChatEvent,
+    sink?: { sendBytes(topic: string, records: readonly OutgoingRecord[]): Promise<void> },
+  ): Promise<string[]>;
 }
 
 /** Creates the expander over the store's membership intervals. */
@@ -86,14 +89,18 @@ export function createEventExpander(deps: { store: ChatStore; codec: SchemaCodec
   }
 
   return {
-    async expand(event) {
+    async expand(event, sink) {
+      // Staged in the subscription's transaction when there is one: the handler then never waits for a produce.
+      const send = sink
+        ? (records: readonly OutgoingRecord[]) => sink.sendBytes(TOPICS.userInbox.name, records)
+        : async (records: readonly OutgoingRecord[]) => void (await bus.producer.send(TOPICS.userInbox.name, records));
       const { kind, affected, clientMessageId } = describeEvent(event);
       const members = await membersAt(event, kind !== 'MESSAGE_RECEIVED');
       const recipients = kind === 'MEMBERS_REMOVED' ? [...new Set([...members, ...affected])] : members;
       let batch: OutgoingRecord[] = [];
       let batchBytes = 0;
       const flush = async (): Promise<void> => {
-        if (batch.length > 0) await bus.producer.send(TOPICS.userInbox.name, batch);
+        if (batch.length > 0) await send(batch);
         batch = [];
         batchBytes = 0;
       };

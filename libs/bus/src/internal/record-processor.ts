@@ -56,6 +56,13 @@ export async function processRecord(
   const base = { groupId: options.groupId, topic: record.topic, partition: record.partition };
   let attempts = 0;
   let startedAt = performance.now();
+  // Reported once, with the record's first outcome: how long it waited between its producer and this handler.
+  let delayMs: number | undefined = Math.max(0, Date.now() - record.timestampMs);
+  const takeDelay = (): { delayMs?: number } => {
+    const reported = delayMs === undefined ? {} : { delayMs };
+    delayMs = undefined;
+    return reported;
+  };
   try {
     await retry(
       async (attempt) => {
@@ -86,6 +93,7 @@ export async function processRecord(
         onRetry: (error) =>
           instrumentation?.onHandled?.({
             ...base,
+            ...takeDelay(),
             durationMs: performance.now() - startedAt,
             outcome: 'retry',
             errorCode: errorCodeOf(error),
@@ -93,7 +101,7 @@ export async function processRecord(
         signal,
       },
     );
-    instrumentation?.onHandled?.({ ...base, durationMs: performance.now() - startedAt, outcome: 'ok' });
+    instrumentation?.onHandled?.({ ...base, ...takeDelay(), durationMs: performance.now() - startedAt, outcome: 'ok' });
     return 'ok';
   } catch (thrown) {
     // A member that is going away must not dead-letter: the record was not given its full attempts,
@@ -133,6 +141,7 @@ export async function processRecord(
     }
     instrumentation?.onHandled?.({
       ...base,
+      ...takeDelay(),
       durationMs: performance.now() - startedAt,
       outcome: 'dead-lettered',
       errorCode: envelope.errorCode,
