@@ -491,8 +491,6 @@ interface TransactionalSlot {
   readonly join: number;
   /** The open transaction the next commit completes. */
   txn: Transaction;
-  /** A commit failed (fenced, or the broker refused): replace the producer before the next batch. */
-  broken: boolean;
   /** The partition's offset as last committed through this producer (a confirmation re-commits it). */
   committedOffset: string;
   /** Serialises the transactions of flushes and confirmations: one transaction at a time per producer. */
@@ -500,15 +498,26 @@ interface TransactionalSlot {
   /** Outputs of finished records not yet in a transaction, in offset order, and the offset after them. */
   queued: StagedOutput[];
   queuedOffset: string | undefined;
-  /** The first transaction failure of this generation (the slot is broken from then on). */
+  /**
+   * The first transaction failure of this generation (fenced, or the broker refused): the slot is broken from then
+   * on, and its producer is not replaced before the next generation.
+   */
   failure: unknown;
   /** The consumer's commit of this partition's group offsets (a batch payload's). */
   commitOffsets: CommitOffsets | undefined;
+  /** Set when the slot is released: nothing may run on its producer any more (see closeSlot). */
+  closed?: true;
 }
 
 /** Runs `fn` after everything queued on the slot; a failure does not block what comes after it. */
 function onSlot<T>(slot: TransactionalSlot, fn: () => Promise<T>): Promise<T> {
-  const run = slot.queue.then(fn, fn);
+  const guarded = (): Promise<T> =>
+    slot.closed
+      ? Promise.reject(
+          new BusError('CM_ERR_BUS_CLOSED', 'the partition was released; its transactional producer is closed'),
+        )
+      : fn();
+  const run = slot.queue.then(guarded, guarded);
   slot.queue = run.catch(() => undefined);
   return run;
 }
@@ -548,6 +557,8 @@ class KafkaSubscription implements Subscription {
   /** Commits offsets behind the handlers, one OffsetCommit in flight for all partitions (see OffsetCommitter). */
   private readonly committer = new OffsetCommitter({ canCommit: () => !this.crashed });
   private stopping = false;
+  /** Set once stop() has closed the transactional producers: a slot created after that would leak its connection. */
+  private slotsReleased = false;
   /** Group joins so far, and this member's id in the latest: together they make each ownership's assignment id. */
   private joins = 0;
   private memberId = '';
@@ -581,7 +592,7 @@ class KafkaSubscription implements Subscription {
       // Records of the previous generation still running are left to the fence: their outputs stay unseen once the
       // partition's producer is initialised again, here or by another member.
       for (const run of [...this.runs.values()]) this.retireRun(run);
-      this.releaseTransactionalSlots(new Set(this.current.map(({ topic, partition }) => `${topic}|${partition}`)));
+      void this.releaseTransactionalSlots(new Set(this.current.map(({ topic, partition }) => `${topic}|${partition}`)));
       this.busOptions.instrumentation?.onRebalance?.({
         groupId: this.groupId,
         memberId: payload.memberId,
@@ -723,7 +734,7 @@ class KafkaSubscription implements Subscription {
         .then(async () => {
           if (this.crashed) return;
           if (!isRunning() || isStale()) scheduler.halt();
-          const next = committableAtEnd(scheduler, batch, final && pushedAll);
+          const next = committableAtEnd(scheduler, final && pushedAll ? endOfBatch(batch) : undefined);
           if (next !== undefined && next !== committed) {
             this.committer.mark(commitOffsetsIfNecessary, topic, partition, next);
             committed = next;
@@ -866,13 +877,8 @@ class KafkaSubscription implements Subscription {
   /** Queues the outputs of everything finished below the lowest unfinished record on the run's producer. */
   private flushRun(run: PartitionRun): void {
     if (this.crashed || run.retired) return;
-    const { scheduler } = run;
-    let next = scheduler.committableOffset();
-    if (next === undefined) return;
-    if (!scheduler.halted && scheduler.unfinished === 0 && run.pendingEnd !== undefined) {
-      if (BigInt(run.pendingEnd) > BigInt(next)) next = run.pendingEnd;
-    }
-    if (BigInt(next) <= BigInt(run.queuedUpTo)) return;
+    const next = committableAtEnd(run.scheduler, run.pendingEnd);
+    if (next === undefined || BigInt(next) <= BigInt(run.queuedUpTo)) return;
     const upTo = BigInt(next);
     const ready = [...run.staged.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
     for (const offset of ready) run.slot.queued.push(...run.staged.get(offset)!);
@@ -916,14 +922,22 @@ class KafkaSubscription implements Subscription {
   private async failRun(run: PartitionRun): Promise<void> {
     const failure = run.slot.failure ?? run.failure;
     await this.drainRun(run);
-    if (!this.crashed && !this.ending && run.slot.failure === undefined) {
-      try {
-        this.consumer.seek({ topic: run.topic, partition: run.partition, offset: run.slot.committedOffset });
-      } catch {
-        // Not running any more: the next owner starts from the committed offset anyway.
-      }
-    }
+    // A failed transaction rewound the partition already (runQueuedTransaction).
+    if (run.slot.failure === undefined) this.rewind(run.slot, run.topic, run.partition);
     throw failure;
+  }
+
+  /**
+   * Seeks a partition of the current generation back to the slot's last committed transaction: kafkajs resolved
+   * the records after it when they were accepted, and they must be handled again.
+   */
+  private rewind(slot: TransactionalSlot, topic: string, partition: number): void {
+    if (this.crashed || this.ending || slot.join !== this.joins) return;
+    try {
+      this.consumer.seek({ topic, partition, offset: slot.committedOffset });
+    } catch {
+      // Not running any more: the next owner starts from the committed offset anyway.
+    }
   }
 
   /**
@@ -935,23 +949,16 @@ class KafkaSubscription implements Subscription {
    */
   private async runQueuedTransaction(slot: TransactionalSlot, topic: string, partition: number): Promise<void> {
     const nextOffset = slot.queuedOffset;
-    if (nextOffset === undefined || slot.broken || this.crashed) return;
+    if (nextOffset === undefined || slot.failure !== undefined || this.crashed) return;
     const outputs = slot.queued;
     slot.queued = [];
     slot.queuedOffset = undefined;
     try {
       await this.commitTransaction(slot, outputs, topic, partition, nextOffset, false);
     } catch (error) {
-      slot.failure ??= error;
       slot.queued = [];
       slot.queuedOffset = undefined;
-      if (!this.crashed && !this.ending && slot.join === this.joins) {
-        try {
-          this.consumer.seek({ topic, partition, offset: slot.committedOffset });
-        } catch {
-          // Not running any more: the next owner starts from the committed offset anyway.
-        }
-      }
+      this.rewind(slot, topic, partition);
       throw error;
     }
     if (slot.commitOffsets && !this.crashed) this.committer.mark(slot.commitOffsets, topic, partition, nextOffset);
@@ -963,12 +970,12 @@ class KafkaSubscription implements Subscription {
     const existing = this.transactionalSlots.get(key);
     if (existing && existing.join === this.joins) {
       // Within one generation a broken producer is never replaced (see runQueuedTransaction): restart instead.
-      if (existing.broken) throw existing.failure ?? new BusError('CM_ERR_BUS_PRODUCER_FENCED', `${key} is fenced`);
+      if (existing.failure !== undefined) throw existing.failure;
       return existing;
     }
     if (existing) {
       this.transactionalSlots.delete(key);
-      await existing.producer.disconnect().catch(() => undefined);
+      await closeSlot(existing);
     }
     const join = this.joins;
     const producer = this.deps.transactionalProducer(`${this.groupId}|${topic}|${partition}`);
@@ -976,11 +983,16 @@ class KafkaSubscription implements Subscription {
       await producer.connect();
       // The first transaction initialises the transactional id: this is the moment a zombie is fenced (KIP-98).
       const txn = await producer.transaction();
+      if (this.slotsReleased) {
+        // A run of a stopped (or crashed) member got here late: its producer must not outlive the member.
+        throw new BusError('CM_ERR_BUS_CLOSED', `the subscription of ${this.groupId} stopped`, {
+          context: { topic, partition },
+        });
+      }
       const slot: TransactionalSlot = {
         producer,
         join,
         txn,
-        broken: false,
         committedOffset: position,
         queue: Promise.resolve(),
         queued: [],
@@ -1047,7 +1059,7 @@ class KafkaSubscription implements Subscription {
       await txn.commit();
       slot.committedOffset = nextOffset;
     } catch (error) {
-      slot.broken = true;
+      slot.failure ??= error;
       // A fenced producer cannot abort either; the coordinator already aborted its transaction.
       if (txn.isActive()) await txn.abort().catch(() => undefined);
       throw toBusError(error, `commit a transaction of ${topic}[${partition}]`, { topic, partition });
@@ -1056,12 +1068,14 @@ class KafkaSubscription implements Subscription {
   }
 
   /** Closes the producers of partitions this member no longer owns (a newer owner fences them anyway). */
-  private releaseTransactionalSlots(owned: ReadonlySet<string>): void {
+  private releaseTransactionalSlots(owned: ReadonlySet<string>): Promise<void> {
+    const closing: Array<Promise<void>> = [];
     for (const [key, slot] of this.transactionalSlots) {
       if (owned.has(key)) continue;
       this.transactionalSlots.delete(key);
-      void slot.producer.disconnect().catch(() => undefined);
+      closing.push(closeSlot(slot));
     }
+    return Promise.all(closing).then(() => undefined);
   }
 
   stop(): Promise<void> {
@@ -1076,7 +1090,8 @@ class KafkaSubscription implements Subscription {
         // kafkajs waits for the running batch (our loop ends after the in-flight record) and leaves the group.
         await this.consumer.disconnect();
       } finally {
-        this.releaseTransactionalSlots(new Set());
+        this.slotsReleased = true;
+        await this.releaseTransactionalSlots(new Set());
         this.current = [];
         this.resolveReady();
         this.deps.onEnd();
@@ -1095,6 +1110,19 @@ class KafkaSubscription implements Subscription {
   }
 }
 
+/**
+ * Disconnects a slot's producer once its queued transaction is over: disconnecting under a running one would
+ * make kafkajs reconnect for its next request (sendOffsets, EndTxn) and leave that connection open for good.
+ */
+async function closeSlot(slot: TransactionalSlot): Promise<void> {
+  const pending = slot.queue;
+  // What is already queued runs (or fails) first; anything queued from now on is refused.
+  await pending.catch(() => undefined);
+  slot.closed = true;
+  await slot.queue.catch(() => undefined);
+  await slot.producer.disconnect().catch(() => undefined);
+}
+
 /** About what a record weighs in a produce request. */
 function recordBytes(record: OutgoingRecord): number {
   return (record.value?.length ?? 0) + (record.key === null ? 0 : Buffer.byteLength(record.key)) + 64;
@@ -1106,19 +1134,14 @@ function endOfBatch(batch: EachBatchPayload['batch']): string {
 }
 
 /**
- * The offset to commit: the lowest unfinished record, or, once the whole batch was pushed and finished, the end
- * of the batch including trailing transaction markers. Kafka's own consumer commits its position, which is past
- * them; committing only past the last data record would leave every transactional topic one offset behind its
- * high watermark for good (a lag that never drains).
+ * The offset to commit: the lowest unfinished record, or, once everything accepted finished, `end` (the end of
+ * the last batch accepted whole, past its trailing transaction markers). Kafka's own consumer commits its
+ * position, which is past them; committing only past the last data record would leave every transactional topic
+ * one offset behind its high watermark for good (a lag that never drains).
  */
-function committableAtEnd(
-  scheduler: KeyOrderedScheduler,
-  batch: EachBatchPayload['batch'],
-  whole: boolean,
-): string | undefined {
+function committableAtEnd(scheduler: KeyOrderedScheduler, end: string | undefined): string | undefined {
   const next = scheduler.committableOffset();
-  if (!whole || next === undefined || scheduler.halted || scheduler.unfinished > 0) return next;
-  const end = endOfBatch(batch);
+  if (end === undefined || next === undefined || scheduler.halted || scheduler.unfinished > 0) return next;
   return BigInt(end) > BigInt(next) ? end : next;
 }
 
