@@ -1,4 +1,4 @@
-// Shared lint rules (STYLE rules 3 and 17): typed linting, no floating promises, no deep imports or cycles.
+// Shared lint rules: typed linting, no floating promises, no deep imports or cycles.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 

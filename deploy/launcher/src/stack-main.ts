@@ -25,7 +25,7 @@ await runMain(async () => {
   if (unknown.length > 0)
     logger.warn({ unknown }, 'ignoring unknown CHATMESH_ variables (typos?); see docs/configuration.md');
 
-  // The schema is a file-based migration applied before any service connects (DESIGN.md "Storage").
+  // The schema is a file-based migration applied before any service connects (libs/store/migrations).
   const cassandra = createCassandraClient({
     contactPoints: config.cassandraContactPoints,
     localDataCenter: config.cassandraLocalDc,

@@ -1,5 +1,5 @@
 /**
- * Every default of the base configuration in one place (STYLE rule 9). With none of the variables
+ * Every default of the base configuration in one place. With none of the variables
  * set, these run embedded mode on a laptop: in-process bus and stores, ops server on 127.0.0.1:8080.
  */
 export const CONFIG_DEFAULTS: Readonly<{

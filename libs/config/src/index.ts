@@ -1,6 +1,6 @@
 /**
  * @chatmesh/config: the one path from environment variables to a typed, validated, deep-frozen
- * configuration (STYLE rule 9). `loadConfig()` reads `process.env` (tests pass a map), lists every
+ * configuration. `loadConfig()` reads `process.env` (tests pass a map), lists every
  * bad variable in one {@link ConfigError}, and services add their own sections with
  * {@link defineConfigSection}. `docs/configuration.md` is rendered from the same tables.
  */

@@ -1,5 +1,5 @@
 /**
- * @chatmesh/metrics: the table of every chatmesh metric name (STYLE rule 16), a prom-client registry
+ * @chatmesh/metrics: the table of every chatmesh metric name, a prom-client registry
  * factory with Node's default metrics, and the renderer of `docs/metrics.md`.
  */
 export {

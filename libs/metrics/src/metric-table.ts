@@ -18,7 +18,7 @@ export interface MetricDefinition {
 const HANDLER_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 /**
- * Every metric chatmesh exports, in one table (STYLE rule 16), as kafkajs keeps its instrumentation
+ * Every metric chatmesh exports, in one table, as kafkajs keeps its instrumentation
  * events in one file. Code refers to metrics by key (`metrics.busRecordsConsumedTotal`), dashboards and
  * alerts by `name`, and `docs/metrics.md` is rendered from here.
  */

@@ -1,5 +1,5 @@
 /**
- * WebSocket close codes the gateway uses, as data (STYLE rule 7): the SDK decides from `retriable`
+ * WebSocket close codes the gateway uses, as data: the SDK decides from `retriable`
  * whether to reconnect, and from `resume` whether it may reconnect at once.
  */
 export interface CloseCodeEntry {

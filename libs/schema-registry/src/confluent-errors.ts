@@ -1,5 +1,5 @@
 /**
- * Confluent Schema Registry's REST error codes, as data (STYLE rule 7): the HTTP status and the
+ * Confluent Schema Registry's REST error codes, as data: the HTTP status and the
  * `error_code` the body carries, so clients written for Confluent's registry (e.g.
  * `@kafkajs/confluent-schema-registry`) see the answers they expect.
  */

@@ -5,7 +5,7 @@ import { GatewayError } from './errors.js';
 /**
  * The file uWebSockets.js loads on this platform and Node ABI. Its loader (`src/uws.js`) requires
  * `binaries/uws_<platform>_<arch>_<modules>.node` and, if that throws, silently returns a pure-JS
- * fallback (`dist/index`), printing only a warning (INFRA-NOTES "uWebSockets.js").
+ * fallback (`dist/index`), printing only a warning (docs/infrastructure.md, "uWebSockets.js").
  */
 export function nativeUwsBinaryPath(): string {
   const require = createRequire(import.meta.url);

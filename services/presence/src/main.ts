@@ -1,5 +1,5 @@
 /**
- * Runs the presence service as its own process (stack mode): wiring only (STYLE rule 1). `npm run stack`
+ * Runs the presence service as its own process (stack mode): wiring only. `npm run stack`
  * spawns it; see {@link runServiceProcess} for the configuration, clients and shutdown it sets up.
  */
 import { runServiceProcess } from '@chatmesh/runtime';

@@ -4,7 +4,7 @@ import { defineMetricTable } from '@chatmesh/metrics';
 const SWEEP_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 /**
- * The presence service's metrics (STYLE rule 16). Label values are event kinds, reasons, outcomes and
+ * The presence service's metrics. Label values are event kinds, reasons, outcomes and
  * error codes: never a user, device or chat id.
  */
 export const PRESENCE_METRICS = defineMetricTable({

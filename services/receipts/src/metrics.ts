@@ -4,7 +4,7 @@ import { defineMetricTable } from '@chatmesh/metrics';
 const REPORT_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
 /**
- * The receipts service's metrics (STYLE rule 16). Label values are report kinds, outcomes, statuses
+ * The receipts service's metrics. Label values are report kinds, outcomes, statuses
  * and error codes: never a user, device or chat id.
  */
 export const RECEIPTS_METRICS = defineMetricTable({

@@ -102,7 +102,7 @@ export function createKafkaClusterId(): string {
 /**
  * Kafka readiness: a consumer group can join. An open port is not enough: right after start the
  * group coordinator answers COORDINATOR_LOAD_IN_PROGRESS / GROUP_COORDINATOR_NOT_AVAILABLE for a
- * while (see /work/shared/INFRA-NOTES.md). The version comes from the broker's own start-up log
+ * while (see docs/infrastructure.md). The version comes from the broker's own start-up log
  * line (`Kafka version: ...`), since the Kafka protocol does not carry the server's version.
  */
 export async function probeKafka(brokers: string[], paths?: ComponentPaths): Promise<HealthReport> {

@@ -1,5 +1,5 @@
 /**
- * kafkajs errors → chatmesh codes, as data (STYLE rule 7, like kafkajs `src/protocol/error.js`).
+ * kafkajs errors → chatmesh codes, as data (like kafkajs `src/protocol/error.js`).
  * Broker errors are matched by their protocol `type`, client errors by the kafkajs class `name`.
  * `retriable: 'kafkajs'` keeps the flag kafkajs computed for that instance.
  */

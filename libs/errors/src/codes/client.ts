@@ -39,7 +39,7 @@ export const CLIENT_CODES = defineCodes({
     fix: 'Another connection of the same device replaced this one, or the device was removed; create a new client deliberately.',
   },
   CM_ERR_CLIENT_INVALID_FRAME: {
-    message: 'The server sent a frame that is not valid protocol v1 JSON; it was ignored.',
+    message: 'The server sent a frame that is not valid protocol v2 JSON; it was ignored.',
     retriable: false,
     fix: 'Check that the SDK and the gateway speak the same protocol version (docs/protocol.md).',
   },

@@ -5,7 +5,7 @@ export const GATEWAY_CODES = defineCodes({
   CM_ERR_GATEWAY_NATIVE_UWS_MISSING: {
     message: 'uWebSockets.js fell back to its slow JavaScript implementation instead of the native binary.',
     retriable: false,
-    fix: 'Run the gateway on a Node version the uWebSockets.js build ships a binary for (Node 20 here; see INFRA-NOTES "uWebSockets.js"), and unset UWS_USE_FALLBACK.',
+    fix: 'Run the gateway on a Node version the uWebSockets.js build ships a binary for (Node 20 here; see docs/infrastructure.md, "uWebSockets.js"), and unset UWS_USE_FALLBACK.',
   },
   CM_ERR_GATEWAY_LISTEN_FAILED: {
     message: 'The gateway could not listen on its host and port.',

@@ -1,5 +1,5 @@
 /**
- * Generates TypeScript from `schemas/` (STYLE rule 15): the value types avsc produces and accepts for
+ * Generates TypeScript from `schemas/`: the value types avsc produces and accepts for
  * the latest version of every record, and the schema history as data. The types are derived from avsc's
  * own parsed types, so union wrapping matches what avsc does at run time (`wrapUnions: 'auto'`: a union
  * is wrapped as `{ 'full.Name': value }` only when two branches would be ambiguous, e.g. two records).
