@@ -3,6 +3,8 @@ import { ChatmeshError } from '@chatmesh/errors';
 import {
   bucketOf,
   LOG_BUCKET_SIZE,
+  type BroadcastChatStore,
+  type ChatCursorStore,
   type ChatDirectoryStore,
   type ChatStore,
   type CursorStore,
@@ -53,8 +55,8 @@ export function createCassandraClient(options: {
 
 /**
  * The Cassandra implementation of {@link ChatStore}: prepared statements, token-aware routing,
- * idempotent writes; a lightweight transaction only to claim a writer epoch (once per partition ownership),
- * never per message.
+ * idempotent writes; a lightweight transaction only to claim a writer epoch (once per partition ownership) or to
+ * mark a chat broadcast (once per chat), never per message.
  */
 export async function createCassandraStore(options: CassandraStoreOptions): Promise<ChatStore> {
   const client = options.client ?? createCassandraClient(options);
@@ -79,6 +81,8 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     inboxLog: createCassandraLog(client, ks, 'inbox_log'),
     directory: createCassandraDirectory(client, ks),
     cursors: createCassandraCursors(client, ks),
+    broadcastChats: createCassandraBroadcastChats(client, ks),
+    chatCursors: createCassandraChatCursors(client, ks),
     receipts: createCassandraReceiptStore(client, ks),
     settings: createCassandraSettingsStore(client, ks),
     devices: createCassandraDeviceStore(client, ks),
@@ -90,6 +94,11 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
 
 function toLong(value: number): cassandra.types.Long {
   return cassandra.types.Long.fromNumber(value);
+}
+
+/** The write timestamp of a fenced write (see {@link writeStampOf}), as the driver takes it. */
+function stampOf(epoch: number): cassandra.types.Long {
+  return cassandra.types.Long.fromString(writeStampOf(epoch).toString());
 }
 
 function toNumber(value: unknown): number {
@@ -134,7 +143,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
         entry.kind,
         entry.payload,
         new Date(entry.createdAtMs),
-        cassandra.types.Long.fromString(writeStampOf(epoch).toString()),
+        stampOf(epoch),
       ]);
     },
     async insertIfAbsent(entry) {
@@ -186,13 +195,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       return row ? toNumber(row['seq']) : null;
     },
     async putKey(streamId, key, seq, epoch) {
-      await client.execute(q.putKey, [
-        streamId,
-        key,
-        toLong(seq),
-        new Date(),
-        cassandra.types.Long.fromString(writeStampOf(epoch).toString()),
-      ]);
+      await client.execute(q.putKey, [streamId, key, toLong(seq), new Date(), stampOf(epoch)]);
     },
     async getHead(streamId) {
       const row = (await client.execute(q.getHead, [streamId])).first();
@@ -370,6 +373,74 @@ function createCassandraCursors(client: cassandra.Client, ks: string): CursorSto
         deviceId: r['device_id'] as string,
         ackedSeq: toNumber(r['acked_seq']),
       }));
+    },
+  };
+}
+
+/** Chat ids per `IN` query of {@link BroadcastChatStore.sinceOfMany}: a coordinator reads each as its own partition. */
+const BROADCAST_IN_CHUNK = 100;
+
+/**
+ * Broadcast chats over `broadcast_chats`: marked with INSERT ... IF NOT EXISTS, a Paxos round once per chat (its
+ * first expansion as a broadcast chat), never per message; the first since seq stays.
+ */
+function createCassandraBroadcastChats(client: cassandra.Client, ks: string): BroadcastChatStore {
+  const q = {
+    mark: `INSERT INTO ${ks}.broadcast_chats (chat_id, since_seq) VALUES (?, ?) IF NOT EXISTS`,
+    one: `SELECT since_seq FROM ${ks}.broadcast_chats WHERE chat_id = ?`,
+    many: `SELECT chat_id, since_seq FROM ${ks}.broadcast_chats WHERE chat_id IN ?`,
+  };
+  return {
+    async mark(chatId, sinceSeq) {
+      const result = await client.execute(q.mark, [chatId, toLong(sinceSeq)], {
+        serialConsistency: cassandra.types.consistencies.localSerial,
+      });
+      // Not applied: the row holds `[applied] = false` and the existing columns; the first mark wins. A retried
+      // mark whose first attempt did apply finds its own value.
+      if (result.wasApplied()) return sinceSeq;
+      return toNumber(result.first()['since_seq']);
+    },
+    async sinceOf(chatId) {
+      const row = (await client.execute(q.one, [chatId])).first();
+      return row ? toNumber(row['since_seq']) : null;
+    },
+    async sinceOfMany(chatIds) {
+      const unique = [...new Set(chatIds)];
+      const chunks: string[][] = [];
+      for (let i = 0; i < unique.length; i += BROADCAST_IN_CHUNK) chunks.push(unique.slice(i, i + BROADCAST_IN_CHUNK));
+      const results = await Promise.all(chunks.map((chunk) => client.execute(q.many, [chunk])));
+      const out = new Map<string, number>();
+      for (const result of results) {
+        for (const row of result.rows) out.set(row['chat_id'] as string, toNumber(row['since_seq']));
+      }
+      return out;
+    },
+  };
+}
+
+/** Per-device positions in broadcast chats over `device_chat_cursors` (one partition per device). */
+function createCassandraChatCursors(client: cassandra.Client, ks: string): ChatCursorStore {
+  const q = {
+    // USING TIMESTAMP = acked seq, as device_cursors: a late, smaller ack loses to a larger one already written.
+    advance: `INSERT INTO ${ks}.device_chat_cursors (user_id, device_id, chat_id, acked_seq) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    list: `SELECT chat_id, acked_seq FROM ${ks}.device_chat_cursors WHERE user_id = ? AND device_id = ?`,
+  };
+  return {
+    async advance(userId, deviceId, chatId, ackedSeq) {
+      await client.execute(q.advance, [userId, deviceId, chatId, toLong(ackedSeq), toLong(ackedSeq)]);
+    },
+    async list(userId, deviceId) {
+      const out = new Map<string, number>();
+      let pageState: string | undefined;
+      do {
+        const page = await client.execute(q.list, [userId, deviceId], {
+          fetchSize: 1000,
+          ...(pageState ? { pageState } : {}),
+        });
+        for (const row of page.rows) out.set(row['chat_id'] as string, toNumber(row['acked_seq']));
+        pageState = page.pageState ?? undefined;
+      } while (pageState);
+      return out;
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * @chatmesh/store: the Cassandra data model of the core message path (chats, membership intervals,
- * sequenced chat logs and inboxes with idempotency keys, device cursors), its versioned migrations,
- * and the in-process twin used in embedded mode. {@link appendFenced} is the exactly-once append of a fenced single
- * writer on top (plain writes stamped with a {@link WriterEpochs} epoch, no consensus round per row).
+ * sequenced chat logs and inboxes with idempotency keys, device cursors, broadcast chats and the devices' positions
+ * in them), its versioned migrations, and the in-process twin used in embedded mode. {@link appendFenced} is the
+ * exactly-once append of a fenced single writer on top (plain writes stamped with a {@link WriterEpochs} epoch, no
+ * consensus round per row).
  */
 export type * from './types.js';
 export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS, MAX_WRITER_EPOCH, writeStampOf } from './types.js';

@@ -1,4 +1,6 @@
 import type {
+  BroadcastChatStore,
+  ChatCursorStore,
   ChatDirectoryStore,
   ChatRecord,
   ChatStore,
@@ -28,6 +30,8 @@ export function createMemoryStore(): ChatStore {
     inboxLog: createMemoryLog(),
     directory: createMemoryDirectory(),
     cursors: createMemoryCursors(),
+    broadcastChats: createMemoryBroadcastChats(),
+    chatCursors: createMemoryChatCursors(),
     receipts: createMemoryReceiptStore(),
     settings: createMemorySettingsStore(),
     devices: createMemoryDeviceStore(),
@@ -190,6 +194,48 @@ function createMemoryCursors(): CursorStore {
       return [...(cursors.get(userId) ?? new Map<string, number>())]
         .map(([deviceId, ackedSeq]) => ({ deviceId, ackedSeq }))
         .sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    },
+  };
+}
+
+/** Broadcast chats: the first mark of a chat stays, as with Cassandra's INSERT ... IF NOT EXISTS. */
+function createMemoryBroadcastChats(): BroadcastChatStore {
+  const since = new Map<string, number>();
+  return {
+    async mark(chatId, sinceSeq) {
+      const existing = since.get(chatId);
+      if (existing !== undefined) return existing;
+      since.set(chatId, sinceSeq);
+      return sinceSeq;
+    },
+    async sinceOf(chatId) {
+      return since.get(chatId) ?? null;
+    },
+    async sinceOfMany(chatIds) {
+      const out = new Map<string, number>();
+      for (const chatId of chatIds) {
+        const seq = since.get(chatId);
+        if (seq !== undefined) out.set(chatId, seq);
+      }
+      return out;
+    },
+  };
+}
+
+/** Per-device positions in broadcast chats: the highest acked seq wins, as with USING TIMESTAMP = seq. */
+function createMemoryChatCursors(): ChatCursorStore {
+  const positions = new Map<string, Map<string, number>>();
+  const deviceKey = (userId: string, deviceId: string): string => `${userId}\u0000${deviceId}`;
+  return {
+    async advance(userId, deviceId, chatId, ackedSeq) {
+      const key = deviceKey(userId, deviceId);
+      let chats = positions.get(key);
+      if (!chats) positions.set(key, (chats = new Map()));
+      const current = chats.get(chatId);
+      if (current === undefined || ackedSeq > current) chats.set(chatId, ackedSeq);
+    },
+    async list(userId, deviceId) {
+      return new Map(positions.get(deviceKey(userId, deviceId)) ?? []);
     },
   };
 }

@@ -203,6 +203,30 @@ export interface WriterEpochStore {
   claim(name: string): Promise<number>;
 }
 
+/**
+ * Chats fanned out once per gateway instead of once per member: sticky, written by fan-out's expansion only.
+ * Cassandra: `broadcast_chats`, marked with one lightweight transaction per chat, ever.
+ */
+export interface BroadcastChatStore {
+  /** Marks the chat broadcast from chat seq `sinceSeq` on; the first mark wins (idempotent) and is returned. */
+  mark(chatId: string, sinceSeq: number): Promise<number>;
+  /** Since which chat seq the chat is broadcast, or null when it is not. */
+  sinceOf(chatId: string): Promise<number | null>;
+  /** The broadcast chats among `chatIds`, with their since seq (absent: not broadcast). */
+  sinceOfMany(chatIds: readonly string[]): Promise<Map<string, number>>;
+}
+
+/**
+ * Per-device positions in broadcast chats (chat seqs, inclusive), written by the gateway on acks.
+ * Cassandra: `device_chat_cursors`, one partition per device, written USING TIMESTAMP = acked seq.
+ */
+export interface ChatCursorStore {
+  /** Raises the device's position in the chat; a smaller value never lowers it. */
+  advance(userId: string, deviceId: string, chatId: string, ackedSeq: number): Promise<void>;
+  /** The device's positions by chat id. */
+  list(userId: string, deviceId: string): Promise<Map<string, number>>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
@@ -211,6 +235,8 @@ export interface ChatStore {
   readonly inboxLog: SequencedLogStore;
   readonly directory: ChatDirectoryStore;
   readonly cursors: CursorStore;
+  readonly broadcastChats: BroadcastChatStore;
+  readonly chatCursors: ChatCursorStore;
   readonly receipts: ReceiptStore;
   readonly settings: UserSettingsStore;
   readonly devices: DeviceStore;

@@ -207,6 +207,86 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       ]);
     });
 
+    test('marking a chat broadcast is sticky: the first since seq wins and every later mark returns it', async () => {
+      const chat = id('chat');
+      assert.equal(await store.broadcastChats.sinceOf(chat), null);
+      assert.equal(await store.broadcastChats.mark(chat, 40), 40);
+      assert.equal(await store.broadcastChats.mark(chat, 90), 40, 'a second mark returns the first since seq');
+      assert.equal(await store.broadcastChats.mark(chat, 10), 40, 'a smaller since seq does not win either');
+      assert.equal(await store.broadcastChats.sinceOf(chat), 40);
+      // Concurrent first marks of another chat: exactly one since seq wins and every caller gets it.
+      const raced = id('chat');
+      const marks = await Promise.all([7, 8, 9, 10].map((since) => store.broadcastChats.mark(raced, since)));
+      assert.equal(new Set(marks).size, 1, `one winner (got ${marks.join(', ')})`);
+      assert.ok([7, 8, 9, 10].includes(marks[0]!));
+      assert.equal(await store.broadcastChats.sinceOf(raced), marks[0]);
+    });
+
+    test('sinceOf is null for a chat never marked, also next to marked ones', async () => {
+      const marked = id('chat');
+      await store.broadcastChats.mark(marked, 1);
+      assert.equal(await store.broadcastChats.sinceOf(id('chat')), null);
+      assert.equal(await store.broadcastChats.sinceOf(`${marked}-other`), null);
+      assert.equal(await store.broadcastChats.sinceOf(marked), 1);
+    });
+
+    test('sinceOfMany answers for more than 100 chats at once, only the broadcast ones', async () => {
+      const prefix = id('many');
+      const chats = Array.from({ length: 257 }, (_, i) => `${prefix}-${i}`);
+      // Broadcast chats in every chunk of 100, at its edges included; the rest were never marked.
+      const isBroadcast = (i: number): boolean => i % 7 === 0 || [99, 100, 199, 200, 256].includes(i);
+      await Promise.all(chats.map((chat, i) => (isBroadcast(i) ? store.broadcastChats.mark(chat, 1000 + i) : null)));
+      const since = await store.broadcastChats.sinceOfMany([...chats, chats[0]!, chats[1]!]);
+      assert.equal(since.size, chats.filter((_, i) => isBroadcast(i)).length);
+      chats.forEach((chat, i) => assert.equal(since.get(chat), isBroadcast(i) ? 1000 + i : undefined, chat));
+      assert.equal((await store.broadcastChats.sinceOfMany([])).size, 0);
+      assert.equal((await store.broadcastChats.sinceOfMany([id('chat'), id('chat')])).size, 0);
+    });
+
+    test("a device's position in a broadcast chat never goes back", async () => {
+      const user = id('user');
+      const chat = id('chat');
+      await store.chatCursors.advance(user, 'phone', chat, 10);
+      await store.chatCursors.advance(user, 'phone', chat, 4);
+      assert.deepEqual(await store.chatCursors.list(user, 'phone'), new Map([[chat, 10]]));
+      await store.chatCursors.advance(user, 'phone', chat, 11);
+      await store.chatCursors.advance(user, 'phone', chat, 10);
+      assert.deepEqual(await store.chatCursors.list(user, 'phone'), new Map([[chat, 11]]));
+    });
+
+    test('chat positions are listed per chat for one device, isolated from other devices and users', async () => {
+      const [alice, bob] = [id('alice'), id('bob')];
+      const [c1, c2, c3] = [id('chat'), id('chat'), id('chat')];
+      await store.chatCursors.advance(alice, 'phone', c1, 3);
+      await store.chatCursors.advance(alice, 'phone', c2, 7);
+      await store.chatCursors.advance(alice, 'laptop', c1, 5);
+      await store.chatCursors.advance(alice, 'laptop', c3, 1);
+      await store.chatCursors.advance(bob, 'phone', c1, 9);
+      const sorted = (m: Map<string, number>): Array<[string, number]> =>
+        [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      assert.deepEqual(
+        sorted(await store.chatCursors.list(alice, 'phone')),
+        sorted(
+          new Map([
+            [c1, 3],
+            [c2, 7],
+          ]),
+        ),
+      );
+      assert.deepEqual(
+        sorted(await store.chatCursors.list(alice, 'laptop')),
+        sorted(
+          new Map([
+            [c1, 5],
+            [c3, 1],
+          ]),
+        ),
+      );
+      assert.deepEqual(sorted(await store.chatCursors.list(bob, 'phone')), [[c1, 9]]);
+      assert.equal((await store.chatCursors.list(bob, 'laptop')).size, 0);
+      assert.equal((await store.chatCursors.list(id('user'), 'phone')).size, 0);
+    });
+
     test('membership intervals answer "members at sequence N", including after removal and rejoin', async () => {
       const chat = id('chat');
       const [alice, bob] = [id('alice'), id('bob')];
