@@ -32,6 +32,8 @@ const highestInbox = new Float64Array(localCount);
 const ackedInbox = new Float64Array(localCount);
 const dirty: number[] = [];
 const isDirty = new Uint8Array(localCount);
+/** Broadcast chats (big groups) have no inbox position: each device acks its highest seq per chat, as the SDK does. */
+const chatPositions: Array<Map<string, number> | null> = new Array<Map<string, number> | null>(localCount).fill(null);
 const chatCreatedSeen = new Int32Array(localCount);
 const chatCreatedNeeded = new Int32Array(localCount);
 /** Slot of each (local device, chat) in the ledger; most devices are in one chat. */
@@ -95,7 +97,26 @@ interface InFrame {
   message?: string;
 }
 
+function markDirty(local: number): void {
+  if (isDirty[local] === 0) {
+    isDirty[local] = 1;
+    dirty.push(local);
+  }
+}
+
 function onFrame(local: number, frame: InFrame, nowMs: number): void {
+  if (
+    frame.inboxSeq === undefined &&
+    typeof frame.seq === 'number' &&
+    frame.chatId !== undefined &&
+    frame.type !== 'ack'
+  ) {
+    const positions = (chatPositions[local] ??= new Map());
+    if (frame.seq > (positions.get(frame.chatId) ?? 0)) {
+      positions.set(frame.chatId, frame.seq);
+      markDirty(local);
+    }
+  }
   if (typeof frame.inboxSeq === 'number') {
     ledger.recordInboxSeq(local, frame.inboxSeq);
     if (frame.inboxSeq > highestInbox[local]!) {
@@ -175,9 +196,13 @@ function flushAcks(): void {
     isDirty[local] = 0;
     const ws = sockets[local];
     if (ws === null || ws === undefined || ws.readyState !== WebSocket.OPEN) continue;
-    if (highestInbox[local]! <= ackedInbox[local]!) continue;
+    const positions = chatPositions[local] ?? null;
+    if (highestInbox[local]! <= ackedInbox[local]! && positions === null) continue;
     ackedInbox[local] = highestInbox[local]!;
-    ws.send(`{"type":"ack","upToInboxSeq":${highestInbox[local]}}`);
+    chatPositions[local] = null;
+    const chats =
+      positions === null ? '' : `,"chats":${JSON.stringify([...positions].map(([chatId, seq]) => ({ chatId, seq })))}`;
+    ws.send(`{"type":"ack","upToInboxSeq":${highestInbox[local]}${chats}}`);
     if (running) acksSent++;
   }
 }

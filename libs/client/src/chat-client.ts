@@ -1,12 +1,13 @@
 import { computeRetryDelayMs } from '@chatmesh/errors';
 import {
+  CHAT_LIMITS,
   closeCodeEntry,
   CLOSE_CODES,
   directChatId,
   serverFrameSchema,
   type AckResultFrame,
+  type ChatFrame,
   type ClientFrame,
-  type InboxFrame,
   type RejectFrame,
   type ServerFrame,
 } from '@chatmesh/protocol';
@@ -32,7 +33,11 @@ export interface DisconnectedEvent {
   readonly retryInMs: number | undefined;
 }
 
-/** A gap the client is filling: it sent `sync` and holds the chat's later frames meanwhile. */
+/**
+ * A gap the client is filling: it holds the chat's later frames meanwhile. For an inbox chat it sent
+ * `sync` at once; for a broadcast chat it sends `sync` with the chat's position if the gap is still
+ * open after `gapTimeoutMs`.
+ */
 export type GapEvent = ChatGap;
 
 /** Every event of a {@link ChatClient} and its payload (the protocol's frame types). */
@@ -62,7 +67,7 @@ export interface ChatClientEvents {
   ack: AckResultFrame;
   /** A command was refused (retriable refusals are retried by the client). */
   reject: RejectFrame;
-  /** A chat's seq jumped: the client sent `sync` and holds later frames until the gap fills. */
+  /** A chat's seq jumped: the client holds later frames until the gap fills (see {@link GapEvent}). */
   gap: GapEvent;
   error: ClientError;
 }
@@ -118,7 +123,10 @@ export interface ChatClient {
   /** The user id from the last `hello`, if any. */
   readonly userId: string | undefined;
   readonly state: ClientState;
-  /** Inbox position up to which frames were handed to the application (what is acked). */
+  /**
+   * Inbox position up to which frames were handed to the application (what is acked as `upToInboxSeq`).
+   * Frames of broadcast chats have no inbox position: they are acked per chat (`ack.chats`).
+   */
   readonly cursor: number;
   /**
    * Sends a message through the outbox: resolves with the server's `ack` (the chat seq), survives
@@ -216,6 +224,8 @@ class ChatClientImpl implements ChatClient {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private lastAckSent = 0;
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Broadcast chats whose gap timer sent a `sync` for the current gap: the next expiry releases. */
+  private readonly gapsSynced = new Set<string>();
   private readonly helloWaiters: Array<{
     resolve: (hello: FrameOf<'hello'>) => void;
     reject: (error: ClientError) => void;
@@ -600,6 +610,7 @@ class ChatClientImpl implements ChatClient {
   private clearGapTimers(): void {
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
+    this.gapsSynced.clear();
   }
 
   // ---- frames ----
@@ -665,7 +676,8 @@ class ChatClientImpl implements ChatClient {
         this.scheduleAck();
         return;
       default:
-        return this.onInboxFrame(frame);
+        // Chat frames: from the inbox (with inboxSeq) or of a broadcast chat (without).
+        return this.onChatFrame(frame);
     }
   }
 
@@ -690,33 +702,39 @@ class ChatClientImpl implements ChatClient {
     if (this.presenceUserIds.length > 0)
       this.transmit({ type: 'presenceSubscribe', userIds: [...this.presenceUserIds] });
     this.flushReads();
-    if (this.sequencer.cursor > this.lastAckSent) this.scheduleAck();
+    this.scheduleAck();
   }
 
   private onSyncDone(frame: FrameOf<'syncDone'>): void {
     this.events.emit('syncDone', frame);
+    // The gateway follows the broadcast chats from syncDone on (it takes acks only of chats it follows), and
+    // the hello carries no chat positions: repeat them all, in case the last connection lost an ack.
+    this.sequencer.resendChatPositions();
+    this.scheduleAck();
     // After a replay, a chat that still holds frames waits only so long for the missing ones.
     for (const chatId of this.sequencer.gappedChats()) this.startGapTimer(chatId);
   }
 
-  private onInboxFrame(frame: InboxFrame): void {
+  private onChatFrame(frame: ChatFrame): void {
     const result = this.sequencer.accept(frame);
-    for (const out of result.emit) this.emitInbox(out);
+    for (const out of result.emit) this.emitChatFrame(out);
     for (const chatId of [...this.gapTimers.keys()]) {
       if (!this.sequencer.gappedChats().includes(chatId)) {
         clearTimeout(this.gapTimers.get(chatId));
         this.gapTimers.delete(chatId);
+        this.gapsSynced.delete(chatId);
       }
     }
     if (result.gap !== undefined) {
       this.events.emit('gap', result.gap);
-      this.transmit({ type: 'sync', fromInboxSeq: this.sequencer.cursor });
+      // An inbox replay fills an inbox chat; a broadcast chat is not in the inbox (see onGapTimeout).
+      if (frame.inboxSeq !== undefined) this.transmit({ type: 'sync', fromInboxSeq: this.sequencer.cursor });
       this.startGapTimer(result.gap.chatId);
     }
     this.scheduleAck();
   }
 
-  private emitInbox(frame: InboxFrame): void {
+  private emitChatFrame(frame: ChatFrame): void {
     this.events.emit(frame.type, frame as never);
     // The user's own message from another device (or this one's echo): sent.
     if (frame.type === 'messageReceived' && frame.by.userId === this.userId) {
@@ -737,24 +755,37 @@ class ChatClientImpl implements ChatClient {
     if (this.gapTimers.has(chatId) || this.stateValue !== 'live') return;
     this.gapTimers.set(
       chatId,
-      setTimeout(() => {
-        this.gapTimers.delete(chatId);
-        const released = this.sequencer.releaseChat(chatId);
-        if (released.length === 0) return;
-        this.events.emit(
-          'error',
-          new ClientError(
-            'CM_ERR_CLIENT_SEQUENCE_GAP',
-            `chat ${chatId}: released ${released.length} frames after a gap`,
-            {
-              context: { chatId },
-            },
-          ),
-        );
-        for (const frame of released) this.emitInbox(frame);
-        this.scheduleAck();
-      }, this.options.gapTimeoutMs),
+      setTimeout(() => this.onGapTimeout(chatId), this.options.gapTimeoutMs),
     );
+  }
+
+  /**
+   * A gap stayed open for `gapTimeoutMs`. A broadcast chat first gets a `sync` replaying it after the last
+   * seq handed out, and one more wait; after that (and at once for inbox chats, whose `sync` went out when
+   * the gap opened) the held frames are released.
+   */
+  private onGapTimeout(chatId: string): void {
+    this.gapTimers.delete(chatId);
+    if (!this.sequencer.gappedChats().includes(chatId)) return;
+    const lastSeq = this.sequencer.lastSeq(chatId);
+    if (this.sequencer.isBroadcast(chatId) && !this.gapsSynced.has(chatId) && lastSeq !== undefined && lastSeq >= 0) {
+      if (this.transmit({ type: 'sync', chats: [{ chatId, seq: lastSeq }] })) {
+        this.gapsSynced.add(chatId);
+        this.startGapTimer(chatId);
+        return;
+      }
+    }
+    this.gapsSynced.delete(chatId);
+    const released = this.sequencer.releaseChat(chatId);
+    if (released.length === 0) return;
+    this.events.emit(
+      'error',
+      new ClientError('CM_ERR_CLIENT_SEQUENCE_GAP', `chat ${chatId}: released ${released.length} frames after a gap`, {
+        context: { chatId },
+      }),
+    );
+    for (const frame of released) this.emitChatFrame(frame);
+    this.scheduleAck();
   }
 
   private onCommandAck(frame: AckResultFrame): void {
@@ -873,9 +904,12 @@ class ChatClientImpl implements ChatClient {
 
   // ---- acks, reads, pings ----
 
+  /** Acks new inbox positions and broadcast chat positions: debounced, or at once past `ackBatchSize` frames. */
   private scheduleAck(): void {
-    if (this.sequencer.cursor <= this.lastAckSent || this.stateValue !== 'live') return;
-    if (this.sequencer.cursor - this.lastAckSent >= this.options.ackBatchSize) {
+    if (this.stateValue !== 'live') return;
+    const inboxDue = this.sequencer.cursor - this.lastAckSent;
+    if (inboxDue <= 0 && !this.sequencer.hasChatPositionsToAck) return;
+    if (Math.max(0, inboxDue) + this.sequencer.chatFramesToAck >= this.options.ackBatchSize) {
       this.flushAck();
       return;
     }
@@ -885,12 +919,23 @@ class ChatClientImpl implements ChatClient {
     }, this.options.ackDebounceMs);
   }
 
+  /** Sends the inbox cursor and the due broadcast chat positions (`CHAT_LIMITS.maxChatsPerAck` per frame). */
   private flushAck(): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     const upTo = this.sequencer.cursor;
-    if (upTo <= this.lastAckSent) return;
-    if (this.transmit({ type: 'ack', upToInboxSeq: upTo })) this.lastAckSent = upTo;
+    const positions = this.sequencer.chatPositionsToAck();
+    if (upTo <= this.lastAckSent && positions.length === 0) return;
+    let offset = 0;
+    do {
+      const chats = positions.slice(offset, offset + CHAT_LIMITS.maxChatsPerAck);
+      const frame: ClientFrame =
+        chats.length > 0 ? { type: 'ack', upToInboxSeq: upTo, chats } : { type: 'ack', upToInboxSeq: upTo };
+      if (!this.transmit(frame)) return;
+      this.lastAckSent = upTo;
+      this.sequencer.markChatPositionsAcked(chats);
+      offset += CHAT_LIMITS.maxChatsPerAck;
+    } while (offset < positions.length);
   }
 
   private flushReads(): void {

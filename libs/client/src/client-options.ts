@@ -37,11 +37,17 @@ export interface ChatClientOptions {
   connectTimeoutMs?: number;
   /** A ping goes out after this much silence; a second silent interval drops the connection. @default 20000 */
   pingIntervalMs?: number;
-  /** Acks are batched: sent this long after the first unacked frame is handed out. @default 50 */
+  /**
+   * Acks are batched: sent this long after the first unacked frame is handed out (inbox positions and
+   * broadcast chat positions alike). @default 50
+   */
   ackDebounceMs?: number;
-  /** ...or at once when this many inbox positions are unacked. @default 200 */
+  /** ...or at once when this many frames are unacked (inbox positions plus broadcast chat frames). @default 200 */
   ackBatchSize?: number;
-  /** How long a chat waits for a gap to fill (after a `sync`) before releasing held frames. @default 5000 */
+  /**
+   * How long a chat waits for a gap to fill (after a `sync`) before releasing held frames. A broadcast
+   * chat waits, then sends `sync` with its position and waits this long again. @default 5000
+   */
   gapTimeoutMs?: number;
   /** Attempts of one command refused with a retriable reason before it fails. @default 20 */
   maxCommandAttempts?: number;

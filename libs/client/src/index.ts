@@ -1,8 +1,9 @@
 /**
  * @chatmesh/client: the typed chatmesh SDK for Node and browsers. {@link createChatClient} connects to a
- * delivery gateway (protocol v1, docs/protocol.md), reconnects with backoff and full jitter, resumes from
- * the device's cursor, sends through an outbox that survives reconnects, hands each inbox frame to the
- * application once and in per-chat order (filling gaps with `sync`), and emits typed events.
+ * delivery gateway (protocol 2, docs/protocol.md), reconnects with backoff and full jitter, resumes from
+ * the device's cursor and its positions in broadcast chats, sends through an outbox that survives
+ * reconnects, hands each chat frame (from the inbox or a broadcast chat) to the application once and in
+ * per-chat order (filling gaps with `sync`), and emits typed events.
  */
 export {
   createChatClient,
@@ -29,7 +30,7 @@ export {
   type TokenRequestReason,
 } from './client-options.js';
 export { MessageStatusTracker, type MessageStatus, type MessageStatusEvent } from './message-status.js';
-export { ChatSequencer, type ChatGap, type SequencerResult } from './chat-sequencer.js';
+export { ChatSequencer, type ChatGap, type ChatPosition, type SequencerResult } from './chat-sequencer.js';
 export { ClientError, type ClientErrorContext } from './errors.js';
 export {
   createMemoryOutboxStorage,

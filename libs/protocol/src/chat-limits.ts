@@ -5,6 +5,8 @@
 export const CHAT_LIMITS = Object.freeze({
   /** Members of a group, creator included (WhatsApp's limit). */
   maxGroupMembers: 1024,
+  /** Broadcast chat positions in one `ack` or `sync` frame. */
+  maxChatsPerAck: 1024,
   /** UTF-8 bytes of a plaintext body. */
   maxBodyBytes: 64 * 1024,
   /** Sum of the ciphertext bytes of one message's per-device envelopes. */

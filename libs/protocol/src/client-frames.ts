@@ -1,5 +1,5 @@
 /**
- * Frames a client sends over the WebSocket (protocol version 1): one JSON object per text frame, with
+ * Frames a client sends over the WebSocket (protocol version 2): one JSON object per text frame, with
  * a `type`. Every frame is validated with these strict schemas (unknown fields are refused) before the
  * gateway acts on it; a frame that fails gets an `error` frame with `CM_ERR_PROTOCOL_*` and changes
  * nothing. See docs/protocol.md.
@@ -79,8 +79,18 @@ export const removeMembersFrameSchema = z.strictObject({
 
 export const leaveChatFrameSchema = z.strictObject({ type: z.literal('leaveChat'), requestId, chatId: id });
 
-/** Moves this device's cursor: everything up to `upToInboxSeq` is safely stored on the device. */
-export const ackFrameSchema = z.strictObject({ type: z.literal('ack'), upToInboxSeq: seq });
+/** A position in one broadcast chat (chat sequence numbers). */
+const chatPositionSchema = z.strictObject({ chatId: id, seq });
+
+/**
+ * Moves this device's cursor: everything up to `upToInboxSeq` is safely stored on the device, and in each
+ * broadcast chat of `chats` everything up to its `seq`.
+ */
+export const ackFrameSchema = z.strictObject({
+  type: z.literal('ack'),
+  upToInboxSeq: seq,
+  chats: z.array(chatPositionSchema).max(CHAT_LIMITS.maxChatsPerAck).optional(),
+});
 
 /** The user has read a chat up to a chat sequence number (read receipts, issue 7). */
 export const readFrameSchema = z.strictObject({ type: z.literal('read'), chatId: id, upToSeq: seq });
@@ -89,10 +99,15 @@ export const readFrameSchema = z.strictObject({ type: z.literal('read'), chatId:
 export const typingFrameSchema = z.strictObject({ type: z.literal('typing'), chatId: id, typing: z.boolean() });
 
 /**
- * Replays the device's inbox after `fromInboxSeq` (default: the device's stored cursor), then switches
- * to live delivery; `syncDone` marks the switch.
+ * Replays the device's inbox after `fromInboxSeq` (default: the device's stored cursor), then switches to
+ * live delivery; `syncDone` marks the switch. With `chats`, each of those broadcast chats is replayed after
+ * its `seq` and then followed live again; a frame with `chats` and no `fromInboxSeq` leaves the inbox alone.
  */
-export const syncFrameSchema = z.strictObject({ type: z.literal('sync'), fromInboxSeq: seq.optional() });
+export const syncFrameSchema = z.strictObject({
+  type: z.literal('sync'),
+  fromInboxSeq: seq.optional(),
+  chats: z.array(chatPositionSchema).max(CHAT_LIMITS.maxChatsPerAck).optional(),
+});
 
 /** Follow these users' online / last-seen state (only users who share a chat with the caller). */
 export const presenceSubscribeFrameSchema = z.strictObject({

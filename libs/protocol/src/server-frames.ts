@@ -1,7 +1,10 @@
 /**
- * Frames the gateway sends (protocol version 1). Frames that come from a device's inbox carry
+ * Frames the gateway sends (protocol version 2). Frames that come from a device's inbox carry
  * `inboxSeq`: the device acks up to it, and on reconnect the gateway replays everything after the
- * device's cursor, in order, before live frames. The SDK validates every frame against these schemas.
+ * device's cursor, in order, before live frames. Chat frames of a broadcast chat (a big group, fanned
+ * out once per gateway instead of once per member) carry no `inboxSeq`: the device acks its position in
+ * the chat (`ack.chats`) and the gateway resumes each broadcast chat from that position. The SDK
+ * validates every frame against these schemas.
  */
 import { z } from 'zod';
 import { attachmentSchema, envelopeSchema } from './client-frames.js';
@@ -12,7 +15,8 @@ const actor = z.strictObject({ userId: z.string(), deviceId: z.string() });
 /** First frame on every connection. */
 export const helloFrameSchema = z.strictObject({
   type: z.literal('hello'),
-  protocol: z.literal(1),
+  /** 2: chat frames of broadcast chats carry no `inboxSeq` and are acked per chat. */
+  protocol: z.literal(2),
   userId: z.string(),
   deviceId: z.string(),
   /** The device's stored cursor: the replay that follows starts after it. */
@@ -21,8 +25,8 @@ export const helloFrameSchema = z.strictObject({
 });
 
 const inboxFields = {
-  /** The position in this user's inbox; ack up to it. */
-  inboxSeq: seq,
+  /** The position in this user's inbox; ack up to it. Absent on frames of broadcast chats (ack those per chat). */
+  inboxSeq: seq.optional(),
   chatId: z.string(),
   /** The chat's sequence number: per-chat order, gaps detectable. */
   seq,
@@ -44,7 +48,7 @@ export const messageReceivedFrameSchema = z.strictObject({
 /** One attachment of a received message (the seeds' newAttachment); follows its messageReceived. */
 export const newAttachmentFrameSchema = z.strictObject({
   type: z.literal('newAttachment'),
-  inboxSeq: seq,
+  inboxSeq: seq.optional(),
   chatId: z.string(),
   seq,
   attachment: attachmentSchema,
@@ -190,8 +194,15 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
 
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type ServerFrameType = ServerFrame['type'];
-/** Chat frames that come from the device's inbox (they carry `inboxSeq` and the chat's `seq`, and are replayed after reconnects). */
-export type InboxFrame = Extract<ServerFrame, { inboxSeq: number; seq: number }>;
+/** Frames of a chat's own sequence (messages, attachments, lifecycle): they carry the chat's `seq`. */
+export type ChatFrame = Extract<
+  ServerFrame,
+  { type: 'messageReceived' | 'newAttachment' | 'chatCreated' | 'chatUpdated' | 'membersAdded' | 'membersRemoved' }
+>;
+/** Chat frames that come from the device's inbox (they carry `inboxSeq` and are replayed after reconnects). */
+export type InboxFrame = ChatFrame extends infer T ? (T extends ChatFrame ? T & { inboxSeq: number } : never) : never;
+/** Chat frames of a broadcast chat (no inbox position: acked per chat with `ack.chats`). */
+export type BroadcastFrame = ChatFrame extends infer T ? (T extends ChatFrame ? Omit<T, 'inboxSeq'> : never) : never;
 /** Every frame that occupies an inbox position (chat frames and `readPointer`): the device acks up to its `inboxSeq`. */
 export type InboxPositionFrame = Extract<ServerFrame, { inboxSeq: number }>;
 export type MessageReceivedFrame = z.infer<typeof messageReceivedFrameSchema>;

@@ -73,10 +73,16 @@ function topic(
  * (or a user's) records in one partition so its single writer sees them in order.
  */
 export const TOPICS = Object.freeze({
-  /** Client commands for ingest, keyed by chat: one writer per chat (DESIGN.md "Shape"). */
+  /** Client commands for ingest, keyed by chat: one writer per chat (docs/architecture.md, "Shape"). */
   chatCommands: topic('chat.commands', 12, 'chatId', 'chatmesh.chat.ChatCommand'),
   /** Facts ingest stored, in chat sequence order. */
   chatEvents: topic('chat.events', 12, 'chatId', 'chatmesh.chat.ChatEvent'),
+  /**
+   * Events of broadcast chats (big groups), keyed by chat: fan-out writes each once and every gateway reads
+   * all of it, so a group message costs one record per gateway instead of one inbox row per member. A day
+   * of retention: a gateway that falls behind further resumes its sessions from the chat log instead.
+   */
+  chatBroadcast: topic('chat.broadcast', 12, 'chatId', 'chatmesh.chat.ChatEvent', { retentionMs: ONE_DAY_MS }),
   /** One entry per recipient user; the per-user sequencer is the single writer of a user's inbox. */
   userInbox: topic('user.inbox', 12, 'userId', 'chatmesh.inbox.InboxEntry'),
   /** Delivered / read reports, keyed by chat so receipts owns a chat's pointers. */

@@ -45,6 +45,15 @@ export const GATEWAY_CONFIG = defineConfigSection({
       expected: 'an integer number of bytes, 1024-268435456',
       default: 1024 * 1024,
     }),
+    broadcastJoinWaitMs: defineVariable({
+      env: 'CHATMESH_GATEWAY_BROADCAST_JOIN_WAIT_MS',
+      description:
+        "How long a device joining a broadcast chat (a big group) waits for this gateway's `chat.broadcast` consumer to reach the chat log's head before it subscribes anyway (it may then see a message twice; the SDK drops it by chat seq).",
+      schema: parsers.integer(0, 600_000),
+      noun: 'duration',
+      expected: 'an integer number of milliseconds, 0-600000',
+      default: 5_000,
+    }),
     idleTimeoutSeconds: defineVariable({
       env: 'CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS',
       description:

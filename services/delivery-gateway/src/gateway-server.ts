@@ -13,10 +13,17 @@ import {
 } from '@chatmesh/protocol';
 import type { RateLimiter } from '@chatmesh/rate-limit';
 import type { TypedTopics } from '@chatmesh/runtime';
-import { gatewayDeliveriesTopic, TOPICS, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
+import {
+  gatewayDeliveriesTopic,
+  TOPICS,
+  type ChatEvent,
+  type GatewayDelivery,
+  type SchemaCodec,
+} from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
+import { BroadcastHub, type BroadcastJoin, type BroadcastMember } from './broadcast-hub.js';
 import { GatewayError } from './errors.js';
 import {
   deliveredReport,
@@ -84,6 +91,9 @@ interface SessionHub {
   readonly streams: InboxStreamContext;
   sendFrames(session: Session, frames: readonly ServerFrame[]): boolean;
   streamFailed(session: Session, error: unknown): void;
+  lifecycleSent(session: Session, chatId: string, chatSeq: number): void;
+  catchUpBroadcasts(session: Session): Promise<void>;
+  beforeOwnRemoval(session: Session, chatId: string, removedSeq: number): Promise<void>;
 }
 
 /**
@@ -92,8 +102,10 @@ interface SessionHub {
  * every session, so a socket owns no closure, no timer (token expiry is one {@link ExpiryWheel}) and no
  * promise while idle; its connection id is built from a number when needed.
  */
-class Session implements FrameSender, InboxStreamOwner {
+class Session implements FrameSender, InboxStreamOwner, BroadcastMember {
   ws: WebSocket<UserData> | null = null;
+  /** Broadcast chats (big groups) this socket follows; null while it follows none. */
+  broadcastJoins: Map<string, BroadcastJoin> | null = null;
   readonly stream: InboxStream;
   /** The frames (and the open) of this socket in order; null when nothing is running. */
   chain: Promise<void> | null = null;
@@ -132,6 +144,27 @@ class Session implements FrameSender, InboxStreamOwner {
     this.hub.streamFailed(this, error);
   }
 
+  lifecycleSent(chatId: string, chatSeq: number): void {
+    this.hub.lifecycleSent(this, chatId, chatSeq);
+  }
+
+  catchUpBroadcasts(): Promise<void> {
+    return this.hub.catchUpBroadcasts(this);
+  }
+
+  beforeOwnRemoval(chatId: string, removedSeq: number): Promise<void> {
+    return this.hub.beforeOwnRemoval(this, chatId, removedSeq);
+  }
+
+  subscribeTopic(topic: string): boolean {
+    if (this.closed || this.ws === null) return false;
+    return this.ws.subscribe(topic);
+  }
+
+  unsubscribeTopic(topic: string): void {
+    if (!this.closed && this.ws !== null) this.ws.unsubscribe(topic);
+  }
+
   /** Runs `task` after every earlier one of this socket; the chain is dropped again once it is idle. */
   runInOrder(task: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
     const next = (this.chain ?? Promise.resolve()).then(task).catch(onError);
@@ -160,6 +193,9 @@ interface TypingBucket {
 interface UserData {
   readonly session: Session;
 }
+
+/** Broadcast chats a connecting device catches up with at once. */
+const BROADCAST_JOINS_AT_ONCE = 8;
 
 /** How often expired tokens are looked for: a socket is closed at most this long after its token expires. */
 const EXPIRY_RESOLUTION_MS = 1000;
@@ -193,6 +229,29 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     );
     return promise;
   };
+
+  const app: TemplatedApp = uWS.App();
+  const broadcast = new BroadcastHub({
+    store,
+    codec: deps.codec,
+    joinWaitMs: settings.broadcastJoinWaitMs,
+    publish(topic, text, frameType, subscribers) {
+      app.publish(topic, text, false, false);
+      metrics.gatewayFramesOutTotal.inc({ type: frameType }, subscribers);
+    },
+    sessionsOf(userId) {
+      const sessions = byUser.get(userId);
+      return sessions === undefined ? [] : Array.isArray(sessions) ? [...sessions] : [sessions];
+    },
+    onFirstSight: (chatId) => {
+      void track(adoptBroadcastChat(chatId)).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not look up the devices here of a new broadcast chat'),
+      );
+    },
+    onEvent: (outcome) => metrics.gatewayBroadcastEventsTotal.inc({ outcome }),
+    onJoin: (outcome) => metrics.gatewayBroadcastJoinsTotal.inc({ outcome }),
+    onSubscriptions: (delta) => metrics.gatewayBroadcastSubscriptions.inc(delta),
+  });
 
   // The lease first: devices registered before it would be bound to no live instance.
   await presence.acquireGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
@@ -240,7 +299,179 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       logger.warn({ err: error }, 'inbox stream failed; closing the socket so the device resumes from its cursor');
       closeSession(session, CLOSE_CODES.GOING_AWAY);
     },
+    lifecycleSent(session, chatId, chatSeq) {
+      void track(joinIfBroadcast(session, chatId, chatSeq).catch((error: unknown) => hub.streamFailed(session, error)));
+    },
+    catchUpBroadcasts,
+    beforeOwnRemoval,
   };
+
+  /**
+   * Reserves a chat's join on a socket while it is being decided, so that another trigger (a first sight, the
+   * catch-up) does not start a second one meanwhile; `join` replaces the placeholder.
+   */
+  function reserveJoin(session: Session, chatId: string): BroadcastJoin | null {
+    if (session.broadcastJoins?.has(chatId)) return null;
+    const placeholder: BroadcastJoin = { live: false, sentSeq: 0 };
+    (session.broadcastJoins ??= new Map()).set(chatId, placeholder);
+    return placeholder;
+  }
+
+  function dropReservation(session: Session, chatId: string, placeholder: BroadcastJoin): void {
+    if (session.broadcastJoins?.get(chatId) !== placeholder) return;
+    session.broadcastJoins.delete(chatId);
+    if (session.broadcastJoins.size === 0) session.broadcastJoins = null;
+  }
+
+  /** The device just learned of a chat (created, or the user added) at `chatSeq`: big groups continue here. */
+  async function joinIfBroadcast(session: Session, chatId: string, chatSeq: number): Promise<void> {
+    const placeholder = reserveJoin(session, chatId);
+    if (placeholder === null) return;
+    const since = await store.broadcastChats.sinceOf(chatId).catch((error: unknown) => {
+      dropReservation(session, chatId, placeholder);
+      throw error;
+    });
+    // A chat that turns broadcast later is picked up by onFirstSight when its first broadcast event arrives.
+    if (
+      since === null ||
+      since > chatSeq + 1 ||
+      session.closed ||
+      session.broadcastJoins?.get(chatId) !== placeholder
+    ) {
+      dropReservation(session, chatId, placeholder);
+      return;
+    }
+    await broadcast.join(session, chatId, chatSeq);
+  }
+
+  /**
+   * A broadcast chat this gateway has not seen before: it may have turned broadcast at an ordinary event,
+   * while its members' devices followed it through their inboxes. Those connected here join it now.
+   */
+  async function adoptBroadcastChat(chatId: string): Promise<void> {
+    const [members, since] = await Promise.all([
+      store.directory.currentMembers(chatId),
+      store.broadcastChats.sinceOf(chatId),
+    ]);
+    if (since === null) return;
+    for (const member of members) {
+      // Members since the event that marked the chat (or later) hear of it from their inbox, which joins them
+      // after that entry: joined here first, their device could see the chat's messages before the chat.
+      if (member.joinedSeq >= since - 1) continue;
+      const sessions = byUser.get(member.userId);
+      if (sessions === undefined) continue;
+      for (const session of Array.isArray(sessions) ? [...sessions] : [sessions]) {
+        // Before its catch-up a socket joins every broadcast chat of the user there.
+        if (session.closed || !session.stream.broadcastsReady || session.broadcastJoins?.has(chatId)) continue;
+        void track(
+          broadcast
+            .join(session, chatId, Math.max(since - 1, member.joinedSeq))
+            .catch((error: unknown) => hub.streamFailed(session, error)),
+        );
+      }
+    }
+  }
+
+  /**
+   * The user's removal from a chat is about to be sent. A socket that follows the chat got everything before
+   * it live (or its join stops at it); one that did not (the device was offline) first gets the broadcast
+   * events between its position and the removal, which it can no longer catch up as a member.
+   */
+  async function beforeOwnRemoval(session: Session, chatId: string, removedSeq: number): Promise<void> {
+    if (session.broadcastJoins?.has(chatId)) return;
+    const since = await store.broadcastChats.sinceOf(chatId);
+    // Everything before `since` came through the inbox.
+    if (since === null || since >= removedSeq) return;
+    const [positions, members] = await Promise.all([
+      store.chatCursors.list(session.userId, session.deviceId),
+      store.directory.membersAt(chatId, removedSeq - 1),
+    ]);
+    const membership = members.find((member) => member.userId === session.userId);
+    if (membership === undefined) return;
+    const after = Math.max(positions.get(chatId) ?? 0, since - 1, membership.joinedSeq);
+    await broadcast.sendRange(session, chatId, after, removedSeq - 1);
+  }
+
+  /**
+   * At connect, after the inbox replay: every broadcast chat of the user resumes after the device's
+   * position in it (or where the user joined, or where the chat turned broadcast: before that, its events
+   * are in the inbox).
+   */
+  async function catchUpBroadcasts(session: Session): Promise<void> {
+    const chats = await store.directory.chatsOfUser(session.userId);
+    if (chats.length === 0 || session.closed) return;
+    const sinces = await store.broadcastChats.sinceOfMany(chats.map((chat) => chat.chatId));
+    if (sinces.size === 0 || session.closed) return;
+    const positions = await store.chatCursors.list(session.userId, session.deviceId);
+    const due = chats.filter((chat) => sinces.has(chat.chatId) && !session.broadcastJoins?.has(chat.chatId));
+    // Reserved at once: a lifecycle entry or a first sight meanwhile leaves these to the catch-up.
+    for (const chat of due) reserveJoin(session, chat.chatId);
+    for (let start = 0; start < due.length && !session.closed; start += BROADCAST_JOINS_AT_ONCE) {
+      await Promise.all(
+        due
+          .slice(start, start + BROADCAST_JOINS_AT_ONCE)
+          .map((chat) =>
+            broadcast.join(
+              session,
+              chat.chatId,
+              Math.max(positions.get(chat.chatId) ?? 0, sinces.get(chat.chatId)! - 1, chat.joinedSeq),
+            ),
+          ),
+      );
+    }
+  }
+
+  /** `ack.chats`: the device's position in each broadcast chat it follows here, and a DELIVERED report. */
+  async function ackChats(
+    session: Session,
+    chats: ReadonlyArray<{ chatId: string; seq: number }>,
+    atMs: number,
+  ): Promise<void> {
+    await Promise.all(
+      chats.map(async ({ chatId, seq }) => {
+        const join = session.broadcastJoins?.get(chatId);
+        if (join === undefined) return;
+        // Never past what this socket was sent.
+        const sent = join.live ? Math.max(join.sentSeq, broadcast.headOf(chatId) ?? 0) : join.sentSeq;
+        const upTo = Math.min(seq, sent);
+        if (upTo <= 0) return;
+        await store.chatCursors.advance(session.userId, session.deviceId, chatId, upTo);
+        const record = deliveredReport(session, chatId, upTo, atMs, localRequestId(session));
+        try {
+          await typed.send(record.topic, record.key, record.value);
+          metrics.gatewayReceiptReportsTotal.inc({ kind: 'DELIVERED' });
+        } catch (error) {
+          // The position is stored; the next ack of the chat reports a higher seq, which covers this one.
+          logger.warn({ err: error }, 'could not produce a DELIVERED report');
+        }
+      }),
+    );
+  }
+
+  /** `sync.chats`: replays broadcast chats the user is a member of after the given seqs, then follows them live. */
+  async function syncChats(session: Session, chats: ReadonlyArray<{ chatId: string; seq: number }>): Promise<void> {
+    const memberships = new Map(
+      (await store.directory.chatsOfUser(session.userId)).map((chat) => [chat.chatId, chat.joinedSeq]),
+    );
+    const sinces = await store.broadcastChats.sinceOfMany(chats.map((chat) => chat.chatId));
+    for (const { chatId, seq } of chats) {
+      const joinedSeq = memberships.get(chatId);
+      const since = sinces.get(chatId);
+      if (joinedSeq === undefined || since === undefined) {
+        errorFrame(session, {
+          code: 'CM_ERR_CHAT_NOT_FOUND',
+          message: `chat ${chatId} is not a broadcast chat you are a member of; sync its inbox instead`,
+          retriable: false,
+        });
+        continue;
+      }
+      void track(
+        broadcast
+          .join(session, chatId, Math.max(seq, joinedSeq, since - 1))
+          .catch((error: unknown) => hub.streamFailed(session, error)),
+      );
+    }
+  }
   const expiries = new ExpiryWheel<Session>(EXPIRY_RESOLUTION_MS, (session) => {
     session.expirySlot = -1;
     closeSession(session, CLOSE_CODES.AUTH_EXPIRED);
@@ -380,9 +611,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         const upTo = Math.min(frame.upToInboxSeq, session.stream.lastSent);
         await store.cursors.advance(session.userId, session.deviceId, upTo);
         await reportDelivered(session, upTo, receivedAtMs);
+        if (frame.chats !== undefined) await ackChats(session, frame.chats, receivedAtMs);
         return;
       }
       case 'sync':
+        if (frame.chats !== undefined) {
+          await syncChats(session, frame.chats);
+          if (frame.fromInboxSeq === undefined) return;
+        }
         session.stream.sync(frame.fromInboxSeq ?? (await store.cursors.get(session.userId, session.deviceId)));
         return;
       case 'typing':
@@ -456,7 +692,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     sendFrames(session, [
       {
         type: 'hello',
-        protocol: 1,
+        protocol: 2,
         userId: session.userId,
         deviceId: session.deviceId,
         cursor,
@@ -515,14 +751,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     return null;
   }
 
-  const app: TemplatedApp = uWS.App();
   app.ws<UserData>('/v1/ws', {
     // uWS drops a socket whose frame exceeds its limit without a close frame (the client sees 1006), so
     // its hard cap sits above ours and frames between the two are closed properly with 1009 below.
     maxPayloadLength: settings.maxFrameBytes * 2,
     // uWS drops frames past its own limit; ours (checked after each send) closes first with 4008.
     maxBackpressure: settings.maxBackpressureBytes * 2 + settings.maxFrameBytes,
-    closeOnBackpressureLimit: 0,
+    // Broadcast frames go out through uWS pub/sub, past our own check: a socket that reaches uWS's limit
+    // is closed rather than silently losing a frame, and resumes from its positions.
+    closeOnBackpressureLimit: 1,
     idleTimeout: settings.idleTimeoutSeconds,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
@@ -613,6 +850,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       session.closed = true;
       session.ws = null;
       session.stream.close();
+      broadcast.closed(session);
       if (session.expirySlot >= 0) expiries.remove(session, session.expirySlot);
       session.expirySlot = -1;
       removeSession(session);
@@ -745,6 +983,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const deliveriesTopic = gatewayDeliveriesTopic(gatewayId).name;
   let subscription: Subscription | null = null;
+  let broadcastSubscription: Subscription | null = null;
   const port = await new Promise<number>((resolve, reject) => {
     app.listen(settings.host, settings.port, (socket) => {
       if (!socket) {
@@ -767,11 +1006,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       topics: [deliveriesTopic],
       handler: async (delivery) => handleDelivery(delivery),
     });
+    broadcastSubscription = await typed.subscribe<ChatEvent>({
+      // Every gateway reads all of chat.broadcast (its own group); a new gateway has no device in any chat yet,
+      // so it starts at the end, and devices catch up from the chat log when they join.
+      groupId: `chatmesh.gateway.${gatewayId}.broadcast`,
+      topics: [TOPICS.chatBroadcast.name],
+      fromBeginning: false,
+      partitionsConcurrently: TOPICS.chatBroadcast.partitions,
+      // Keyed by chat: one chat's events in order, chats side by side.
+      keyConcurrency: 64,
+      handler: (event) => broadcast.onEvent(event),
+    });
   } catch (error) {
+    await subscription?.stop();
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     throw error;
   }
-  void subscription.ready.then(() => {
+  void Promise.all([subscription.ready, broadcastSubscription.ready]).then(() => {
     consumerReady = true;
     if (status === 'starting') status = 'ready';
   });
@@ -837,7 +1088,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         sendFrames(session, [reconnect]);
         closeSession(session, CLOSE_CODES.SERVICE_RESTART);
       }
-      await subscription?.stop();
+      await Promise.all([subscription?.stop(), broadcastSubscription?.stop()]);
       await Promise.allSettled([...pendingWork]);
       try {
         await presence.releaseGateway({ gatewayId, instanceId });
@@ -864,6 +1115,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           connections: connectionCount,
           replaying,
           heldDeliveries: held,
+          broadcastSubscriptions: broadcast.subscriptions,
           ...counts,
         },
       };

@@ -67,15 +67,17 @@ export function renderStatusUpdate(update: MessageStatusUpdate, inboxSeq?: numbe
  * Renders one stored chat event as the frames of a device (`messageReceived` then one `newAttachment`
  * per attachment; or the lifecycle frame). `content` overrides the event's content (a live delivery's
  * inline copy, already filtered for the device).
+ * @param inboxSeq the inbox position, or undefined for an event of a broadcast chat (not in the inbox)
  */
 export function renderChatEvent(
   event: ChatEvent,
-  inboxSeq: number,
+  inboxSeq: number | undefined,
   target: RenderTarget,
   content?: MessageContent | null,
 ): ServerFrame[] {
+  const position = inboxSeq === undefined ? {} : { inboxSeq };
   const base = {
-    inboxSeq,
+    ...position,
     chatId: event.chatId,
     seq: event.seq,
     by: { userId: event.origin.userId, deviceId: event.origin.deviceId },
@@ -97,7 +99,7 @@ export function renderChatEvent(
       },
       ...attachments.map((attachment): ServerFrame => ({
         type: 'newAttachment',
-        inboxSeq,
+        ...position,
         chatId: event.chatId,
         seq: event.seq,
         attachment,

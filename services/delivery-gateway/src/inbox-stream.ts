@@ -29,6 +29,18 @@ export interface InboxStreamOwner extends RenderTarget {
   sendFrames(frames: readonly ServerFrame[]): boolean;
   /** A failure in the pump (a store read failed): the connection should be closed to resume later. */
   streamFailed(error: unknown): void;
+  /**
+   * A chat creation or member addition was sent: if the chat is broadcast (a big group, not in the
+   * inbox), the device joins its live events from `chatSeq` on.
+   */
+  lifecycleSent?(chatId: string, chatSeq: number): void;
+  /** Runs before the first `syncDone`: the device catches up with its broadcast chats too. */
+  catchUpBroadcasts?(): Promise<void>;
+  /**
+   * Runs before the user's own removal from a chat is sent: a broadcast chat's events before the removal
+   * that this device has not had (it was offline) come first.
+   */
+  beforeOwnRemoval?(chatId: string, removedSeq: number): Promise<void>;
 }
 
 /**
@@ -54,6 +66,7 @@ export class InboxStream {
   private pumping = false;
   private closed = false;
   private started = false;
+  private broadcastsCaughtUp = false;
   /** Unacked messages by other users sent here (for DELIVERED reports); null while there are none. */
   private delivered: DeliveredTracker | null = null;
 
@@ -71,6 +84,11 @@ export class InboxStream {
   /** Live deliveries waiting behind a replay (or a gap read). */
   get heldCount(): number {
     return this.queue?.length ?? 0;
+  }
+
+  /** Whether the device's broadcast chats were caught up (or are being): later lifecycle entries join on their own. */
+  get broadcastsReady(): boolean {
+    return this.broadcastsCaughtUp;
   }
 
   /** Whether a replay is running or pending (until its syncDone). */
@@ -150,6 +168,13 @@ export class InboxStream {
           await this.drainQueue();
           if (this.closed) return;
           if (this.heldCount > 0) continue;
+          if (!this.broadcastsCaughtUp) {
+            // Once per connection: syncDone then means "everything up to now", big groups included.
+            this.broadcastsCaughtUp = true;
+            await this.owner.catchUpBroadcasts?.();
+            if (this.closed) return;
+            if (this.heldCount > 0) continue;
+          }
           this.replayRequested = false;
           if (!this.owner.sendFrames([{ type: 'syncDone', upToInboxSeq: this.lastSentSeq }])) return this.close();
           this.context.onReplayDone?.(Date.now() - (this.replayStarted?.atMs ?? Date.now()));
@@ -216,6 +241,16 @@ export class InboxStream {
 
   private async sendEntry(entry: InboxEntry, content: InboxDelivery['content']): Promise<boolean> {
     const seq = entry.inboxSeq ?? 0;
+    const removal = entry.item;
+    if (
+      'chatmesh.inbox.ChatEventRef' in removal &&
+      removal['chatmesh.inbox.ChatEventRef'].kind === 'MEMBERS_REMOVED' &&
+      removal['chatmesh.inbox.ChatEventRef'].affectedUserIds.includes(this.owner.userId) &&
+      seq > this.lastSentSeq
+    ) {
+      await this.owner.beforeOwnRemoval?.(entry.chatId, removal['chatmesh.inbox.ChatEventRef'].chatSeq);
+      if (this.closed) return false;
+    }
     const frames = await this.context.renderer.render(entry, this.owner, content);
     if (this.closed) return false;
     // Entries with no client frame (an event missing from the chat log) still move the position, so the client can ack past them.
@@ -225,6 +260,12 @@ export class InboxStream {
       return false;
     }
     const item = entry.item;
+    // Before the first syncDone, catchUpBroadcasts joins every broadcast chat of the user in one go.
+    if (this.broadcastsCaughtUp && 'chatmesh.inbox.ChatEventRef' in item) {
+      const ref = item['chatmesh.inbox.ChatEventRef'];
+      if (ref.kind === 'CHAT_CREATED' || ref.kind === 'MEMBERS_ADDED')
+        this.owner.lifecycleSent?.(entry.chatId, ref.chatSeq);
+    }
     if (
       frames.length > 0 &&
       'chatmesh.inbox.ChatEventRef' in item &&

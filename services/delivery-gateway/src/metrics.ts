@@ -4,7 +4,7 @@ import { defineMetricTable } from '@chatmesh/metrics';
 const REPLAY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
 /**
- * The delivery gateway's metrics (STYLE rule 16). Label values are frame types, close codes and error
+ * The delivery gateway's metrics. Label values are frame types, close codes and error
  * codes: never a user, device or chat id.
  */
 export const GATEWAY_METRICS = defineMetricTable({
@@ -74,6 +74,24 @@ export const GATEWAY_METRICS = defineMetricTable({
     type: 'counter',
     help: 'Device removals and privacy changes accepted by the HTTP API (202) and produced to presence.events, by kind.',
     labelNames: ['kind'],
+  },
+  gatewayBroadcastEventsTotal: {
+    name: 'chatmesh_gateway_broadcast_events_total',
+    type: 'counter',
+    help: 'Events of broadcast chats read from `chat.broadcast`, by outcome: published (to the devices here), duplicate (at or below what was published), gap_filled (missed on the topic, read from the chat log).',
+    labelNames: ['outcome'],
+  },
+  gatewayBroadcastJoinsTotal: {
+    name: 'chatmesh_gateway_broadcast_joins_total',
+    type: 'counter',
+    help: "Devices joined to a broadcast chat after reading its backlog from the chat log, by outcome: subscribed, or waited_out (the gateway's chat.broadcast consumer lagged past CHATMESH_GATEWAY_BROADCAST_JOIN_WAIT_MS).",
+    labelNames: ['outcome'],
+  },
+  gatewayBroadcastSubscriptions: {
+    name: 'chatmesh_gateway_broadcast_subscriptions',
+    type: 'gauge',
+    help: 'Device subscriptions to broadcast chats held on this gateway (one per device per big group).',
+    labelNames: [],
   },
   gatewayDeliveriesDroppedTotal: {
     name: 'chatmesh_gateway_deliveries_dropped_total',

@@ -28,7 +28,7 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
     name: 'delivery-gateway',
     description:
       'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
-    consumes: ['gateway.<id>.deliveries'],
+    consumes: ['gateway.<id>.deliveries', TOPICS.chatBroadcast.name],
     produces: [TOPICS.chatCommands.name, TOPICS.receipts.name, TOPICS.presenceEvents.name, TOPICS.ephemeral.name],
     config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG },
     metrics: GATEWAY_METRICS,
@@ -46,6 +46,7 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
       });
       await ensureTopics(deps.bus, deps.codec, [
         gatewayDeliveriesTopic(gatewayId),
+        TOPICS.chatBroadcast,
         TOPICS.chatCommands,
         TOPICS.receipts,
         TOPICS.presenceEvents,

@@ -2,7 +2,8 @@ import { defineConfigSection, defineVariable, parsers } from '@chatmesh/config';
 
 /** Fan-out's own settings, under `config.sections.fanOut`. */
 export const FAN_OUT_CONFIG = defineConfigSection({
-  description: 'fan-out: expansion of chat events into inbox entries and the per-user inbox sequencer',
+  description:
+    'fan-out: expansion of chat events into inbox entries (or one chat.broadcast record for big groups) and the per-user inbox sequencer',
   variables: {
     partitionsConcurrently: defineVariable({
       env: 'CHATMESH_FAN_OUT_PARTITIONS_CONCURRENTLY',
@@ -21,6 +22,24 @@ export const FAN_OUT_CONFIG = defineConfigSection({
       noun: 'count',
       expected: 'an integer 1-1024',
       default: 16,
+    }),
+    broadcastThreshold: defineVariable({
+      env: 'CHATMESH_FAN_OUT_BROADCAST_THRESHOLD',
+      description:
+        'Members at which a chat becomes a broadcast chat, for good (sticky, even if it shrinks later): from the event after the one that reached it, each event is written once to `chat.broadcast` (every gateway delivers it to its own connected members) instead of one `user.inbox` entry per member. 0 turns no further chat into a broadcast chat (those marked before stay broadcast: their devices follow them from the chat log).',
+      schema: parsers.integer(0, 100_000),
+      noun: 'count',
+      expected: 'an integer 0-100000',
+      default: 100,
+    }),
+    broadcastPushWindowMs: defineVariable({
+      env: 'CHATMESH_FAN_OUT_BROADCAST_PUSH_WINDOW_MS',
+      description:
+        "Wake-up pushes of a broadcast chat's messages are coalesced per chat: at most one scan of its offline members per window, each push counting the messages since the previous one; a message inside the window is pushed when the window ends. 0 scans at every message.",
+      schema: parsers.integer(0, 3_600_000),
+      noun: 'duration',
+      expected: 'an integer number of milliseconds, 0-3600000',
+      default: 10_000,
     }),
   },
 });

@@ -14,7 +14,10 @@ export const INBOX_SEQUENCER_GROUP_ID = 'chatmesh.inbox-sequencer';
 /**
  * The fan-out service, two stages in one process:
  * - expansion: each `chat.events` record becomes one `user.inbox` record per recipient (the members at
- *   the event's sequence number, plus users a removal concerns), keyed by user id;
+ *   the event's sequence number, plus users a removal concerns), keyed by user id; or, for a broadcast chat
+ *   (one that reached `CHATMESH_FAN_OUT_BROADCAST_THRESHOLD` members, for good), one `chat.broadcast` record
+ *   that every gateway reads, inbox records only for the users a membership change adds or removes, and
+ *   coalesced wake-up pushes for the offline members;
  * - the inbox sequencer: the single writer of each user's inbox appends the entry once with the next
  *   per-user sequence number, then routes it to the delivery topic of each online device's gateway (from
  *   the presence registry) or, when the user has no device online, to `push.requests`.
@@ -24,16 +27,25 @@ export const fanOutService: ServiceModule = {
   description:
     'Expands chat events into one inbox entry per recipient user, sequences each user inbox and routes entries to gateways or push',
   consumes: [TOPICS.chatEvents.name, TOPICS.userInbox.name],
-  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', TOPICS.pushRequests.name],
+  produces: [TOPICS.userInbox.name, TOPICS.chatBroadcast.name, 'gateway.<id>.deliveries', TOPICS.pushRequests.name],
   config: { fanOut: FAN_OUT_CONFIG },
   async start(deps) {
     const settings = getConfigSection(deps.config, 'fanOut', FAN_OUT_CONFIG);
-    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatEvents, TOPICS.userInbox, TOPICS.pushRequests]);
-    const expander = createEventExpander(deps);
+    const topics = await ensureTopics(deps.bus, deps.codec, [
+      TOPICS.chatEvents,
+      TOPICS.chatBroadcast,
+      TOPICS.userInbox,
+      TOPICS.pushRequests,
+    ]);
+    const expander = createEventExpander({
+      ...deps,
+      broadcast: { threshold: settings.broadcastThreshold, pushWindowMs: settings.broadcastPushWindowMs },
+    });
     const sequencer = createInboxSequencer({ ...deps, devices: deps.presence });
     // One epoch per ownership of a user.inbox partition: the fencing token of the inbox's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, INBOX_LOG_WRITER);
-    const counts = { events: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
+    // broadcast: events written once to chat.broadcast (broadcast chats); the rest went through inboxes.
+    const counts = { events: 0, broadcast: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
     const expansion = await deps.typed.subscribe<ChatEvent>({
       groupId: FAN_OUT_GROUP_ID,
@@ -42,12 +54,19 @@ export const fanOutService: ServiceModule = {
       partitionsConcurrently: settings.partitionsConcurrently,
       // Keyed by chat: one chat's events in order (its member cache follows them); different chats overlap.
       keyConcurrency: settings.keyConcurrency,
-      // Not for fencing (expansion writes nothing and is idempotent downstream) but so that the handler stages its
-      // inbox records and returns, instead of waiting ~a produce round trip per event on the shared producer.
+      // Not for fencing (expansion's only write, a chat's broadcast mark, is idempotent, and so are its outputs
+      // downstream) but so that the handler stages its inbox and broadcast records and returns, instead of waiting
+      // ~a produce round trip per event on the shared producer.
       transactional: true,
-      handler: async (event, _record, context) => {
-        await expander.expand(event, deps.typed.sinkFor(context));
+      handler: async (event, record, context) => {
+        const expanded = await expander.expand(event, {
+          sink: deps.typed.sinkFor(context),
+          // Forwarded as is to chat.broadcast: ingest's bytes already carry the wire format and schema id.
+          value: record.value,
+          assignmentId: context.assignmentId,
+        });
         counts.events++;
+        if (expanded.broadcast) counts.broadcast++;
       },
     });
     const sequencing = await deps.typed.subscribe<InboxEntry>({
@@ -75,13 +94,14 @@ export const fanOutService: ServiceModule = {
       name: 'fan-out',
       async stop() {
         status = 'draining';
-        await Promise.all([expansion.stop(), sequencing.stop()]);
+        // The expander's push timers after its subscription: no handler starts a new one meanwhile.
+        await Promise.all([expansion.stop().finally(() => expander.stop()), sequencing.stop()]);
         status = 'stopped';
       },
       health: () => ({
         status,
         ready: status === 'ready',
-        details: { topics, ...counts },
+        details: { topics, ...counts, broadcastPushes: expander.broadcastPushes },
       }),
     };
   },

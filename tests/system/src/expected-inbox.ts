@@ -29,9 +29,16 @@ export function eventKind(event: ChatEvent): ChatEventKind {
  * exactly the sequence numbers `j, j+1, ..., r` (or the chat's head), each once, in that order: the
  * "order" guarantee, with lifecycle events counted, is that this list is gap-free and strictly increasing by 1.
  *
+ * A broadcast chat (a big group, `broadcastSince` given) keeps this rule only before `broadcastSince`: from
+ * there on its events go once to `chat.broadcast` instead, and an inbox gets only its own user's additions
+ * and removals (how an added user learns of the chat, and a removed one of the removal).
+ *
  * @returns expected entries by user id, ascending by chat sequence
  */
-export function expectedInboxes(log: readonly ChatLogRow[]): Map<string, ExpectedRef[]> {
+export function expectedInboxes(
+  log: readonly ChatLogRow[],
+  broadcastSince: number | null = null,
+): Map<string, ExpectedRef[]> {
   const members = new Set<string>();
   const expected = new Map<string, ExpectedRef[]>();
   const give = (userId: string, ref: ExpectedRef): void => {
@@ -53,6 +60,14 @@ export function expectedInboxes(log: readonly ChatLogRow[]): Map<string, Expecte
       for (const userId of body['chatmesh.chat.MembersRemoved'].userIds) members.delete(userId);
     } else {
       recipients = [...members];
+    }
+    if (broadcastSince !== null && row.seq >= broadcastSince) {
+      recipients =
+        'chatmesh.chat.MembersAdded' in body
+          ? body['chatmesh.chat.MembersAdded'].members.map((member) => member.userId)
+          : 'chatmesh.chat.MembersRemoved' in body
+            ? [...body['chatmesh.chat.MembersRemoved'].userIds]
+            : [];
     }
     const clientMessageId =
       'chatmesh.chat.MessageReceived' in body ? body['chatmesh.chat.MessageReceived'].clientMessageId : null;

@@ -8,7 +8,7 @@ import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
 import { directChatId } from '@chatmesh/protocol';
 import { createMemoryRateLimiter } from '@chatmesh/rate-limit';
 import { createTypedTopics, ensureTopics } from '@chatmesh/runtime';
-import { createLocalCodec, gatewayDeliveriesTopic } from '@chatmesh/schemas';
+import { createLocalCodec, gatewayDeliveriesTopic, TOPICS } from '@chatmesh/schemas';
 import { createMemoryStore } from '@chatmesh/store';
 import { randomName } from '@chatmesh/testing';
 import {
@@ -132,7 +132,7 @@ test('stack mode has no development token endpoint and no chat page', async () =
   const bus = createMemoryBus();
   const codec = createLocalCodec();
   const gatewayId = randomName('gw');
-  await ensureTopics(bus, codec, [gatewayDeliveriesTopic(gatewayId)]);
+  await ensureTopics(bus, codec, [gatewayDeliveriesTopic(gatewayId), TOPICS.chatBroadcast]);
   const gateway = await startGateway({
     mode: 'stack',
     gatewayId,

@@ -86,6 +86,8 @@ before(async () => {
       REDIS_URL: redis.url,
       CHATMESH_GATEWAY_ID: randomName('gw').replace(/[^A-Za-z0-9_-]/g, '-'),
       CHATMESH_GATEWAY_PORT: '0',
+      // Groups of three or more are broadcast chats here (the production default is 100 members).
+      CHATMESH_FAN_OUT_BROADCAST_THRESHOLD: '3',
       CHATMESH_AUTH_ISSUER: ISSUER,
       CHATMESH_AUTH_AUDIENCE: AUDIENCE,
       CHATMESH_AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
@@ -183,6 +185,60 @@ test(
     } finally {
       await a.close();
       await b.close();
+    }
+  },
+);
+
+test(
+  'a broadcast chat on Kafka and Cassandra: every member gets each message once and in order, across a reconnect',
+  { timeout: 240_000 },
+  async () => {
+    const wsUrl = `${gateway.url.replace(/^http/, 'ws')}/v1/ws`;
+    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((name) => randomName(name));
+    const a = await TestClient.open(wsUrl, await token(alice!, 'phone'));
+    const b = await TestClient.open(wsUrl, await token(bob!, 'laptop'));
+    let c = await TestClient.open(wsUrl, await token(carol!, 'phone'));
+    const messageSeqs = (client: TestClient): number[] =>
+      client.frames
+        .filter((f) => f.type === 'messageReceived' && f['chatId'] === chatId)
+        .map((f) => {
+          assert.equal(f['inboxSeq'], undefined, 'a broadcast frame has no inbox position');
+          return f['seq'] as number;
+        });
+    const chatId = randomName('big');
+    try {
+      for (const client of [a, b, c]) await client.waitForFrame((f) => f.type === 'syncDone', 'syncDone', 60_000);
+      a.send({ type: 'createChat', requestId: 'c', chatId, kind: 'group', members: [bob, carol], name: 'big' });
+      await a.waitForFrame((f) => f.type === 'ack' && f['requestId'] === 'c', 'createChat ack', 60_000);
+      const send = async (from: number, to: number): Promise<void> => {
+        for (let i = from; i <= to; i++) {
+          a.send({ type: 'send', requestId: `s${i}`, chatId, clientMessageId: `m${i}`, body: `message ${i}` });
+        }
+        await a.waitForFrame((f) => f.type === 'ack' && f['requestId'] === `s${to}`, `ack of s${to}`, 60_000);
+      };
+      await send(1, 10);
+      await waitFor(() => messageSeqs(c).length >= 10, { description: 'carol: ten messages', timeoutMs: 60_000 });
+      const lastSeen = Math.max(...messageSeqs(c));
+      c.send({ type: 'ack', upToInboxSeq: 1, chats: [{ chatId, seq: lastSeen }] });
+      await waitFor(async () => (await store.chatCursors.list(carol!, 'phone')).get(chatId) === lastSeen, {
+        description: "carol's position in Cassandra",
+        timeoutMs: 30_000,
+      });
+      await c.close();
+      await send(11, 20);
+      c = await TestClient.open(wsUrl, await token(carol!, 'phone'));
+      await send(21, 25);
+      const all = Array.from({ length: 25 }, (_, i) => i + 2);
+      for (const client of [a, b]) {
+        await waitFor(() => messageSeqs(client).length >= 25, { description: 'all 25 messages', timeoutMs: 60_000 });
+      }
+      await waitFor(() => messageSeqs(c).length >= 15, { description: "carol's 15 later messages", timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(messageSeqs(a), all);
+      assert.deepEqual(messageSeqs(b), all);
+      assert.deepEqual(messageSeqs(c), all.slice(10), 'carol resumes after her position: no gap, no duplicate');
+    } finally {
+      for (const client of [a, b, c]) await client.close();
     }
   },
 );

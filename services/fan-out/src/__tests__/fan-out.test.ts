@@ -22,7 +22,7 @@ const GATEWAY = 'gw-fan';
 const buses: Bus[] = [];
 after(async () => Promise.all(buses.map((b) => b.close())));
 
-async function harness(online: Record<string, string[]> | 'presence-down' = {}) {
+async function harness(online: Record<string, string[]> | 'presence-down' = {}, broadcastThreshold = 100) {
   const bus = createMemoryBus();
   buses.push(bus);
   const codec = createLocalCodec();
@@ -35,7 +35,12 @@ async function harness(online: Record<string, string[]> | 'presence-down' = {}) 
       return (online[userId] ?? []).map((deviceId) => ({ deviceId, gatewayId: GATEWAY }));
     },
   };
-  const expander = createEventExpander({ store, codec, bus });
+  const presence = {
+    onlineDevicesOfUsers: async (userIds: readonly string[]) =>
+      new Map(await Promise.all(userIds.map(async (userId) => [userId, await devices.onlineDevices(userId)] as const))),
+  };
+  const broadcast = { threshold: broadcastThreshold, pushWindowMs: 10_000 };
+  const expander = createEventExpander({ store, codec, bus, presence, broadcast });
   const sequencer = createInboxSequencer({ store, codec, bus, devices, logger });
   const inbox: InboxEntry[] = [];
   const deliveries: GatewayDelivery[] = [];
@@ -63,7 +68,7 @@ async function harness(online: Record<string, string[]> | 'presence-down' = {}) 
       createdAtMs: event.serverTimeMs,
     });
   };
-  return { bus, codec, store, expander, sequencer, inbox, deliveries, pushes, storeEvent };
+  return { bus, codec, store, presence, broadcast, expander, sequencer, inbox, deliveries, pushes, storeEvent };
 }
 
 const origin = (userId: string) => ({
@@ -95,8 +100,9 @@ describe('fan-out', () => {
     const chat = randomName('chat');
     await addMembers(h.store, chat, ['alice', 'bob', 'carol'], 1);
     for (let seq = 2; seq <= 6; seq++) {
-      const recipients = await h.expander.expand(message(chat, seq, 'alice'));
+      const { recipients, broadcast } = await h.expander.expand(message(chat, seq, 'alice'));
       assert.deepEqual([...recipients].sort(), ['alice', 'bob', 'carol']);
+      assert.equal(broadcast, false);
     }
     await h.expander.expand(message(chat, 3, 'alice')); // a replayed event
     await waitFor(() => h.inbox.length === 18, { description: 'inbox records' });
@@ -130,9 +136,9 @@ describe('fan-out', () => {
       origin: origin('alice'),
       event: { 'chatmesh.chat.MembersRemoved': { userIds: ['bob'], reason: 'REMOVED' } },
     };
-    assert.deepEqual((await h.expander.expand(message(chat, 2, 'alice'))).sort(), ['alice', 'bob']);
-    assert.deepEqual((await h.expander.expand(removal)).sort(), ['alice', 'bob']);
-    assert.deepEqual(await h.expander.expand(message(chat, 4, 'alice')), ['alice']);
+    assert.deepEqual((await h.expander.expand(message(chat, 2, 'alice'))).recipients.sort(), ['alice', 'bob']);
+    assert.deepEqual((await h.expander.expand(removal)).recipients.sort(), ['alice', 'bob']);
+    assert.deepEqual((await h.expander.expand(message(chat, 4, 'alice'))).recipients, ['alice']);
     await waitFor(() => h.inbox.length === 5, { description: 'inbox records' });
     assert.deepEqual(
       h.inbox.filter((e) => e.userId === 'bob').map((e) => e.dedupeKey),
@@ -196,13 +202,15 @@ describe('fan-out', () => {
     assert.equal(JSON.stringify(h.pushes[0]).includes('m3'), false, 'no message content in a push');
   });
 
-  test('a 1,024-member group: one message gives 1,024 inbox entries', async () => {
-    const h = await harness();
+  test('broadcast disabled (threshold 0): a 1,024-member group gets one inbox entry per member', async () => {
+    const h = await harness({}, 0);
     const chat = randomName('big');
     const users = Array.from({ length: 1024 }, (_, i) => `user-${i}`);
     await addMembers(h.store, chat, users, 1);
-    const recipients = await h.expander.expand(message(chat, 2, 'user-0'));
+    const { recipients, broadcast } = await h.expander.expand(message(chat, 2, 'user-0'));
     assert.equal(recipients.length, 1024);
+    assert.equal(broadcast, false);
+    assert.equal(await h.store.broadcastChats.sinceOf(chat), null, 'never marked');
     await waitFor(() => h.inbox.length === 1024, { description: '1,024 inbox records' });
     assert.equal(new Set(h.inbox.map((e) => e.userId)).size, 1024);
   });
@@ -219,7 +227,13 @@ describe('fan-out', () => {
         },
       },
     };
-    const expander = createEventExpander({ store: h.store, codec: h.codec, bus: measured });
+    const expander = createEventExpander({
+      store: h.store,
+      codec: h.codec,
+      bus: measured,
+      presence: h.presence,
+      broadcast: h.broadcast,
+    });
     const chat = randomName('big');
     const users = Array.from({ length: 1024 }, (_, i) => `user-with-a-longish-id-${i}`);
     await addMembers(h.store, chat, users.slice(0, 24), 1);
@@ -249,7 +263,10 @@ describe('fan-out', () => {
         },
       },
     });
-    assert.equal(added.length, 1024);
+    // The add that makes the group big still goes to every inbox; the chat is broadcast from the next event.
+    assert.equal(added.recipients.length, 1024);
+    assert.equal(added.broadcast, false);
+    assert.equal(await h.store.broadcastChats.sinceOf(chat), 3);
     await waitFor(() => h.inbox.length === 24 + 1024, { description: 'every entry produced' });
     const refs = h.inbox.map((e) =>
       'chatmesh.inbox.ChatEventRef' in e.item ? e.item['chatmesh.inbox.ChatEventRef'] : null,

@@ -107,3 +107,87 @@ test('fan-out turns a chat event into inbox rows, delivers to online devices and
     await bus.close();
   }
 });
+
+test("fan-out writes a broadcast chat's events once to chat.broadcast, as ingest encoded them", async () => {
+  const bus = createMemoryBus();
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  const presence = createMemoryPresenceRegistry();
+  try {
+    const chatId = randomName('group');
+    for (const userId of ['alice', 'bob', 'carol']) {
+      await store.directory.addMember({
+        chatId,
+        userId,
+        role: 'member',
+        joinedSeq: 1,
+        removedSeq: null,
+        addedBy: 'alice',
+      });
+    }
+    const group = await startServiceGroup([fanOutService], {
+      config: loadConfig({
+        env: { CHATMESH_FAN_OUT_BROADCAST_THRESHOLD: '3', CHATMESH_FAN_OUT_BROADCAST_PUSH_WINDOW_MS: '0' },
+        sections: { fanOut: FAN_OUT_CONFIG },
+      }),
+      ...silentObservability('test'),
+      bus,
+      codec,
+      store,
+      presence,
+    });
+    const broadcast = await collectRecords(bus, TOPICS.chatBroadcast.name);
+    const pushes = await collectRecords(bus, TOPICS.pushRequests.name);
+    await waitFor(() => group.isReady(), { description: 'fan-out ready' });
+    const event = (seq: number): ChatEvent => ({
+      chatId,
+      seq,
+      serverTimeMs: seq,
+      origin: { userId: 'carol', deviceId: 'carol-phone', gatewayId: 'gw-1', requestId: 'r', receivedAtMs: 1 },
+      event: {
+        'chatmesh.chat.MessageReceived': {
+          clientMessageId: `m${seq}`,
+          content: { body: `hello ${seq}`, envelopes: [], attachments: [] },
+        },
+      },
+    });
+    // Seq 2 finds three members: it goes to the inboxes and marks the chat broadcast from seq 3.
+    const second = await codec.encode(`${TOPICS.chatEvents.name}-value`, event(2));
+    const third = await codec.encode(`${TOPICS.chatEvents.name}-value`, event(3));
+    await bus.producer.send(TOPICS.chatEvents.name, [
+      { key: chatId, value: second },
+      { key: chatId, value: third },
+    ]);
+    await waitFor(() => broadcast.length === 1 && pushes.length >= 2, { description: 'one broadcast record' });
+    await waitFor(() => (group.health()['fan-out']?.details?.['inboxEntries'] as number) === 3, {
+      description: 'seq 2 sequenced for the three members',
+    });
+    assert.equal(await store.broadcastChats.sinceOf(chatId), 3);
+    assert.equal(broadcast[0]!.key, chatId);
+    assert.ok(broadcast[0]!.value!.equals(third), 'the record bytes are forwarded as ingest wrote them');
+    for (const user of ['alice', 'bob', 'carol']) {
+      assert.deepEqual(
+        (await store.inboxLog.readAfter(user, 0, 10)).map((row) => row.idempotencyKey),
+        [`chat/${chatId}/2`],
+        `${user} has the event before the mark only`,
+      );
+    }
+    const details = group.health()['fan-out']?.details ?? {};
+    assert.equal(details['events'], 2);
+    assert.equal(details['broadcast'], 1);
+    assert.ok((details['topics'] as string[]).includes(TOPICS.chatBroadcast.name));
+    // Nobody is online: seq 2's inbox entries push bob and alice, seq 3's broadcast scan pushes them again.
+    await waitFor(() => pushes.length === 4, { description: 'four pushes' });
+    const requests = await Promise.all(pushes.map(async (r) => (await codec.decode<PushRequest>(r.value!)).value));
+    assert.deepEqual(requests.map((p) => p.requestId).sort(), [
+      'alice/1',
+      `alice/chat/${chatId}/3`,
+      'bob/1',
+      `bob/chat/${chatId}/3`,
+    ]);
+    assert.equal(details['broadcastPushes'], 2);
+    await group.stop();
+  } finally {
+    await bus.close();
+  }
+});

@@ -1,13 +1,18 @@
 /**
  * An in-process gateway for the SDK's unit tests, built on `ws`'s WebSocketServer (port 0). It speaks
- * protocol v1 the way docs/protocol.md describes (hello, replay after the cursor, syncDone, live frames,
+ * protocol 2 the way docs/protocol.md describes (hello, replay after the cursor, syncDone, live frames,
  * acks moving the cursor, sync, ack/reject answers deduped by clientMessageId) and lets tests inject
  * faults: lost live frames, swallowed answers, refusals, dropped connections and close codes.
+ *
+ * Broadcast chats (`createChat(id, members, { broadcast: true })`) keep one log per chat instead of
+ * inbox entries: their frames go to members' connections without `inboxSeq`; on connect each is replayed
+ * after the device's stored position in it (moved by `ack.chats`), and `sync.chats` replays the listed
+ * chats after the given seqs.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import type { ClientFrame, InboxFrame, ServerFrame } from '@chatmesh/protocol';
+import type { BroadcastFrame, ClientFrame, InboxFrame, ServerFrame } from '@chatmesh/protocol';
 
 export interface FakeConnection {
   readonly userId: string;
@@ -17,8 +22,15 @@ export interface FakeConnection {
   readonly frames: ClientFrame[];
 }
 
-/** An inbox frame before the inbox gives it a position. */
-export type UnplacedFrame = InboxFrame extends infer T ? (T extends unknown ? Omit<T, 'inboxSeq'> : never) : never;
+/** An inbox frame before the inbox gives it a position (the shape of a broadcast chat's frame). */
+export type UnplacedFrame = BroadcastFrame;
+
+/** Broadcast chat positions a device sent in an `ack` or a `sync`. */
+export interface ChatPositionsRecord {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly chats: ReadonlyArray<{ chatId: string; seq: number }>;
+}
 
 type Command = Extract<ClientFrame, { type: 'send' | 'createChat' }>;
 
@@ -29,6 +41,10 @@ export interface FakeGatewayHooks {
   deliverLive?: (frame: InboxFrame, conn: FakeConnection) => boolean;
   /** Called after each inbox frame is sent on a connection (live or replay). */
   afterFrameSent?: (frame: InboxFrame, conn: FakeConnection) => void;
+  /** Whether a live broadcast frame reaches the socket (it is in the chat's log either way). */
+  deliverBroadcastLive?: (frame: BroadcastFrame, conn: FakeConnection) => boolean;
+  /** Called after each broadcast frame is sent on a connection (live or replay). */
+  afterBroadcastSent?: (frame: BroadcastFrame, conn: FakeConnection) => void;
 }
 
 /** The fake's HTTP API state (`/v1/settings`, `/v1/devices`). */
@@ -50,20 +66,33 @@ export interface FakeGateway {
   readonly hooks: FakeGatewayHooks;
   /** Connection attempts per token. */
   readonly tokens: string[];
-  /** Stored messages per chat, in seq order. */
+  /** Stored messages per chat, in seq order; `broadcast` chats are fanned out without inbox positions. */
   readonly chats: Map<
     string,
-    { seq: number; members: string[]; messages: Array<{ seq: number; clientMessageId: string; by: string }> }
+    {
+      seq: number;
+      members: string[];
+      broadcast: boolean;
+      messages: Array<{ seq: number; clientMessageId: string; by: string }>;
+    }
   >;
+  /** Every `ack` that carried `chats`, in order. */
+  readonly chatAcks: ChatPositionsRecord[];
+  /** Every `sync` that carried `chats`, in order. */
+  readonly chatSyncs: ChatPositionsRecord[];
   /** Tokens refused at the upgrade (HTTP 401). */
   readonly refusedTokens: Set<string>;
   cursorOf(userId: string, deviceId: string): number;
+  /** A device's stored position in a broadcast chat (the highest `ack.chats` seq), if it acked one. */
+  chatPositionOf(userId: string, deviceId: string, chatId: string): number | undefined;
   inboxOf(userId: string): InboxFrame[];
+  /** A broadcast chat's frames, in seq order. */
+  broadcastLogOf(chatId: string): BroadcastFrame[];
   /** Appends a message to a chat (as `by`) and delivers it; returns its seq. */
   post(chatId: string, by: string, body: string): number;
   /** Appends a frame to a user's inbox without delivering it live. */
   appendSilently(userId: string, frame: UnplacedFrame): InboxFrame;
-  createChat(chatId: string, members: string[]): void;
+  createChat(chatId: string, members: string[], options?: { broadcast?: boolean }): void;
   sendRaw(conn: FakeConnection, frame: ServerFrame | Record<string, unknown>): void;
   close(): Promise<void>;
 }
@@ -81,6 +110,11 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   const port = (server.address() as AddressInfo).port;
   const inboxes = new Map<string, InboxFrame[]>();
   const cursors = new Map<string, number>();
+  const broadcastLogs = new Map<string, BroadcastFrame[]>();
+  /** Per device (`user/device`): chatId → stored broadcast position. */
+  const chatPositions = new Map<string, Map<string, number>>();
+  const chatAcks: ChatPositionsRecord[] = [];
+  const chatSyncs: ChatPositionsRecord[] = [];
   const chats: FakeGateway['chats'] = new Map();
   const answered = new Map<string, ServerFrame>();
   const connections: FakeConnection[] = [];
@@ -108,51 +142,88 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     list.push(full);
     return full;
   };
-  const deliver = (userId: string, frame: UnplacedFrame): void => {
-    const full = append(userId, frame);
-    for (const conn of connections.filter((c) => c.userId === userId)) {
-      if (hooks.deliverLive?.(full, conn) ?? true) sendInbox(conn, full);
+  const broadcastLog = (chatId: string): BroadcastFrame[] => {
+    let list = broadcastLogs.get(chatId);
+    if (!list) broadcastLogs.set(chatId, (list = []));
+    return list;
+  };
+  const positionsOf = (userId: string, deviceId: string): Map<string, number> => {
+    let positions = chatPositions.get(`${userId}/${deviceId}`);
+    if (!positions) chatPositions.set(`${userId}/${deviceId}`, (positions = new Map()));
+    return positions;
+  };
+  const sendBroadcast = (conn: FakeConnection, frame: BroadcastFrame): void => {
+    if (conn.socket.readyState !== WebSocket.OPEN) return;
+    sendFrame(conn, frame);
+    hooks.afterBroadcastSent?.(frame, conn);
+  };
+  /** An inbox chat's frame goes to each member's inbox; a broadcast chat's once to its log, then to members' connections. */
+  const deliver = (chatId: string, frame: UnplacedFrame): void => {
+    const chat = chats.get(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    if (!chat.broadcast) {
+      for (const member of chat.members) {
+        const full = append(member, frame);
+        for (const conn of connections.filter((c) => c.userId === member)) {
+          if (hooks.deliverLive?.(full, conn) ?? true) sendInbox(conn, full);
+        }
+      }
+      return;
+    }
+    broadcastLog(chatId).push(frame);
+    for (const conn of connections.filter((c) => chat.members.includes(c.userId))) {
+      if (hooks.deliverBroadcastLive?.(frame, conn) ?? true) sendBroadcast(conn, frame);
     }
   };
-  const replay = (conn: FakeConnection, after: number): void => {
+  /** The inbox after `after`, then each broadcast chat after its position, then syncDone. */
+  const replay = (conn: FakeConnection, after: number, chatsAfter: ReadonlyMap<string, number>): void => {
     for (const frame of inbox(conn.userId).filter((f) => f.inboxSeq > after)) sendInbox(conn, frame);
+    for (const [chatId, seq] of chatsAfter) {
+      if (!chats.get(chatId)?.members.includes(conn.userId)) continue;
+      for (const frame of broadcastLog(chatId).filter((f) => f.seq > seq)) sendBroadcast(conn, frame);
+    }
     sendFrame(conn, { type: 'syncDone', upToInboxSeq: inbox(conn.userId).length });
+  };
+  /** On connect: every broadcast chat of the user, after the device's stored position (from the start without one). */
+  const storedChatPositions = (conn: FakeConnection): Map<string, number> => {
+    const stored = positionsOf(conn.userId, conn.deviceId);
+    const result = new Map<string, number>();
+    for (const [chatId, chat] of chats) {
+      if (chat.broadcast && chat.members.includes(conn.userId)) result.set(chatId, stored.get(chatId) ?? 0);
+    }
+    return result;
   };
   const post = (chatId: string, by: string, body: string, clientMessageId = `${by}-${Math.random()}`): number => {
     const chat = chats.get(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const seq = ++chat.seq;
     chat.messages.push({ seq, clientMessageId, by });
-    for (const member of chat.members) {
-      deliver(member, {
-        type: 'messageReceived',
-        chatId,
-        seq,
-        by: { userId: by, deviceId: 'd1' },
-        serverTimeMs: Date.now(),
-        clientMessageId,
-        body,
-        envelopes: [],
-        attachments: [],
-      });
-    }
+    deliver(chatId, {
+      type: 'messageReceived',
+      chatId,
+      seq,
+      by: { userId: by, deviceId: 'd1' },
+      serverTimeMs: Date.now(),
+      clientMessageId,
+      body,
+      envelopes: [],
+      attachments: [],
+    });
     return seq;
   };
-  const createChat = (chatId: string, members: string[]): void => {
-    chats.set(chatId, { seq: 1, members, messages: [] });
-    for (const member of members) {
-      deliver(member, {
-        type: 'chatCreated',
-        chatId,
-        seq: 1,
-        by: { userId: members[0] ?? '', deviceId: 'd1' },
-        serverTimeMs: Date.now(),
-        kind: members.length === 2 ? 'direct' : 'group',
-        members: members.map((userId, i) => ({ userId, role: i === 0 ? 'admin' : 'member' })),
-        name: null,
-        pictureAttachmentId: null,
-      });
-    }
+  const createChat = (chatId: string, members: string[], options: { broadcast?: boolean } = {}): void => {
+    chats.set(chatId, { seq: 1, members, broadcast: options.broadcast ?? false, messages: [] });
+    deliver(chatId, {
+      type: 'chatCreated',
+      chatId,
+      seq: 1,
+      by: { userId: members[0] ?? '', deviceId: 'd1' },
+      serverTimeMs: Date.now(),
+      kind: members.length === 2 ? 'direct' : 'group',
+      members: members.map((userId, i) => ({ userId, role: i === 0 ? 'admin' : 'member' })),
+      name: null,
+      pictureAttachmentId: null,
+    });
   };
 
   wss.on('connection', (socket, request) => {
@@ -173,11 +244,19 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       switch (frame.type) {
         case 'ping':
           return sendFrame(conn, { type: 'pong', serverTimeMs: Date.now() });
-        case 'ack':
+        case 'ack': {
           cursors.set(`${userId}/${deviceId}`, Math.max(frame.upToInboxSeq, cursors.get(`${userId}/${deviceId}`) ?? 0));
+          if (frame.chats === undefined) return;
+          chatAcks.push({ userId, deviceId, chats: frame.chats });
+          const positions = positionsOf(userId, deviceId);
+          for (const { chatId, seq } of frame.chats) positions.set(chatId, Math.max(seq, positions.get(chatId) ?? 0));
           return;
-        case 'sync':
-          return replay(conn, frame.fromInboxSeq ?? cursors.get(`${userId}/${deviceId}`) ?? 0);
+        }
+        case 'sync': {
+          if (frame.chats !== undefined) chatSyncs.push({ userId, deviceId, chats: frame.chats });
+          const chatsAfter = new Map((frame.chats ?? []).map(({ chatId, seq }) => [chatId, seq] as const));
+          return replay(conn, frame.fromInboxSeq ?? cursors.get(`${userId}/${deviceId}`) ?? 0, chatsAfter);
+        }
         case 'send':
         case 'createChat': {
           const decision = hooks.answer?.(frame, conn);
@@ -218,8 +297,8 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       }
     });
     const cursor = cursors.get(`${userId}/${deviceId}`) ?? 0;
-    sendFrame(conn, { type: 'hello', protocol: 1, userId, deviceId, cursor, serverTimeMs: Date.now() });
-    replay(conn, cursor);
+    sendFrame(conn, { type: 'hello', protocol: 2, userId, deviceId, cursor, serverTimeMs: Date.now() });
+    replay(conn, cursor, storedChatPositions(conn));
   });
 
   return {
@@ -231,9 +310,13 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     hooks,
     tokens,
     chats,
+    chatAcks,
+    chatSyncs,
     refusedTokens,
     cursorOf: (userId, deviceId) => cursors.get(`${userId}/${deviceId}`) ?? 0,
+    chatPositionOf: (userId, deviceId, chatId) => chatPositions.get(`${userId}/${deviceId}`)?.get(chatId),
     inboxOf: inbox,
+    broadcastLogOf: broadcastLog,
     post: (chatId, by, body) => post(chatId, by, body),
     appendSilently: append,
     createChat,
