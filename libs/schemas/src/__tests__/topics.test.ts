@@ -16,6 +16,7 @@ test('the fixed topics, keys and schemas are the ones the design names', () => {
   assert.deepEqual(rows, [
     ['chat.commands', 'chatId', 'chatmesh.chat.ChatCommand'],
     ['chat.events', 'chatId', 'chatmesh.chat.ChatEvent'],
+    ['chat.broadcast', 'chatId', 'chatmesh.chat.ChatEvent'],
     ['user.inbox', 'userId', 'chatmesh.inbox.InboxEntry'],
     ['receipts', 'chatId', 'chatmesh.receipts.ReceiptReport'],
     ['presence.events', 'userId', 'chatmesh.presence.PresenceEvent'],
@@ -49,7 +50,7 @@ test('every topic has a twin with DeadLetter values, subjects follow TopicNameSt
 
 test('topicSpecs gives the bus one spec per topic', () => {
   const specs = topicSpecs({ gatewayIds: ['gw-1'] });
-  assert.equal(specs.length, 16);
+  assert.equal(specs.length, 18);
   assert.deepEqual(
     specs.find((s) => s.name === 'gateway.gw-1.deliveries'),
     { name: 'gateway.gw-1.deliveries', partitions: 4, cleanupPolicy: 'delete', retentionMs: 86_400_000 },
@@ -58,7 +59,7 @@ test('topicSpecs gives the bus one spec per topic', () => {
     specs.find((s) => s.name === 'chat.commands'),
     { name: 'chat.commands', partitions: 12, cleanupPolicy: 'delete' },
   );
-  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 7);
+  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 8);
 });
 
 test('gateway ids that would make ambiguous topic names are refused', () => {
