@@ -54,6 +54,15 @@ export const GATEWAY_CONFIG = defineConfigSection({
       expected: 'an integer number of milliseconds, 0-600000',
       default: 5_000,
     }),
+    chatAckFlushMs: defineVariable({
+      env: 'CHATMESH_GATEWAY_CHAT_ACK_FLUSH_MS',
+      description:
+        "How often a device's acked positions in broadcast chats (`ack.chats`) are stored and reported DELIVERED: the highest per device and chat in each interval, and at once when the socket closes. A crash of the gateway loses at most this much of the positions (the device is sent those frames again and drops them). 0 stores every ack.",
+      schema: parsers.integer(0, 60_000),
+      noun: 'duration',
+      expected: 'an integer number of milliseconds, 0-60000',
+      default: 1_000,
+    }),
     idleTimeoutSeconds: defineVariable({
       env: 'CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS',
       description:

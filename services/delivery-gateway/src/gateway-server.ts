@@ -24,6 +24,7 @@ import type { ChatStore } from '@chatmesh/store';
 import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
 import { BroadcastHub, type BroadcastJoin, type BroadcastMember } from './broadcast-hub.js';
+import { ChatPositionFlusher } from './chat-position-flusher.js';
 import { GatewayError } from './errors.js';
 import {
   deliveredReport,
@@ -253,6 +254,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     onSubscriptions: (delta) => metrics.gatewayBroadcastSubscriptions.inc(delta),
   });
 
+  const chatPositions = new ChatPositionFlusher<Session>(settings.chatAckFlushMs, (session, chatId, seq, atMs) =>
+    writeChatPosition(session, chatId, seq, atMs),
+  );
+
   // The lease first: devices registered before it would be bound to no live instance.
   await presence.acquireGateway({ gatewayId, instanceId, ttlMs: settings.leaseTtlMs });
 
@@ -421,29 +426,40 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   }
 
-  /** `ack.chats`: the device's position in each broadcast chat it follows here, and a DELIVERED report. */
+  /** Stores a device's position in a broadcast chat and reports it DELIVERED (coalesced by `chatPositions`). */
+  async function writeChatPosition(session: Session, chatId: string, upTo: number, atMs: number): Promise<void> {
+    try {
+      await store.chatCursors.advance(session.userId, session.deviceId, chatId, upTo);
+    } catch (error) {
+      // The device is sent these frames again after its next connect and drops them by seq.
+      logger.warn({ err: error }, 'could not store a broadcast chat position');
+      return;
+    }
+    const record = deliveredReport(session, chatId, upTo, atMs, localRequestId(session));
+    try {
+      await typed.send(record.topic, record.key, record.value);
+      metrics.gatewayReceiptReportsTotal.inc({ kind: 'DELIVERED' });
+    } catch (error) {
+      // The position is stored; the next ack of the chat reports a higher seq, which covers this one.
+      logger.warn({ err: error }, 'could not produce a DELIVERED report');
+    }
+  }
+
+  /** `ack.chats`: the device's position in each broadcast chat it follows here (stored and reported coalesced). */
   async function ackChats(
     session: Session,
     chats: ReadonlyArray<{ chatId: string; seq: number }>,
     atMs: number,
   ): Promise<void> {
     await Promise.all(
-      chats.map(async ({ chatId, seq }) => {
+      chats.map(({ chatId, seq }) => {
         const join = session.broadcastJoins?.get(chatId);
         if (join === undefined) return;
         // Never past what this socket was sent.
         const sent = join.live ? Math.max(join.sentSeq, broadcast.headOf(chatId) ?? 0) : join.sentSeq;
         const upTo = Math.min(seq, sent);
         if (upTo <= 0) return;
-        await store.chatCursors.advance(session.userId, session.deviceId, chatId, upTo);
-        const record = deliveredReport(session, chatId, upTo, atMs, localRequestId(session));
-        try {
-          await typed.send(record.topic, record.key, record.value);
-          metrics.gatewayReceiptReportsTotal.inc({ kind: 'DELIVERED' });
-        } catch (error) {
-          // The position is stored; the next ack of the chat reports a higher seq, which covers this one.
-          logger.warn({ err: error }, 'could not produce a DELIVERED report');
-        }
+        return chatPositions.note(session, chatId, upTo, atMs);
       }),
     );
   }
@@ -851,6 +867,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       session.ws = null;
       session.stream.close();
       broadcast.closed(session);
+      void track(chatPositions.flushOwner(session));
       if (session.expirySlot >= 0) expiries.remove(session, session.expirySlot);
       session.expirySlot = -1;
       removeSession(session);
@@ -1090,6 +1107,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       }
       await Promise.all([subscription?.stop(), broadcastSubscription?.stop()]);
       await Promise.allSettled([...pendingWork]);
+      await chatPositions.stop();
       try {
         await presence.releaseGateway({ gatewayId, instanceId });
       } catch (error) {
