@@ -79,6 +79,11 @@ function lowestTwo(values: ReadonlyArray<readonly [string, number]>): {
   return { lowest, second };
 }
 
+/** Whether two results of {@link lowestTwo} give every user the same {@link lowestExcept}. */
+function sameLowestTwo(a: ReturnType<typeof lowestTwo>, b: ReturnType<typeof lowestTwo>): boolean {
+  return a.second === b.second && a.lowest?.[0] === b.lowest?.[0] && a.lowest?.[1] === b.lowest?.[1];
+}
+
 function lowestExcept(two: ReturnType<typeof lowestTwo>, userId: string): number {
   if (two.lowest === null) return Number.POSITIVE_INFINITY;
   return two.lowest[0] === userId ? two.second : two.lowest[1];
@@ -213,12 +218,42 @@ export function createReceiptProcessor(
       const perMember = kind === 'group' && members.length <= settings.perMemberMaxGroup;
       const readsOn = (userId: string): boolean => readSettings?.get(userId)?.readReceipts ?? true;
 
-      // One scan covers both moves: READ's range starts at or below DELIVERED's and ends at or below it.
+      const moves: Array<{ status: 'DELIVERED' | 'READ'; field: keyof ReceiptPointers }> = [];
+      if (deliveredMoved) moves.push({ status: 'DELIVERED', field: 'deliveredSeq' });
+      // Read receipts off (contract 5): the reader's pointer still moves, but no READ state leaves it.
+      if (readMoved && readsOn(reporter)) moves.push({ status: 'READ', field: 'readSeq' });
+      // The lowest two pointers before and after each move: the aggregate any sender sees can only change
+      // when they do, that is when the reporter was (or becomes) one of the two furthest behind.
+      const lowest = moves.map(({ status, field }) => {
+        const mineOld = effective(old[field], me);
+        const mineNew = effective(next[field], me);
+        // Who counts for the aggregate: every current member, but for READ only those who share read states.
+        const counted = members.filter((m) => status === 'DELIVERED' || readsOn(m.userId));
+        const valueOf = (m: MembershipRecord, own: number): readonly [string, number] => [
+          m.userId,
+          m.userId === reporter ? own : effective((pointers.get(m.userId) ?? ZERO)[field], m),
+        ];
+        return {
+          mineOld,
+          mineNew,
+          before: lowestTwo(counted.map((m) => valueOf(m, mineOld))),
+          after: lowestTwo(counted.map((m) => valueOf(m, mineNew))),
+        };
+      });
+      const aggregateMayMove = lowest.some(
+        ({ mineOld, mineNew, before, after }) => mineNew > mineOld && !sameLowestTwo(before, after),
+      );
+
+      // One scan covers both moves: READ's range starts at or below DELIVERED's and ends at or below it. A big
+      // group's report that moves no aggregate (most of them) needs no scan: it tells no sender anything.
       const scanFrom = effective(readMoved ? old.readSeq : old.deliveredSeq, me);
       const scanTo = effective(next.deliveredSeq, me);
       const from = Math.max(scanFrom, scanTo - settings.scanLimit);
       const scanTruncated = from > scanFrom;
-      const senders = scanTo > from ? await sendersIn(chatId, from, scanTo) : new Map<string, number[]>();
+      const senders =
+        scanTo > from && (perMember || aggregateMayMove)
+          ? await sendersIn(chatId, from, scanTo)
+          : new Map<string, number[]>();
       senders.delete(reporter);
       for (const sender of [...senders.keys()]) {
         // A sender who left no longer learns how far the members got.
@@ -229,23 +264,10 @@ export function createReceiptProcessor(
       const updates: Array<{ status: MessageStatus; scope: 'member' | 'aggregate' }> = [];
       let memberUpdates = 0;
       let aggregateUpdates = 0;
-      const moves: Array<{ status: 'DELIVERED' | 'READ'; field: keyof ReceiptPointers }> = [];
-      if (deliveredMoved) moves.push({ status: 'DELIVERED', field: 'deliveredSeq' });
-      // Read receipts off (contract 5): the reader's pointer still moves, but no READ state leaves it.
-      if (readMoved && readsOn(reporter)) moves.push({ status: 'READ', field: 'readSeq' });
 
-      for (const { status, field } of moves) {
-        const mineOld = effective(old[field], me);
-        const mineNew = effective(next[field], me);
+      for (const [index, { status }] of moves.entries()) {
+        const { mineOld, mineNew, before, after } = lowest[index]!;
         if (mineNew <= mineOld) continue;
-        // Who counts for the aggregate: every current member, but for READ only those who share read states.
-        const counted = members.filter((m) => status === 'DELIVERED' || readsOn(m.userId));
-        const valueOf = (m: MembershipRecord, own: number): readonly [string, number] => [
-          m.userId,
-          m.userId === reporter ? own : effective((pointers.get(m.userId) ?? ZERO)[field], m),
-        ];
-        const before = lowestTwo(counted.map((m) => valueOf(m, mineOld)));
-        const after = lowestTwo(counted.map((m) => valueOf(m, mineNew)));
         for (const [sender, seqs] of senders) {
           if (status === 'READ' && !readsOn(sender)) continue;
           if (perMember && hasMessageIn(seqs, mineOld, mineNew)) {
