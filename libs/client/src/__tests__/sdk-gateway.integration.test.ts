@@ -17,6 +17,8 @@ before(async () => {
       CHATMESH_GATEWAY_USER_BURST: '10000',
       CHATMESH_INGEST_SEND_RATE_PER_SECOND: '10000',
       CHATMESH_INGEST_SEND_BURST: '10000',
+      // Groups of three or more are broadcast chats (big groups) here; the direct chat is not one.
+      CHATMESH_FAN_OUT_BROADCAST_THRESHOLD: '3',
     },
   });
 });
@@ -33,6 +35,22 @@ test('SDK on the gateway over Kafka, Cassandra and Redis: connections cut mid-st
     cutEveryAcks: 15,
     progress: (line) => process.stderr.write(`[sdk-gateway] ${line}\n`),
     settleTimeoutMs: 180_000,
+  });
+  t.diagnostic(
+    `connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`,
+  );
+  assert.ok(result.cuts + result.terminations >= 3, `connections were cut (${JSON.stringify(result)})`);
+});
+
+test('SDK over Kafka, Cassandra and Redis, a broadcast chat (big group): connections cut mid-stream: nothing lost, nothing twice, order kept', async (t) => {
+  const result = await runCutConversation(system, {
+    messagesPerUser: 60,
+    inFlight: 8,
+    cutEveryAcks: 15,
+    progress: (line) => process.stderr.write(`[sdk-gateway broadcast] ${line}\n`),
+    settleTimeoutMs: 180_000,
+    groupExtraMembers: 1,
+    expectBroadcast: true,
   });
   t.diagnostic(
     `connections cut by the proxy: ${result.cuts}, sockets terminated: ${result.terminations}, reconnects: ${result.reconnects}`,

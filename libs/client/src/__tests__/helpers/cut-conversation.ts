@@ -25,6 +25,13 @@ export interface CutConversationOptions {
   readonly cutEveryAcks: number;
   /** How long to wait for everything to arrive, in milliseconds. */
   readonly settleTimeoutMs: number;
+  /**
+   * Converse in a group with this many more (never connected) members instead of a direct chat: with the
+   * system's broadcast threshold at or below its size, the conversation runs over a broadcast chat.
+   */
+  readonly groupExtraMembers?: number;
+  /** The group is a broadcast chat: check that every message came without an inbox position. */
+  readonly expectBroadcast?: boolean;
   /** Progress lines every 5 s (slow stacks). */
   readonly progress?: (line: string) => void;
 }
@@ -72,7 +79,15 @@ export async function runCutConversation(
   let progressTimer: ReturnType<typeof setInterval> | undefined;
   try {
     await Promise.all([alice.client.connected(), bob.client.connected()]);
-    const { chatId } = await alice.client.createDirectChat(bob.userId);
+    const chatId =
+      options.groupExtraMembers === undefined
+        ? (await alice.client.createDirectChat(bob.userId)).chatId
+        : (
+            await alice.client.createGroup('cut', [
+              bob.userId,
+              ...Array.from({ length: options.groupExtraMembers }, (_, i) => `${alice.userId}-extra-${i}`),
+            ])
+          ).chatId;
     await waitFor(() => bob.chatCreated.length === 1, { description: 'bob sees the chat', timeoutMs: 20_000 });
 
     // Cut mid-stream, alternating: the proxy destroys every connection (the gateway sees its clients
@@ -141,6 +156,13 @@ export async function runCutConversation(
       for (let i = 1; i < seqs.length; i++)
         assert.ok(seqs[i]! > seqs[i - 1]!, `${p.userId}: seq ${seqs[i]} after ${seqs[i - 1]}`);
       assert.deepEqual(p.chatCreated, [1], `${p.userId} saw chatCreated once, at seq 1`);
+      if (options.groupExtraMembers !== undefined && options.expectBroadcast === true) {
+        // Really the broadcast path: frames of a broadcast chat have no inbox position.
+        assert.ok(
+          p.received.every((f) => f.inboxSeq === undefined),
+          `${p.userId}: every message came through the broadcast path`,
+        );
+      }
       assert.equal(p.client.pendingCommands, 0);
       assert.deepEqual(
         p.errors.filter((e) => e.code !== 'CM_ERR_CLIENT_TOKEN_FAILED').map((e) => `${e.code}: ${e.message}`),
