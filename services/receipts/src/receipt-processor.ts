@@ -39,8 +39,18 @@ export interface ReportOutcome {
 
 /** Turns delivered / read reports into pointer moves and the status changes senders see. */
 export interface ReceiptProcessor {
-  process(report: ReceiptReport): Promise<ReportOutcome>;
+  /**
+   * @param ownership the subscription's assignment id of the report's partition: while it stays the same this
+   * processor is the only writer of the chat's pointers, so a big chat's pointers are kept between reports
+   * instead of read again (without it they are read every time)
+   */
+  process(report: ReceiptReport, ownership?: { readonly assignmentId: string }): Promise<ReportOutcome>;
 }
+
+/** Members from which a chat's pointers are kept between reports (smaller chats are cheap to read). */
+export const POINTER_CACHE_MIN_MEMBERS = 64;
+/** Chats whose pointers are kept; the least recently used is dropped past it. */
+const POINTER_CACHE_CHATS = 1_000;
 
 const ZERO: ReceiptPointers = Object.freeze({ deliveredSeq: 0, readSeq: 0 });
 /** Chat-log rows read per store call while scanning. */
@@ -62,29 +72,45 @@ function effective(value: number, member: MembershipRecord): number {
 }
 
 /** The two lowest values of a list of (user, value), so "the lowest of everybody but S" costs O(1) per S. */
-function lowestTwo(values: ReadonlyArray<readonly [string, number]>): {
-  lowest: readonly [string, number] | null;
-  second: number;
-} {
-  let lowest: readonly [string, number] | null = null;
+interface LowestTwo {
+  readonly lowest: readonly [string, number] | null;
+  readonly second: number;
+}
+
+/**
+ * {@link LowestTwo} of the members `counted` keeps, each valued by `valueOf` except the reporter, valued `own`.
+ * One pass, no array per call: a big group's report runs it twice over every member.
+ */
+function lowestTwo(
+  members: readonly MembershipRecord[],
+  counted: (member: MembershipRecord) => boolean,
+  valueOf: (member: MembershipRecord) => number,
+  reporter: string,
+  own: number,
+): LowestTwo {
+  let lowestUser: string | null = null;
+  let lowestValue = Number.POSITIVE_INFINITY;
   let second = Number.POSITIVE_INFINITY;
-  for (const entry of values) {
-    if (lowest === null || entry[1] < lowest[1]) {
-      if (lowest !== null) second = lowest[1];
-      lowest = entry;
-    } else if (entry[1] < second) {
-      second = entry[1];
+  for (const member of members) {
+    if (!counted(member)) continue;
+    const value = member.userId === reporter ? own : valueOf(member);
+    if (lowestUser === null || value < lowestValue) {
+      if (lowestUser !== null) second = lowestValue;
+      lowestUser = member.userId;
+      lowestValue = value;
+    } else if (value < second) {
+      second = value;
     }
   }
-  return { lowest, second };
+  return { lowest: lowestUser === null ? null : [lowestUser, lowestValue], second };
 }
 
 /** Whether two results of {@link lowestTwo} give every user the same {@link lowestExcept}. */
-function sameLowestTwo(a: ReturnType<typeof lowestTwo>, b: ReturnType<typeof lowestTwo>): boolean {
+function sameLowestTwo(a: LowestTwo, b: LowestTwo): boolean {
   return a.second === b.second && a.lowest?.[0] === b.lowest?.[0] && a.lowest?.[1] === b.lowest?.[1];
 }
 
-function lowestExcept(two: ReturnType<typeof lowestTwo>, userId: string): number {
+function lowestExcept(two: LowestTwo, userId: string): number {
   if (two.lowest === null) return Number.POSITIVE_INFINITY;
   return two.lowest[0] === userId ? two.second : two.lowest[1];
 }
@@ -124,6 +150,23 @@ export function createReceiptProcessor(
   const { store, codec, bus, typed, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const chatKind = createChatKinds(store);
+  /** Big chats' pointers as this processor last wrote them, per ownership of their partition. */
+  const pointerCache = new Map<string, { assignmentId: string; pointers: Map<string, ReceiptPointers> }>();
+
+  /** The chat's pointers: kept ones when this ownership has them, else read (the only writer is this one). */
+  function pointersOf(chatId: string, assignmentId: string | undefined): Promise<Map<string, ReceiptPointers>> {
+    const cached = assignmentId === undefined ? undefined : pointerCache.get(chatId);
+    if (cached !== undefined && cached.assignmentId === assignmentId) return Promise.resolve(cached.pointers);
+    if (cached !== undefined) pointerCache.delete(chatId);
+    return store.receipts.pointersOfChat(chatId);
+  }
+
+  /** Keeps a big chat's pointers after this processor raised one of them. */
+  function keepPointers(chatId: string, assignmentId: string, pointers: Map<string, ReceiptPointers>): void {
+    pointerCache.delete(chatId);
+    pointerCache.set(chatId, { assignmentId, pointers });
+    if (pointerCache.size > POINTER_CACHE_CHATS) pointerCache.delete(pointerCache.keys().next().value!);
+  }
 
   async function reject(report: ReceiptReport, code: ErrorCode, message: string): Promise<ReportOutcome> {
     const delivery: GatewayDelivery = {
@@ -177,15 +220,16 @@ export function createReceiptProcessor(
   }
 
   return {
-    async process(report) {
+    async process(report, ownership) {
       const { chatId, userId: reporter, upToSeq } = report;
       if (!(upToSeq > 0)) return nothing('ignored');
+      const assignmentId = ownership?.assignmentId;
 
       // Independent reads, together: the pointers are wasted only on a report that is refused.
       const [members, head, pointers] = await Promise.all([
         store.directory.currentMembers(chatId),
         store.chatLog.getHead(chatId),
-        store.receipts.pointersOfChat(chatId),
+        pointersOf(chatId, assignmentId),
       ]);
       const me = members.find((m) => m.userId === reporter);
       if (!me) {
@@ -228,16 +272,13 @@ export function createReceiptProcessor(
         const mineOld = effective(old[field], me);
         const mineNew = effective(next[field], me);
         // Who counts for the aggregate: every current member, but for READ only those who share read states.
-        const counted = members.filter((m) => status === 'DELIVERED' || readsOn(m.userId));
-        const valueOf = (m: MembershipRecord, own: number): readonly [string, number] => [
-          m.userId,
-          m.userId === reporter ? own : effective((pointers.get(m.userId) ?? ZERO)[field], m),
-        ];
+        const counted = (m: MembershipRecord): boolean => status === 'DELIVERED' || readsOn(m.userId);
+        const valueOf = (m: MembershipRecord): number => effective((pointers.get(m.userId) ?? ZERO)[field], m);
         return {
           mineOld,
           mineNew,
-          before: lowestTwo(counted.map((m) => valueOf(m, mineOld))),
-          after: lowestTwo(counted.map((m) => valueOf(m, mineNew))),
+          before: lowestTwo(members, counted, valueOf, reporter, mineOld),
+          after: lowestTwo(members, counted, valueOf, reporter, mineNew),
         };
       });
       const aggregateMayMove = lowest.some(
@@ -315,6 +356,11 @@ export function createReceiptProcessor(
         ...(deliveredMoved ? { deliveredSeq: next.deliveredSeq } : {}),
         ...(readMoved ? { readSeq: next.readSeq } : {}),
       });
+      if (assignmentId !== undefined && members.length >= POINTER_CACHE_MIN_MEMBERS) {
+        // What the store now holds for the reporter (raise only ever raises), kept for the next report.
+        pointers.set(reporter, next);
+        keepPointers(chatId, assignmentId, pointers);
+      }
       return {
         outcome: 'applied',
         memberUpdates,

@@ -86,9 +86,9 @@ export const receiptsService: ServiceModule = {
       partitionsConcurrently: settings.partitionsConcurrently,
       // Keyed by chat: one chat's records stay in order (its pointers have one writer); different chats overlap.
       keyConcurrency: settings.keyConcurrency,
-      handler: async (report) => {
+      handler: async (report, _record, context) => {
         const stopTimer = metrics.receiptsReportDurationSeconds.startTimer();
-        const outcome = await processor.process(report);
+        const outcome = await processor.process(report, context);
         stopTimer();
         counts[outcome.outcome]++;
         metrics.receiptsReportsTotal.inc({ kind: report.kind, outcome: outcome.outcome });

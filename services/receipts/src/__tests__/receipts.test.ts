@@ -201,6 +201,50 @@ describe('receipts (embedded: memory bus and store, with ingest and fan-out)', (
     assert.equal((await h.readPointers('bud', chat)).length, 1);
   });
 
+  test("a big group's pointers are kept between reports of one ownership and read again under another", async () => {
+    const others = Array.from({ length: 69 }, (_, i) => `big-m${i}`);
+    const chat = await h.createGroup('big-owner', others);
+    await h.send('big-owner', chat); // 2
+    let reads = 0;
+    const store: ChatStore = {
+      ...h.store,
+      receipts: {
+        ...h.store.receipts,
+        pointersOfChat: (c) => {
+          reads++;
+          return h.store.receipts.pointersOfChat(c);
+        },
+      },
+    };
+    const processor = createReceiptProcessor(
+      {
+        store,
+        codec: h.codec,
+        bus: h.bus,
+        typed: createTypedProducer(h.bus, h.codec),
+        logger: createLogger({ service: 'test', level: 'silent' }),
+      },
+      { scanLimit: 100, perMemberMaxGroup: 16 },
+    );
+    const first = { assignmentId: 'owner-1' };
+    const [x, y] = others.slice(-2) as [string, string];
+    // Everybody but the last two members: the aggregate must not move yet.
+    for (const member of others.slice(0, -2)) {
+      const outcome = await processor.process(h.reportValue(member, chat, 'DELIVERED', 2), first);
+      assert.equal(outcome.aggregateUpdates, 0, `${member} alone moves no aggregate`);
+    }
+    assert.equal(reads, 1, 'read once, then kept');
+    // Another owner (a rebalance away and back) raised x meanwhile: the kept pointers miss it.
+    await h.store.receipts.raise(chat, x, { deliveredSeq: 2 });
+    // y is the last: under a new ownership the pointers are read again, x counts, and everyone got message 2.
+    const last = await processor.process(h.reportValue(y, chat, 'DELIVERED', 2), { assignmentId: 'owner-2' });
+    assert.equal(reads, 2, 'a new ownership reads the pointers again');
+    assert.equal(last.aggregateUpdates, 1, 'the aggregate DELIVERED of message 2 for its sender');
+    const direct = await processor.process(h.reportValue(others[0]!, chat, 'READ', 2));
+    assert.equal(direct.outcome, 'applied');
+    assert.equal(reads, 3, 'without an ownership every report reads');
+  });
+
   test('metrics and health say what was handled', async () => {
     const text = await h.registry.metrics();
     assert.match(text, /chatmesh_receipts_reports_total\{kind="READ",outcome="applied"\} [1-9]/);
