@@ -78,22 +78,22 @@ interface LowestTwo {
 }
 
 /**
- * {@link LowestTwo} of the members `counted` keeps, each valued by `valueOf` except the reporter, valued `own`.
- * One pass, no array per call: a big group's report runs it twice over every member.
+ * {@link LowestTwo} of the members `counted` keeps, the reporter left out, each valued by its pointer. One pass,
+ * no array: a big group's report runs it over every member.
  */
-function lowestTwo(
+function lowestTwoOfOthers(
   members: readonly MembershipRecord[],
   counted: (member: MembershipRecord) => boolean,
-  valueOf: (member: MembershipRecord) => number,
+  pointers: ReadonlyMap<string, ReceiptPointers>,
+  field: keyof ReceiptPointers,
   reporter: string,
-  own: number,
 ): LowestTwo {
   let lowestUser: string | null = null;
   let lowestValue = Number.POSITIVE_INFINITY;
   let second = Number.POSITIVE_INFINITY;
   for (const member of members) {
-    if (!counted(member)) continue;
-    const value = member.userId === reporter ? own : valueOf(member);
+    if (member.userId === reporter || !counted(member)) continue;
+    const value = effective((pointers.get(member.userId) ?? ZERO)[field], member);
     if (lowestUser === null || value < lowestValue) {
       if (lowestUser !== null) second = lowestValue;
       lowestUser = member.userId;
@@ -103,6 +103,17 @@ function lowestTwo(
     }
   }
   return { lowest: lowestUser === null ? null : [lowestUser, lowestValue], second };
+}
+
+/**
+ * {@link LowestTwo} once the reporter, valued `own`, is added to the others' (equal values give every user
+ * the same {@link lowestExcept} whichever of them counts as the lowest).
+ */
+function withReporter(others: LowestTwo, reporter: string, own: number): LowestTwo {
+  if (others.lowest === null) return { lowest: [reporter, own], second: Number.POSITIVE_INFINITY };
+  if (own < others.lowest[1]) return { lowest: [reporter, own], second: others.lowest[1] };
+  if (own < others.second) return { lowest: others.lowest, second: own };
+  return others;
 }
 
 /** Whether two results of {@link lowestTwo} give every user the same {@link lowestExcept}. */
@@ -254,10 +265,10 @@ export function createReceiptProcessor(
       if (!deliveredMoved && !readMoved) return nothing('unchanged');
 
       const now = clock();
-      const memberIds = new Set(members.map((m) => m.userId));
+      const memberIds = { has: (userId: string): boolean => members.some((m) => m.userId === userId) };
       const [kind, readSettings] = await Promise.all([
         chatKind(chatId),
-        readMoved ? store.settings.getMany([...memberIds]) : null,
+        readMoved ? store.settings.getMany(members.map((m) => m.userId)) : null,
       ]);
       const perMember = kind === 'group' && members.length <= settings.perMemberMaxGroup;
       const readsOn = (userId: string): boolean => readSettings?.get(userId)?.readReceipts ?? true;
@@ -273,12 +284,14 @@ export function createReceiptProcessor(
         const mineNew = effective(next[field], me);
         // Who counts for the aggregate: every current member, but for READ only those who share read states.
         const counted = (m: MembershipRecord): boolean => status === 'DELIVERED' || readsOn(m.userId);
-        const valueOf = (m: MembershipRecord): number => effective((pointers.get(m.userId) ?? ZERO)[field], m);
+        const others = lowestTwoOfOthers(members, counted, pointers, field, reporter);
+        // A reporter READ receipts leave out does not count for READ either.
+        const mine = counted(me);
         return {
           mineOld,
           mineNew,
-          before: lowestTwo(members, counted, valueOf, reporter, mineOld),
-          after: lowestTwo(members, counted, valueOf, reporter, mineNew),
+          before: mine ? withReporter(others, reporter, mineOld) : others,
+          after: mine ? withReporter(others, reporter, mineNew) : others,
         };
       });
       const aggregateMayMove = lowest.some(
