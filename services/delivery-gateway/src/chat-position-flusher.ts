@@ -84,6 +84,9 @@ export class ChatPositionFlusher<Owner extends object> {
       for (const [chatId, position] of chats) jobs.push(() => this.write(owner, chatId, position.seq, position.atMs));
     }
     for (let start = 0; start < jobs.length; start += FLUSH_CONCURRENCY) {
+      // Between slices, let the event loop run: a big group's flush is ~1,000 writes at once, which would
+      // otherwise hold up every socket of the gateway for tens of milliseconds.
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
       await Promise.all(jobs.slice(start, start + FLUSH_CONCURRENCY).map((job) => job()));
     }
   }
