@@ -144,8 +144,9 @@ function hasMessageIn(seqs: readonly number[] | undefined, after: number, upTo: 
  * - read receipts off (store.settings): no READ status from or to that user.
  *
  * Crash safety: entries are produced before the pointer is raised, with dedupe keys the sequencer
- * honours, so a report replayed after a crash recomputes the same entries and adds none twice. The store
- * is read on every report (no cache of other members' pointers that a rebalance could leave stale).
+ * honours, so a report replayed after a crash recomputes the same entries and adds none twice. Members are
+ * read on every report; pointers too, except a big chat's within one ownership of its partition (its only
+ * writer is then this processor; a rebalance changes the assignment id, which reads them again).
  */
 export function createReceiptProcessor(
   deps: {
