@@ -50,6 +50,13 @@ export function createCassandraClient(options: {
     },
     // Every statement chatmesh issues is idempotent (conditional inserts, upserts), so the driver may retry.
     queryOptions: { prepare: true, isIdempotent: true, consistency: cassandra.types.consistencies.localQuorum },
+    // The driver refuses a request (BusyConnectionError) once a connection has maxRequestsPerConnection in flight
+    // (default 2,048). A gateway takes bursts well past that: a big group's creation has every member's device
+    // read the chat at once. Protocol v4+ connections carry 32,768 streams; two connections per local host.
+    pooling: {
+      maxRequestsPerConnection: 32_768,
+      coreConnectionsPerHost: { [cassandra.types.distance.local]: 2, [cassandra.types.distance.remote]: 1 },
+    },
   });
 }
 

@@ -9,6 +9,13 @@ export const BROADCAST_READ_BATCH = 200;
 /** Chats whose head is remembered without a device here (the rest are forgotten oldest first). */
 const IDLE_HEADS_LIMIT = 100_000;
 
+/**
+ * Chat log reads of joins at once, per gateway. A big group's creation makes every member's device join
+ * within a few milliseconds (4,096 joins for four groups of 1,024): unbounded, their reads overflow the
+ * store client's in-flight limit and fail; bounded, they queue.
+ */
+export const MAX_CONCURRENT_JOIN_READS = 64;
+
 /** One device's membership in one broadcast chat on its socket. */
 export interface BroadcastJoin {
   /** False while the backlog is read from the chat log; true once the socket is subscribed. */
@@ -89,6 +96,8 @@ export class BroadcastHub {
   /** Joins waiting for a chat's head to move. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscriptionCount = 0;
+  private joinReadsRunning = 0;
+  private readonly joinQueue: Array<() => void> = [];
 
   constructor(private readonly deps: BroadcastHubDeps) {}
 
@@ -154,7 +163,9 @@ export class BroadcastHub {
     let read = true;
     for (;;) {
       if (read) {
-        const rows = await this.deps.store.chatLog.readAfter(chatId, join.sentSeq, BROADCAST_READ_BATCH);
+        const rows = await this.joinRead(() =>
+          this.deps.store.chatLog.readAfter(chatId, join.sentSeq, BROADCAST_READ_BATCH),
+        );
         if (!current()) return;
         for (const row of rows) {
           const event = await this.decode(row.payload);
@@ -223,6 +234,19 @@ export class BroadcastHub {
         if (!member.sendFrames(renderChatEvent(await this.decode(row.payload), undefined, member))) return;
         after = row.seq;
       }
+    }
+  }
+
+  /** Runs one chat log read of a join once fewer than {@link MAX_CONCURRENT_JOIN_READS} run. */
+  private async joinRead<T>(read: () => Promise<T>): Promise<T> {
+    if (this.joinReadsRunning >= MAX_CONCURRENT_JOIN_READS)
+      await new Promise<void>((resolve) => this.joinQueue.push(resolve));
+    this.joinReadsRunning++;
+    try {
+      return await read();
+    } finally {
+      this.joinReadsRunning--;
+      this.joinQueue.shift()?.();
     }
   }
 

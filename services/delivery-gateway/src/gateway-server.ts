@@ -625,8 +625,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       case 'ack': {
         // Never past what this socket sent: an ack beyond it would skip entries the device has not seen.
         const upTo = Math.min(frame.upToInboxSeq, session.stream.lastSent);
-        await store.cursors.advance(session.userId, session.deviceId, upTo);
-        await reportDelivered(session, upTo, receivedAtMs);
+        // Acks repeat the inbox position while only broadcast chats move (the field is required): a write
+        // per repeat would be a Cassandra write per device every few tens of milliseconds in a big group.
+        if (upTo > session.stream.acked) {
+          await store.cursors.advance(session.userId, session.deviceId, upTo);
+          session.stream.markAcked(upTo);
+          await reportDelivered(session, upTo, receivedAtMs);
+        }
         if (frame.chats !== undefined) await ackChats(session, frame.chats, receivedAtMs);
         return;
       }

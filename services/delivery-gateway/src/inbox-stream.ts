@@ -67,6 +67,8 @@ export class InboxStream {
   private closed = false;
   private started = false;
   private broadcastsCaughtUp = false;
+  /** The device's stored cursor as this socket last wrote (or read) it. */
+  private ackedSeq = 0;
   /** Unacked messages by other users sent here (for DELIVERED reports); null while there are none. */
   private delivered: DeliveredTracker | null = null;
 
@@ -96,9 +98,20 @@ export class InboxStream {
     return this.replayRequested;
   }
 
+  /** The device's cursor as this socket knows it stored: an ack at or below it need not be written again. */
+  get acked(): number {
+    return this.ackedSeq;
+  }
+
+  /** Records that the device's cursor was stored at `seq` (never lowered). */
+  markAcked(seq: number): void {
+    if (seq > this.ackedSeq) this.ackedSeq = seq;
+  }
+
   /** Starts the first replay, after `fromInboxSeq` (the device's cursor), once `hello` is sent. */
   start(fromInboxSeq: number): void {
     this.lastSentSeq = fromInboxSeq;
+    this.ackedSeq = fromInboxSeq;
     this.started = true;
     this.replayStarted = { atMs: Date.now() };
     this.kick();
