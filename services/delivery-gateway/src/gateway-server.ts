@@ -547,8 +547,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     if (window.count > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
   }
 
-  async function withinRate(session: Session): Promise<boolean> {
-    if (!(await deps.connectionLimiter.take(session.connectionId)).allowed) return false;
+  /** The user's shared bucket (Redis in stack mode), after the connection's own one let the frame in. */
+  async function userWithinRate(session: Session): Promise<boolean> {
     try {
       return (await deps.userLimiter.take(session.userId)).allowed;
     } catch (error) {
@@ -594,17 +594,19 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     );
   }
 
+  function rateLimited(session: Session): void {
+    errorFrame(session, {
+      code: 'CM_ERR_PROTOCOL_RATE_LIMITED',
+      message: 'too many frames; slow down',
+      retriable: true,
+    });
+    violation(session);
+  }
+
   async function handleText(session: Session, text: string, receivedAtMs: number): Promise<void> {
     if (session.closed) return;
-    if (!(await withinRate(session))) {
-      errorFrame(session, {
-        code: 'CM_ERR_PROTOCOL_RATE_LIMITED',
-        message: 'too many frames; slow down',
-        retriable: true,
-      });
-      violation(session);
-      return;
-    }
+    // Every frame, valid or not, counts against the connection's own bucket (in memory) first.
+    if (!(await deps.connectionLimiter.take(session.connectionId)).allowed) return rateLimited(session);
     let frame;
     try {
       frame = parseClientFrame(text);
@@ -616,6 +618,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       return;
     }
     metrics.gatewayFramesInTotal.inc({ type: frame.type });
+    // Acks and pings are the device's own bookkeeping, as frequent as the messages it receives (each device of
+    // a busy big group acks every few tens of milliseconds): the connection's bucket bounds them, and the
+    // user's shared bucket (a Redis round trip in stack mode) is kept for frames that make others work.
+    if (frame.type !== 'ack' && frame.type !== 'ping' && !(await userWithinRate(session))) return rateLimited(session);
     switch (frame.type) {
       case 'ping':
         sendFrames(session, [

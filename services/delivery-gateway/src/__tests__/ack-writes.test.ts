@@ -41,3 +41,24 @@ test('an ack that repeats the stored inbox position writes nothing; a higher one
     await h.close();
   }
 });
+
+test("acks and pings are bounded by the connection's bucket, not the user's shared one", async () => {
+  const h = await startHarness({
+    env: { CHATMESH_GATEWAY_USER_RATE_PER_SECOND: '1', CHATMESH_GATEWAY_USER_BURST: '2' },
+  });
+  try {
+    const [alice, bob] = [randomName('alice'), randomName('bob')];
+    const a = await h.connect(alice, 'phone');
+    await a.waitForFrame((f) => f.type === 'syncDone', 'syncDone');
+    for (let i = 0; i < 10; i++) a.send({ type: 'ack', upToInboxSeq: 0 });
+    a.send({ type: 'ping', nonce: 'after-acks' });
+    await a.waitForFrame((f) => f.type === 'pong' && f['nonce'] === 'after-acks', 'pong');
+    assert.deepEqual(a.ofType('error'), [], 'ten acks and a ping took nothing from the user bucket of 2');
+    const chatId = directChatId(alice, bob);
+    for (let i = 0; i < 4; i++) a.send({ type: 'typing', chatId, typing: true });
+    await a.waitForFrame((f) => f.type === 'error' && f['code'] === 'CM_ERR_PROTOCOL_RATE_LIMITED', 'limited');
+    await a.close();
+  } finally {
+    await h.close();
+  }
+});
