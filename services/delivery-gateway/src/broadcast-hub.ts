@@ -2,6 +2,7 @@ import type { ServerFrame } from '@chatmesh/protocol';
 import type { ChatEvent, SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import { renderChatEvent, type RenderTarget } from './inbox-renderer.js';
+import { Semaphore } from './internal/semaphore.js';
 
 /** Chat log rows read per round trip while a device catches up with a broadcast chat. */
 export const BROADCAST_READ_BATCH = 200;
@@ -96,8 +97,7 @@ export class BroadcastHub {
   /** Joins waiting for a chat's head to move. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private subscriptionCount = 0;
-  private joinReadsRunning = 0;
-  private readonly joinQueue: Array<() => void> = [];
+  private readonly joinReads = new Semaphore(MAX_CONCURRENT_JOIN_READS);
 
   constructor(private readonly deps: BroadcastHubDeps) {}
 
@@ -238,16 +238,8 @@ export class BroadcastHub {
   }
 
   /** Runs one chat log read of a join once fewer than {@link MAX_CONCURRENT_JOIN_READS} run. */
-  private async joinRead<T>(read: () => Promise<T>): Promise<T> {
-    if (this.joinReadsRunning >= MAX_CONCURRENT_JOIN_READS)
-      await new Promise<void>((resolve) => this.joinQueue.push(resolve));
-    this.joinReadsRunning++;
-    try {
-      return await read();
-    } finally {
-      this.joinReadsRunning--;
-      this.joinQueue.shift()?.();
-    }
+  private joinRead<T>(read: () => Promise<T>): Promise<T> {
+    return this.joinReads.run(read);
   }
 
   /** Takes a socket out of a broadcast chat (removed from the chat, or re-joining from another seq). */

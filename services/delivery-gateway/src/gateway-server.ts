@@ -38,6 +38,7 @@ import type { GATEWAY_CONFIG } from './gateway-config.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
 import { ExpiryWheel } from './expiry-wheel.js';
+import { Semaphore } from './internal/semaphore.js';
 import { InboxStream, type InboxStreamContext, type InboxStreamOwner } from './inbox-stream.js';
 import { bearerToken, pending, sendJson } from './internal/http.js';
 import type { GATEWAY_METRICS } from './metrics.js';
@@ -195,6 +196,9 @@ interface UserData {
   readonly session: Session;
 }
 
+/** Chat log reads of inbox replays in flight at once, over all the gateway's sockets. */
+const REPLAY_RENDER_READS = 256;
+
 /** Broadcast chats a connecting device catches up with at once. */
 const BROADCAST_JOINS_AT_ONCE = 8;
 
@@ -295,6 +299,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       store,
       codec: deps.codec,
       renderer,
+      renderReads: new Semaphore(REPLAY_RENDER_READS),
       onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
       onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
       onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),

@@ -3,6 +3,7 @@ import type { InboxDelivery, InboxEntry, SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import { DeliveredTracker } from './delivered-tracker.js';
 import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
+import type { Semaphore } from './internal/semaphore.js';
 
 /** Inbox entries read from the store per round trip while replaying. */
 export const REPLAY_BATCH_SIZE = 200;
@@ -15,6 +16,12 @@ export interface InboxStreamContext {
   readonly store: ChatStore;
   readonly codec: SchemaCodec;
   readonly renderer: InboxRenderer;
+  /**
+   * Bounds the chat log reads of replays across the gateway's sockets: a replay renders a batch's entries
+   * side by side (each reads the event it references), and a reconnect storm must not put more reads in
+   * flight than the store client accepts. Without it, entries are rendered one at a time.
+   */
+  readonly renderReads?: Semaphore;
   /** Entries read from the store, by why (`replay`, `gap`). */
   readonly onStoreRead?: (reason: 'replay' | 'gap', count: number) => void;
   /** Live deliveries at or below what was already sent. */
@@ -205,7 +212,7 @@ export class InboxStream {
       const rows = await this.context.store.inboxLog.readAfter(this.owner.userId, this.lastSentSeq, REPLAY_BATCH_SIZE);
       if (this.closed) return;
       this.context.onStoreRead?.('replay', rows.length);
-      for (const row of rows) if (!(await this.sendEntry(await this.decode(row.payload), null))) return;
+      if (!(await this.sendRows(rows))) return;
       if (rows.length < REPLAY_BATCH_SIZE) return;
     }
   }
@@ -243,7 +250,28 @@ export class InboxStream {
       // The sequencer stores before it routes, so a missing row means a store read racing a replica; the
       // entry itself is still sent and the client can `sync` on the chat seq jump.
       if (rows.length === 0) break;
-      for (const row of rows) if (!(await this.sendEntry(await this.decode(row.payload), null))) return false;
+      if (!(await this.sendRows(rows))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Sends stored inbox rows in order. Their entries reference independent chat log rows, so with a
+   * {@link InboxStreamContext.renderReads} bound they are rendered side by side first (a replay of 10,000
+   * entries is then not 10,000 sequential store round trips), then sent one after the other.
+   */
+  private async sendRows(rows: ReadonlyArray<{ readonly payload: Buffer }>): Promise<boolean> {
+    const limit = this.context.renderReads;
+    const entries = await Promise.all(rows.map((row) => this.decode(row.payload)));
+    const rendered =
+      limit === undefined
+        ? null
+        : await Promise.all(
+            entries.map((entry) => limit.run(() => this.context.renderer.render(entry, this.owner, null))),
+          );
+    if (this.closed) return false;
+    for (const [index, entry] of entries.entries()) {
+      if (!(await this.sendEntry(entry, null, rendered?.[index]))) return false;
     }
     return true;
   }
@@ -252,7 +280,11 @@ export class InboxStream {
     return (await this.context.codec.decode<InboxEntry>(payload)).value;
   }
 
-  private async sendEntry(entry: InboxEntry, content: InboxDelivery['content']): Promise<boolean> {
+  private async sendEntry(
+    entry: InboxEntry,
+    content: InboxDelivery['content'],
+    prerendered?: ServerFrame[],
+  ): Promise<boolean> {
     const seq = entry.inboxSeq ?? 0;
     const removal = entry.item;
     if (
@@ -264,7 +296,7 @@ export class InboxStream {
       await this.owner.beforeOwnRemoval?.(entry.chatId, removal['chatmesh.inbox.ChatEventRef'].chatSeq);
       if (this.closed) return false;
     }
-    const frames = await this.context.renderer.render(entry, this.owner, content);
+    const frames = prerendered ?? (await this.context.renderer.render(entry, this.owner, content));
     if (this.closed) return false;
     // Entries with no client frame (an event missing from the chat log) still move the position, so the client can ack past them.
     this.lastSentSeq = Math.max(this.lastSentSeq, seq);
