@@ -109,6 +109,16 @@ export function createInboxSequencer(deps: {
       const contentLookup = onlineLookup.then((online) => (online.length > 0 ? contentOf(draft) : null));
       // Not awaited until after the append: keep a rejection from counting as unhandled meanwhile.
       contentLookup.catch(() => undefined);
+      // A user with no device online gets a push counting the entries past their furthest device cursor: that
+      // read does not depend on the inbox position either, so it runs beside the append too.
+      const draftRef = 'chatmesh.inbox.ChatEventRef' in draft.item ? draft.item['chatmesh.inbox.ChatEventRef'] : null;
+      const pushWorthy = draftRef !== null && draftRef.actorUserId !== userId && draftRef.kind !== 'CHAT_UPDATED';
+      const ackedLookup = pushWorthy
+        ? onlineLookup.then(async (online) =>
+            online.length > 0 ? 0 : Math.max(0, ...(await store.cursors.listDevices(userId)).map((d) => d.ackedSeq)),
+          )
+        : Promise.resolve(0);
+      ackedLookup.catch(() => undefined);
       const { entry, created } = await appendFenced(
         store.inboxLog,
         heads,
@@ -162,8 +172,8 @@ export function createInboxSequencer(deps: {
       const ref = 'chatmesh.inbox.ChatEventRef' in item ? item['chatmesh.inbox.ChatEventRef'] : null;
       // Wake a user with no device online for what a person would want to know; never for their own actions.
       if (online.length === 0 && ref && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED') {
-        // Unread = inbox entries past the furthest device cursor: one read of a tiny partition.
-        const ackedSeq = Math.max(0, ...(await store.cursors.listDevices(userId)).map((d) => d.ackedSeq));
+        // Unread = inbox entries past the furthest device cursor: one read of a tiny partition, made beside the append.
+        const ackedSeq = await ackedLookup;
         const push: PushRequest = {
           userId,
           requestId: `${userId}/${entry.seq}`,
