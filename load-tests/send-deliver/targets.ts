@@ -38,6 +38,8 @@ export interface SendDeliverTarget {
   readonly environment: Readonly<Record<string, unknown>>;
   /** The server-side processes whose CPU is measured (services, and in stack mode Kafka, Cassandra, Redis, registry). */
   serverProcesses(): Array<{ name: string; pid: number }>;
+  /** Each gateway process: its pid (node's) and its ops server (`/metrics`, `/ready`). */
+  gatewayProcesses(): Array<{ pid: number; opsUrl: string }>;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startEmbedded(options: {
       env: options.env,
     },
     serverProcesses: () => [{ name: 'embedded (all services)', pid: embedded.pid }],
+    gatewayProcesses: () => [{ pid: embedded.pid, opsUrl: embedded.gatewayUrl }],
     stop: () => embedded.stop(),
   };
 }
@@ -91,13 +94,17 @@ function spawnService(
   logDir: string,
   env: NodeJS.ProcessEnv,
   opsPort: number,
+  nodeArgs: readonly string[] = [],
 ): ServiceProcess {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   // bash only raises the open files limit, then becomes node (exec), so the pid is node's.
   const child = spawn(
     'bash',
-    ['-c', `ulimit -n 20000 && exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(entry)}`],
+    [
+      '-c',
+      `ulimit -n 20000 && exec ${[process.execPath, '--import', 'tsx', ...nodeArgs, entry].map((arg) => JSON.stringify(arg)).join(' ')}`,
+    ],
     { cwd: REPO_ROOT, env: { ...env, CHATMESH_HTTP_PORT: String(opsPort) }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(log);
@@ -137,6 +144,10 @@ export async function startStack(options: {
   readyTimeoutMs: number;
   gateways: number;
   env: Readonly<Record<string, string>>;
+  /** Extra node arguments of the gateway processes only (e.g. a preload the density benchmark measures with). */
+  gatewayNodeArgs?: readonly string[];
+  /** Extra environment of the gateway processes only. */
+  gatewayEnv?: Readonly<Record<string, string>>;
 }): Promise<SendDeliverTarget> {
   const brokers = requireEnv('KAFKA_BROKERS');
   const registryUrl = requireEnv('SCHEMA_REGISTRY_URL');
@@ -226,8 +237,14 @@ export async function startStack(options: {
         `gateway-${n}`,
         join('services', 'delivery-gateway', 'src', 'main.ts'),
         options.logDir,
-        { ...env, CHATMESH_GATEWAY_PORT: String(port), CHATMESH_GATEWAY_ID: `${namespace}-${n}` },
+        {
+          ...env,
+          ...options.gatewayEnv,
+          CHATMESH_GATEWAY_PORT: String(port),
+          CHATMESH_GATEWAY_ID: `${namespace}-${n}`,
+        },
         await freePort(),
+        options.gatewayNodeArgs,
       );
       processes.push(gateway);
       gateways.push(gateway);
@@ -289,6 +306,7 @@ export async function startStack(options: {
         env: options.env,
       },
       serverProcesses: () => [...processes.map((proc) => ({ name: proc.name, pid: proc.child.pid ?? 0 })), ...servers],
+      gatewayProcesses: () => gateways.map((proc) => ({ pid: proc.child.pid ?? 0, opsUrl: proc.opsUrl })),
       stop,
     };
   } catch (error) {
