@@ -20,6 +20,8 @@ import { createMembershipPlan, type MembershipPlan } from './membership-plan.js'
 
 export interface GeneratorConfig {
   readonly wsUrl: string;
+  /** Where the setup's sockets connect (another gateway on the stack). */
+  readonly setupWsUrl: string;
   readonly localAddress: string;
   readonly signer: TokenSigner;
   readonly concurrency: number;
@@ -84,12 +86,12 @@ interface Device {
  * Opens one authenticated socket and resolves once the gateway has sent `hello` (no memberships: auth and
  * registration done) or `syncDone` (memberships: inbox replayed and broadcast chats joined).
  */
-async function connect(userId: string): Promise<Device> {
+async function connect(userId: string, wsUrl: string = config.wsUrl): Promise<Device> {
   tokenOf ??= await createTokenFactory(config.signer);
   const token = await tokenOf(userId, 'd');
   const waitFor = plan === null ? 'hello' : 'syncDone';
   return new Promise<Device>((resolveOpen, reject) => {
-    const ws = new WebSocket(`${config.wsUrl}?access_token=${token}`, {
+    const ws = new WebSocket(`${wsUrl}?access_token=${token}`, {
       localAddress: config.localAddress,
       perMessageDeflate: false,
       handshakeTimeout: config.connectTimeoutMs,
@@ -206,7 +208,7 @@ async function setupBlock(block: number, tally: SetupTally, timeoutMs: number): 
     // Up to three tries, as a client would reconnect (a rare 1006 before syncDone is a known gateway issue).
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        devices.set(user, await connect(membershipPlan.userId(user)));
+        devices.set(user, await connect(membershipPlan.userId(user), config.setupWsUrl));
         if (attempt > 1) tally.connectRetried++;
         return;
       } catch (error) {

@@ -14,8 +14,13 @@ export interface DensityTarget {
   readonly mode: 'embedded' | 'stack';
   /** The measured process: the embedded launcher, or the stack's gateway process. */
   readonly pid: number;
-  /** `ws://…/v1/ws`. */
+  /** `ws://…/v1/ws` of the measured gateway. */
   readonly wsUrl: string;
+  /**
+   * Where the membership setup connects: on the stack a second gateway, so the measured process never
+   * holds the setup's sockets and garbage (the chats live in Cassandra either way); embedded, the same one.
+   */
+  readonly setupWsUrl: string;
   /** Where `/metrics` of the measured process is served. */
   readonly metricsUrl: string;
   readonly signer: TokenSigner;
@@ -49,6 +54,7 @@ export async function startEmbeddedDensityTarget(options: {
     mode: 'embedded',
     pid: gateway.pid,
     wsUrl: `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`,
+    setupWsUrl: `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`,
     metricsUrl: gateway.gatewayUrl,
     signer: { alg: 'HS256', secret: DEFAULT_DEV_SECRET, issuer: 'chatmesh-dev', audience: 'chatmesh' },
     description: `npm start launcher, embedded (memory bus/store/presence, local codec), CHATMESH_SERVICES=${options.services}, ${options.compiled ? 'compiled (esbuild bundle, no keepNames, plain node)' : 'TypeScript sources through tsx'}`,
@@ -73,7 +79,7 @@ export async function startStackDensityTarget(options: {
     runId,
     logDir: options.logDir,
     readyTimeoutMs: options.readyTimeoutMs,
-    gateways: 1,
+    gateways: 2,
     env: {},
     gatewayNodeArgs: [
       '--expose-gc',
@@ -83,15 +89,17 @@ export async function startStackDensityTarget(options: {
     ],
     gatewayEnv: options.heapSnapshotDir === null ? {} : { CHATMESH_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDir },
   });
-  const [gateway] = stack.gatewayProcesses();
+  // Gateway 1 is measured; gateway 0 serves the setup.
+  const gateway = stack.gatewayProcesses()[1];
   return {
     mode: 'stack',
     pid: gateway!.pid,
-    wsUrl: stack.gatewayWsUrls[0]!,
+    wsUrl: stack.gatewayWsUrls[1]!,
+    setupWsUrl: stack.gatewayWsUrls[0]!,
     metricsUrl: gateway!.opsUrl,
     signer: stack.signer,
     description:
-      'stack: services/delivery-gateway/src/main.ts (TypeScript sources through tsx, CHATMESH_MODE=stack) as its own process; ingest, fan-out, receipts, presence and push as their own processes on Kafka, the registry, Cassandra and Redis',
+      'stack: services/delivery-gateway/src/main.ts (TypeScript sources through tsx, CHATMESH_MODE=stack) as its own process, measured; a second gateway for the membership setup; ingest, fan-out, receipts, presence and push as their own processes on Kafka, the registry, Cassandra and Redis',
     environment: stack.environment,
     stop: () => stack.stop(),
   };

@@ -274,6 +274,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < options.generators; i++) {
       const config: GeneratorConfig = {
         wsUrl: gateway.wsUrl,
+        setupWsUrl: gateway.setupWsUrl,
         localAddress: `127.0.0.${i + 2}`,
         signer: gateway.signer,
         concurrency: options.concurrency,
@@ -376,6 +377,10 @@ async function main(): Promise<void> {
     }
     const rssFit = fitLine(rows.map((r) => ({ x: r['gatewayConnections']!, y: r['rssBytes']! })));
     const heapFit = fitLine(rows.map((r) => ({ x: r['gatewayConnections']!, y: r['heapUsedBytes']! })));
+    // RSS − V8 heap total: native memory (uWS sockets, buffers, malloc), without V8's stepwise headroom.
+    const nativeFit = fitLine(
+      rows.map((r) => ({ x: r['gatewayConnections']!, y: r['rssBytes']! - r['heapTotalBytes']! })),
+    );
     const projected100kBytes = rssFit.intercept + rssFit.slope * 100_000;
     const loadAverageAtEnd = loadavg().map((v) => Math.round(v * 100) / 100);
     const limitBytes = membership ? MEMBERSHIP_LIMIT_BYTES[options.target] : TARGET_BYTES_PER_CONNECTION;
@@ -400,6 +405,8 @@ async function main(): Promise<void> {
         rssR2: Math.round(rssFit.r2 * 10_000) / 10_000,
         heapBytesPerConnection: Math.round(heapFit.slope),
         heapR2: Math.round(heapFit.r2 * 10_000) / 10_000,
+        nativeBytesPerConnection: Math.round(nativeFit.slope),
+        nativeR2: Math.round(nativeFit.r2 * 10_000) / 10_000,
       },
       projection: {
         connections: 100_000,
@@ -453,6 +460,10 @@ async function main(): Promise<void> {
           `${formatBytes(rssFit.slope)} per connection (r² ${rssFit.r2.toFixed(4)}), ${membership ? `limit with memberships ≤ ${formatBytes(limitBytes)} (${options.target}), aim 2 KiB` : 'target ≤ 2 KiB'}`,
         ],
         ['heap slope', `${formatBytes(heapFit.slope)} per connection (r² ${heapFit.r2.toFixed(4)})`],
+        [
+          'native slope',
+          `${formatBytes(nativeFit.slope)} per connection (RSS − V8 heap total; r² ${nativeFit.r2.toFixed(4)})`,
+        ],
         [
           '100K projection',
           `${formatBytes(projected100kBytes)} rss (${projected100kBytes <= GIB ? 'within' : 'over'} the 1 GiB target)`,
