@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   let thresholdsFailed = false;
   try {
     for (const scenario of options.scenarios) {
-      const prefix = `k6${runId}${scenario[0]}`;
+      const prefix = `k6${runId}${scenario}`; // fresh users per scenario: clientMessageIds never repeat
       const usersFile = join(logDir, `${scenario}-users.json`);
       const summaryFile = join(logDir, `${scenario}-summary.json`);
       const k6Log = join(logDir, `${scenario}-k6.log`);

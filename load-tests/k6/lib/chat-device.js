@@ -110,7 +110,7 @@ export function runDevice(plan) {
         metrics.errors.add(true, tags);
         return;
       case 'messageReceived': {
-        if (frame.by === user.userId) {
+        if (frame.by !== undefined && frame.by.userId === user.userId) {
           metrics.echoes.add(1, tags);
           return;
         }
@@ -141,7 +141,10 @@ export function runDevice(plan) {
     ws.onopen = () => {
       opened = true;
     };
-    ws.onmessage = (event) => onFrame(JSON.parse(event.data), connectStartedMs, reconnect);
+    ws.onmessage = (event) => {
+      if (__ENV.CHATMESH_K6_DEBUG) console.log(`${user.userId} #${state.connects}: ${event.data}`);
+      onFrame(JSON.parse(event.data), connectStartedMs, reconnect);
+    };
     ws.onerror = () => {
       if (!opened) {
         metrics.connectFailures.add(1, tags);
