@@ -41,6 +41,7 @@ import { ExpiryWheel } from './expiry-wheel.js';
 import { Semaphore } from './internal/semaphore.js';
 import { InboxStream, type InboxStreamContext, type InboxStreamOwner } from './inbox-stream.js';
 import { bearerToken, pending, sendJson } from './internal/http.js';
+import { readHandshake, upgradeAfterAwait } from './internal/async-upgrade.js';
 import type { GATEWAY_METRICS } from './metrics.js';
 import { assertNativeUws } from './native-uws.js';
 import type { TokenVerifier } from './token-verifier.js';
@@ -119,6 +120,8 @@ class Session implements FrameSender, InboxStreamOwner, BroadcastMember {
   requestCounter = 0;
   /** The connection's typing bucket, created at its first typing frame. */
   typing: TypingBucket | null = null;
+  /** Set at the upgrade, dropped once `hello` is sent: a socket that closes while it is set never had a session. */
+  opening: OpeningClock | null = null;
 
   constructor(
     private readonly hub: SessionHub,
@@ -192,6 +195,11 @@ interface TypingBucket {
   refused: number;
 }
 
+/** When the upgrade was written (an object, only until `hello`: a number field would box a double per session). */
+interface OpeningClock {
+  readonly upgradedAtMs: number;
+}
+
 interface UserData {
   readonly session: Session;
 }
@@ -204,6 +212,9 @@ const BROADCAST_JOINS_AT_ONCE = 8;
 
 /** How often expired tokens are looked for: a socket is closed at most this long after its token expires. */
 const EXPIRY_RESOLUTION_MS = 1000;
+
+/** A `hello` later than this after the upgrade is logged as a warning (clients give up on the order of seconds). */
+const SLOW_HELLO_MS = 1000;
 
 /**
  * Starts the uWebSockets.js app of one gateway process: `GET /v1/ws` (the client protocol), the HTTP
@@ -716,6 +727,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   }
 
   async function openSession(session: Session): Promise<void> {
+    // Closed before its open ran (the client left, or uWS dropped it): nothing to register or announce.
+    if (session.closed) return;
     // Registered before the cursor is read and the replay starts: an entry sequenced before the
     // registration is in the store (the sequencer stores, then routes), one after it is routed here.
     await registerSession(session);
@@ -731,14 +744,49 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         serverTimeMs: Date.now(),
       },
     ]);
+    helloSent(session);
     session.stream.start(cursor);
+    // ONLINE only after hello: presence lists the device (and counts it against the device limit) once
+    // it really had a session, and closedSession pairs each ONLINE with one OFFLINE.
     const online = deviceStatusEvent(session, 'ONLINE', Date.now(), settings.leaseTtlMs);
     void typed
       .send(online.topic, online.key, online.value)
       .catch((error: unknown) => logger.warn({ err: error }, 'could not produce a presence event'));
   }
 
+  /** Upgrade → hello: the histogram, and a log line (a warning when slow). */
+  function helloSent(session: Session): void {
+    if (session.opening === null) return;
+    const ms = performance.now() - session.opening.upgradedAtMs;
+    session.opening = null;
+    metrics.gatewayUpgradeToHelloSeconds.observe({ outcome: 'sent' }, ms / 1000);
+    const fields = { connectionId: session.connectionId, upgradeToHelloMs: Math.round(ms * 10) / 10 };
+    if (ms >= SLOW_HELLO_MS) logger.warn(fields, 'hello sent late after the upgrade');
+    else logger.debug(fields, 'hello sent');
+  }
+
+  /**
+   * The socket closed between the upgrade and its hello: the device saw 101 and never got a session. Its
+   * `opening` stays set, which tells closedSession that no ONLINE went out (so no OFFLINE either).
+   */
+  function closedBeforeHello(session: Session, code: number): void {
+    const ms = performance.now() - session.opening!.upgradedAtMs;
+    metrics.gatewayUpgradeToHelloSeconds.observe({ outcome: 'closed' }, ms / 1000);
+    logger.warn(
+      {
+        outcome: 'closed',
+        closeCode: code,
+        connectionId: session.connectionId,
+        upgradeToCloseMs: Math.round(ms * 10) / 10,
+      },
+      'a socket closed after its upgrade and before its hello',
+    );
+  }
+
   async function closedSession(session: Session): Promise<void> {
+    // Runs after the open (the socket's chain): `opening` still set means no hello and no ONLINE went out.
+    const announced = session.opening === null;
+    session.opening = null;
     try {
       await presence.unregisterDevice({
         userId: session.userId,
@@ -748,6 +796,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     } catch (error) {
       logger.warn({ err: error }, 'could not unregister a device (its lease entry lapses by itself)');
     }
+    if (!announced) return;
     const offline = deviceStatusEvent(session, 'OFFLINE', Date.now(), settings.leaseTtlMs);
     await typed
       .send(offline.topic, offline.key, offline.value)
@@ -796,9 +845,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const state = pending(res);
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
+      const handshake = readHandshake(req, context);
       const token = bearerToken(req);
       void (async () => {
         if (status !== 'ready' && status !== 'starting') {
@@ -831,9 +878,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         if (state.aborted) return;
         const session = new Session(hub, verified.userId, verified.deviceId, ++connectionNumber);
         if (verified.expiresAtMs !== null) session.expirySlot = expiries.slotOf(verified.expiresAtMs);
-        res.cork(() => {
-          res.upgrade<UserData>({ session }, key, protocol, extensions, context);
-        });
+        session.opening = { upgradedAtMs: performance.now() };
+        // Uncorked on purpose: see upgradeAfterAwait (uWS's cork() could close the new socket).
+        upgradeAfterAwait<UserData>(state, { session }, handshake);
       })().catch((error: unknown) => {
         logger.error({ err: error }, 'upgrade failed');
         sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'upgrade failed' });
@@ -879,6 +926,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     close: (ws, code) => {
       const { session } = ws.getUserData();
+      if (session.opening !== null) closedBeforeHello(session, code);
       session.closed = true;
       session.ws = null;
       session.stream.close();

@@ -3,6 +3,9 @@ import { defineMetricTable } from '@chatmesh/metrics';
 /** Replays take from a few ms (nothing missed) to seconds (a device offline for days). */
 const REPLAY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
+/** Upgrade → hello is two in-memory or store reads (registration, cursor): sub-millisecond to seconds. */
+const HELLO_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
 /**
  * The delivery gateway's metrics. Label values are frame types, close codes and error
  * codes: never a user, device or chat id.
@@ -56,6 +59,13 @@ export const GATEWAY_METRICS = defineMetricTable({
     help: 'Time from the start of an inbox replay (connect or sync) to its syncDone.',
     labelNames: [],
     buckets: REPLAY_SECONDS_BUCKETS,
+  },
+  gatewayUpgradeToHelloSeconds: {
+    name: 'chatmesh_gateway_upgrade_to_hello_seconds',
+    type: 'histogram',
+    help: 'Time from the WebSocket upgrade (101 written) to the hello frame, by outcome: sent, or closed (the socket closed first: the device saw 101 and never got a session).',
+    labelNames: ['outcome'],
+    buckets: HELLO_SECONDS_BUCKETS,
   },
   gatewayReplayedEntriesTotal: {
     name: 'chatmesh_gateway_replayed_entries_total',
