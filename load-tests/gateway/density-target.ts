@@ -39,6 +39,8 @@ export async function startEmbeddedDensityTarget(options: {
   readonly compiled: boolean;
   readonly nodeFlags: string;
   readonly heapSnapshotDir: string | null;
+  /** glibc's MALLOC_ARENA_MAX for the measured process (null: glibc's default). */
+  readonly mallocArenaMax: number | null;
 }): Promise<DensityTarget> {
   const gateway = await startEmbeddedProcess({
     logDir: options.logDir,
@@ -47,6 +49,7 @@ export async function startEmbeddedDensityTarget(options: {
     nodeFlags: options.nodeFlags,
     env: {
       CHATMESH_SERVICES: options.services,
+      ...(options.mallocArenaMax === null ? {} : { MALLOC_ARENA_MAX: String(options.mallocArenaMax) }),
       ...(options.heapSnapshotDir === null ? {} : { CHATMESH_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDir }),
     },
   });
@@ -73,6 +76,8 @@ export async function startStackDensityTarget(options: {
   readonly readyTimeoutMs: number;
   readonly nodeFlags: string;
   readonly heapSnapshotDir: string | null;
+  /** glibc's MALLOC_ARENA_MAX for the measured process (null: glibc's default). */
+  readonly mallocArenaMax: number | null;
 }): Promise<DensityTarget> {
   const runId = `dn${randomBytes(3).toString('hex')}`;
   const stack = await startStack({
@@ -87,7 +92,10 @@ export async function startStackDensityTarget(options: {
       join(HERE, 'gc-on-signal.ts'),
       ...options.nodeFlags.split(/\s+/).filter((flag) => flag !== ''),
     ],
-    gatewayEnv: options.heapSnapshotDir === null ? {} : { CHATMESH_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDir },
+    gatewayEnv: {
+      ...(options.heapSnapshotDir === null ? {} : { CHATMESH_BENCH_HEAP_SNAPSHOT_DIR: options.heapSnapshotDir }),
+      ...(options.mallocArenaMax === null ? {} : { MALLOC_ARENA_MAX: String(options.mallocArenaMax) }),
+    },
   });
   // Gateway 1 is measured; gateway 0 serves the setup.
   const gateway = stack.gatewayProcesses()[1];

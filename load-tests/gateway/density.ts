@@ -37,7 +37,7 @@ const GIB = 1024 ** 3;
 const USAGE =
   'usage: npm run bench:gateway-density -w @chatmesh/load-tests -- [--counts 1000,5000,10000,18000] [--generators N]\n' +
   '         [--target embedded|stack] [--group-size N (0: no chats)] [--direct-chats-per-user N (even)]\n' +
-  '         [--setup-blocks-in-flight N per generator] [--setup-timeout-ms N] [--ready-timeout-s N]\n' +
+  '         [--setup-blocks-in-flight N per generator] [--setup-timeout-ms N] [--ready-timeout-s N] [--malloc-arena-max N]\n' +
   '         [--concurrency N per generator] [--settle-ms N] [--services delivery-gateway|all] [--compiled]\n' +
   '         [--node-flags="--max-semi-space-size=1 ..."]\n' +
   '         [--heap-snapshots DIR] [--results-dir DIR] [--note TEXT]';
@@ -62,6 +62,7 @@ function parseOptions(argv: string[]) {
       'setup-blocks-in-flight': { type: 'string', default: '4' },
       'setup-timeout-ms': { type: 'string', default: '120000' },
       'ready-timeout-s': { type: 'string', default: '180' },
+      'malloc-arena-max': { type: 'string' },
       compiled: { type: 'boolean', default: false },
       'node-flags': { type: 'string', default: '' },
       'heap-snapshots': { type: 'string' },
@@ -121,6 +122,9 @@ function parseOptions(argv: string[]) {
     setupBlocksInFlight: positive('setup-blocks-in-flight', values['setup-blocks-in-flight']),
     setupTimeoutMs: positive('setup-timeout-ms', values['setup-timeout-ms']),
     readyTimeoutMs: positive('ready-timeout-s', values['ready-timeout-s']) * 1000,
+    // glibc's MALLOC_ARENA_MAX for the measured process: tells allocator retention from live native memory.
+    mallocArenaMax:
+      values['malloc-arena-max'] === undefined ? null : positive('malloc-arena-max', values['malloc-arena-max']),
     counts,
     generators,
     concurrency,
@@ -233,6 +237,7 @@ async function main(): Promise<void> {
           readyTimeoutMs: options.readyTimeoutMs,
           nodeFlags: options.nodeFlags,
           heapSnapshotDir: options.heapSnapshotDir,
+          mallocArenaMax: options.mallocArenaMax,
         })
       : await startEmbeddedDensityTarget({
           logDir,
@@ -240,6 +245,7 @@ async function main(): Promise<void> {
           compiled: options.compiled,
           nodeFlags: options.nodeFlags,
           heapSnapshotDir: options.heapSnapshotDir,
+          mallocArenaMax: options.mallocArenaMax,
         });
   const snapshots: string[] = [];
   /** With --heap-snapshots: a heap snapshot of the gateway (gc-on-signal.ts writes it on SIGWINCH). */
@@ -393,6 +399,7 @@ async function main(): Promise<void> {
       memberships: setupReport,
       compiled: options.compiled,
       nodeFlags: options.nodeFlags,
+      mallocArenaMax: options.mallocArenaMax,
       heapSnapshots: snapshots,
       generators: generators.map((g) => g.localAddress),
       concurrencyPerGenerator: options.concurrency,
@@ -471,7 +478,7 @@ async function main(): Promise<void> {
         ...machineRows(machine, loadAverageAtEnd),
       ])}\n`,
     );
-    const name = `gateway-density${options.target === 'stack' ? '-stack' : ''}${membership ? `-members${options.groupSize}` : ''}`;
+    const name = `gateway-density${options.target === 'stack' ? '-stack' : ''}${membership ? `-members${options.groupSize}` : ''}${options.mallocArenaMax === null ? '' : `-arenas${options.mallocArenaMax}`}`;
     const path = await writeResult(options.resultsDir, startedAt, name, result);
     process.stdout.write(`result: ${path}\n`);
   } finally {
