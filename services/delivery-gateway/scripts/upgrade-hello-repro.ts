@@ -262,7 +262,8 @@ for (let run = 1; run <= STARTS; run++) {
   );
 }
 helloTimes.sort((a, b) => a - b);
-const quantile = (q: number): number => helloTimes[Math.min(helloTimes.length - 1, Math.floor(q * helloTimes.length))] ?? 0;
+const quantile = (q: number): number =>
+  helloTimes[Math.min(helloTimes.length - 1, Math.floor(q * helloTimes.length))] ?? 0;
 process.stdout.write(
   `\n${failedStarts} of ${STARTS} starts had an upgrade without hello; ${failedConnections} of ${upgraded} upgraded ` +
     `connections. upgrade -> hello: p50 ${quantile(0.5)} ms, p99 ${quantile(0.99)} ms, max ${helloTimes.at(-1) ?? 0} ms\n`,
