@@ -173,7 +173,7 @@ export function runDevice(plan) {
   };
 
   connect();
-  const sender = setInterval(() => {
+  const sendOne = () => {
     const now = Date.now();
     if (now < plan.sendFromMs || now >= plan.sendUntilMs || !state.synced || state.ws === null) return;
     const n = state.nextMessage++;
@@ -181,7 +181,16 @@ export function runDevice(plan) {
     state.outbox.set(clientMessageId, now);
     sendMessage(clientMessageId, now, n);
     metrics.sent.add(1, tags);
-  }, plan.sendEveryMs);
+  };
+  // Each device starts its interval at a random phase: VUs that start together would otherwise all send in
+  // the same millisecond every interval, a burst no real population makes (and that the latency would show).
+  let sender = null;
+  const phase = setTimeout(
+    () => {
+      sender = setInterval(sendOne, plan.sendEveryMs);
+    },
+    Math.floor(Math.random() * plan.sendEveryMs),
+  );
   const acker = setInterval(flushAck, plan.ackEveryMs);
   for (const at of plan.reconnectAtMs) {
     const jitter = plan.reconnectJitterMs > 0 ? Math.floor(Math.random() * plan.reconnectJitterMs) : 0;
@@ -197,7 +206,8 @@ export function runDevice(plan) {
   setTimeout(
     () => {
       state.done = true;
-      clearInterval(sender);
+      clearTimeout(phase);
+      if (sender !== null) clearInterval(sender);
       clearInterval(acker);
       closeSocket();
     },
