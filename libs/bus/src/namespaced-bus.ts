@@ -98,7 +98,7 @@ export function createNamespacedBus(inner: Bus, namespace: string): Bus {
   };
 
   async function subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const { groupId, topics, handler, deadLetter } = options;
+    const { groupId, topics, handler, batchHandler, deadLetter } = options;
     // Malformed options go through as they are, so the inner bus reports them with its usual CM_ERR_BUS_INVALID_OPTIONS.
     const validGroup = typeof groupId === 'string' && groupId.length > 0;
     const twinOf = deadLetter?.topicFor ?? defaultDeadLetterTopic;
@@ -111,6 +111,15 @@ export function createNamespacedBus(inner: Bus, namespace: string): Bus {
           ? (record: BusRecord, context: HandlerContext) =>
               handler({ ...record, topic: logical(record.topic) }, logicalContext(context, groupId, physical))
           : handler,
+      ...(typeof batchHandler === 'function'
+        ? {
+            batchHandler: (records: readonly BusRecord[], context: HandlerContext) =>
+              batchHandler(
+                records.map((record) => ({ ...record, topic: logical(record.topic) })),
+                logicalContext(context, groupId, physical),
+              ),
+          }
+        : {}),
       deadLetter:
         typeof deadLetter?.encode === 'function'
           ? {

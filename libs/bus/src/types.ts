@@ -95,6 +95,12 @@ export interface HandlerContext {
 /** Handles one record. Resolving marks it processed (its offset may then be committed); throwing retries it. */
 export type RecordHandler = (record: BusRecord, context: HandlerContext) => Promise<void>;
 
+/**
+ * Handles consecutive records of one key together (see {@link SubscribeOptions.batchHandler}). Resolving marks them
+ * all processed; throwing hands them to the record handler one by one.
+ */
+export type BatchHandler = (records: readonly BusRecord[], context: HandlerContext) => Promise<void>;
+
 /** What goes to the dead-letter twin when a record keeps failing (the Avro DeadLetter record's fields). */
 export interface DeadLetterEnvelope {
   readonly originalTopic: string;
@@ -186,6 +192,18 @@ export interface SubscribeOptions {
    * when its offset is committed and drops a killed worker's. @default false
    */
   readonly transactional?: boolean;
+  /**
+   * Batches per key (the subscription is then key-ordered even with keyConcurrency 1): when a key frees up, the
+   * records of that key already waiting behind it (consecutive in the key's order, up to `maxBatchPerKey`) go to this
+   * handler together, so a busy key (a chat in ingest, a user's inbox in fan-out) costs one store round trip and one
+   * staged output per batch instead of per record. Batches form only where records wait, i.e. under load; a quiet
+   * key gets batches of one. One attempt per batch: if it throws, its records go to `handler` one by one, each with
+   * its retries and dead-letter twin, so a poison record never takes its neighbours along. A failed batch may have
+   * done part of its work (handlers are idempotent anyway); the outputs it staged are dropped. Optional.
+   */
+  readonly batchHandler?: BatchHandler;
+  /** Records one batch holds at most (with `batchHandler`). @default 64 */
+  readonly maxBatchPerKey?: number;
 }
 
 /** A running group member. */

@@ -3,6 +3,7 @@
  * records with different keys run concurrently, up to `concurrency` at once; records with the same key run
  * strictly one after the other in offset order. The offset safe to commit is always the lowest offset not yet
  * finished, so a crash redelivers every unfinished record (and possibly some finished ones after it).
+ * With `maxBatch` > 1 a key that frees up starts all its waiting records (up to `maxBatch`) as one run.
  * Both bus implementations drive one scheduler per owned partition.
  */
 import type { BusRecord } from '../types.js';
@@ -19,7 +20,10 @@ export interface KeyOrderedSchedulerOptions {
   readonly concurrency: number;
   /** Records accepted but not finished before {@link KeyOrderedScheduler.push} waits. */
   readonly maxBuffered: number;
-  readonly run: (record: BusRecord) => Promise<KeyedRunOutcome>;
+  /** Consecutive records of one key, in offset order; as many as waited, up to `maxBatch`. */
+  readonly run: (records: readonly BusRecord[]) => Promise<KeyedRunOutcome>;
+  /** Records of one key started together at most. @default 1 */
+  readonly maxBatch?: number;
   /** Called (synchronously) each time the committable offset moves forward. */
   readonly onAdvance?: (nextOffset: string) => void;
 }
@@ -119,41 +123,47 @@ export class KeyOrderedScheduler {
   private pump(): void {
     while (!this.isHalted && this.inFlight < this.options.concurrency && this.ready.length > 0) {
       const lane = this.ready.shift()!;
-      const record = this.lanes.get(lane)![0]!;
+      const queue = this.lanes.get(lane)!;
+      const maxBatch = this.options.maxBatch ?? 1;
       this.inFlight++;
-      void this.start(lane, record);
+      void this.start(lane, queue.length <= maxBatch ? [...queue] : queue.slice(0, maxBatch));
     }
   }
 
-  private async start(lane: string, record: BusRecord): Promise<void> {
+  private async start(lane: string, records: readonly BusRecord[]): Promise<void> {
     let outcome: KeyedRunOutcome;
     try {
-      outcome = await this.options.run(record);
+      outcome = await this.options.run(records);
     } catch {
       outcome = 'blocked';
     }
     this.inFlight--;
     if (outcome === 'blocked') {
-      // The record stays unfinished (so uncommitted) and its key stays blocked behind it.
+      // The records stay unfinished (so uncommitted) and their key stays blocked behind them.
       this.isHalted = true;
       this.wake();
       return;
     }
     const queue = this.lanes.get(lane)!;
-    queue.shift();
+    queue.splice(0, records.length);
     if (queue.length === 0) this.lanes.delete(lane);
     else this.ready.push(lane);
-    this.finish(record.offset);
+    this.finishAll(records);
     this.pump();
     this.wake();
   }
 
-  private finish(offset: string): void {
-    const entry = this.entries.get(offset);
-    if (!entry) return;
-    entry.done = true;
-    this.entries.delete(offset);
+  private finishAll(records: readonly BusRecord[]): void {
     const before = this.committableOffset();
+    let changed = false;
+    for (const record of records) {
+      const entry = this.entries.get(record.offset);
+      if (!entry) continue;
+      entry.done = true;
+      this.entries.delete(record.offset);
+      changed = true;
+    }
+    if (!changed) return;
     while (this.windowHead < this.window.length && this.window[this.windowHead]!.done) this.windowHead++;
     if (this.windowHead === this.window.length) {
       this.window.length = 0;

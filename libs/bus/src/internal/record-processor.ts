@@ -4,7 +4,7 @@
  */
 import { ChatmeshError, isChatmeshError, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
-import type { BusInstrumentation, BusRecord, DeadLetterEnvelope, OutgoingRecord } from '../types.js';
+import type { BatchHandler, BusInstrumentation, BusRecord, DeadLetterEnvelope, OutgoingRecord } from '../types.js';
 import type { CompiledSubscribeOptions } from './subscribe-options.js';
 
 /**
@@ -148,6 +148,78 @@ export async function processRecord(
     });
     return 'dead-lettered';
   }
+}
+
+/**
+ * Runs consecutive records of one key: once through the subscription's batch handler when it has one (a batch of
+ * one too, so a handler has one code path under load and at rest); if that attempt throws, each record through {@link processRecord}, in order, with its own retries and
+ * dead letter. Outputs staged by the failed attempt are dropped.
+ * @returns `ok` when every record is done (handled or dead-lettered), `abandoned` when the member is going away
+ * @throws BusError `CM_ERR_BUS_DEAD_LETTER_FAILED` as {@link processRecord}
+ */
+export async function processBatch(
+  records: readonly BusRecord[],
+  options: CompiledSubscribeOptions,
+  deps: ProcessRecordDeps,
+): Promise<ProcessOutcome> {
+  if (options.batchHandler) {
+    const attempted = await attemptBatch(records, options.batchHandler, options, deps);
+    if (attempted !== 'failed') return attempted;
+  }
+  for (const record of records) {
+    const outcome = await processRecord(record, options, deps);
+    if (outcome === 'abandoned') return 'abandoned';
+  }
+  return 'ok';
+}
+
+async function attemptBatch(
+  records: readonly BusRecord[],
+  batchHandler: BatchHandler,
+  options: CompiledSubscribeOptions,
+  deps: ProcessRecordDeps,
+): Promise<'ok' | 'failed' | 'abandoned'> {
+  const { signal, instrumentation } = deps;
+  if (signal.aborted) return 'abandoned';
+  const first = records[0]!;
+  const base = { groupId: options.groupId, topic: first.topic, partition: first.partition };
+  const receivedAt = Date.now();
+  const startedAt = performance.now();
+  const attemptOutputs: StagedOutput[] = [];
+  try {
+    await batchHandler(records, {
+      attempt: 1,
+      signal,
+      groupId: options.groupId,
+      assignmentId: deps.assignmentId,
+      ...(deps.confirmOwnership ? { confirmOwnership: deps.confirmOwnership } : {}),
+      ...(deps.staged
+        ? {
+            produce: (topic: string, staged: readonly OutgoingRecord[]) =>
+              void attemptOutputs.push({ topic, records: [...staged] }),
+          }
+        : {}),
+    });
+  } catch (error) {
+    if (signal.aborted) return 'abandoned';
+    // One failed attempt for the batch; each record then reports its own outcome from the one-by-one pass.
+    instrumentation?.onHandled?.({
+      ...base,
+      durationMs: performance.now() - startedAt,
+      outcome: 'retry',
+      errorCode: errorCodeOf(error),
+    });
+    return 'failed';
+  }
+  deps.staged?.push(...attemptOutputs);
+  if (instrumentation?.onHandled) {
+    const durationMs = performance.now() - startedAt;
+    for (const record of records) {
+      const delayMs = Math.max(0, receivedAt - record.timestampMs);
+      instrumentation.onHandled({ ...base, delayMs, durationMs, outcome: 'ok' });
+    }
+  }
+  return 'ok';
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { compileRetryPolicy, type RetryPolicy } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
-import type { DeadLetterEnvelope, RecordHandler, SubscribeOptions } from '../types.js';
+import type { BatchHandler, DeadLetterEnvelope, RecordHandler, SubscribeOptions } from '../types.js';
 
 /** Defaults of {@link SubscribeOptions}. */
 export const SUBSCRIBE_DEFAULTS = Object.freeze({
@@ -14,6 +14,7 @@ export const SUBSCRIBE_DEFAULTS = Object.freeze({
   partitionsConcurrently: 1,
   keyConcurrency: 1,
   transactional: false,
+  maxBatchPerKey: 64,
 });
 
 /** The dead-letter twin of a topic unless a subscription says otherwise. */
@@ -38,6 +39,11 @@ export interface CompiledSubscribeOptions {
   readonly partitionsConcurrently: number;
   readonly keyConcurrency: number;
   readonly transactional: boolean;
+  readonly batchHandler: BatchHandler | undefined;
+  /** 1 without a batch handler. */
+  readonly maxBatchPerKey: number;
+  /** Whether records run through the key-ordered scheduler (key concurrency, transactions or batches). */
+  readonly keyOrdered: boolean;
 }
 
 /** @throws BusError `CM_ERR_BUS_INVALID_OPTIONS` listing every problem. */
@@ -59,6 +65,11 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
   const transactional = options.transactional ?? SUBSCRIBE_DEFAULTS.transactional;
   if (typeof transactional !== 'boolean')
     problems.push(`transactional must be a boolean (got ${String(transactional)})`);
+  if (options.batchHandler !== undefined && typeof options.batchHandler !== 'function')
+    problems.push('batchHandler must be a function when given');
+  const maxBatchPerKey = options.maxBatchPerKey ?? SUBSCRIBE_DEFAULTS.maxBatchPerKey;
+  if (!Number.isInteger(maxBatchPerKey) || maxBatchPerKey < 1)
+    problems.push(`maxBatchPerKey must be an integer >= 1 (got ${maxBatchPerKey})`);
   if (problems.length > 0) {
     throw new BusError('CM_ERR_BUS_INVALID_OPTIONS', `Invalid subscription: ${problems.join('; ')}`, {
       context: { groupId: options.groupId, problems },
@@ -76,5 +87,8 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
     partitionsConcurrently,
     keyConcurrency,
     transactional,
+    batchHandler: options.batchHandler,
+    maxBatchPerKey: options.batchHandler ? maxBatchPerKey : 1,
+    keyOrdered: keyConcurrency > 1 || transactional || options.batchHandler !== undefined,
   });
 }

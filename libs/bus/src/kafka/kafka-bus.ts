@@ -19,7 +19,7 @@ import type {
 import { ChatmeshError, compileRetryPolicy, isRetriable, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
 import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
-import { processRecord, type StagedOutput } from '../internal/record-processor.js';
+import { processBatch, processRecord, type StagedOutput } from '../internal/record-processor.js';
 import {
   compileSubscribeOptions,
   isDeadLetterTopic,
@@ -651,7 +651,7 @@ class KafkaSubscription implements Subscription {
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     if (this.options.transactional) return this.handleBatchTransactionally(payload);
-    if (this.options.keyConcurrency > 1) return this.handleBatchByKey(payload);
+    if (this.options.keyOrdered) return this.handleBatchByKey(payload);
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const { topic, partition } = batch;
     let lastDone: bigint | undefined;
@@ -706,10 +706,11 @@ class KafkaSubscription implements Subscription {
     const scheduler = new KeyOrderedScheduler({
       concurrency: this.options.keyConcurrency,
       maxBuffered: this.options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
-      run: async (record) => {
+      maxBatch: this.options.maxBatchPerKey,
+      run: async (records) => {
         try {
           const outcome = await Promise.race([
-            processRecord(record, this.options, {
+            processBatch(records, this.options, {
               signal: this.controller.signal,
               produce: this.deps.produce,
               instrumentation: this.busOptions.instrumentation,
@@ -844,11 +845,12 @@ class KafkaSubscription implements Subscription {
       scheduler: new KeyOrderedScheduler({
         concurrency: this.options.keyConcurrency,
         maxBuffered: this.options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
-        run: async (record) => {
+        maxBatch: this.options.maxBatchPerKey,
+        run: async (records) => {
           const outputs: StagedOutput[] = [];
           try {
             const outcome = await Promise.race([
-              processRecord(record, this.options, {
+              processBatch(records, this.options, {
                 signal: this.controller.signal,
                 produce: this.deps.produce,
                 instrumentation: this.busOptions.instrumentation,
@@ -859,7 +861,8 @@ class KafkaSubscription implements Subscription {
               this.crashSignal,
             ]);
             if (outcome === 'crashed' || outcome === 'abandoned' || this.crashed || run.retired) return 'blocked';
-            run.staged.set(BigInt(record.offset), outputs);
+            // Under the batch's last offset: published only once every record before it is done too.
+            run.staged.set(BigInt(records[records.length - 1]!.offset), outputs);
             return 'done';
           } catch (error) {
             // The dead-letter write failed: the record stays unfinished; the run fails and starts over from it.

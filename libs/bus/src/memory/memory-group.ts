@@ -7,7 +7,7 @@
  */
 import { BusError } from '../errors.js';
 import { KEYED_BUFFER_PER_SLOT, KeyOrderedScheduler } from '../internal/key-ordered.js';
-import { processRecord, type StagedOutput } from '../internal/record-processor.js';
+import { processBatch, processRecord, type StagedOutput } from '../internal/record-processor.js';
 import { Semaphore } from '../internal/semaphore.js';
 import type { CompiledSubscribeOptions } from '../internal/subscribe-options.js';
 import type { BusInstrumentation, OutgoingRecord, Subscription } from '../types.js';
@@ -258,7 +258,7 @@ class PartitionWorker {
     private readonly assignmentId: string,
   ) {
     const { options } = member;
-    this.done = options.keyConcurrency > 1 || options.transactional ? this.runByKey() : this.run();
+    this.done = options.keyOrdered ? this.runByKey() : this.run();
   }
 
   /** Stops after the in-flight record, which is still committed if its handler resolves. */
@@ -316,18 +316,19 @@ class PartitionWorker {
     const scheduler = new KeyOrderedScheduler({
       concurrency: options.keyConcurrency,
       maxBuffered: options.keyConcurrency * KEYED_BUFFER_PER_SLOT,
-      run: async (record) => {
+      maxBatch: options.maxBatchPerKey,
+      run: async (records) => {
         for (;;) {
           if (this.state !== 'running') return 'blocked';
           let outcome;
           const outputs: StagedOutput[] | undefined = options.transactional ? [] : undefined;
           try {
-            outcome = await processRecord(
-              record,
+            outcome = await processBatch(
+              records,
               options,
               outputs ? { ...deps, staged: outputs, confirmOwnership: () => this.confirmOwnership() } : deps,
             );
-            if (outputs && outcome !== 'abandoned') staged.set(BigInt(record.offset), outputs);
+            if (outputs && outcome !== 'abandoned') staged.set(BigInt(records[records.length - 1]!.offset), outputs);
           } catch {
             // The dead-letter write failed: this key waits and tries the record again; other keys go on.
             await new Promise((resolve) => setTimeout(resolve, group.deps.deadLetterFailureBackoffMs));

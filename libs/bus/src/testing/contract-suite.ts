@@ -406,6 +406,105 @@ export function runBusContractSuite(
       assert.equal((await committed(groupId, topic)).get(0), 1n, 'the in-flight record is committed');
     });
 
+    describe('batches per key (batchHandler)', () => {
+      it('hands the records of one key that waited to the batch handler together, in order, never mixing keys', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        const hold = createGate();
+        const batches: Array<{ key: string | null; values: string[] }> = [];
+        const singles: string[] = [];
+        // All in one fetch (a Kafka member that is not transactional fetches again only once a fetched batch is done):
+        // a#0 starts alone, so a's next 7 records wait behind it and come as batches of at most 5; "b" runs beside.
+        await bus.producer.send(topic, [
+          ...Array.from({ length: 8 }, (_, i) => ({ key: 'a', value: Buffer.from(`a#${i}`) })),
+          { key: 'b', value: Buffer.from('b#0') },
+        ]);
+        await subscribe({
+          groupId,
+          topics: [topic],
+          keyConcurrency: 2,
+          maxBatchPerKey: 5,
+          handler: async (record) => void singles.push(record.value!.toString()),
+          batchHandler: async (records) => {
+            const values = records.map((record) => record.value!.toString());
+            batches.push({ key: records[0]!.key, values });
+            for (const record of records) assert.equal(record.key, records[0]!.key, 'one key per batch');
+            // The first batch holds key "a" while its next records queue up behind it.
+            if (values[0] === 'a#0') await hold.promise;
+          },
+        });
+        await wait(() => batches.some((batch) => batch.key === 'b'), 'key b to run while a is held');
+        hold.open();
+        await wait(() => batches.flatMap((batch) => batch.values).length === 9, 'every record');
+        const ofA = batches.filter((batch) => batch.key === 'a');
+        assert.deepEqual(
+          ofA.flatMap((batch) => batch.values),
+          Array.from({ length: 8 }, (_, i) => `a#${i}`),
+          'order of a',
+        );
+        assert.ok(
+          ofA.every((batch) => batch.values.length <= 5),
+          `batches of at most maxBatchPerKey: ${JSON.stringify(ofA)}`,
+        );
+        assert.ok(
+          ofA.some((batch) => batch.values.length > 1),
+          `records that waited came together: ${JSON.stringify(ofA)}`,
+        );
+        assert.deepEqual(singles, [], 'the record handler is not used while batches succeed');
+        await wait(() => allCommitted(groupId, topic), 'everything committed');
+      });
+
+      it('a failing batch goes record by record: the poison record is dead-lettered, its neighbours handled once', async () => {
+        const topic = await createTopic(1);
+        const groupId = unique('group');
+        const hold = createGate();
+        let first = true;
+        const handled: string[] = [];
+        const batchSizes: number[] = [];
+        // k#0 starts alone and is held, so k#1..k#3 wait behind it and come as one batch, which fails on k#2.
+        await bus.producer.send(
+          topic,
+          [0, 1, 2, 3].map((i) => ({ key: 'k', value: Buffer.from(`k#${i}`) })),
+        );
+        await subscribe({
+          groupId,
+          topics: [topic],
+          retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5, jitter: false },
+          handler: async (record) => {
+            const value = record.value!.toString();
+            if (value === 'k#2') throw new Error('poison');
+            handled.push(value);
+          },
+          batchHandler: async (records) => {
+            batchSizes.push(records.length);
+            if (first) {
+              first = false;
+              handled.push(records[0]!.value!.toString());
+              await hold.promise;
+              return;
+            }
+            if (records.some((record) => record.value!.toString() === 'k#2')) throw new Error('poison in the batch');
+            for (const record of records) handled.push(record.value!.toString());
+          },
+        });
+        await wait(() => batchSizes.length === 1, 'the first batch to start');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        hold.open();
+        const letters: DeadLetterEnvelope[] = [];
+        await subscribe({
+          groupId: unique('dlq-reader'),
+          topics: [`${topic}.dlq`],
+          handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)),
+        });
+        await wait(() => letters.length === 1 && handled.length === 3, 'the dead letter and the other records');
+        assert.deepEqual(handled, ['k#0', 'k#1', 'k#3'], 'each good record once, in order');
+        assert.equal(letters[0]!.originalOffset, '2');
+        assert.equal(letters[0]!.attempts, 2);
+        assert.deepEqual(batchSizes, [1, 3], 'the waiting records came as one batch');
+        await wait(() => allCommitted(groupId, topic), 'everything committed');
+      });
+    });
+
     describe('key-ordered concurrency (keyConcurrency > 1)', () => {
       it('keeps each key in order, never runs one key twice at once, and overlaps different keys', async () => {
         const topic = await createTopic(1);

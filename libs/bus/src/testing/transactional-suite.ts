@@ -112,6 +112,44 @@ export function runTransactionalContractSuite(
       }
     });
 
+    it('batches per key: a batch publishes what it staged once; a failed batch publishes nothing, its records redo one by one', async () => {
+      const { input, output } = await topics(1);
+      const groupId = unique('group');
+      const out = await collectRecords(bus, output);
+      const inputs = Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 2}`, value: Buffer.from(`m${index}`) }));
+      await bus.producer.send(input, inputs);
+      const batchSizes: number[] = [];
+      let failedBatch = false;
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [input],
+        transactional: true,
+        keyConcurrency: 2,
+        maxBatchPerKey: 8,
+        retry: { maxAttempts: 3, initialDelayMs: 10 },
+        deadLetter: { encode: encodeDeadLetterJson },
+        handler: async (record, context) => stage(context, output, record.key!, `out-${record.value!.toString()}`),
+        batchHandler: async (records, context) => {
+          batchSizes.push(records.length);
+          for (const record of records) stage(context, output, record.key!, `out-${record.value!.toString()}`);
+          // The first batch of several records fails after staging everything: none of it may be published.
+          if (records.length > 1 && !failedBatch) {
+            failedBatch = true;
+            throw new Error('transient');
+          }
+        },
+      });
+      live.push(subscription);
+      await wait(() => out.length >= 40, 'an output per input');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(values(out).sort(), inputs.map((record) => `out-${record.value.toString()}`).sort());
+      assert.equal(failedBatch, true, `a batch of several records formed: ${batchSizes}`);
+      for (const key of ['k0', 'k1']) {
+        const ofKey = out.filter((record) => record.key === key).map((record) => Number(record.value!.toString().slice(5)));
+        assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b), `outputs of ${key} in input order`);
+      }
+    });
+
     it('consumers of a transactionally written topic commit past its transaction markers, so a drained group has no lag', async () => {
       const { input, output } = await topics(2);
       await bus.producer.send(
