@@ -14,6 +14,8 @@ export {
   type TypedProducer,
   type TypedSink,
   type TypedHandler,
+  type TypedBatchHandler,
+  type TypedItem,
   type TypedTopics,
   type TypedSubscribeOptions,
   type SubscribeTypedOptions,

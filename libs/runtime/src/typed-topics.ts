@@ -70,6 +70,18 @@ export function createTypedSink(codec: SchemaCodec, bus: Bus, context?: HandlerC
 /** Handles one decoded record. Resolving marks it processed; throwing retries it (then dead-letters it). */
 export type TypedHandler<T> = (value: T, record: BusRecord, context: HandlerContext) => Promise<void>;
 
+/** One decoded record of a batch. */
+export interface TypedItem<T> {
+  readonly value: T;
+  readonly record: BusRecord;
+}
+
+/**
+ * Handles consecutive decoded records of one key together (see the bus's `batchHandler`). Throwing hands them to
+ * the {@link TypedHandler} one by one, each with its retries and dead letter.
+ */
+export type TypedBatchHandler<T> = (items: ReadonlyArray<TypedItem<T>>, context: HandlerContext) => Promise<void>;
+
 /** Options of {@link subscribeTyped}. */
 export interface SubscribeTypedOptions<T> {
   readonly bus: Bus;
@@ -93,6 +105,10 @@ export interface SubscribeTypedOptions<T> {
   readonly keyConcurrency?: number;
   /** Outputs staged through {@link createTypedSink} commit atomically with the offsets (see the bus). @default false */
   readonly transactional?: boolean;
+  /** Batches per key (see the bus): a record that does not decode makes its batch go record by record. */
+  readonly batchHandler?: TypedBatchHandler<T>;
+  /** @default the bus's (64) */
+  readonly maxBatchPerKey?: number;
 }
 
 /** Encodes a dead-letter envelope with the DeadLetter schema registered under `<topic>.dlq-value`. */
@@ -111,7 +127,7 @@ export function createDeadLetterEncoder(codec: SchemaCodec): (envelope: DeadLett
  * with the Avro DeadLetter encoder passed here.
  */
 export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Promise<Subscription> {
-  const { bus, codec, groupId, handler, metrics, logger } = options;
+  const { bus, codec, groupId, handler, batchHandler, metrics, logger } = options;
   const encodeDeadLetter = createDeadLetterEncoder(codec);
 
   async function parkUndecodable(record: BusRecord, context: HandlerContext, error: unknown): Promise<void> {
@@ -147,6 +163,17 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
     );
   }
 
+  async function decodeValue(record: BusRecord): Promise<T> {
+    if (record.value === null) {
+      throw new RuntimeError(
+        'CM_ERR_RUNTIME_EMPTY_RECORD',
+        `record ${record.topic}/${record.partition}@${record.offset} has a null value`,
+        { context: { topic: record.topic, groupId, partition: record.partition, offset: record.offset } },
+      );
+    }
+    return (await codec.decode<T>(record.value)).value;
+  }
+
   return bus.subscribe({
     groupId,
     topics: options.topics,
@@ -156,20 +183,23 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
     ...(options.partitionsConcurrently === undefined ? {} : { partitionsConcurrently: options.partitionsConcurrently }),
     ...(options.keyConcurrency === undefined ? {} : { keyConcurrency: options.keyConcurrency }),
     ...(options.transactional === undefined ? {} : { transactional: options.transactional }),
+    ...(options.maxBatchPerKey === undefined ? {} : { maxBatchPerKey: options.maxBatchPerKey }),
+    ...(batchHandler
+      ? {
+          // A record that does not decode throws here, so the bus hands the batch to the record handler below,
+          // which parks that record alone.
+          batchHandler: async (records: readonly BusRecord[], context: HandlerContext) =>
+            batchHandler(
+              await Promise.all(records.map(async (record) => ({ value: await decodeValue(record), record }))),
+              context,
+            ),
+        }
+      : {}),
     deadLetter: { encode: encodeDeadLetter, topicFor: deadLetterTopicOf },
     handler: async (record, context) => {
       let value: T;
       try {
-        if (record.value === null) {
-          throw new RuntimeError(
-            'CM_ERR_RUNTIME_EMPTY_RECORD',
-            `record ${record.topic}/${record.partition}@${record.offset} has a null value`,
-            {
-              context: { topic: record.topic, groupId, partition: record.partition, offset: record.offset },
-            },
-          );
-        }
-        value = (await codec.decode<T>(record.value)).value;
+        value = await decodeValue(record);
       } catch (error) {
         if (isRetriable(error)) throw error;
         await parkUndecodable(record, context, error);

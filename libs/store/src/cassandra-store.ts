@@ -125,6 +125,11 @@ function rowToEntry(streamId: string, row: cassandra.types.Row): LogEntry {
   };
 }
 
+/** Payload bytes one unlogged batch of log rows carries at most (Cassandra refuses batches over 50 KiB by default). */
+const MAX_BATCH_PAYLOAD_BYTES = 32 * 1024;
+/** Statements one unlogged batch carries at most. */
+const MAX_BATCH_STATEMENTS = 64;
+
 function createCassandraLog(client: cassandra.Client, ks: string, table: string): SequencedLogStore {
   const cols = 'seq, idempotency_key, kind, payload, created_at';
   const q = {
@@ -136,6 +141,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
     before: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     findKey: `SELECT seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key = ?`,
     putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    findKeys: `SELECT idempotency_key, seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key IN ?`,
     getHead: `SELECT seq FROM ${ks}.${table}_heads WHERE stream_id = ?`,
     // The write timestamp is the sequence itself, so the highest head wins whatever the arrival order.
     raiseHead: `INSERT INTO ${ks}.${table}_heads (stream_id, seq) VALUES (?, ?) USING TIMESTAMP ?`,
@@ -203,6 +209,70 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
     },
     async putKey(streamId, key, seq, epoch) {
       await client.execute(q.putKey, [streamId, key, toLong(seq), new Date(), stampOf(epoch)]);
+    },
+    async findKeys(streamId, keys) {
+      const found = new Map<string, number>();
+      if (keys.length === 0) return found;
+      const rows = (await client.execute(q.findKeys, [streamId, [...new Set(keys)]])).rows;
+      for (const row of rows) found.set(row['idempotency_key'] as string, toNumber(row['seq']));
+      return found;
+    },
+    async writeBatch(entries, epoch) {
+      if (entries.length === 0) return;
+      const stamp = stampOf(epoch);
+      const now = new Date();
+      // Rows of one stream share a partition (per bucket): one unlogged batch per chunk is one mutation there. Chunks
+      // stay under Cassandra's batch size limit (batch_size_fail_threshold, 50 KiB by default); a big row goes alone.
+      const chunks: LogEntry[][] = [];
+      let chunk: LogEntry[] = [];
+      let bytes = 0;
+      for (const entry of entries) {
+        if (chunk.length > 0 && (bytes + entry.payload.length > MAX_BATCH_PAYLOAD_BYTES || chunk.length >= MAX_BATCH_STATEMENTS)) {
+          chunks.push(chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(entry);
+        bytes += entry.payload.length;
+      }
+      chunks.push(chunk);
+      const rowWrites = chunks.map((rows) =>
+        rows.length === 1
+          ? this.write(rows[0]!, epoch)
+          : client.batch(
+              rows.map((entry) => ({
+                query: q.write,
+                params: [
+                  entry.streamId,
+                  toLong(bucketOf(entry.seq)),
+                  toLong(entry.seq),
+                  entry.idempotencyKey,
+                  entry.kind,
+                  entry.payload,
+                  new Date(entry.createdAtMs),
+                  stamp,
+                ],
+              })),
+              { prepare: true, logged: false },
+            ),
+      );
+      // Key rows are tiny and each its own partition: one batch per 64 of them (one request instead of 64).
+      const keyWrites: Array<Promise<unknown>> = [];
+      for (let start = 0; start < entries.length; start += MAX_BATCH_STATEMENTS) {
+        const slice = entries.slice(start, start + MAX_BATCH_STATEMENTS);
+        keyWrites.push(
+          slice.length === 1
+            ? this.putKey(slice[0]!.streamId, slice[0]!.idempotencyKey, slice[0]!.seq, epoch)
+            : client.batch(
+                slice.map((entry) => ({
+                  query: q.putKey,
+                  params: [entry.streamId, entry.idempotencyKey, toLong(entry.seq), now, stamp],
+                })),
+                { prepare: true, logged: false },
+              ),
+        );
+      }
+      await Promise.all([...rowWrites, ...keyWrites]);
     },
     async getHead(streamId) {
       const row = (await client.execute(q.getHead, [streamId])).first();

@@ -1,3 +1,4 @@
+import { ChatmeshError } from '@chatmesh/errors';
 import type { LogEntry, SequencedLogStore, WriterEpochStore } from './types.js';
 
 /** What {@link appendFenced} reports. */
@@ -79,9 +80,10 @@ export async function appendFenced(
   }
   let head = heads.get(streamId, epoch);
   if (head === undefined) {
-    const recovered = await recoverHead(log, streamId, idempotencyKey, epoch);
+    const recovered = await recoverHead(log, streamId, new Set([idempotencyKey]), epoch);
     heads.set(streamId, epoch, recovered.head);
-    if (recovered.found) return { entry: recovered.found, created: false };
+    const found = recovered.found.get(idempotencyKey);
+    if (found) return { entry: found, created: false };
     head = recovered.head;
   }
   const seq = head + 1;
@@ -103,23 +105,98 @@ export async function appendFenced(
 }
 
 /**
+ * {@link appendFenced} for several entries of one stream at once (consecutive records of one key, handed over
+ * together by the bus): one read of their keys, one batched write of the new rows and their keys, whatever the
+ * number of entries. Same guarantees as appending them one after the other in order; an idempotency key that
+ * appears twice in the batch is appended once (the second draft gets the first's entry, `created: false`). Not
+ * atomic: if it throws, any subset may be written, which the next attempt (or the forward probe) adopts as it would
+ * after a crash.
+ * @throws ChatmeshError `CM_ERR_STORE_INVALID_ARGUMENT` when the drafts are of different streams
+ */
+export async function appendFencedBatch(
+  log: SequencedLogStore,
+  heads: FencedHeads,
+  drafts: readonly AppendDraft[],
+  epoch: number,
+): Promise<AppendOutcome[]> {
+  if (drafts.length === 0) return [];
+  if (drafts.length === 1) return [await appendFenced(log, heads, drafts[0]!, epoch)];
+  const streamId = drafts[0]!.streamId;
+  if (drafts.some((draft) => draft.streamId !== streamId)) {
+    throw new ChatmeshError('CM_ERR_STORE_INVALID_ARGUMENT', 'appendFencedBatch takes the drafts of one stream', {
+      context: { streamId },
+    });
+  }
+  const unchecked = [...new Set(drafts.filter((draft) => !draft.keyChecked).map((draft) => draft.idempotencyKey))];
+  const known = unchecked.length > 0 ? await log.findKeys(streamId, unchecked) : new Map<string, number>();
+  const stored = new Map<string, LogEntry>();
+  await Promise.all(
+    [...known].map(async ([key, seq]) => {
+      const existing = await log.get(streamId, seq);
+      // A key whose row holds another key (a zombie's row was overwritten) counts as absent.
+      if (existing?.idempotencyKey === key) stored.set(key, existing);
+    }),
+  );
+  let head: number;
+  const cached = heads.get(streamId, epoch);
+  if (cached !== undefined) {
+    head = cached;
+    // Rows a zombie wrote past our head and whose records came back to us: adopt them, never overwrite.
+    for (const entry of stored.values()) if (entry.seq > head) head = entry.seq;
+  } else {
+    const recovered = await recoverHead(log, streamId, new Set(drafts.map((draft) => draft.idempotencyKey)), epoch);
+    for (const [key, entry] of recovered.found) stored.set(key, entry);
+    head = recovered.head;
+  }
+  heads.set(streamId, epoch, head);
+  const before = head;
+  const fresh: LogEntry[] = [];
+  const outcomes: AppendOutcome[] = [];
+  for (const draft of drafts) {
+    const { streamId: _stream, idempotencyKey, keyChecked: _checked, payload, ...rest } = draft;
+    const prior = stored.get(idempotencyKey);
+    if (prior) {
+      outcomes.push({ entry: prior, created: false });
+      continue;
+    }
+    const seq: number = head + 1;
+    const entry: LogEntry = {
+      ...rest,
+      streamId,
+      idempotencyKey,
+      seq,
+      payload: typeof payload === 'function' ? await payload(seq) : payload,
+    };
+    head = seq;
+    fresh.push(entry);
+    stored.set(idempotencyKey, entry);
+    outcomes.push({ entry, created: true });
+  }
+  if (fresh.length === 0) return outcomes;
+  await log.writeBatch(fresh, epoch);
+  heads.set(streamId, epoch, head);
+  if (Math.floor(head / HEAD_HINT_EVERY) > Math.floor(before / HEAD_HINT_EVERY)) await log.raiseHead(streamId, head);
+  return outcomes;
+}
+
+/**
  * Finds the true head of a stream: starts at the hint and probes forward over rows written after it (by a writer
- * that crashed, or a zombie), repairing their key index on the way.
+ * that crashed, or a zombie), repairing their key index on the way. Returns the rows found there holding `wanted` keys.
  */
 async function recoverHead(
   log: SequencedLogStore,
   streamId: string,
-  idempotencyKey: string,
+  wanted: ReadonlySet<string>,
   epoch: number,
-): Promise<{ head: number; found: LogEntry | null }> {
+): Promise<{ head: number; found: Map<string, LogEntry> }> {
   const hint = await log.getHead(streamId);
   let head = hint;
-  let found: LogEntry | null = null;
+  const found = new Map<string, LogEntry>();
   for (;;) {
     const beyond = await log.readAfter(streamId, head, 100);
     if (beyond.length === 0) break;
     await Promise.all(beyond.map((entry) => log.putKey(streamId, entry.idempotencyKey, entry.seq, epoch)));
-    for (const entry of beyond) if (entry.idempotencyKey === idempotencyKey) found = entry;
+    for (const entry of beyond) if (wanted.has(entry.idempotencyKey)) found.set(entry.idempotencyKey, entry);
     head = beyond[beyond.length - 1]!.seq;
   }
   if (head > hint) await log.raiseHead(streamId, head);

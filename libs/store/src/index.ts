@@ -9,6 +9,7 @@ export type * from './types.js';
 export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS, MAX_WRITER_EPOCH, writeStampOf } from './types.js';
 export {
   appendFenced,
+  appendFencedBatch,
   FencedHeads,
   WriterEpochs,
   HEAD_HINT_EVERY,

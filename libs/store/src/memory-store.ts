@@ -90,6 +90,20 @@ function createMemoryLog(): SequencedLogStore {
     async findKey(streamId, key) {
       return keys.get(`${streamId}\u0000${key}`)?.seq ?? null;
     },
+    async findKeys(streamId, wanted) {
+      const found = new Map<string, number>();
+      for (const key of wanted) {
+        const known = keys.get(`${streamId}\u0000${key}`);
+        if (known) found.set(key, known.seq);
+      }
+      return found;
+    },
+    async writeBatch(entries, epoch) {
+      for (const entry of entries) {
+        await this.write(entry, epoch);
+        await this.putKey(entry.streamId, entry.idempotencyKey, entry.seq, epoch);
+      }
+    },
     async putKey(streamId, key, seq, epoch) {
       const stamp = writeStampOf(epoch);
       const slot = `${streamId}\u0000${key}`;

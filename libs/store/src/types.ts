@@ -49,6 +49,13 @@ export interface SequencedLogStore {
   readBefore(streamId: string, beforeSeq: number, limit: number): Promise<LogEntry[]>;
   /** The sequence an idempotency key was appended at, or null (keys expire after 30 days). */
   findKey(streamId: string, idempotencyKey: string): Promise<number | null>;
+  /** The sequence numbers of several idempotency keys of one stream in one round trip; absent keys are not in the map. */
+  findKeys(streamId: string, idempotencyKeys: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Writes entries of one stream and their key index entries, as {@link write} and {@link putKey} would, in as few
+   * round trips as the store allows (Cassandra: unlogged batches). Not atomic: a failure may leave any subset written.
+   */
+  writeBatch(entries: readonly LogEntry[], epoch: number): Promise<void>;
   /** Records key -> seq on behalf of `epoch`'s writer (the higher epoch wins, as for {@link write}); idempotent. */
   putKey(streamId: string, idempotencyKey: string, seq: number, epoch: number): Promise<void>;
   /** The head hint: the highest sequence known to be written (may lag; never ahead). 0 when empty. */

@@ -12,6 +12,11 @@ export const STORE_CODES = defineCodes({
     retriable: true,
     fix: 'Two live writers own the same chat or user: check that the consumer group has one member per partition; the record is retried.',
   },
+  CM_ERR_STORE_INVALID_ARGUMENT: {
+    message: 'A store call was given arguments it cannot take (a programming error, never retried).',
+    retriable: false,
+    fix: 'Read the context: e.g. appendFencedBatch takes the entries of one stream only.',
+  },
   CM_ERR_STORE_MIGRATION_FAILED: {
     message: 'A CQL migration statement failed.',
     retriable: false,

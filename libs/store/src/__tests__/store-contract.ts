@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
   appendFenced,
+  appendFencedBatch,
   FencedHeads,
   HEAD_HINT_EVERY,
   LOG_BUCKET_SIZE,
@@ -56,6 +57,73 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       assert.deepEqual(
         (await store.chatLog.readAfter(chat, 0, 10)).map((e) => e.idempotencyKey),
         ['m1', 'm2'],
+      );
+    });
+
+    test('appendFencedBatch: one batch appends in order after what is there, adopts stored and repeated keys, and crosses a bucket', async () => {
+      const chat = id('chat');
+      const name = id('log');
+      const epoch = await store.writerEpochs.claim(name);
+      const heads = new FencedHeads();
+      await appendFenced(store.chatLog, heads, draft(chat, 'k1'), epoch);
+      // A fresh FencedHeads: the batch recovers the head itself. k1 is stored already; k3 appears twice.
+      const fresh = new FencedHeads();
+      const outcomes = await appendFencedBatch(
+        store.chatLog,
+        fresh,
+        ['k2', 'k1', 'k3', 'k3', 'k4'].map((key) => draft(chat, key)),
+        epoch,
+      );
+      assert.deepEqual(
+        outcomes.map((o) => [o.entry.idempotencyKey, o.entry.seq, o.created]),
+        [
+          ['k2', 2, true],
+          ['k1', 1, false],
+          ['k3', 3, true],
+          ['k3', 3, false],
+          ['k4', 4, true],
+        ],
+      );
+      assert.deepEqual(
+        [...(await store.chatLog.findKeys(chat, ['k1', 'k2', 'k3', 'k4', 'nope']))].sort(),
+        [
+          ['k1', 1],
+          ['k2', 2],
+          ['k3', 3],
+          ['k4', 4],
+        ],
+      );
+      // A batch that crosses a bucket boundary and head hints, with payloads that embed their sequence number.
+      const many = Array.from({ length: LOG_BUCKET_SIZE + HEAD_HINT_EVERY }, (_, i) => ({
+        ...draft(chat, `m${i}`),
+        payload: (seq: number) => Buffer.from(`seq:${seq}`),
+      }));
+      const appended = await appendFencedBatch(store.chatLog, fresh, many, epoch);
+      assert.deepEqual(
+        appended.map((o) => o.entry.seq),
+        many.map((_, i) => 5 + i),
+      );
+      const all = [];
+      for (let after = 0; ; ) {
+        const page = await store.chatLog.readAfter(chat, after, 500);
+        if (page.length === 0) break;
+        all.push(...page);
+        after = page[page.length - 1]!.seq;
+      }
+      assert.deepEqual(
+        all.map((e) => e.seq),
+        Array.from({ length: 4 + many.length }, (_, i) => i + 1),
+        'gap-free',
+      );
+      assert.equal(all.at(-1)!.payload.toString(), `seq:${4 + many.length}`);
+      // A later owner (new epoch, no cached heads) continues after the batch, past the raised head hint.
+      const next = await store.writerEpochs.claim(name);
+      const after = await appendFenced(store.chatLog, new FencedHeads(), draft(chat, 'later'), next);
+      assert.equal(after.entry.seq, 5 + many.length);
+      assert.ok((await store.chatLog.getHead(chat)) >= 4 + many.length - HEAD_HINT_EVERY, 'head hint raised');
+      await assert.rejects(
+        appendFencedBatch(store.chatLog, fresh, [draft(chat, 'a'), draft(id('other'), 'b')], next),
+        { code: 'CM_ERR_STORE_INVALID_ARGUMENT' },
       );
     });
 
