@@ -12,8 +12,17 @@ import {
   type CommandResult,
   type GatewayDelivery,
   type SchemaCodec,
+  type SendMessage,
 } from '@chatmesh/schemas';
-import { appendFenced, FencedHeads, WriterEpochs, type ChatStore, type LogEntry } from '@chatmesh/store';
+import {
+  appendFenced,
+  appendFencedBatch,
+  FencedHeads,
+  WriterEpochs,
+  type AppendDraft,
+  type ChatStore,
+  type LogEntry,
+} from '@chatmesh/store';
 import { ChatStateCache } from './chat-state.js';
 import { CREATE_KEY, planCommand, requestKey, sendKey, type CommandPlan } from './command-rules.js';
 import { TokenBuckets } from './internal/token-bucket.js';
@@ -68,6 +77,13 @@ export interface CommandProcessor {
    * @throws on store or bus faults (the bus retries the record, then dead-letters it)
    */
   process(command: ChatCommand, context?: CommandContext): Promise<CommandOutcome>;
+  /**
+   * {@link process} for consecutive commands of one chat (the bus hands a busy chat's waiting commands over
+   * together): runs of sends are deduped with one key read, stored with one batched append and emitted as one staged
+   * output; other commands (lifecycle) go one by one in their place. Outcomes in the commands' order.
+   * @throws as {@link process}; the bus then handles the commands one by one
+   */
+  processBatch(commands: readonly ChatCommand[], context?: CommandContext): Promise<CommandOutcome[]>;
 }
 
 /** Creates ingest's command processor. */
@@ -222,76 +238,198 @@ export function createCommandProcessor(
     return { accepted: false, code: error.code };
   }
 
-  return {
-    async process(command, given) {
-      const { chatId, origin } = command;
-      const c = command.command;
-      const { epoch, out } = await contextOf(given);
+  /**
+   * Sends of one chat, in order: one findKeys, one appendFencedBatch, one staged output of chat events. A command
+   * refused by the rules is answered in its place; a store, bus or encoding fault throws for the whole run (the bus
+   * then processes the commands one by one, where an unencodable message is refused alone).
+   */
+  async function processSends(commands: readonly SendCommand[], context: CommandContext): Promise<CommandOutcome[]> {
+    const { epoch, out } = context;
+    const chatId = commands[0]!.chatId;
+    const keys = commands.map((command) => sendKey(command.origin.userId, sendOf(command).clientMessageId));
+    const known = await store.chatLog.findKeys(chatId, keys);
+    const stored = new Map<string, LogEntry>();
+    await Promise.all(
+      [...known].map(async ([key, seq]) => {
+        const entry = await store.chatLog.get(chatId, seq);
+        if (entry?.idempotencyKey === key) stored.set(key, entry);
+      }),
+    );
+    const state = await states.get(chatId);
+    const serverTimeMs = clock();
+    type Slot =
+      | { readonly entry: LogEntry }
+      | { readonly rejected: CommandRejectedError }
+      | { readonly draft: number; readonly clientMessageId: string };
+    const slots: Slot[] = [];
+    const drafts: AppendDraft[] = [];
+    const planned = new Set<string>();
+    commands.forEach((command, index) => {
+      const key = keys[index]!;
+      const entry = stored.get(key);
+      if (entry) return void slots.push({ entry });
       try {
-        // A retried send is answered from its first result, even if the sender has left since. So is a
-        // redelivered membership or metadata command: planned against the directory it already changed,
-        // it would be refused (the leaver is no longer a member...) and its event never emitted.
-        const storedKey =
-          'chatmesh.chat.SendMessage' in c
-            ? sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId)
-            : 'chatmesh.chat.CreateChat' in c
-              ? null
-              : requestKey(origin.userId, origin.requestId);
-        // Looked up here, so the append below need not read the key again (one Cassandra read per message less).
-        let keyChecked = false;
-        if (storedKey !== null) {
-          const seq = await store.chatLog.findKey(chatId, storedKey);
-          const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
-          if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, null, true);
-          keyChecked = true;
-        }
-        const state = await states.get(chatId);
         const plan = planCommand(command, state);
-        if (plan.kind === 'message' && !sendLimits.take(`${chatId}\u0000${origin.userId}`, clock())) {
+        // A message repeated within the batch is one message: it takes one token (the append stores it once).
+        const repeated = planned.has(key);
+        planned.add(key);
+        if (!repeated && !sendLimits.take(`${chatId}\u0000${command.origin.userId}`, clock())) {
           throw new CommandRejectedError(
             'CM_ERR_CHAT_RATE_LIMITED',
             'too many messages in this chat; retry later',
             chatId,
           );
         }
-        const serverTimeMs = clock();
-        const { entry, created } = await appendFenced(
-          store.chatLog,
-          heads,
-          {
-            streamId: chatId,
-            idempotencyKey: plan.idempotencyKey,
-            keyChecked: keyChecked && plan.idempotencyKey === storedKey,
-            kind: plan.kind,
-            createdAtMs: serverTimeMs,
-            payload: (seq) =>
-              codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
-          },
-          epoch,
-        );
-        if (!created && plan.idempotencyKey === CREATE_KEY) {
-          const existing = await decodeEvent(entry);
-          const sameRequest =
-            existing.origin.userId === origin.userId && existing.origin.requestId === origin.requestId;
-          const createKind = 'chatmesh.chat.CreateChat' in c ? c['chatmesh.chat.CreateChat'].kind : null;
-          // A direct chat exists once per pair: its second creation (by either user) is simply acknowledged.
-          if (!sameRequest && createKind === 'GROUP') {
-            throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
-          }
-        }
-        return await acceptStored(out, command, entry, plan, !created);
+        const { origin } = command;
+        slots.push({ draft: drafts.length, clientMessageId: sendOf(command).clientMessageId });
+        drafts.push({
+          streamId: chatId,
+          idempotencyKey: plan.idempotencyKey,
+          keyChecked: plan.idempotencyKey === key,
+          kind: plan.kind,
+          createdAtMs: serverTimeMs,
+          payload: (seq) =>
+            codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
+        });
       } catch (error) {
-        if (error instanceof CommandRejectedError) return rejectCommand(out, command, error);
-        if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {
-          // A value the schema cannot hold (e.g. out-of-range numbers) is the sender's fault, not a fault to retry.
-          return rejectCommand(
-            out,
-            command,
-            new CommandRejectedError('CM_ERR_CHAT_INVALID_COMMAND', error.message, chatId),
-          );
-        }
-        throw error;
+        if (!(error instanceof CommandRejectedError)) throw error;
+        slots.push({ rejected: error });
       }
+    });
+    const appended = await appendFencedBatch(store.chatLog, heads, drafts, epoch);
+    const events: Array<{ key: string; value: Buffer }> = [];
+    const answers: Array<Promise<unknown>> = [];
+    const outcomes: CommandOutcome[] = [];
+    for (const [index, slot] of slots.entries()) {
+      const command = commands[index]!;
+      if ('rejected' in slot) {
+        answers.push(rejectCommand(out, command, slot.rejected).then((outcome) => (outcomes[index] = outcome)));
+        continue;
+      }
+      const { entry, created } = 'entry' in slot ? { entry: slot.entry, created: false } : appended[slot.draft]!;
+      // A new row's event is what was just encoded; only a duplicate needs the stored bytes read back.
+      const original = created ? null : await decodeEvent(entry);
+      const timeMs = original?.serverTimeMs ?? serverTimeMs;
+      const clientMessageId = 'clientMessageId' in slot ? slot.clientMessageId : sendOf(command).clientMessageId;
+      states.advance(chatId, entry.seq);
+      // Emitted again for a duplicate (as in process()): fan-out dedupes on (chat, seq).
+      events.push({ key: chatId, value: entry.payload });
+      answers.push(
+        answer(out, command, { accepted: true, seq: entry.seq, serverTimeMs: timeMs, clientMessageId, reason: null }),
+      );
+      outcomes[index] = { accepted: true, seq: entry.seq, serverTimeMs: timeMs, duplicate: !created };
+    }
+    await Promise.all([events.length > 0 ? out.sendBytes(TOPICS.chatEvents.name, events) : undefined, ...answers]);
+    return outcomes;
+  }
+
+  async function processOne(command: ChatCommand, context: CommandContext): Promise<CommandOutcome> {
+    const { chatId, origin } = command;
+    const c = command.command;
+    const { epoch, out } = context;
+    try {
+      // A retried send is answered from its first result, even if the sender has left since. So is a
+      // redelivered membership or metadata command: planned against the directory it already changed,
+      // it would be refused (the leaver is no longer a member...) and its event never emitted.
+      const storedKey =
+        'chatmesh.chat.SendMessage' in c
+          ? sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId)
+          : 'chatmesh.chat.CreateChat' in c
+            ? null
+            : requestKey(origin.userId, origin.requestId);
+      // Looked up here, so the append below need not read the key again (one Cassandra read per message less).
+      let keyChecked = false;
+      if (storedKey !== null) {
+        const seq = await store.chatLog.findKey(chatId, storedKey);
+        const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
+        if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, null, true);
+        keyChecked = true;
+      }
+      const state = await states.get(chatId);
+      const plan = planCommand(command, state);
+      if (plan.kind === 'message' && !sendLimits.take(`${chatId}\u0000${origin.userId}`, clock())) {
+        throw new CommandRejectedError(
+          'CM_ERR_CHAT_RATE_LIMITED',
+          'too many messages in this chat; retry later',
+          chatId,
+        );
+      }
+      const serverTimeMs = clock();
+      const { entry, created } = await appendFenced(
+        store.chatLog,
+        heads,
+        {
+          streamId: chatId,
+          idempotencyKey: plan.idempotencyKey,
+          keyChecked: keyChecked && plan.idempotencyKey === storedKey,
+          kind: plan.kind,
+          createdAtMs: serverTimeMs,
+          payload: (seq) =>
+            codec.encode(eventSubject, { chatId, seq, serverTimeMs, origin, event: plan.event } satisfies ChatEvent),
+        },
+        epoch,
+      );
+      if (!created && plan.idempotencyKey === CREATE_KEY) {
+        const existing = await decodeEvent(entry);
+        const sameRequest = existing.origin.userId === origin.userId && existing.origin.requestId === origin.requestId;
+        const createKind = 'chatmesh.chat.CreateChat' in c ? c['chatmesh.chat.CreateChat'].kind : null;
+        // A direct chat exists once per pair: its second creation (by either user) is simply acknowledged.
+        if (!sameRequest && createKind === 'GROUP') {
+          throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
+        }
+      }
+      return await acceptStored(out, command, entry, plan, !created);
+    } catch (error) {
+      if (error instanceof CommandRejectedError) return rejectCommand(out, command, error);
+      if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {
+        // A value the schema cannot hold (e.g. out-of-range numbers) is the sender's fault, not a fault to retry.
+        return rejectCommand(
+          out,
+          command,
+          new CommandRejectedError('CM_ERR_CHAT_INVALID_COMMAND', error.message, chatId),
+        );
+      }
+      throw error;
+    }
+  }
+
+  return {
+    async process(command, given) {
+      return processOne(command, await contextOf(given));
+    },
+    async processBatch(commands, given) {
+      const context = await contextOf(given);
+      const outcomes: CommandOutcome[] = [];
+      let sends: SendCommand[] = [];
+      const flushSends = async (): Promise<void> => {
+        if (sends.length === 0) return;
+        const run = sends;
+        sends = [];
+        outcomes.push(...(run.length === 1 ? [await processOne(run[0]!, context)] : await processSends(run, context)));
+      };
+      for (const command of commands) {
+        // A run of sends shares one chat (the bus batches per key); anything else keeps its place in the order.
+        if (isSend(command) && (sends.length === 0 || sends[0]!.chatId === command.chatId)) {
+          sends.push(command);
+          continue;
+        }
+        await flushSends();
+        if (isSend(command)) sends.push(command);
+        else outcomes.push(await processOne(command, context));
+      }
+      await flushSends();
+      return outcomes;
     },
   };
+}
+
+/** A ChatCommand that is a send. */
+type SendCommand = ChatCommand & { readonly command: { readonly 'chatmesh.chat.SendMessage': SendMessage } };
+
+function isSend(command: ChatCommand): command is SendCommand {
+  return 'chatmesh.chat.SendMessage' in command.command;
+}
+
+function sendOf(command: SendCommand): SendMessage {
+  return command.command['chatmesh.chat.SendMessage'];
 }

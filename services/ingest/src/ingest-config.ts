@@ -37,5 +37,14 @@ export const INGEST_CONFIG = defineConfigSection({
       expected: 'an integer 1-1024',
       default: 16,
     }),
+    maxBatchPerChat: defineVariable({
+      env: 'CHATMESH_INGEST_MAX_BATCH_PER_CHAT',
+      description:
+        "Commands of one chat that waited behind each other handled as one batch at most (one key read, one batched append, one staged output). 1 handles one chat's commands one at a time.",
+      schema: parsers.integer(1, 1024),
+      noun: 'count',
+      expected: 'an integer 1-1024',
+      default: 64,
+    }),
   },
 });

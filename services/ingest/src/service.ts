@@ -2,7 +2,7 @@ import { getConfigSection } from '@chatmesh/config';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
-import { CHAT_LOG_WRITER, createCommandProcessor } from './command-processor.js';
+import { CHAT_LOG_WRITER, createCommandProcessor, type CommandOutcome } from './command-processor.js';
 import { INGEST_CONFIG } from './ingest-config.js';
 
 /** The consumer group of every ingest instance: one owner per chat.commands partition, so per chat. */
@@ -31,7 +31,12 @@ export const ingestService: ServiceModule = {
     // One epoch per ownership of a chat.commands partition: the fencing token of the chat log's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
-    const counts = { accepted: 0, duplicates: 0, rejected: 0 };
+    const counts = { accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
+    const count = (outcome: CommandOutcome): void => {
+      if (!outcome.accepted) counts.rejected++;
+      else if (outcome.duplicate) counts.duplicates++;
+      else counts.accepted++;
+    };
     const subscription = await deps.typed.subscribe<ChatCommand>({
       groupId: INGEST_GROUP_ID,
       topics: [TOPICS.chatCommands.name],
@@ -44,10 +49,19 @@ export const ingestService: ServiceModule = {
       transactional: true,
       handler: async (command, _record, context) => {
         const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
-        const outcome = await processor.process(command, { epoch, out: deps.typed.sinkFor(context) });
-        if (!outcome.accepted) counts.rejected++;
-        else if (outcome.duplicate) counts.duplicates++;
-        else counts.accepted++;
+        count(await processor.process(command, { epoch, out: deps.typed.sinkFor(context) }));
+      },
+      // A busy chat's waiting commands together: one key read, one batched append and one staged output per batch,
+      // so one chat is no longer limited to one command per store round trip.
+      maxBatchPerKey: settings.maxBatchPerChat,
+      batchHandler: async (items, context) => {
+        const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
+        const outcomes = await processor.processBatch(
+          items.map((item) => item.value),
+          { epoch, out: deps.typed.sinkFor(context) },
+        );
+        for (const outcome of outcomes) count(outcome);
+        counts.batches++;
       },
     });
     void subscription.ready.then(() => {

@@ -312,4 +312,66 @@ describe('ingest command processor', () => {
     const next = await restarted.process(send(chat, 'bob', 'm2'));
     assert.equal(next.accepted && next.seq, 3);
   });
+
+  test('a batch of one chat: sends stored in order with one append, duplicates and refusals answered in place, lifecycle commands keep their place', async () => {
+    const h = await harness({ sendBurst: 7 });
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    await h.processor.process(send(chat, 'bob', 'early'));
+    await waitFor(() => h.events.length === 2, { description: 'the events before the batch' });
+    const before = h.events.length;
+    let reads = 0;
+    const findKeys = h.store.chatLog.findKeys.bind(h.store.chatLog);
+    h.store.chatLog.findKeys = async (streamId, keys) => {
+      reads++;
+      return findKeys(streamId, keys);
+    };
+    const batch = [
+      send(chat, 'alice', 'a1'),
+      send(chat, 'bob', 'early'), // stored before the batch: its first seq
+      send(chat, 'mallory', 'x1'), // not a member
+      send(chat, 'alice', 'a2'),
+      send(chat, 'alice', 'a2'), // the same message twice in one batch
+      command(chat, 'alice', {
+        'chatmesh.chat.UpdateChat': { name: 'Renamed', pictureAttachmentId: null, clearPicture: false },
+      }),
+      send(chat, 'bob', 'b1'),
+      send(chat, 'bob', 'b2'),
+    ];
+    const outcomes = await h.processor.processBatch(batch);
+    assert.deepEqual(
+      outcomes.map((o) => (o.accepted ? [o.seq, o.duplicate] : o.code)),
+      [[3, false], [2, true], 'CM_ERR_CHAT_NOT_FOUND', [4, false], [4, true], [5, false], [6, false], [7, false]],
+    );
+    assert.equal(reads, 2, 'one key read per run of sends (the update runs alone between the two runs)');
+    assert.deepEqual(
+      (await h.store.chatLog.readAfter(chat, 0, 10)).map((e) => [e.seq, e.kind]),
+      [
+        [1, 'chat_created'],
+        [2, 'message'],
+        [3, 'message'],
+        [4, 'message'],
+        [5, 'chat_updated'],
+        [6, 'message'],
+        [7, 'message'],
+      ],
+    );
+    await waitFor(() => h.events.length === before + 7, { description: 'the batch emitted' });
+    assert.deepEqual(
+      h.events.slice(before).map((e) => e.seq),
+      [3, 2, 4, 4, 5, 6, 7],
+      'every accepted command emits its event (duplicates again), in command order',
+    );
+    await waitFor(() => h.results.filter((r) => r.chatId === chat).length === 2 + batch.length, {
+      description: 'every command answered',
+    });
+    const rateLimited = await h.processor.processBatch(
+      Array.from({ length: 6 }, (_, i) => send(chat, 'alice', `burst-${i}`)),
+    );
+    assert.deepEqual(
+      rateLimited.map((o) => (o.accepted ? 'ok' : o.code)),
+      ['ok', 'ok', 'ok', 'ok', 'ok', 'CM_ERR_CHAT_RATE_LIMITED'],
+      'the rate limit holds within a batch (burst 7: alice sent two messages above; her repeated one took no token)',
+    );
+  });
 });
