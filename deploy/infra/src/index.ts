@@ -36,3 +36,13 @@ export { probeRedis } from './components/redis.js';
 export { probeSchemaRegistry, SCHEMA_REGISTRY_MAIN } from './components/schema-registry.js';
 export { InfraError, type InfraErrorComponent } from './errors.js';
 export { KAFKA_VERSION, CASSANDRA_VERSION } from './versions.js';
+export {
+  ensureGoTool,
+  ensureGoProgram,
+  ensurePipTool,
+  ensureDebianProgram,
+  toolsCacheDir,
+  type GoToolSpec,
+  type PipToolSpec,
+  type ToolOptions,
+} from './tools.js';
