@@ -29,7 +29,10 @@ COPY k8s/package.json k8s/package.json
 COPY schemas schemas
 COPY scripts scripts
 COPY tsconfig.base.json turbo.json ./
-RUN npm ci --no-audit --no-fund \
+# `npm install` as CI does (.ci/run), not `npm ci`: the committed lockfile lacks the entries of some
+# optional platform packages (@turbo/*, @unrs/resolver-binding-*), which `npm ci` refuses. The lockfile
+# still pins every version that is there.
+RUN npm install --no-audit --no-fund \
  && npm run codegen -w @chatmesh/schemas \
  && npm run compile -w @chatmesh/images \
  && npm prune --omit=dev --no-audit --no-fund \
