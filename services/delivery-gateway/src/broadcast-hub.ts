@@ -53,6 +53,8 @@ export interface BroadcastHubDeps {
    */
   readonly onFirstSight?: (chatId: string) => void;
   readonly onEvent?: (outcome: 'published' | 'duplicate' | 'gap_filled') => void;
+  /** An event read live from the topic was published to devices here (for stored → delivered). */
+  readonly onDelivered?: (event: ChatEvent) => void;
   readonly onJoin?: (outcome: 'subscribed' | 'waited_out') => void;
   readonly onSubscriptions?: (delta: number) => void;
 }
@@ -143,8 +145,10 @@ export class BroadcastHub {
       }
       if (seq <= (this.heads.get(chatId) ?? 0)) return;
     }
+    const hasDevicesHere = (this.members.get(chatId)?.size ?? 0) > 0;
     this.publish(event);
     this.deps.onEvent?.('published');
+    if (hasDevicesHere) this.deps.onDelivered?.(event);
   }
 
   /**

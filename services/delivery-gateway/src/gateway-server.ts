@@ -265,6 +265,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       );
     },
     onEvent: (outcome) => metrics.gatewayBroadcastEventsTotal.inc({ outcome }),
+    onDelivered: (event) => {
+      if ('chatmesh.chat.MessageReceived' in event.event)
+        metrics.gatewayStoredToDeliveredSeconds.observe(
+          { path: 'broadcast' },
+          (Date.now() - event.serverTimeMs) / 1000,
+        );
+    },
     onJoin: (outcome) => metrics.gatewayBroadcastJoinsTotal.inc({ outcome }),
     onSubscriptions: (delta) => metrics.gatewayBroadcastSubscriptions.inc(delta),
   });
@@ -314,6 +321,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
       onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
       onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),
+      onLiveMessage: (serverTimeMs) =>
+        metrics.gatewayStoredToDeliveredSeconds.observe({ path: 'inbox' }, (Date.now() - serverTimeMs) / 1000),
     },
     sendFrames,
     streamFailed(session, error) {

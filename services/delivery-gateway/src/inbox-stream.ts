@@ -28,6 +28,8 @@ export interface InboxStreamContext {
   readonly onDuplicate?: () => void;
   /** A replay finished (syncDone sent), with its duration. */
   readonly onReplayDone?: (durationMs: number) => void;
+  /** A live delivery (not a replay) sent a message to the device: its server time, for stored → delivered. */
+  readonly onLiveMessage?: (serverTimeMs: number) => void;
 }
 
 /** The socket a stream writes to (the gateway's session: methods, so no closure per socket). */
@@ -236,7 +238,7 @@ export class InboxStream {
         this.context.onDuplicate?.();
         continue;
       }
-      if (!(await this.sendEntry(delivery!.entry, delivery!.content))) return;
+      if (!(await this.sendEntry(delivery!.entry, delivery!.content, undefined, true))) return;
     }
   }
 
@@ -284,6 +286,7 @@ export class InboxStream {
     entry: InboxEntry,
     content: InboxDelivery['content'],
     prerendered?: ServerFrame[],
+    live = false,
   ): Promise<boolean> {
     const seq = entry.inboxSeq ?? 0;
     const removal = entry.item;
@@ -303,6 +306,9 @@ export class InboxStream {
     if (frames.length > 0 && !this.owner.sendFrames(frames)) {
       this.close();
       return false;
+    }
+    if (live && this.context.onLiveMessage !== undefined) {
+      for (const frame of frames) if (frame.type === 'messageReceived') this.context.onLiveMessage(frame.serverTimeMs);
     }
     const item = entry.item;
     // Before the first syncDone, catchUpBroadcasts joins every broadcast chat of the user in one go.

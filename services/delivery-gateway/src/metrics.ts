@@ -6,6 +6,9 @@ const REPLAY_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** Upgrade → hello is two in-memory or store reads (registration, cursor): sub-millisecond to seconds. */
 const HELLO_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
+/** Stored → delivered spans the fan-out hops and the gateway's topic: milliseconds to minutes under lag. */
+const STORED_TO_DELIVERED_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+
 /**
  * The delivery gateway's metrics. Label values are frame types, close codes and error
  * codes: never a user, device or chat id.
@@ -108,5 +111,12 @@ export const GATEWAY_METRICS = defineMetricTable({
     type: 'counter',
     help: 'Deliveries not sent: the device is not connected here (it replays on reconnect) or the entry was already sent.',
     labelNames: ['reason'],
+  },
+  gatewayStoredToDeliveredSeconds: {
+    name: 'chatmesh_gateway_stored_to_delivered_seconds',
+    type: 'histogram',
+    help: "Time from a message's server time (ingest stored it) to its live delivery by this gateway, by path: inbox (written to the device's socket) or broadcast (published to a big group's devices here). Replays are not counted; clock skew between ingest and gateway hosts adds to it.",
+    labelNames: ['path'],
+    buckets: STORED_TO_DELIVERED_SECONDS_BUCKETS,
   },
 });
