@@ -23,6 +23,15 @@ export const FAN_OUT_CONFIG = defineConfigSection({
       expected: 'an integer 1-1024',
       default: 16,
     }),
+    maxBatchPerUser: defineVariable({
+      env: 'CHATMESH_FAN_OUT_MAX_BATCH_PER_USER',
+      description:
+        "Inbox entries of one user that waited behind each other sequenced as one batch at most (one presence lookup, one batched append, one staged output). 1 sequences one user's entries one at a time.",
+      schema: parsers.integer(1, 1024),
+      noun: 'count',
+      expected: 'an integer 1-1024',
+      default: 64,
+    }),
     broadcastThreshold: defineVariable({
       env: 'CHATMESH_FAN_OUT_BROADCAST_THRESHOLD',
       description:

@@ -6,13 +6,22 @@ import {
   TOPICS,
   valueSubjectOf,
   type ChatEvent,
+  type ChatEventRef,
   type GatewayDelivery,
   type InboxEntry,
   type MessageContent,
   type PushRequest,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { appendFenced, FencedHeads, WriterEpochs, type ChatStore, type LogEntry } from '@chatmesh/store';
+import {
+  appendFenced,
+  appendFencedBatch,
+  FencedHeads,
+  WriterEpochs,
+  type ChatStore,
+  type LogEntry,
+} from '@chatmesh/store';
+import type { OutgoingRecord } from '@chatmesh/bus';
 
 /** The writer's name under which the inbox sequencer claims its epochs. */
 export const INBOX_LOG_WRITER = 'inbox_log';
@@ -48,6 +57,12 @@ export interface InboxSequencer {
    * the user has no device online.
    */
   sequence(entry: InboxEntry, context?: SequencerContext): Promise<SequencedOutcome>;
+  /**
+   * {@link sequence} for consecutive entries of one user (the bus hands a busy inbox's waiting entries over
+   * together): one presence lookup, one batched append, one staged output per topic, in the entries' order.
+   * @throws as {@link sequence}; the bus then sequences the entries one by one
+   */
+  sequenceBatch(entries: readonly InboxEntry[], context?: SequencerContext): Promise<SequencedOutcome[]>;
 }
 
 function inboxKind(entry: InboxEntry): string {
@@ -73,6 +88,7 @@ export function createInboxSequencer(deps: {
   const standalone = new WriterEpochs(store.writerEpochs, INBOX_LOG_WRITER);
   const directSink = createTypedSink(codec, deps.bus);
   const subject = valueSubjectOf(TOPICS.userInbox.name);
+  const pushSubject = valueSubjectOf(TOPICS.pushRequests.name);
 
   /** The message a delivery carries, read from the chat log: the inbox row only references it. */
   async function contentOf(entry: InboxEntry): Promise<MessageContent | null> {
@@ -94,8 +110,141 @@ export function createInboxSequencer(deps: {
     };
   }
 
+  type Online = ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>;
+
+  function lookUpOnline(userId: string): Promise<Online> {
+    return devices.onlineDevices(userId).catch((error: unknown) => {
+      // Presence is ephemeral: without it the entries are still in the inbox and every device replays them on
+      // reconnect, so routing falls back to the inbox path instead of failing the records.
+      logger.warn({ err: error, userId }, 'presence registry unavailable: routing to push and the inbox only');
+      return [] as Online;
+    });
+  }
+
+  function isPushWorthy(entry: InboxEntry, userId: string): boolean {
+    const ref = 'chatmesh.inbox.ChatEventRef' in entry.item ? entry.item['chatmesh.inbox.ChatEventRef'] : null;
+    // Wake a user with no device online for what a person would want to know; never for their own actions.
+    return ref !== null && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED';
+  }
+
+  async function sequenceBatch(drafts: readonly InboxEntry[], given?: SequencerContext): Promise<SequencedOutcome[]> {
+    const userId = drafts[0]!.userId;
+    if (drafts.length === 1 || drafts.some((draft) => draft.userId !== userId)) {
+      const outcomes: SequencedOutcome[] = [];
+      for (const draft of drafts) outcomes.push(await sequenceOne(draft, given));
+      return outcomes;
+    }
+    const { epoch, out } = given ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
+    // As in sequenceOne: presence, contents and the push's cursor read run beside the append.
+    const onlineLookup = lookUpOnline(userId);
+    const contentsLookup = onlineLookup.then((online) =>
+      online.length > 0 ? Promise.all(drafts.map((draft) => contentOf(draft))) : drafts.map(() => null),
+    );
+    contentsLookup.catch(() => undefined);
+    const anyPush = drafts.some((draft) => isPushWorthy(draft, userId));
+    const ackedLookup = anyPush
+      ? onlineLookup.then(async (online) =>
+          online.length > 0 ? 0 : Math.max(0, ...(await store.cursors.listDevices(userId)).map((d) => d.ackedSeq)),
+        )
+      : Promise.resolve(0);
+    ackedLookup.catch(() => undefined);
+    const appended = await appendFencedBatch(
+      store.inboxLog,
+      heads,
+      drafts.map((draft) => ({
+        streamId: userId,
+        idempotencyKey: draft.dedupeKey,
+        kind: inboxKind(draft),
+        createdAtMs: draft.createdAtMs,
+        payload: (seq: number) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
+      })),
+      epoch,
+    );
+    const stored = await Promise.all(
+      appended.map(async ({ entry, created }, index) =>
+        created ? { ...drafts[index]!, inboxSeq: entry.seq } : (await codec.decode<InboxEntry>(entry.payload)).value,
+      ),
+    );
+    const online = await onlineLookup;
+    const outputs: Array<{ topic: string; value: Promise<Buffer> }> = [];
+    const deliveredTo: string[][] = stored.map(() => []);
+    const pushed: boolean[] = stored.map(() => false);
+    if (online.length > 0) {
+      const contents = await contentsLookup;
+      stored.forEach((entry, index) => {
+        for (const device of online) {
+          const topic = gatewayDeliveriesTopic(device.gatewayId).name;
+          const delivery: GatewayDelivery = {
+            gatewayId: device.gatewayId,
+            userId,
+            deviceId: device.deviceId,
+            createdAtMs: clock(),
+            payload: {
+              'chatmesh.gateway.InboxDelivery': {
+                entry,
+                content: forDevice(contents[index] ?? null, userId, device.deviceId),
+              },
+            },
+          };
+          outputs.push({ topic, value: codec.encode(valueSubjectOf(topic), delivery) });
+          deliveredTo[index]!.push(device.deviceId);
+        }
+      });
+    } else if (anyPush) {
+      const ackedSeq = await ackedLookup;
+      stored.forEach((entry, index) => {
+        if (!isPushWorthy(entry, userId)) return;
+        const ref = (entry.item as { 'chatmesh.inbox.ChatEventRef': ChatEventRef })['chatmesh.inbox.ChatEventRef'];
+        const seq = appended[index]!.entry.seq;
+        const push: PushRequest = {
+          userId,
+          requestId: `${userId}/${seq}`,
+          chatId: entry.chatId,
+          unreadCount: Math.max(1, seq - ackedSeq),
+          newMessageCount: ref.kind === 'MESSAGE_RECEIVED' ? 1 : 0,
+          upToInboxSeq: seq,
+          targets: [],
+          createdAtMs: clock(),
+        };
+        outputs.push({ topic: TOPICS.pushRequests.name, value: codec.encode(pushSubject, push) });
+        pushed[index] = true;
+      });
+    }
+    // Staged per topic in the entries' order: a device sees its inbox in sequence.
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    const values = await Promise.all(outputs.map((output) => output.value));
+    outputs.forEach((output, index) => {
+      const records = byTopic.get(output.topic) ?? [];
+      records.push({ key: userId, value: values[index]! });
+      byTopic.set(output.topic, records);
+    });
+    await Promise.all(
+      [...byTopic].map(async ([topic, records]) => {
+        try {
+          await out.sendBytes(topic, records);
+        } catch (error) {
+          if (topic === TOPICS.pushRequests.name) throw error;
+          // A gateway that vanished with its topic: its devices sync from their cursors when they reconnect.
+          logger.warn({ err: error, userId, topic }, 'delivery to a gateway failed');
+          for (const list of deliveredTo) list.length = 0;
+        }
+      }),
+    );
+    return stored.map((_entry, index) => ({
+      inboxSeq: appended[index]!.entry.seq,
+      created: appended[index]!.created,
+      deliveredTo: deliveredTo[index]!,
+      pushed: pushed[index]!,
+    }));
+  }
+
   return {
-    async sequence(draft, given) {
+    sequence: (draft, given) => sequenceOne(draft, given),
+    sequenceBatch,
+  };
+
+  async function sequenceOne(draft: InboxEntry, given?: SequencerContext): Promise<SequencedOutcome> {
+    {
       const { userId } = draft;
       const { epoch, out } = given ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
       // Where the user's devices are and what the message says do not depend on the inbox position: both are
@@ -188,6 +337,6 @@ export function createInboxSequencer(deps: {
         pushed = true;
       }
       return { inboxSeq: entry.seq, created, deliveredTo, pushed };
-    },
-  };
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
 import { FAN_OUT_CONFIG } from './fan-out-config.js';
-import { createInboxSequencer, INBOX_LOG_WRITER } from './inbox-sequencer.js';
+import { createInboxSequencer, INBOX_LOG_WRITER, type SequencedOutcome } from './inbox-sequencer.js';
 
 /** The group that expands chat events (one owner per chat.events partition, so per chat). */
 export const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
@@ -46,6 +46,12 @@ export const fanOutService: ServiceModule = {
     const epochs = new WriterEpochs(deps.store.writerEpochs, INBOX_LOG_WRITER);
     // broadcast: events written once to chat.broadcast (broadcast chats); the rest went through inboxes.
     const counts = { events: 0, broadcast: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
+    const count = (outcome: SequencedOutcome): void => {
+      counts.inboxEntries++;
+      if (!outcome.created) counts.replays++;
+      counts.delivered += outcome.deliveredTo.length;
+      if (outcome.pushed) counts.pushed++;
+    };
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
     const expansion = await deps.typed.subscribe<ChatEvent>({
       groupId: FAN_OUT_GROUP_ID,
@@ -80,11 +86,18 @@ export const fanOutService: ServiceModule = {
       transactional: true,
       handler: async (entry, _record, context) => {
         const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
-        const outcome = await sequencer.sequence(entry, { epoch, out: deps.typed.sinkFor(context) });
-        counts.inboxEntries++;
-        if (!outcome.created) counts.replays++;
-        counts.delivered += outcome.deliveredTo.length;
-        if (outcome.pushed) counts.pushed++;
+        count(await sequencer.sequence(entry, { epoch, out: deps.typed.sinkFor(context) }));
+      },
+      // A busy inbox's waiting entries together (a user in many active chats, a device catching up): one presence
+      // lookup, one batched append and one staged output per batch instead of per entry.
+      maxBatchPerKey: settings.maxBatchPerUser,
+      batchHandler: async (items, context) => {
+        const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
+        const outcomes = await sequencer.sequenceBatch(
+          items.map((item) => item.value),
+          { epoch, out: deps.typed.sinkFor(context) },
+        );
+        for (const outcome of outcomes) count(outcome);
       },
     });
     void Promise.all([expansion.ready, sequencing.ready]).then(() => {

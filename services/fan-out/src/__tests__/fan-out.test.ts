@@ -202,6 +202,83 @@ describe('fan-out', () => {
     assert.equal(JSON.stringify(h.pushes[0]).includes('m3'), false, 'no message content in a push');
   });
 
+  test('a batch of one user: appended gap-free in order, replays adopted, each device gets the batch in inbox order, offline users a push per entry', async () => {
+    const h = await harness({ alice: ['alice-phone', 'alice-laptop'] });
+    const chat = randomName('chat');
+    await addMembers(h.store, chat, ['alice', 'bob', 'carol'], 1);
+    for (let seq = 2; seq <= 6; seq++) {
+      const event = message(chat, seq, seq % 2 === 0 ? 'carol' : 'alice');
+      await h.storeEvent(event);
+      await h.expander.expand(event);
+    }
+    await waitFor(() => h.inbox.length === 15, { description: 'inbox records' });
+    const of = (user: string) => h.inbox.filter((entry) => entry.userId === user);
+    // alice's first entry was sequenced alone before; her batch repeats it (a redelivery) and adds the rest.
+    await h.sequencer.sequence(of('alice')[0]!);
+    const alice = await h.sequencer.sequenceBatch([...of('alice'), of('alice')[1]!]);
+    assert.deepEqual(
+      alice.map((o) => [o.inboxSeq, o.created, o.deliveredTo.length]),
+      [
+        [1, false, 2],
+        [2, true, 2],
+        [3, true, 2],
+        [4, true, 2],
+        [5, true, 2],
+        [2, false, 2],
+      ],
+    );
+    const bob = await h.sequencer.sequenceBatch(of('bob'));
+    assert.deepEqual(
+      bob.map((o) => [o.inboxSeq, o.pushed]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+        [4, true],
+        [5, true],
+      ],
+    );
+    assert.deepEqual(
+      (await h.store.inboxLog.readAfter('alice', 0, 10)).map((r) => r.seq),
+      [1, 2, 3, 4, 5],
+      'no duplicate row',
+    );
+    await waitFor(() => h.deliveries.length === 2 + 12, { description: 'deliveries' });
+    for (const device of ['alice-phone', 'alice-laptop']) {
+      const seen = h.deliveries
+        .filter((d) => d.deviceId === device)
+        .map((d) => {
+          assert.ok('chatmesh.gateway.InboxDelivery' in d.payload);
+          const delivery = d.payload['chatmesh.gateway.InboxDelivery'];
+          return [delivery.entry.inboxSeq, delivery.content?.body];
+        });
+      assert.deepEqual(
+        seen,
+        [
+          [1, 'm2'],
+          [1, 'm2'],
+          [2, 'm3'],
+          [3, 'm4'],
+          [4, 'm5'],
+          [5, 'm6'],
+          [2, 'm3'],
+        ],
+        `${device}: in inbox order, with the bodies`,
+      );
+    }
+    await waitFor(() => h.pushes.length === 5, { description: 'pushes for bob' });
+    assert.deepEqual(
+      h.pushes.map((p) => [p.upToInboxSeq, p.unreadCount]),
+      [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+      ],
+    );
+  });
+
   test('broadcast disabled (threshold 0): a 1,024-member group gets one inbox entry per member', async () => {
     const h = await harness({}, 0);
     const chat = randomName('big');
