@@ -70,6 +70,16 @@ export function gatewaysDashboard(): DashboardBuilder {
     )
     .withRow(row('Deliveries and broadcast chats'))
     .withPanel(
+      timeseries('Stored → delivered (live)', 's', [
+        { expr: 'chatmesh:gateway_stored_to_delivered_seconds:p50', legend: 'p50' },
+        { expr: 'chatmesh:gateway_stored_to_delivered_seconds:p99', legend: 'p99' },
+        {
+          expr: 'histogram_quantile(0.99, sum by (path, le) (rate(chatmesh_gateway_stored_to_delivered_seconds_bucket[5m])))',
+          legend: 'p99 {{path}}',
+        },
+      ]),
+    )
+    .withPanel(
       timeseries('Receipt reports produced /s', 'reqps', [
         { expr: 'sum by (kind) (rate(chatmesh_gateway_receipt_reports_total[5m]))', legend: '{{kind}}' },
       ]),

@@ -32,9 +32,9 @@ export function overviewDashboard(): DashboardBuilder {
       ]),
     )
     .withPanel(
-      timeseries('Send → deliver along the path', 's', [
-        { expr: 'chatmesh:send_to_deliver_seconds:p50_path', legend: 'p50' },
-        { expr: 'chatmesh:send_to_deliver_seconds:p99_path', legend: 'p99' },
+      timeseries('Send → deliver', 's', [
+        { expr: 'chatmesh:send_to_deliver_seconds:p50', legend: 'p50' },
+        { expr: 'chatmesh:send_to_deliver_seconds:p99', legend: 'p99' },
       ]),
     )
     .withPanel(
