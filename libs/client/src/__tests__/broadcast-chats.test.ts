@@ -240,9 +240,11 @@ describe('broadcast chats (protocol 2) against the fake gateway', () => {
   test(`more than ${CHAT_LIMITS.maxChatsPerAck} due positions go out in several ack frames`, async () => {
     const count = CHAT_LIMITS.maxChatsPerAck + 6;
     for (let i = 0; i < count; i++) gateway.createChat(`big-${i}`, ['bob', 'alice', 'carol'], { broadcast: true });
-    const alice = connectClient('alice', { ackDebounceMs: 50, ackBatchSize: 100_000 });
+    // One debounce window long enough for every creation to arrive in it, also on a loaded CI box (at 50 ms the
+    // positions were split over several windows there, and the frames below did not add up).
+    const alice = connectClient('alice', { ackDebounceMs: 1_000, ackBatchSize: 100_000 });
     await waitFor(() => alice.created.length === count, `${count} chats created`);
-    await waitFor(() => ackedPositions().length === count, 'every position acked');
+    await waitFor(() => ackedPositions().length >= count, 'every position acked');
     assert.deepEqual(
       gateway.chatAcks.map((a) => a.chats.length),
       [CHAT_LIMITS.maxChatsPerAck, 6],
