@@ -130,6 +130,20 @@ const MAX_BATCH_PAYLOAD_BYTES = 32 * 1024;
 /** Statements one unlogged batch carries at most. */
 const MAX_BATCH_STATEMENTS = 64;
 
+/** The parameters of a log's `write` statement, in its column order. */
+function writeParams(entry: LogEntry, stamp: cassandra.types.Long): unknown[] {
+  return [
+    entry.streamId,
+    toLong(bucketOf(entry.seq)),
+    toLong(entry.seq),
+    entry.idempotencyKey,
+    entry.kind,
+    entry.payload,
+    new Date(entry.createdAtMs),
+    stamp,
+  ];
+}
+
 function createCassandraLog(client: cassandra.Client, ks: string, table: string): SequencedLogStore {
   const cols = 'seq, idempotency_key, kind, payload, created_at';
   const q = {
@@ -148,16 +162,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
   };
   return {
     async write(entry, epoch) {
-      await client.execute(q.write, [
-        entry.streamId,
-        toLong(bucketOf(entry.seq)),
-        toLong(entry.seq),
-        entry.idempotencyKey,
-        entry.kind,
-        entry.payload,
-        new Date(entry.createdAtMs),
-        stampOf(epoch),
-      ]);
+      await client.execute(q.write, writeParams(entry, stampOf(epoch)));
     },
     async insertIfAbsent(entry) {
       const result = await client.execute(
@@ -240,19 +245,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
         rows.length === 1
           ? this.write(rows[0]!, epoch)
           : client.batch(
-              rows.map((entry) => ({
-                query: q.write,
-                params: [
-                  entry.streamId,
-                  toLong(bucketOf(entry.seq)),
-                  toLong(entry.seq),
-                  entry.idempotencyKey,
-                  entry.kind,
-                  entry.payload,
-                  new Date(entry.createdAtMs),
-                  stamp,
-                ],
-              })),
+              rows.map((entry) => ({ query: q.write, params: writeParams(entry, stamp) })),
               { prepare: true, logged: false },
             ),
       );

@@ -14,7 +14,6 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import {
-  appendFenced,
   appendFencedBatch,
   FencedHeads,
   WriterEpochs,
@@ -127,20 +126,21 @@ export function createInboxSequencer(deps: {
     return ref !== null && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED';
   }
 
-  async function sequenceBatch(drafts: readonly InboxEntry[], given?: SequencerContext): Promise<SequencedOutcome[]> {
+  /**
+   * Appends and routes consecutive entries of one user (one, or a batch the bus handed over): where the user's
+   * devices are, what the messages say and the push's cursor read do not depend on the inbox positions, so they are
+   * looked up while the entries are appended, not after (round trips less per entry on the path).
+   */
+  async function sequenceRun(drafts: readonly InboxEntry[], given?: SequencerContext): Promise<SequencedOutcome[]> {
     const userId = drafts[0]!.userId;
-    if (drafts.length === 1 || drafts.some((draft) => draft.userId !== userId)) {
-      const outcomes: SequencedOutcome[] = [];
-      for (const draft of drafts) outcomes.push(await sequenceOne(draft, given));
-      return outcomes;
-    }
     const { epoch, out } = given ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
-    // As in sequenceOne: presence, contents and the push's cursor read run beside the append.
     const onlineLookup = lookUpOnline(userId);
     const contentsLookup = onlineLookup.then((online) =>
       online.length > 0 ? Promise.all(drafts.map((draft) => contentOf(draft))) : drafts.map(() => null),
     );
+    // Not awaited until after the append: keep a rejection from counting as unhandled meanwhile.
     contentsLookup.catch(() => undefined);
+    // A user with no device online gets a push counting the entries past their furthest device cursor.
     const anyPush = drafts.some((draft) => isPushWorthy(draft, userId));
     const ackedLookup = anyPush
       ? onlineLookup.then(async (online) =>
@@ -160,14 +160,15 @@ export function createInboxSequencer(deps: {
       })),
       epoch,
     );
+    // A new row holds exactly what was just encoded; only a replay needs the stored bytes decoded.
     const stored = await Promise.all(
       appended.map(async ({ entry, created }, index) =>
         created ? { ...drafts[index]!, inboxSeq: entry.seq } : (await codec.decode<InboxEntry>(entry.payload)).value,
       ),
     );
     const online = await onlineLookup;
-    const outputs: Array<{ topic: string; value: Promise<Buffer> }> = [];
-    const deliveredTo: string[][] = stored.map(() => []);
+    // Each output, with the entry and device it delivers to (none for a push).
+    const outputs: Array<{ topic: string; value: Promise<Buffer>; index: number; deviceId: string | null }> = [];
     const pushed: boolean[] = stored.map(() => false);
     if (online.length > 0) {
       const contents = await contentsLookup;
@@ -186,8 +187,12 @@ export function createInboxSequencer(deps: {
               },
             },
           };
-          outputs.push({ topic, value: codec.encode(valueSubjectOf(topic), delivery) });
-          deliveredTo[index]!.push(device.deviceId);
+          outputs.push({
+            topic,
+            value: codec.encode(valueSubjectOf(topic), delivery),
+            index,
+            deviceId: device.deviceId,
+          });
         }
       });
     } else if (anyPush) {
@@ -206,28 +211,38 @@ export function createInboxSequencer(deps: {
           targets: [],
           createdAtMs: clock(),
         };
-        outputs.push({ topic: TOPICS.pushRequests.name, value: codec.encode(pushSubject, push) });
+        outputs.push({
+          topic: TOPICS.pushRequests.name,
+          value: codec.encode(pushSubject, push),
+          index,
+          deviceId: null,
+        });
         pushed[index] = true;
       });
     }
-    // Staged per topic in the entries' order: a device sees its inbox in sequence.
-    const byTopic = new Map<string, OutgoingRecord[]>();
+    // Staged per topic in the entries' order (one request per gateway): a device sees its inbox in sequence.
     const values = await Promise.all(outputs.map((output) => output.value));
-    outputs.forEach((output, index) => {
-      const records = byTopic.get(output.topic) ?? [];
-      records.push({ key: userId, value: values[index]! });
-      byTopic.set(output.topic, records);
+    const byTopic = new Map<string, Array<{ record: OutgoingRecord; index: number; deviceId: string | null }>>();
+    outputs.forEach(({ topic, index, deviceId }, position) => {
+      const list = byTopic.get(topic) ?? [];
+      list.push({ record: { key: userId, value: values[position]! }, index, deviceId });
+      byTopic.set(topic, list);
     });
+    const deliveredTo: string[][] = stored.map(() => []);
     await Promise.all(
-      [...byTopic].map(async ([topic, records]) => {
+      [...byTopic].map(async ([topic, list]) => {
         try {
-          await out.sendBytes(topic, records);
+          await out.sendBytes(
+            topic,
+            list.map((item) => item.record),
+          );
         } catch (error) {
           if (topic === TOPICS.pushRequests.name) throw error;
           // A gateway that vanished with its topic: its devices sync from their cursors when they reconnect.
           logger.warn({ err: error, userId, topic }, 'delivery to a gateway failed');
-          for (const list of deliveredTo) list.length = 0;
+          return;
         }
+        for (const { index, deviceId } of list) if (deviceId !== null) deliveredTo[index]!.push(deviceId);
       }),
     );
     return stored.map((_entry, index) => ({
@@ -239,104 +254,19 @@ export function createInboxSequencer(deps: {
   }
 
   return {
-    sequence: (draft, given) => sequenceOne(draft, given),
-    sequenceBatch,
+    async sequence(draft, given) {
+      return (await sequenceRun([draft], given))[0]!;
+    },
+    async sequenceBatch(drafts, given) {
+      // The bus batches per key (the user), so this is one run; consecutive runs of other users are split off anyway.
+      const outcomes: SequencedOutcome[] = [];
+      for (let start = 0; start < drafts.length;) {
+        let end = start + 1;
+        while (end < drafts.length && drafts[end]!.userId === drafts[start]!.userId) end++;
+        outcomes.push(...(await sequenceRun(drafts.slice(start, end), given)));
+        start = end;
+      }
+      return outcomes;
+    },
   };
-
-  async function sequenceOne(draft: InboxEntry, given?: SequencerContext): Promise<SequencedOutcome> {
-    {
-      const { userId } = draft;
-      const { epoch, out } = given ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
-      // Where the user's devices are and what the message says do not depend on the inbox position: both are
-      // looked up while the entry is appended, not after (two round trips less per entry on the path).
-      const onlineLookup = devices.onlineDevices(userId).catch((error: unknown) => {
-        // Presence is ephemeral: without it the entry is still in the inbox and every device replays it on
-        // reconnect, so routing falls back to the inbox path instead of failing the record.
-        logger.warn({ err: error, userId }, 'presence registry unavailable: routing to push and the inbox only');
-        return [] as ReadonlyArray<{ readonly deviceId: string; readonly gatewayId: string }>;
-      });
-      const contentLookup = onlineLookup.then((online) => (online.length > 0 ? contentOf(draft) : null));
-      // Not awaited until after the append: keep a rejection from counting as unhandled meanwhile.
-      contentLookup.catch(() => undefined);
-      // A user with no device online gets a push counting the entries past their furthest device cursor: that
-      // read does not depend on the inbox position either, so it runs beside the append too.
-      const draftRef = 'chatmesh.inbox.ChatEventRef' in draft.item ? draft.item['chatmesh.inbox.ChatEventRef'] : null;
-      const pushWorthy = draftRef !== null && draftRef.actorUserId !== userId && draftRef.kind !== 'CHAT_UPDATED';
-      const ackedLookup = pushWorthy
-        ? onlineLookup.then(async (online) =>
-            online.length > 0 ? 0 : Math.max(0, ...(await store.cursors.listDevices(userId)).map((d) => d.ackedSeq)),
-          )
-        : Promise.resolve(0);
-      ackedLookup.catch(() => undefined);
-      const { entry, created } = await appendFenced(
-        store.inboxLog,
-        heads,
-        {
-          streamId: userId,
-          idempotencyKey: draft.dedupeKey,
-          kind: inboxKind(draft),
-          createdAtMs: draft.createdAtMs,
-          payload: (seq) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
-        },
-        epoch,
-      );
-      // A new row holds exactly what was just encoded; only a replay needs the stored bytes decoded.
-      const stored = created
-        ? { ...draft, inboxSeq: entry.seq }
-        : (await codec.decode<InboxEntry>(entry.payload)).value;
-      const online = await onlineLookup;
-      const deliveredTo: string[] = [];
-      if (online.length > 0) {
-        const content = await contentLookup;
-        // Each device's delivery is independent: sent together, coalesced by the bus into one request.
-        await Promise.all(
-          online.map(async (device) => {
-            const delivery: GatewayDelivery = {
-              gatewayId: device.gatewayId,
-              userId,
-              deviceId: device.deviceId,
-              createdAtMs: clock(),
-              payload: {
-                'chatmesh.gateway.InboxDelivery': {
-                  entry: stored,
-                  content: forDevice(content, userId, device.deviceId),
-                },
-              },
-            };
-            try {
-              await out.send(gatewayDeliveriesTopic(device.gatewayId).name, userId, delivery);
-              deliveredTo.push(device.deviceId);
-            } catch (error) {
-              // A gateway that vanished with its topic: the device syncs from its cursor when it reconnects.
-              logger.warn(
-                { err: error, userId, deviceId: device.deviceId, gatewayId: device.gatewayId },
-                'delivery to a gateway failed',
-              );
-            }
-          }),
-        );
-      }
-      let pushed = false;
-      const item = stored.item;
-      const ref = 'chatmesh.inbox.ChatEventRef' in item ? item['chatmesh.inbox.ChatEventRef'] : null;
-      // Wake a user with no device online for what a person would want to know; never for their own actions.
-      if (online.length === 0 && ref && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED') {
-        // Unread = inbox entries past the furthest device cursor: one read of a tiny partition, made beside the append.
-        const ackedSeq = await ackedLookup;
-        const push: PushRequest = {
-          userId,
-          requestId: `${userId}/${entry.seq}`,
-          chatId: stored.chatId,
-          unreadCount: Math.max(1, entry.seq - ackedSeq),
-          newMessageCount: ref.kind === 'MESSAGE_RECEIVED' ? 1 : 0,
-          upToInboxSeq: entry.seq,
-          targets: [],
-          createdAtMs: clock(),
-        };
-        await out.send(TOPICS.pushRequests.name, userId, push);
-        pushed = true;
-      }
-      return { inboxSeq: entry.seq, created, deliveredTo, pushed };
-    }
-  }
 }

@@ -4,7 +4,14 @@
  */
 import { ChatmeshError, isChatmeshError, retry } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
-import type { BatchHandler, BusInstrumentation, BusRecord, DeadLetterEnvelope, OutgoingRecord } from '../types.js';
+import type {
+  BatchHandler,
+  BusInstrumentation,
+  BusRecord,
+  DeadLetterEnvelope,
+  HandlerContext,
+  OutgoingRecord,
+} from '../types.js';
 import type { CompiledSubscribeOptions } from './subscribe-options.js';
 
 /**
@@ -70,19 +77,7 @@ export async function processRecord(
         attempts = attempt;
         startedAt = performance.now();
         const attemptOutputs: StagedOutput[] = [];
-        await options.handler(record, {
-          attempt,
-          signal,
-          groupId: options.groupId,
-          assignmentId: deps.assignmentId,
-          ...(deps.confirmOwnership ? { confirmOwnership: deps.confirmOwnership } : {}),
-          ...(deps.staged
-            ? {
-                produce: (topic: string, records: readonly OutgoingRecord[]) =>
-                  void attemptOutputs.push({ topic, records: [...records] }),
-              }
-            : {}),
-        });
+        await options.handler(record, attemptContext(attempt, options, deps, attemptOutputs));
         // Only the attempt that succeeded publishes: a retried attempt's outputs might disagree with the final ones.
         deps.staged?.push(...attemptOutputs);
       },
@@ -150,6 +145,28 @@ export async function processRecord(
   }
 }
 
+/** The context of one handler attempt; a transactional subscription's outputs are staged into `attemptOutputs`. */
+function attemptContext(
+  attempt: number,
+  options: CompiledSubscribeOptions,
+  deps: ProcessRecordDeps,
+  attemptOutputs: StagedOutput[],
+): HandlerContext {
+  return {
+    attempt,
+    signal: deps.signal,
+    groupId: options.groupId,
+    assignmentId: deps.assignmentId,
+    ...(deps.confirmOwnership ? { confirmOwnership: deps.confirmOwnership } : {}),
+    ...(deps.staged
+      ? {
+          produce: (topic: string, records: readonly OutgoingRecord[]) =>
+            void attemptOutputs.push({ topic, records: [...records] }),
+        }
+      : {}),
+  };
+}
+
 /**
  * Runs consecutive records of one key: once through the subscription's batch handler when it has one (a batch of
  * one too, so a handler has one code path under load and at rest); if that attempt throws, each record through {@link processRecord}, in order, with its own retries and
@@ -187,19 +204,7 @@ async function attemptBatch(
   const startedAt = performance.now();
   const attemptOutputs: StagedOutput[] = [];
   try {
-    await batchHandler(records, {
-      attempt: 1,
-      signal,
-      groupId: options.groupId,
-      assignmentId: deps.assignmentId,
-      ...(deps.confirmOwnership ? { confirmOwnership: deps.confirmOwnership } : {}),
-      ...(deps.staged
-        ? {
-            produce: (topic: string, staged: readonly OutgoingRecord[]) =>
-              void attemptOutputs.push({ topic, records: [...staged] }),
-          }
-        : {}),
-    });
+    await batchHandler(records, attemptContext(1, options, deps, attemptOutputs));
   } catch (error) {
     if (signal.aborted) return 'abandoned';
     // One failed attempt for the batch; each record then reports its own outcome from the one-by-one pass.
