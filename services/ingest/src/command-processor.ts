@@ -24,7 +24,7 @@ import {
   type LogEntry,
 } from '@chatmesh/store';
 import { ChatStateCache } from './chat-state.js';
-import { CREATE_KEY, planCommand, requestKey, sendKey, type CommandPlan } from './command-rules.js';
+import { CREATE_KEY, planCommand, requestKey, sendKey } from './command-rules.js';
 import { TokenBuckets } from './internal/token-bucket.js';
 import { CommandRejectedError } from './reject-error.js';
 
@@ -191,21 +191,11 @@ export function createCommandProcessor(
     out: TypedSink,
     command: ChatCommand,
     entry: LogEntry,
-    plan: CommandPlan | null,
     duplicate: boolean,
   ): Promise<CommandOutcome> {
     const event = await decodeEvent(entry);
-    if (entry.kind !== 'message') {
-      await applyToDirectory(event);
-      await states.reload(command.chatId);
-    } else {
-      states.advance(command.chatId, entry.seq);
-    }
-    const clientMessageId =
-      plan?.clientMessageId ??
-      ('chatmesh.chat.MessageReceived' in event.event
-        ? event.event['chatmesh.chat.MessageReceived'].clientMessageId
-        : null);
+    await applyToDirectory(event);
+    await states.reload(command.chatId);
     // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
     // dedupes on (chat, seq), so a second copy adds nothing. Both are staged in the partition's transaction.
     await Promise.all([
@@ -214,7 +204,7 @@ export function createCommandProcessor(
         accepted: true,
         seq: entry.seq,
         serverTimeMs: event.serverTimeMs,
-        clientMessageId,
+        clientMessageId: null,
         reason: null,
       }),
     ]);
@@ -328,32 +318,22 @@ export function createCommandProcessor(
     const c = command.command;
     const { epoch, out } = context;
     try {
-      // A retried send is answered from its first result, even if the sender has left since. So is a
-      // redelivered membership or metadata command: planned against the directory it already changed,
-      // it would be refused (the leaver is no longer a member...) and its event never emitted.
-      const storedKey =
-        'chatmesh.chat.SendMessage' in c
-          ? sendKey(origin.userId, c['chatmesh.chat.SendMessage'].clientMessageId)
-          : 'chatmesh.chat.CreateChat' in c
-            ? null
-            : requestKey(origin.userId, origin.requestId);
-      // Looked up here, so the append below need not read the key again (one Cassandra read per message less).
+      // Sends take one path, alone or batched (an encoding fault of a lone send is refused below, not retried).
+      if (isSend(command)) return (await processSends([command], context))[0]!;
+      // A redelivered membership or metadata command is answered from its first result: planned against the
+      // directory it already changed, it would be refused (the leaver is no longer a member...) and its event never
+      // emitted. (A retried send is answered from its first result the same way, in processSends.)
+      const storedKey = 'chatmesh.chat.CreateChat' in c ? null : requestKey(origin.userId, origin.requestId);
+      // Looked up here, so the append below need not read the key again (one Cassandra read less).
       let keyChecked = false;
       if (storedKey !== null) {
         const seq = await store.chatLog.findKey(chatId, storedKey);
         const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
-        if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, null, true);
+        if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, true);
         keyChecked = true;
       }
       const state = await states.get(chatId);
       const plan = planCommand(command, state);
-      if (plan.kind === 'message' && !sendLimits.take(`${chatId}\u0000${origin.userId}`, clock())) {
-        throw new CommandRejectedError(
-          'CM_ERR_CHAT_RATE_LIMITED',
-          'too many messages in this chat; retry later',
-          chatId,
-        );
-      }
       const serverTimeMs = clock();
       const { entry, created } = await appendFenced(
         store.chatLog,
@@ -378,7 +358,7 @@ export function createCommandProcessor(
           throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
         }
       }
-      return await acceptStored(out, command, entry, plan, !created);
+      return await acceptStored(out, command, entry, !created);
     } catch (error) {
       if (error instanceof CommandRejectedError) return rejectCommand(out, command, error);
       if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {

@@ -374,4 +374,42 @@ describe('ingest command processor', () => {
       'the rate limit holds within a batch (burst 7: alice sent two messages above; her repeated one took no token)',
     );
   });
+
+  test('a send the event schema cannot hold is refused with a code, alone and inside a batch, and stores nothing', async () => {
+    const h = await harness();
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const unencodable = (clientMessageId: string): ChatCommand =>
+      command(chat, 'alice', {
+        'chatmesh.chat.SendMessage': {
+          clientMessageId,
+          content: {
+            body: null,
+            attachments: [],
+            // An Avro int holds 32 bits: this envelope type cannot be encoded.
+            envelopes: [
+              {
+                recipientUserId: 'bob',
+                recipientDeviceId: 'bob-phone',
+                ciphertext: Buffer.from('x'),
+                envelopeType: 2 ** 40,
+              },
+            ],
+          },
+        },
+      });
+    assert.deepEqual(await h.processor.process(unencodable('u1')), {
+      accepted: false,
+      code: 'CM_ERR_CHAT_INVALID_COMMAND',
+    });
+    // In a batch the encoding fault fails the whole batch (the bus then goes record by record, as above).
+    await assert.rejects(h.processor.processBatch([send(chat, 'bob', 'ok-1'), unencodable('u2')]), {
+      code: 'CM_ERR_SCHEMA_ENCODE',
+    });
+    assert.deepEqual(
+      (await h.store.chatLog.readAfter(chat, 0, 10)).map((e) => e.kind),
+      ['chat_created'],
+      'nothing stored',
+    );
+  });
 });
