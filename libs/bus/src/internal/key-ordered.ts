@@ -123,10 +123,8 @@ export class KeyOrderedScheduler {
   private pump(): void {
     while (!this.isHalted && this.inFlight < this.options.concurrency && this.ready.length > 0) {
       const lane = this.ready.shift()!;
-      const queue = this.lanes.get(lane)!;
-      const maxBatch = this.options.maxBatch ?? 1;
       this.inFlight++;
-      void this.start(lane, queue.length <= maxBatch ? [...queue] : queue.slice(0, maxBatch));
+      void this.start(lane, this.lanes.get(lane)!.slice(0, this.options.maxBatch ?? 1));
     }
   }
 

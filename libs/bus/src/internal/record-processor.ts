@@ -169,8 +169,9 @@ function attemptContext(
 
 /**
  * Runs consecutive records of one key: once through the subscription's batch handler when it has one (a batch of
- * one too, so a handler has one code path under load and at rest); if that attempt throws, each record through {@link processRecord}, in order, with its own retries and
- * dead letter. Outputs staged by the failed attempt are dropped.
+ * one too, so a handler has one code path under load and at rest); if that attempt throws, each record through
+ * {@link processRecord}, in order, with its own retries and dead letter. Outputs staged by the failed attempt are
+ * dropped.
  * @returns `ok` when every record is done (handled or dead-lettered), `abandoned` when the member is going away
  * @throws BusError `CM_ERR_BUS_DEAD_LETTER_FAILED` as {@link processRecord}
  */
