@@ -25,6 +25,7 @@ import { freePort, REPO_ROOT, startEmbeddedProcess } from '../gateway/embedded-p
 import { BenchError } from '../src/index.js';
 import { findListeningPid, portsOf } from './cpu.js';
 import type { TokenSigner } from './tokens.js';
+import { readWorkCounts, type WorkCounts } from './work-counts.js';
 
 const ISSUER = 'chatmesh-dev';
 const AUDIENCE = 'chatmesh';
@@ -40,6 +41,8 @@ export interface SendDeliverTarget {
   serverProcesses(): Array<{ name: string; pid: number }>;
   /** Each gateway process: its pid (node's) and its ops server (`/metrics`, `/ready`). */
   gatewayProcesses(): Array<{ pid: number; opsUrl: string }>;
+  /** Stack mode: Cassandra and Kafka work done so far in the run's keyspace and namespace. */
+  workCounts?(): Promise<WorkCounts>;
   stop(): Promise<void>;
 }
 
@@ -307,6 +310,10 @@ export async function startStack(options: {
       },
       serverProcesses: () => [...processes.map((proc) => ({ name: proc.name, pid: proc.child.pid ?? 0 })), ...servers],
       gatewayProcesses: () => gateways.map((proc) => ({ pid: proc.child.pid ?? 0, opsUrl: proc.opsUrl })),
+      workCounts: async () => {
+        await admin.connect();
+        return readWorkCounts(cql, admin, keyspace, namespace);
+      },
       stop,
     };
   } catch (error) {
