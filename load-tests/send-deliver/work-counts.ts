@@ -87,9 +87,7 @@ export function workRows(work: ReturnType<typeof workPerMessage>): Array<[string
     [
       'Cassandra per message',
       `${total((c) => c.writes)} writes, ${total((c) => c.reads)} reads, ${total((c) => c.scans)} scans: ` +
-        tables
-          .map(([table, c]) => `${table} ${c.writes}w/${c.reads}r${c.scans > 0 ? `/${c.scans}s` : ''}`)
-          .join(', '),
+        tables.map(([table, c]) => `${table} ${c.writes}w/${c.reads}r${c.scans > 0 ? `/${c.scans}s` : ''}`).join(', '),
     ],
     [
       'Kafka per message',
