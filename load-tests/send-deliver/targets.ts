@@ -41,6 +41,8 @@ export interface SendDeliverTarget {
   serverProcesses(): Array<{ name: string; pid: number }>;
   /** Each gateway process: its pid (node's) and its ops server (`/metrics`, `/ready`). */
   gatewayProcesses(): Array<{ pid: number; opsUrl: string }>;
+  /** Every service process's ops server (`/metrics`), and the namespace its topic and group names carry. */
+  metricsSources(): { opsUrls: string[]; namespace: string };
   /** Stack mode: Cassandra and Kafka work done so far in the run's keyspace and namespace. */
   workCounts?(): Promise<WorkCounts>;
   stop(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startEmbedded(options: {
     },
     serverProcesses: () => [{ name: 'embedded (all services)', pid: embedded.pid }],
     gatewayProcesses: () => [{ pid: embedded.pid, opsUrl: embedded.gatewayUrl }],
+    metricsSources: () => ({ opsUrls: [embedded.gatewayUrl], namespace: '' }),
     stop: () => embedded.stop(),
   };
 }
@@ -310,6 +313,7 @@ export async function startStack(options: {
       },
       serverProcesses: () => [...processes.map((proc) => ({ name: proc.name, pid: proc.child.pid ?? 0 })), ...servers],
       gatewayProcesses: () => gateways.map((proc) => ({ pid: proc.child.pid ?? 0, opsUrl: proc.opsUrl })),
+      metricsSources: () => ({ opsUrls: processes.map((proc) => proc.opsUrl), namespace }),
       workCounts: async () => {
         await admin.connect();
         return readWorkCounts(cql, admin, keyspace, namespace);
