@@ -52,10 +52,8 @@ export interface ReceiptProcessor {
   noteStored(chatId: string, seq: number): void;
 }
 
-/** Members from which a chat's pointers are kept between reports (smaller chats are cheap to read). */
-export const POINTER_CACHE_MIN_MEMBERS = 64;
-/** Chats whose pointers are kept; the least recently used is dropped past it. */
-const POINTER_CACHE_CHATS = 1_000;
+/** Pointers (one per member of a chat) kept between reports in all; least recently used chats dropped past it. */
+const POINTER_CACHE_ENTRIES = 262_144;
 /** Chats whose highest known stored seq, and direct chats whose two members, are remembered (oldest dropped). */
 const KNOWN_CHATS = 50_000;
 
@@ -153,8 +151,8 @@ function hasMessageIn(seqs: readonly number[] | undefined, after: number, upTo: 
  * Crash safety: entries are produced before the pointer is raised, with dedupe keys the sequencer
  * honours, so a report replayed after a crash recomputes the same entries and adds none twice. A group's members
  * are read on every report (a removal must count at once); a direct chat's two members never change, so they are
- * read once. Pointers are read too, except a big chat's within one ownership of its partition (its only writer
- * is then this processor; a rebalance changes the assignment id, which reads them again). That a report is not
+ * read once. Pointers are read once per ownership of the chat's partition (its only writer is then this processor;
+ * a rebalance changes the assignment id, which reads them again). That a report is not
  * ahead of the chat log is proven by the highest seq this process saw stored (chat events, earlier checks) or,
  * past it, by reading that one row.
  */
@@ -203,22 +201,43 @@ export function createReceiptProcessor(
     return members;
   }
 
-  /** Big chats' pointers as this processor last wrote them, per ownership of their partition. */
-  const pointerCache = new Map<string, { assignmentId: string; pointers: Map<string, ReceiptPointers> }>();
+  /**
+   * Chats' pointers as this processor last read or wrote them, per ownership of their partition: while the
+   * assignment holds, this processor is their only writer, so a kept map is what the store holds.
+   */
+  const pointerCache = new Map<
+    string,
+    { assignmentId: string; pointers: Map<string, ReceiptPointers>; size: number }
+  >();
+  let cachedPointers = 0;
 
-  /** The chat's pointers: kept ones when this ownership has them, else read (the only writer is this one). */
-  function pointersOf(chatId: string, assignmentId: string | undefined): Promise<Map<string, ReceiptPointers>> {
-    const cached = assignmentId === undefined ? undefined : pointerCache.get(chatId);
-    if (cached !== undefined && cached.assignmentId === assignmentId) return Promise.resolve(cached.pointers);
-    if (cached !== undefined) pointerCache.delete(chatId);
-    return store.receipts.pointersOfChat(chatId);
+  /** The chat's pointers: kept ones when this ownership has them, else read and kept. */
+  async function pointersOf(chatId: string, assignmentId: string | undefined): Promise<Map<string, ReceiptPointers>> {
+    const cached = pointerCache.get(chatId);
+    if (cached !== undefined && cached.assignmentId === assignmentId) {
+      pointerCache.delete(chatId);
+      pointerCache.set(chatId, cached);
+      return cached.pointers;
+    }
+    const pointers = await store.receipts.pointersOfChat(chatId);
+    if (assignmentId !== undefined) keepPointers(chatId, assignmentId, pointers);
+    return pointers;
   }
 
-  /** Keeps a big chat's pointers after this processor raised one of them. */
   function keepPointers(chatId: string, assignmentId: string, pointers: Map<string, ReceiptPointers>): void {
-    pointerCache.delete(chatId);
-    pointerCache.set(chatId, { assignmentId, pointers });
-    if (pointerCache.size > POINTER_CACHE_CHATS) pointerCache.delete(pointerCache.keys().next().value!);
+    const old = pointerCache.get(chatId);
+    if (old !== undefined) {
+      pointerCache.delete(chatId);
+      cachedPointers -= old.size;
+    }
+    // The size as counted now: the kept map itself grows when a new member's pointer is set in it.
+    pointerCache.set(chatId, { assignmentId, pointers, size: pointers.size });
+    cachedPointers += pointers.size;
+    for (const [oldest, entry] of pointerCache) {
+      if (cachedPointers <= POINTER_CACHE_ENTRIES || oldest === chatId) break;
+      pointerCache.delete(oldest);
+      cachedPointers -= entry.size;
+    }
   }
 
   async function reject(report: ReceiptReport, code: ErrorCode, message: string): Promise<ReportOutcome> {
@@ -407,7 +426,7 @@ export function createReceiptProcessor(
         ...(deliveredMoved ? { deliveredSeq: next.deliveredSeq } : {}),
         ...(readMoved ? { readSeq: next.readSeq } : {}),
       });
-      if (assignmentId !== undefined && members.length >= POINTER_CACHE_MIN_MEMBERS) {
+      if (assignmentId !== undefined) {
         // What the store now holds for the reporter (raise only ever raises), kept for the next report.
         pointers.set(reporter, next);
         keepPointers(chatId, assignmentId, pointers);

@@ -211,3 +211,27 @@ test("a group's members are read on every report: a removed member is refused at
   await t.store.directory.removeMember(t.chatId, 'c', 4);
   assert.equal((await t.processor.process(t.report('c', 'DELIVERED', 3))).code, 'CM_ERR_RECEIPTS_NOT_A_MEMBER');
 });
+
+test("a chat's pointers are read once per ownership of its partition, and kept as this processor raises them", async () => {
+  let reads = 0;
+  const t = await setup('direct', ['a', 'b'], ['a', 'a', 'a'], undefined, (store) => ({
+    ...store,
+    receipts: {
+      ...store.receipts,
+      pointersOfChat: async (chatId) => {
+        reads++;
+        return store.receipts.pointersOfChat(chatId);
+      },
+    },
+  }));
+  const owner = { assignmentId: 'a1' };
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 2), owner)).outcome, 'applied');
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3), owner)).outcome, 'applied');
+  // Kept, not re-read: the kept pointer (3) makes a repeated report a no-op, as the store would.
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3), owner)).outcome, 'unchanged');
+  assert.equal(reads, 1);
+  assert.deepEqual(await t.produced(2), ['a DELIVERED 1-2 *', 'a DELIVERED 3-3 *']);
+  // Another ownership (after a rebalance) reads them again.
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 4), { assignmentId: 'a2' })).outcome, 'applied');
+  assert.equal(reads, 2);
+});
