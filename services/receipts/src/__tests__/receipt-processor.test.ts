@@ -225,6 +225,9 @@ test("a chat's pointers are read once per ownership of its partition, and kept a
     },
   }));
   const owner = { assignmentId: 'a1' };
+  // Read once and kept even when a report moves nothing (a's pointer, raised before this ownership).
+  await t.store.receipts.raise(t.chatId, 'a', { deliveredSeq: 4 });
+  assert.equal((await t.processor.process(t.report('a', 'DELIVERED', 4), owner)).outcome, 'unchanged');
   assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 2), owner)).outcome, 'applied');
   assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3), owner)).outcome, 'applied');
   // Kept, not re-read: the kept pointer (3) makes a repeated report a no-op, as the store would.
