@@ -102,6 +102,12 @@ export function sendMessageCommand(
     chatId,
     origin,
     traceparent: null,
-    command: { 'chatmesh.chat.SendMessage': { clientMessageId, content: { body, envelopes: [], attachments: [] } } },
+    command: {
+      'chatmesh.chat.SendMessage': {
+        afterClientMessageId: null,
+        clientMessageId,
+        content: { body, envelopes: [], attachments: [] },
+      },
+    },
   };
 }

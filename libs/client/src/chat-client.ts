@@ -180,9 +180,12 @@ export interface ChatClient {
 }
 
 interface PendingCommand {
-  readonly entry: OutboxEntry;
+  /** Replaced when a send's predecessor is refused for good (it then names the one before). */
+  entry: OutboxEntry;
   attempts: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A send refused as out of order waits for this earlier send of the chat to be answered. */
+  waitingFor?: string | undefined;
   readonly resolve: (ack: AckResultFrame) => void;
   readonly reject: (error: ClientError) => void;
 }
@@ -204,6 +207,11 @@ class ChatClientImpl implements ChatClient {
   private readonly events = new TypedEmitter<ChatClientEvents>();
   private readonly sequencer = new ChatSequencer();
   private readonly pending = new Map<string, PendingCommand>();
+  /**
+   * Per chat, this client's newest send not acknowledged yet: the next send names it (`afterClientMessageId`), so
+   * the server stores a sender's messages in the order they were sent, whatever is refused, lost or re-sent.
+   */
+  private readonly unackedSends = new Map<string, string>();
   private readonly unsentReads = new Map<string, number>();
   private readonly statuses = new MessageStatusTracker();
   /** Chats with a `typing: true` out, and when it was sent. */
@@ -275,11 +283,15 @@ class ChatClientImpl implements ChatClient {
 
   send(chatId: string, content: MessageContent, options: { clientMessageId?: string } = {}): Promise<CommandAck> {
     const requestId = newId();
+    const clientMessageId = options.clientMessageId ?? requestId;
+    const after = this.unackedSends.get(chatId);
+    this.unackedSends.set(chatId, clientMessageId);
     return this.enqueue({
       type: 'send',
       requestId,
       chatId,
-      clientMessageId: options.clientMessageId ?? requestId,
+      clientMessageId,
+      ...(after !== undefined && after !== clientMessageId ? { afterClientMessageId: after } : {}),
       ...(content.body !== undefined ? { body: content.body } : {}),
       ...(content.envelopes !== undefined ? { envelopes: content.envelopes } : {}),
       ...(content.attachments !== undefined ? { attachments: content.attachments } : {}),
@@ -447,6 +459,8 @@ class ChatClientImpl implements ChatClient {
     }
     for (const entry of entries) {
       if (this.pending.has(entry.requestId)) continue;
+      // Oldest first: the newest restored send of each chat is what a new send comes after.
+      if (entry.command.type === 'send') this.unackedSends.set(entry.command.chatId, entry.command.clientMessageId);
       // Restored commands have no caller waiting; their outcome is reported by the ack / reject events.
       this.pending.set(entry.requestId, {
         entry,
@@ -797,7 +811,63 @@ class ChatClientImpl implements ChatClient {
     const command = this.pending.get(frame.requestId);
     if (command === undefined) return;
     this.settle(command);
+    const sent = command.entry.command;
+    if (sent.type === 'send') {
+      if (this.unackedSends.get(sent.chatId) === sent.clientMessageId) this.unackedSends.delete(sent.chatId);
+      this.releaseSuccessors(sent.chatId, sent.clientMessageId);
+    }
     command.resolve(frame);
+  }
+
+  /** Sends that waited for `clientMessageId` (refused as out of order) go again: it is stored now. */
+  private releaseSuccessors(chatId: string, clientMessageId: string): void {
+    for (const waiting of this.pending.values()) {
+      if (waiting.waitingFor !== clientMessageId || waiting.entry.command.chatId !== chatId) continue;
+      waiting.waitingFor = undefined;
+      if (this.stateValue === 'live' && waiting.retryTimer === undefined) this.transmitCommand(waiting);
+    }
+  }
+
+  /**
+   * A send refused for good will never be stored: the sends that named it name its own predecessor instead (or
+   * none), in the outbox storage too, and those waiting for it go again.
+   */
+  private unlinkRefusedSend(refused: PendingCommand): void {
+    const gone = refused.entry.command;
+    if (gone.type !== 'send') return;
+    const before = gone.afterClientMessageId;
+    if (this.unackedSends.get(gone.chatId) === gone.clientMessageId) {
+      if (before === undefined) this.unackedSends.delete(gone.chatId);
+      else this.unackedSends.set(gone.chatId, before);
+    }
+    for (const successor of this.pending.values()) {
+      const next = successor.entry.command;
+      if (next.type !== 'send' || next.chatId !== gone.chatId || next.afterClientMessageId !== gone.clientMessageId)
+        continue;
+      this.relink(successor, before);
+    }
+    this.releaseSuccessors(gone.chatId, gone.clientMessageId);
+  }
+
+  /** Replaces a pending send's predecessor (undefined: none), in memory and in the outbox storage. */
+  private relink(command: PendingCommand, after: string | undefined): void {
+    const current = command.entry.command;
+    if (current.type !== 'send') return;
+    const { afterClientMessageId: _previous, ...rest } = current;
+    command.entry = {
+      ...command.entry,
+      command: after === undefined ? rest : { ...rest, afterClientMessageId: after },
+    };
+    if (command.waitingFor === _previous) command.waitingFor = undefined;
+    this.options.storage.put(command.entry).catch((cause: unknown) => {
+      this.events.emit(
+        'error',
+        new ClientError('CM_ERR_CLIENT_CLOSED', 'the outbox storage could not update a pending send', {
+          cause,
+          retriable: true,
+        }),
+      );
+    });
   }
 
   private onCommandRefused(frame: RejectFrame | FrameOf<'error'>, reject: RejectFrame | undefined): void {
@@ -810,6 +880,25 @@ class ChatClientImpl implements ChatClient {
       serverCode: frame.code,
       ...(command.entry.command.type === 'send' ? { clientMessageId: command.entry.command.clientMessageId } : {}),
     };
+    const refused = command.entry.command;
+    if (frame.code === 'CM_ERR_CHAT_OUT_OF_ORDER' && refused.type === 'send') {
+      // Not an attempt that failed: the earlier send must be stored first. Wait for its answer while it is in this
+      // outbox; otherwise it is not coming (answered, or lost with an earlier client): stop naming it.
+      const predecessor = refused.afterClientMessageId;
+      const inOutbox = [...this.pending.values()].some(
+        (other) =>
+          other !== command &&
+          other.entry.command.type === 'send' &&
+          other.entry.command.chatId === refused.chatId &&
+          other.entry.command.clientMessageId === predecessor,
+      );
+      if (inOutbox) command.waitingFor = predecessor;
+      else {
+        this.relink(command, undefined);
+        if (this.stateValue === 'live') this.transmit(command.entry.command);
+      }
+      return;
+    }
     if (frame.retriable && command.attempts < this.options.maxCommandAttempts) {
       const delayMs = computeRetryDelayMs(this.options.backoff, command.attempts, this.options.random);
       command.retryTimer = setTimeout(() => {
@@ -819,6 +908,7 @@ class ChatClientImpl implements ChatClient {
       return;
     }
     this.settle(command);
+    this.unlinkRefusedSend(command);
     const error = frame.retriable
       ? new ClientError(
           'CM_ERR_CLIENT_RETRIES_EXHAUSTED',
@@ -885,6 +975,7 @@ class ChatClientImpl implements ChatClient {
   }
 
   private transmitCommand(command: PendingCommand): void {
+    command.waitingFor = undefined;
     if (this.transmit(command.entry.command)) command.attempts += 1;
   }
 

@@ -37,6 +37,12 @@ export const sendFrameSchema = z.strictObject({
   chatId: id,
   /** Makes every stage idempotent: a retry with the same id gets the original ack, never a second message. */
   clientMessageId: id,
+  /**
+   * This device's previous message in the chat that must be stored first (the SDK sets it while that one is
+   * unacknowledged): until it is, the send is refused with the retriable CM_ERR_CHAT_OUT_OF_ORDER, so a sender's
+   * messages keep their order across refusals, lost answers and reconnects.
+   */
+  afterClientMessageId: id.optional(),
   body: z.string().max(CHAT_LIMITS.maxBodyBytes).optional(),
   envelopes: z.array(envelopeSchema).max(CHAT_LIMITS.maxEnvelopes).optional(),
   attachments: z.array(attachmentSchema).max(CHAT_LIMITS.maxAttachments).optional(),

@@ -45,6 +45,7 @@ function commandOf(frame: CommandFrame): ChatCommand['command'] {
       return {
         'chatmesh.chat.SendMessage': {
           clientMessageId: frame.clientMessageId,
+          afterClientMessageId: frame.afterClientMessageId ?? null,
           content: {
             body: frame.body ?? null,
             envelopes: (frame.envelopes ?? []).map((e) => ({

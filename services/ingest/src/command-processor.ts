@@ -237,10 +237,18 @@ export function createCommandProcessor(
     const { epoch, out } = context;
     const chatId = commands[0]!.chatId;
     const keys = commands.map((command) => sendKey(command.origin.userId, sendOf(command).clientMessageId));
-    const known = await store.chatLog.findKeys(chatId, keys);
+    // The predecessors a send names are looked up with the sends' own keys: one read for both.
+    const after = commands.map((command) => {
+      const previous = sendOf(command).afterClientMessageId;
+      return previous === null ? null : sendKey(command.origin.userId, previous);
+    });
+    const predecessors = after.filter((key): key is string => key !== null);
+    const known = await store.chatLog.findKeys(chatId, [...new Set([...keys, ...predecessors])]);
     const stored = new Map<string, LogEntry>();
     await Promise.all(
       [...known].map(async ([key, seq]) => {
+        // A predecessor only needs its key indexed, not its row read back.
+        if (!keys.includes(key)) return;
         const entry = await store.chatLog.get(chatId, seq);
         if (entry?.idempotencyKey === key) stored.set(key, entry);
       }),
@@ -254,11 +262,22 @@ export function createCommandProcessor(
     const slots: Slot[] = [];
     const drafts: AppendDraft[] = [];
     const planned = new Set<string>();
+    /** Keys of this run's sends that will be appended (a refused one is not). */
+    const appending = new Set<string>();
     commands.forEach((command, index) => {
       const key = keys[index]!;
       const entry = stored.get(key);
       if (entry) return void slots.push({ entry });
       try {
+        const predecessor = after[index];
+        // Stored before, or appended earlier in this run.
+        if (predecessor != null && !known.has(predecessor) && !appending.has(predecessor)) {
+          throw new CommandRejectedError(
+            'CM_ERR_CHAT_OUT_OF_ORDER',
+            `the sender's earlier message ${sendOf(command).afterClientMessageId ?? ''} is not stored yet`,
+            chatId,
+          );
+        }
         const plan = planCommand(command, state);
         // A message repeated within the batch is one message: it takes one token (the append stores it once).
         const repeated = planned.has(key);
@@ -271,6 +290,7 @@ export function createCommandProcessor(
           );
         }
         const { origin } = command;
+        appending.add(key);
         slots.push({ draft: drafts.length, clientMessageId: sendOf(command).clientMessageId });
         drafts.push({
           streamId: chatId,

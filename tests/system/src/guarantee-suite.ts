@@ -70,7 +70,9 @@ function sender(userId: string): Sender {
 }
 
 function send(clientMessageId: string, body: string): CommandBody {
-  return { 'chatmesh.chat.SendMessage': { clientMessageId, content: GatewayDriver.text(body) } };
+  return {
+    'chatmesh.chat.SendMessage': { afterClientMessageId: null, clientMessageId, content: GatewayDriver.text(body) },
+  };
 }
 
 function createGroup(members: readonly string[], name: string): CommandBody {
@@ -376,6 +378,7 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
         (
           await command(member, target.chatId, {
             'chatmesh.chat.SendMessage': {
+              afterClientMessageId: null,
               clientMessageId: `${runId}-bad3`,
               content: { body: null, envelopes: [], attachments: [] },
             },

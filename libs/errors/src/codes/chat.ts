@@ -38,6 +38,12 @@ export const CHAT_CODES = defineCodes({
     retriable: true,
     fix: 'Retry later with the same client message id; the SDK outbox does this with backoff.',
   },
+  CM_ERR_CHAT_OUT_OF_ORDER: {
+    message:
+      "The message names an earlier message of the sender (afterClientMessageId) that the chat does not hold yet; storing this one first would change the sender's order.",
+    retriable: true,
+    fix: 'Send the earlier message first (or again), then this one with the same client message id; the SDK outbox does this by itself. If the earlier one was refused for good, send this one naming the message before it, or none.',
+  },
   CM_ERR_CHAT_NOT_GROUP: {
     message: 'The operation applies to groups only (a direct chat has no name, admins or members to change).',
     retriable: false,

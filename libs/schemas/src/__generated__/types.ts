@@ -323,6 +323,11 @@ export interface SendMessage {
   readonly clientMessageId: string;
   /** The message content. */
   readonly content: MessageContent;
+  /**
+   * The client message id of the sender's previous message in this chat from the same outbox, which must be stored first: ingest refuses this one (retriable, CM_ERR_CHAT_OUT_OF_ORDER) until it is, so a sender's messages keep the order they were sent in across refusals, lost answers and reconnects. Null: no constraint.
+   * @default null
+   */
+  readonly afterClientMessageId: null | string;
 }
 
 /**

@@ -82,7 +82,7 @@ test('a record written with ChatCommand v1 is read as the current version (new f
   const versions = registry.versionsOf('chat.commands-value');
   assert.deepEqual(
     versions.map((v) => v.version),
-    [1, 2],
+    [1, 2, 3],
   );
   const v1 = versions[0];
   assert.ok(v1 && v1.id !== codec.schemaIdOf('chat.commands-value'));
@@ -92,6 +92,9 @@ test('a record written with ChatCommand v1 is read as the current version (new f
   assert.equal(decoded.schemaId, v1.id);
   assert.equal(decoded.value.traceparent, null);
   assert.equal(decoded.value.chatId, 'c-1');
+  const send = (decoded.value as unknown as { command: Record<string, { afterClientMessageId: string | null }> })
+    .command['chatmesh.chat.SendMessage'];
+  assert.equal(send?.afterClientMessageId, null, 'a v1 send names no earlier message');
 });
 
 test('a value that does not match the schema fails with CM_ERR_SCHEMA_ENCODE and the bad paths', async () => {

@@ -76,9 +76,19 @@ const createGroup = (chatId: string, creator: string, members: string[]): ChatCo
   command(chatId, creator, {
     'chatmesh.chat.CreateChat': { kind: 'GROUP', memberUserIds: members, name: 'Team', pictureAttachmentId: null },
   });
-const send = (chatId: string, userId: string, clientMessageId: string, body = 'hello'): ChatCommand =>
+const send = (
+  chatId: string,
+  userId: string,
+  clientMessageId: string,
+  body = 'hello',
+  afterClientMessageId: string | null = null,
+): ChatCommand =>
   command(chatId, userId, {
-    'chatmesh.chat.SendMessage': { clientMessageId, content: { body, envelopes: [], attachments: [] } },
+    'chatmesh.chat.SendMessage': {
+      afterClientMessageId,
+      clientMessageId,
+      content: { body, envelopes: [], attachments: [] },
+    },
   });
 
 describe('ingest command processor', () => {
@@ -236,6 +246,7 @@ describe('ingest command processor', () => {
     const leak = await h.processor.process(
       command(chat, 'alice', {
         'chatmesh.chat.SendMessage': {
+          afterClientMessageId: null,
           clientMessageId: 'leak',
           content: {
             body: null,
@@ -249,6 +260,37 @@ describe('ingest command processor', () => {
     );
     assert.deepEqual(leak, { accepted: false, code: 'CM_ERR_CHAT_INVALID_COMMAND' });
     assert.equal((await h.store.chatLog.readAfter(chat, 0, 10)).length, 1);
+  });
+
+  test("a send naming an earlier message that is not stored is refused (retriable) until it is: the sender's order holds", async () => {
+    const h = await harness({ sendBurst: 3 });
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob']));
+    const second = send(chat, 'alice', 'm2', 'second', 'm1');
+    assert.deepEqual(await h.processor.process(second), { accepted: false, code: 'CM_ERR_CHAT_OUT_OF_ORDER' });
+    await waitFor(() => h.results.some((r) => r.reason?.code === 'CM_ERR_CHAT_OUT_OF_ORDER'), {
+      description: 'the refusal reaches the sender',
+    });
+    assert.equal(h.results.find((r) => r.reason?.code === 'CM_ERR_CHAT_OUT_OF_ORDER')?.reason?.retriable, true);
+    assert.ok((await h.processor.process(send(chat, 'alice', 'm1', 'first'))).accepted);
+    assert.ok((await h.processor.process(second)).accepted);
+    // In one run: a predecessor refused by the rate limit (burst 3, one token left) takes its successor with it.
+    const outcomes = await h.processor.processBatch([
+      send(chat, 'alice', 'm3', 'third', 'm2'),
+      send(chat, 'alice', 'm4', 'fourth', 'm3'),
+      send(chat, 'alice', 'm5', 'fifth', 'm4'),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.accepted ? 'ok' : o.code)),
+      ['ok', 'CM_ERR_CHAT_RATE_LIMITED', 'CM_ERR_CHAT_OUT_OF_ORDER'],
+    );
+    const bodies = await Promise.all(
+      (await h.store.chatLog.readAfter(chat, 1, 10)).map(async (row) => {
+        const event = (await h.codec.decode<ChatEvent>(row.payload)).value.event;
+        return 'chatmesh.chat.MessageReceived' in event ? event['chatmesh.chat.MessageReceived'].content.body : null;
+      }),
+    );
+    assert.deepEqual(bodies, ['first', 'second', 'third']);
   });
 
   test('a sender over the chat rate limit is refused with a retriable code', async () => {
@@ -412,6 +454,7 @@ describe('ingest command processor', () => {
     const unencodable = (clientMessageId: string): ChatCommand =>
       command(chat, 'alice', {
         'chatmesh.chat.SendMessage': {
+          afterClientMessageId: null,
           clientMessageId,
           content: {
             body: null,

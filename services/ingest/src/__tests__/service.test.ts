@@ -57,7 +57,11 @@ test('ingest consumes chat.commands, stores and emits chat.events, and parks a p
       origin: { ...origin, requestId: 'r2' },
       traceparent: null,
       command: {
-        'chatmesh.chat.SendMessage': { clientMessageId: 'm1', content: { body: 'hi', envelopes: [], attachments: [] } },
+        'chatmesh.chat.SendMessage': {
+          afterClientMessageId: null,
+          clientMessageId: 'm1',
+          content: { body: 'hi', envelopes: [], attachments: [] },
+        },
       },
     });
 

@@ -146,6 +146,7 @@ describe('ingest: two writers of one partition at once (real Kafka and Cassandra
     const send = (clientMessageId: string): Promise<unknown> =>
       command('alice', {
         'chatmesh.chat.SendMessage': {
+          afterClientMessageId: null,
           clientMessageId,
           content: { body: clientMessageId, envelopes: [], attachments: [] },
         },

@@ -275,6 +275,22 @@ export async function startFakeGateway(): Promise<FakeGateway> {
           }
           const previous = answered.get(idKey);
           if (previous) return sendFrame(conn, { ...previous, requestId: frame.requestId });
+          // As ingest does: a send naming an earlier message of its sender waits until that one is stored.
+          if (
+            frame.type === 'send' &&
+            frame.afterClientMessageId !== undefined &&
+            !answered.has(`${userId}/${frame.afterClientMessageId}`)
+          ) {
+            return sendFrame(conn, {
+              type: 'reject',
+              requestId: frame.requestId,
+              chatId: frame.chatId,
+              clientMessageId: frame.clientMessageId,
+              code: 'CM_ERR_CHAT_OUT_OF_ORDER',
+              message: 'the earlier message is not stored yet',
+              retriable: true,
+            });
+          }
           let seq: number;
           if (frame.type === 'send') seq = post(frame.chatId, userId, frame.body ?? '', frame.clientMessageId);
           else {

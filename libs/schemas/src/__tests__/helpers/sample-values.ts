@@ -67,7 +67,7 @@ export const SAMPLE_VALUES: { readonly [K in keyof RecordTypes]: RecordTypes[K] 
   'chatmesh.chat.ChatCommand': {
     chatId: 'c-1',
     origin,
-    command: { 'chatmesh.chat.SendMessage': { clientMessageId: 'cm-1', content } },
+    command: { 'chatmesh.chat.SendMessage': { clientMessageId: 'cm-1', content, afterClientMessageId: 'cm-0' } },
     traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
   },
   'chatmesh.chat.ChatEvent': {

@@ -242,6 +242,7 @@ export async function startReceiptsHarness(
     async send(sender, chatId, body = 'hi') {
       const result = await command(sender, chatId, {
         'chatmesh.chat.SendMessage': {
+          afterClientMessageId: null,
           clientMessageId: randomUUID(),
           content: { body, envelopes: [], attachments: [] },
         },
