@@ -55,7 +55,12 @@ export function commandType(command: ChatCommand): string {
 }
 
 /** Counts one handled command; `nowMs` is when it was stored (its outcome known). */
-export function recordCommand(metrics: IngestMetrics, command: ChatCommand, outcome: CommandOutcome, nowMs: number): void {
+export function recordCommand(
+  metrics: IngestMetrics,
+  command: ChatCommand,
+  outcome: CommandOutcome,
+  nowMs: number,
+): void {
   const type = commandType(command);
   if (!outcome.accepted) {
     metrics.ingestCommandsTotal.inc({ type, outcome: 'refused' });
