@@ -9,12 +9,14 @@
 # The bundles resolve schema files, migrations and npm packages inside the tree they were built in,
 # so the runtime stage keeps that tree at the same path (/app).
 #
-# Node 20 on Debian bookworm (glibc 2.36): the uWebSockets.js build the gateway loads
-# (@trufflesuite/uws-js-unofficial 20.30) ships binaries for Node 16-20 only, and newer builds need
-# glibc 2.38. Change NODE_IMAGE only together with that dependency (issue 13, item 5).
+# Node 24 LTS on Debian trixie (glibc 2.41). The gateway loads the uWebSockets.js build that fits the
+# running Node ABI and glibc (services/delivery-gateway/src/native-uws.ts): on Node 22/24 that is the
+# optional @btc-vision/uwebsockets.js 20.57, whose binaries need glibc 2.38, so the base image must be
+# trixie (or newer), not bookworm (2.36), where the gateway refuses with CM_ERR_GATEWAY_UWS_UNSUPPORTED.
+# A Node 20 base (node:20-bookworm-slim) still works: it loads @trufflesuite/uws-js-unofficial 20.30.
 # hadolint is run by `npm test` (deploy/images/src/__tests__/dockerfile-lint.integration.test.ts).
 
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+ARG NODE_IMAGE=node:24-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

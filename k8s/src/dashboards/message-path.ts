@@ -32,6 +32,45 @@ export function messagePathDashboard(): DashboardBuilder {
         { expr: 'chatmesh:records_consumed:rate5m', legend: '{{group}} ← {{topic}}' },
       ]),
     )
+    .withRow(row('Ingest and fan-out'))
+    .withPanel(
+      timeseries(
+        'Commands /s',
+        'reqps',
+        [
+          { expr: 'chatmesh:ingest_commands:rate5m', legend: '{{type}} {{outcome}}' },
+          { expr: 'chatmesh:ingest_refusals:rate5m', legend: 'refused {{code}}' },
+        ],
+        {
+          description: 'duplicate: a retried send answered with its original result; refused: the device got an error.',
+        },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        'Command received → stored',
+        's',
+        [
+          { expr: 'chatmesh:ingest_command_to_stored_seconds:p50', legend: 'p50 {{type}}' },
+          { expr: 'chatmesh:ingest_command_to_stored_seconds:p99', legend: 'p99 {{type}}' },
+        ],
+        { description: "From the gateway's receipt of the frame to ingest having stored it (clocks of two hosts)." },
+      ),
+    )
+    .withPanel(
+      timeseries('Batch sizes', 'short', [
+        { expr: 'chatmesh:ingest_batch_size_commands:mean', legend: 'ingest: commands per batch' },
+        { expr: 'chatmesh:fan_out_recipients_per_event:mean', legend: 'fan-out: recipients per event ({{path}})' },
+      ]),
+    )
+    .withPanel(
+      timeseries('Fan-out /s', 'reqps', [
+        { expr: 'chatmesh:fan_out_events_expanded:rate5m', legend: 'events {{path}}' },
+        { expr: 'chatmesh:fan_out_inbox_entries:rate5m', legend: 'inbox entries {{result}}' },
+        { expr: 'chatmesh:fan_out_deliveries_routed:rate5m', legend: 'deliveries routed' },
+        { expr: 'chatmesh:fan_out_pushes_requested:rate5m', legend: 'pushes {{source}}' },
+      ]),
+    )
     .withRow(row('Backlog and failures'))
     .withPanel(
       timeseries('Lag (records behind)', 'short', [

@@ -21,7 +21,7 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
-import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
 import { BroadcastHub, type BroadcastJoin, type BroadcastMember } from './broadcast-hub.js';
 import { ChatPositionFlusher } from './chat-position-flusher.js';
@@ -43,7 +43,7 @@ import { InboxStream, type InboxStreamContext, type InboxStreamOwner } from './i
 import { bearerToken, pending, sendJson } from './internal/http.js';
 import { readHandshake, upgradeAfterAwait } from './internal/async-upgrade.js';
 import type { GATEWAY_METRICS } from './metrics.js';
-import { assertNativeUws } from './native-uws.js';
+import { loadUws } from './native-uws.js';
 import type { TokenVerifier } from './token-verifier.js';
 
 /** The gateway's settings (its config section). */
@@ -219,11 +219,12 @@ const SLOW_HELLO_MS = 1000;
 /**
  * Starts the uWebSockets.js app of one gateway process: `GET /v1/ws` (the client protocol), the HTTP
  * API, the consumer of `gateway.<gatewayId>.deliveries` and the presence lease.
+ * @throws GatewayError `CM_ERR_GATEWAY_UWS_UNSUPPORTED` when no uWebSockets.js build fits this Node and glibc
  * @throws GatewayError `CM_ERR_GATEWAY_NATIVE_UWS_MISSING` when uWS runs its JavaScript fallback
  * @throws GatewayError `CM_ERR_GATEWAY_LISTEN_FAILED` when the port cannot be bound
  */
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
-  assertNativeUws(uWS);
+  const { uWS } = loadUws();
   const { settings, logger, metrics, store, presence, typed, gatewayId } = deps;
   const instanceId = randomUUID();
   const renderer = createInboxRenderer({ store, codec: deps.codec });
@@ -1085,7 +1086,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         return;
       }
       listenSocket = socket;
-      resolve(uWS.us_socket_local_port(socket as unknown as uWS.us_socket));
+      resolve(uWS.us_socket_local_port(socket as unknown as us_socket));
     });
   });
 

@@ -10,7 +10,18 @@ export { GATEWAY_CONFIG, DEFAULT_DEV_SECRET } from './gateway-config.js';
 export { GATEWAY_METRICS } from './metrics.js';
 export { startGateway, type Gateway, type GatewayDeps, type GatewaySettings } from './gateway-server.js';
 export { createTokenVerifier, signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';
-export { assertNativeUws, nativeUwsBinaryPath } from './native-uws.js';
+export {
+  assertNativeUws,
+  currentUwsRuntime,
+  loadUws,
+  nativeUwsBinaryPath,
+  selectUwsBuild,
+  UWS_BUILDS,
+  type UwsBuild,
+  type UwsChoice,
+  type UwsModule,
+  type UwsRuntime,
+} from './native-uws.js';
 export { GatewayError, AuthError } from './errors.js';
 export { InboxStream, REPLAY_BATCH_SIZE } from './inbox-stream.js';
 export { createChatPageLoader, WEB_CHAT_PACKAGE } from './web-chat-page.js';

@@ -4,3 +4,10 @@
  */
 export { fanOutService, FAN_OUT_GROUP_ID, INBOX_SEQUENCER_GROUP_ID } from './service.js';
 export { FAN_OUT_CONFIG } from './fan-out-config.js';
+export {
+  countBroadcastPushes,
+  FAN_OUT_METRICS,
+  recordExpansion,
+  recordSequenced,
+  type FanOutMetrics,
+} from './metrics.js';

@@ -1,10 +1,12 @@
 import { getConfigSection } from '@chatmesh/config';
+import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
 import { FAN_OUT_CONFIG } from './fan-out-config.js';
 import { createInboxSequencer, INBOX_LOG_WRITER, type SequencedOutcome } from './inbox-sequencer.js';
+import { countBroadcastPushes, FAN_OUT_METRICS, recordExpansion, recordSequenced } from './metrics.js';
 import { RecentPayloads } from './recent-payloads.js';
 
 /** The group that expands chat events (one owner per chat.events partition, so per chat). */
@@ -30,8 +32,10 @@ export const fanOutService: ServiceModule = {
   consumes: [TOPICS.chatEvents.name, TOPICS.userInbox.name],
   produces: [TOPICS.userInbox.name, TOPICS.chatBroadcast.name, 'gateway.<id>.deliveries', TOPICS.pushRequests.name],
   config: { fanOut: FAN_OUT_CONFIG },
+  metrics: FAN_OUT_METRICS,
   async start(deps) {
     const settings = getConfigSection(deps.config, 'fanOut', FAN_OUT_CONFIG);
+    const metrics = createMetrics(deps.registry, FAN_OUT_METRICS);
     const topics = await ensureTopics(deps.bus, deps.codec, [
       TOPICS.chatEvents,
       TOPICS.chatBroadcast,
@@ -42,6 +46,7 @@ export const fanOutService: ServiceModule = {
       ...deps,
       broadcast: { threshold: settings.broadcastThreshold, pushWindowMs: settings.broadcastPushWindowMs },
     });
+    countBroadcastPushes(metrics, () => expander.broadcastPushes);
     const payloads = settings.payloadCacheBytes > 0 ? new RecentPayloads(settings.payloadCacheBytes) : undefined;
     const sequencer = createInboxSequencer({ ...deps, devices: deps.presence, ...(payloads ? { payloads } : {}) });
     // One epoch per ownership of a user.inbox partition: the fencing token of the inbox's single writer.
@@ -49,6 +54,7 @@ export const fanOutService: ServiceModule = {
     // broadcast: events written once to chat.broadcast (broadcast chats); the rest went through inboxes.
     const counts = { events: 0, broadcast: 0, inboxEntries: 0, replays: 0, delivered: 0, pushed: 0 };
     const count = (outcome: SequencedOutcome): void => {
+      recordSequenced(metrics, outcome);
       counts.inboxEntries++;
       if (!outcome.created) counts.replays++;
       counts.delivered += outcome.deliveredTo.length;
@@ -73,6 +79,7 @@ export const fanOutService: ServiceModule = {
           value: record.value,
           assignmentId: context.assignmentId,
         });
+        recordExpansion(metrics, expanded);
         counts.events++;
         if (expanded.broadcast) counts.broadcast++;
         // Inbox entries of this message follow: their deliveries render from these bytes (ingest's chat-log row).

@@ -3,3 +3,4 @@
  * embedded launcher runs in-process and `src/main.ts` runs as its own process.
  */
 export { ingestService, INGEST_GROUP_ID } from './service.js';
+export { commandType, INGEST_METRICS, recordCommand, type IngestMetrics } from './metrics.js';

@@ -1,9 +1,11 @@
 import { getConfigSection } from '@chatmesh/config';
+import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { CHAT_LOG_WRITER, createCommandProcessor, type CommandOutcome } from './command-processor.js';
 import { INGEST_CONFIG } from './ingest-config.js';
+import { INGEST_METRICS, recordCommand } from './metrics.js';
 
 /** The consumer group of every ingest instance: one owner per chat.commands partition, so per chat. */
 export const INGEST_GROUP_ID = 'chatmesh.ingest';
@@ -21,8 +23,10 @@ export const ingestService: ServiceModule = {
   consumes: [TOPICS.chatCommands.name],
   produces: [TOPICS.chatEvents.name, 'gateway.<id>.deliveries'],
   config: { ingest: INGEST_CONFIG },
+  metrics: INGEST_METRICS,
   async start(deps) {
     const settings = getConfigSection(deps.config, 'ingest', INGEST_CONFIG);
+    const metrics = createMetrics(deps.registry, INGEST_METRICS);
     const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatCommands, TOPICS.chatEvents]);
     const processor = createCommandProcessor(deps, {
       sendRatePerSecond: settings.sendRatePerSecond,
@@ -32,7 +36,8 @@ export const ingestService: ServiceModule = {
     const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
     const counts = { accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
-    const count = (outcome: CommandOutcome): void => {
+    const count = (command: ChatCommand, outcome: CommandOutcome): void => {
+      recordCommand(metrics, command, outcome, Date.now());
       if (!outcome.accepted) counts.rejected++;
       else if (outcome.duplicate) counts.duplicates++;
       else counts.accepted++;
@@ -49,7 +54,8 @@ export const ingestService: ServiceModule = {
       transactional: true,
       handler: async (command, _record, context) => {
         const epoch = await epochs.epochFor(context.assignmentId, context.confirmOwnership);
-        count(await processor.process(command, { epoch, out: deps.typed.sinkFor(context) }));
+        count(command, await processor.process(command, { epoch, out: deps.typed.sinkFor(context) }));
+        metrics.ingestBatchSizeCommands.observe(1);
       },
       // A busy chat's waiting commands together: one key read, one batched append and one staged output per batch,
       // so one chat is no longer limited to one command per store round trip.
@@ -60,7 +66,8 @@ export const ingestService: ServiceModule = {
           items.map((item) => item.value),
           { epoch, out: deps.typed.sinkFor(context) },
         );
-        for (const outcome of outcomes) count(outcome);
+        outcomes.forEach((outcome, i) => count(items[i]!.value, outcome));
+        metrics.ingestBatchSizeCommands.observe(items.length);
         counts.batches++;
       },
     });

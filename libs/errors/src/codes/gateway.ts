@@ -5,7 +5,12 @@ export const GATEWAY_CODES = defineCodes({
   CM_ERR_GATEWAY_NATIVE_UWS_MISSING: {
     message: 'uWebSockets.js fell back to its slow JavaScript implementation instead of the native binary.',
     retriable: false,
-    fix: 'Run the gateway on a Node version the uWebSockets.js build ships a binary for (Node 20 here; see docs/infrastructure.md, "uWebSockets.js"), and unset UWS_USE_FALLBACK.',
+    fix: 'Run the gateway on a Node version one installed uWebSockets.js build ships a binary for (Node 20, 22 or 24; see docs/infrastructure.md, "uWebSockets.js"), and unset UWS_USE_FALLBACK.',
+  },
+  CM_ERR_GATEWAY_UWS_UNSUPPORTED: {
+    message: 'No installed uWebSockets.js build loads on this platform, Node ABI and glibc.',
+    retriable: false,
+    fix: 'The message lists each build tried and why it does not fit. Node 20 on glibc 2.27+ uses uWebSockets.js (@trufflesuite/uws-js-unofficial 20.30); Node 22 or 24 needs @btc-vision/uwebsockets.js 20.57 installed (an optional dependency of the gateway) and glibc 2.38+ (Debian 13 trixie, Ubuntu 24.04; the node:24-trixie-slim image).',
   },
   CM_ERR_GATEWAY_LISTEN_FAILED: {
     message: 'The gateway could not listen on its host and port.',

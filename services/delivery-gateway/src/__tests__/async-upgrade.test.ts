@@ -6,10 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import uWS, { type us_listen_socket } from 'uWebSockets.js';
+import type { us_listen_socket, us_socket } from 'uWebSockets.js';
 import { WebSocket } from 'ws';
 import { readHandshake, upgradeAfterAwait, type UpgradeHandshake } from '../internal/async-upgrade.js';
 import { pending, type PendingResponse } from '../internal/http.js';
+import { loadUws } from '../native-uws.js';
+
+// The build the gateway itself would load here, so the canary below speaks about that build.
+const { uWS } = loadUws();
 
 interface Data {
   closed: boolean;
@@ -49,7 +53,7 @@ async function serve(upgrade: Upgrade): Promise<{ port: number; close: () => voi
     app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('listen failed')))),
   );
   return {
-    port: uWS.us_socket_local_port(listen as unknown as uWS.us_socket),
+    port: uWS.us_socket_local_port(listen as unknown as us_socket),
     close: () => uWS.us_listen_socket_close(listen),
   };
 }

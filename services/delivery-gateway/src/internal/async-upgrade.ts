@@ -30,10 +30,10 @@ export function readHandshake(req: HttpRequest, context: us_socket_context_t): U
  * buffer malloc'd by the `open` handler). When the stale byte looks like "Connection: close, response
  * done", cork() shuts the just-opened WebSocket down: the client gets 101, then a FIN, no close frame and
  * no `hello`, and `close` runs with 1006 before `res.upgrade` returns (issue 15; upstream
- * uNetworking/uWebSockets#1928, fixed by #1929 in later builds). Uncorked, uWS writes the 101 in ~25
- * small writes instead of one and prints a one-time "writes must be made from within a corked callback"
- * warning; `async-upgrade.test.ts` fails once a uWS build without the bug is installed, so corking can
- * come back then.
+ * uNetworking/uWebSockets#1928, fixed by #1929, which neither build the gateway loads carries: see
+ * `native-uws.ts`). Uncorked, uWS writes the 101 in ~25 small writes instead of one and prints a "writes
+ * must be made from within a corked callback" warning per upgrade; `async-upgrade.test.ts` fails once the
+ * build the gateway loads no longer has the bug, so corking can come back then.
  */
 export function upgradeAfterAwait<T>(state: PendingResponse, userData: T, handshake: UpgradeHandshake): boolean {
   if (state.aborted) return false;
