@@ -3,6 +3,10 @@ import {
   DEFAULT_USER_SETTINGS,
   type DeliveryDeadline,
   type DeviceStore,
+  type PushChannel,
+  type PushChannelProvider,
+  type PushChannelRecord,
+  type PushChannelStore,
   type ReceiptPointers,
   type ReceiptStore,
   type UserSettings,
@@ -176,6 +180,39 @@ export function createCassandraDeviceStore(client: cassandra.Client, ks: string)
       if (row && row['removed_at']) return;
       const registered = (row?.['registered_at'] as Date | null | undefined) ?? new Date(atMs);
       await client.execute(q.remove, [new Date(atMs), registered, userId, deviceId]);
+    },
+  };
+}
+
+/** Cassandra {@link PushChannelStore} over `push_channels`: every write USING TIMESTAMP = its time, in microseconds. */
+export function createCassandraPushChannelStore(client: cassandra.Client, ks: string): PushChannelStore {
+  const q = {
+    list: `SELECT device_id, provider, channel, registered_at FROM ${ks}.push_channels WHERE user_id = ?`,
+    put: `INSERT INTO ${ks}.push_channels (user_id, device_id, provider, channel, registered_at) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+    remove: `DELETE FROM ${ks}.push_channels USING TIMESTAMP ? WHERE user_id = ? AND device_id = ?`,
+  };
+  const micros = (atMs: number): cassandra.types.Long => long(Math.round(atMs) * 1000);
+  return {
+    async list(userId) {
+      const out: PushChannelRecord[] = [];
+      for (const row of (await client.execute(q.list, [userId], { prepare: true })).rows) {
+        const fields = JSON.parse(row['channel'] as string) as Record<string, unknown>;
+        out.push({
+          deviceId: row['device_id'] as string,
+          channel: { ...fields, provider: row['provider'] as PushChannelProvider } as PushChannel,
+          registeredAtMs: (row['registered_at'] as Date).getTime(),
+        });
+      }
+      return out;
+    },
+    async put(userId, deviceId, channel, atMs) {
+      const { provider, ...fields } = channel;
+      await client.execute(q.put, [userId, deviceId, provider, JSON.stringify(fields), new Date(atMs), micros(atMs)], {
+        prepare: true,
+      });
+    },
+    async remove(userId, deviceId, atMs) {
+      await client.execute(q.remove, [micros(atMs), userId, deviceId], { prepare: true });
     },
   };
 }

@@ -14,6 +14,7 @@ import type {
 import { writeStampOf } from './types.js';
 import {
   createMemoryDeviceStore,
+  createMemoryPushChannelStore,
   createMemoryReceiptStore,
   createMemorySettingsStore,
 } from './memory-social-stores.js';
@@ -35,6 +36,7 @@ export function createMemoryStore(): ChatStore {
     receipts: createMemoryReceiptStore(),
     settings: createMemorySettingsStore(),
     devices: createMemoryDeviceStore(),
+    pushChannels: createMemoryPushChannelStore(),
     close: async () => {},
   };
 }
