@@ -7,6 +7,7 @@ import {
   type PushChannelProvider,
   type PushChannelRecord,
   type PushChannelStore,
+  type PushInboxStore,
   type ReceiptPointers,
   type ReceiptStore,
   type UserSettings,
@@ -213,6 +214,30 @@ export function createCassandraPushChannelStore(client: cassandra.Client, ks: st
     },
     async remove(userId, deviceId, atMs) {
       await client.execute(q.remove, [micros(atMs), userId, deviceId], { prepare: true });
+    },
+  };
+}
+
+/** Cassandra {@link PushInboxStore} over `push_inbox` (newest first, a day of TTL from the table). */
+export function createCassandraPushInboxStore(client: cassandra.Client, ks: string): PushInboxStore {
+  const q = {
+    record: `INSERT INTO ${ks}.push_inbox (user_id, at, request_id, device_id, chat_id, badge) VALUES (?, ?, ?, ?, ?, ?)`,
+    list: `SELECT at, request_id, device_id, chat_id, badge FROM ${ks}.push_inbox WHERE user_id = ? LIMIT ?`,
+  };
+  return {
+    async record(userId, e) {
+      await client.execute(q.record, [userId, new Date(e.atMs), e.requestId, e.deviceId, e.chatId, e.badge], {
+        prepare: true,
+      });
+    },
+    async list(userId, limit) {
+      return (await client.execute(q.list, [userId, limit], { prepare: true })).rows.map((row) => ({
+        deviceId: row['device_id'] as string,
+        chatId: (row['chat_id'] as string | null) ?? null,
+        badge: (row['badge'] as number | null) ?? 0,
+        atMs: (row['at'] as Date).getTime(),
+        requestId: row['request_id'] as string,
+      }));
     },
   };
 }

@@ -17,6 +17,7 @@ import {
 import {
   createCassandraDeviceStore,
   createCassandraPushChannelStore,
+  createCassandraPushInboxStore,
   createCassandraReceiptStore,
   createCassandraSettingsStore,
 } from './cassandra-social-stores.js';
@@ -95,6 +96,7 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     settings: createCassandraSettingsStore(client, ks),
     devices: createCassandraDeviceStore(client, ks),
     pushChannels: createCassandraPushChannelStore(client, ks),
+    pushInbox: createCassandraPushInboxStore(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },

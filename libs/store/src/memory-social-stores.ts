@@ -5,6 +5,8 @@ import {
   type DeviceStore,
   type PushChannelRecord,
   type PushChannelStore,
+  type PushInboxEntry,
+  type PushInboxStore,
   type ReceiptPointers,
   type ReceiptStore,
   type UserSettings,
@@ -140,6 +142,30 @@ export function createMemoryPushChannelStore(): PushChannelStore {
       const device = slot(userId, deviceId);
       device.removedUpToMs = Math.max(device.removedUpToMs, atMs);
       if (device.record && device.record.registeredAtMs <= atMs) device.record = null;
+    },
+  };
+}
+
+/** Wake-ups the in-process push inbox keeps per user (the newest). */
+const MEMORY_PUSH_INBOX_PER_USER = 200;
+
+/** In-process {@link PushInboxStore}: the newest wake-ups per user, deduplicated like Cassandra's primary key. */
+export function createMemoryPushInboxStore(): PushInboxStore {
+  const users = new Map<string, Map<string, PushInboxEntry>>();
+  return {
+    async record(userId, entry) {
+      let user = users.get(userId);
+      if (!user) users.set(userId, (user = new Map()));
+      user.set(`${entry.atMs}\u0000${entry.requestId}\u0000${entry.deviceId}`, { ...entry });
+      if (user.size > MEMORY_PUSH_INBOX_PER_USER) {
+        const oldest = [...user].sort(([, a], [, b]) => a.atMs - b.atMs)[0]![0];
+        user.delete(oldest);
+      }
+    },
+    async list(userId, limit) {
+      return [...(users.get(userId)?.values() ?? [])]
+        .sort((a, b) => b.atMs - a.atMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0))
+        .slice(0, limit);
     },
   };
 }

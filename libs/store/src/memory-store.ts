@@ -15,6 +15,7 @@ import { writeStampOf } from './types.js';
 import {
   createMemoryDeviceStore,
   createMemoryPushChannelStore,
+  createMemoryPushInboxStore,
   createMemoryReceiptStore,
   createMemorySettingsStore,
 } from './memory-social-stores.js';
@@ -37,6 +38,7 @@ export function createMemoryStore(): ChatStore {
     settings: createMemorySettingsStore(),
     devices: createMemoryDeviceStore(),
     pushChannels: createMemoryPushChannelStore(),
+    pushInbox: createMemoryPushInboxStore(),
     close: async () => {},
   };
 }

@@ -276,6 +276,23 @@ export interface PushChannelStore {
   remove(userId: string, deviceId: string, atMs: number): Promise<void>;
 }
 
+/** One wake-up the local push inbox provider recorded (no content: the chat and the badge). */
+export interface PushInboxEntry {
+  readonly deviceId: string;
+  readonly chatId: string | null;
+  readonly badge: number;
+  readonly atMs: number;
+  readonly requestId: string;
+}
+
+/** The local push inbox (embedded mode's provider): written by the push service, read by the gateway. Kept a day. */
+export interface PushInboxStore {
+  /** Records a wake-up; the same (time, request, device) twice is one entry. */
+  record(userId: string, entry: PushInboxEntry): Promise<void>;
+  /** The user's newest wake-ups first, at most `limit`. */
+  list(userId: string, limit: number): Promise<PushInboxEntry[]>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
@@ -290,6 +307,7 @@ export interface ChatStore {
   readonly settings: UserSettingsStore;
   readonly devices: DeviceStore;
   readonly pushChannels: PushChannelStore;
+  readonly pushInbox: PushInboxStore;
   close(): Promise<void>;
 }
 

@@ -532,5 +532,26 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       );
       assert.deepEqual(await store.pushChannels.list(id('user')), []);
     });
+    test("the push inbox lists a user's wake-ups newest first, once each, up to a limit", async () => {
+      const user = id('user');
+      const wake = (atMs: number, requestId: string, deviceId = 'phone') =>
+        ({ deviceId, chatId: 'c-1', badge: 2, atMs, requestId }) as const;
+      await store.pushInbox.record(user, wake(1_000, 'r1'));
+      await store.pushInbox.record(user, wake(3_000, 'r3'));
+      await store.pushInbox.record(user, wake(2_000, 'r2'));
+      await store.pushInbox.record(user, wake(2_000, 'r2'));
+      await store.pushInbox.record(user, { ...wake(4_000, 'r4', 'tablet'), chatId: null });
+      assert.deepEqual(
+        (await store.pushInbox.list(user, 10)).map((e) => [e.requestId, e.deviceId, e.chatId]),
+        [
+          ['r4', 'tablet', null],
+          ['r3', 'phone', 'c-1'],
+          ['r2', 'phone', 'c-1'],
+          ['r1', 'phone', 'c-1'],
+        ],
+      );
+      assert.deepEqual(await store.pushInbox.list(user, 1), [{ ...wake(4_000, 'r4', 'tablet'), chatId: null }]);
+      assert.deepEqual(await store.pushInbox.list(id('user'), 10), []);
+    });
   });
 }
