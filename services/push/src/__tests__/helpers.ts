@@ -22,11 +22,8 @@ export async function metricValue(
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
   const data = await metric.get();
-  const match = data.values.find(
-    (v) =>
-      !('metricName' in v && v.metricName?.endsWith('_bucket')) &&
-      Object.entries(labels).every(([k, l]) => v.labels[k] === l),
-  );
+  // Counters only: one value per label set.
+  const match = data.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return match?.value ?? 0;
 }
 
