@@ -42,7 +42,9 @@ test('PUT /v1/push/channel produces a registration for the caller’s own device
   assert.equal(apns.status, 202);
   assert.equal((await call('DELETE', '/v1/push/channel', token)).status, 202);
   await waitFor(() => records.length === 3);
-  const values = await Promise.all(records.map(async (r) => (await h.codec.decode<PushChannelCommand>(r.value)).value));
+  const values = await Promise.all(
+    records.map(async (r) => (await h.codec.decode<PushChannelCommand>(r.value!)).value),
+  );
   assert.deepEqual(
     values.map((v) => [v.userId, v.deviceId, Object.keys(v.change)[0]]),
     [
