@@ -16,6 +16,8 @@ export interface FcmReceived {
 }
 
 export interface FcmStandIn {
+  /** Each answer waits this long first (a slow provider; the benchmark and crash tests use it). */
+  delayMs: number;
   /** Base URL for CHATMESH_PUSH_FCM_BASE_URL. */
   readonly url: string;
   /** Token endpoint for CHATMESH_PUSH_FCM_TOKEN_URL. */
@@ -79,6 +81,7 @@ export async function startFcmStandIn(options: {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       void (async () => {
+        if (standIn.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, standIn.delayMs));
         const body = Buffer.concat(chunks).toString('utf8');
         const url = new URL(req.url ?? '/', 'http://stand-in');
         if (req.method === 'POST' && url.pathname === '/token') {
@@ -137,7 +140,8 @@ export async function startFcmStandIn(options: {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const standIn: FcmStandIn = {
+    delayMs: 0,
     url: `http://127.0.0.1:${port}`,
     tokenUrl: `http://127.0.0.1:${port}/token`,
     script,
@@ -151,4 +155,5 @@ export async function startFcmStandIn(options: {
         server.close(() => resolve());
       }),
   };
+  return standIn;
 }

@@ -22,6 +22,8 @@ export interface WebPushReceived {
 }
 
 export interface WebPushStandIn {
+  /** Each answer waits this long first (a slow provider; the benchmark and crash tests use it). */
+  delayMs: number;
   readonly url: string;
   readonly script: AnswerScript;
   readonly received: WebPushReceived[];
@@ -80,6 +82,7 @@ export async function startWebPushStandIn(options: { vapidPublicKey: string }): 
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       void (async () => {
+        if (standIn.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, standIn.delayMs));
         const id = decodeURIComponent((req.url ?? '').replace(/^\/push\//, ''));
         const answer = (status: number, headers: Record<string, string> = {}, text = '') => {
           answered.push({ subscriptionId: id, status });
@@ -137,7 +140,8 @@ export async function startWebPushStandIn(options: { vapidPublicKey: string }): 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   base = `http://127.0.0.1:${port}`;
-  return {
+  const standIn: WebPushStandIn = {
+    delayMs: 0,
     url: base,
     script,
     received,
@@ -160,4 +164,5 @@ export async function startWebPushStandIn(options: { vapidPublicKey: string }): 
         server.close(() => resolve());
       }),
   };
+  return standIn;
 }
