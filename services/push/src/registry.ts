@@ -12,20 +12,35 @@ export function createChannelRegistry(channels: PushChannelStore): {
   apply(command: PushChannelCommand): Promise<'register' | 'unregister'>;
   onPresence(event: PresenceEvent): Promise<boolean>;
 } {
+  // Store failures are retriable (the bus retries them); an invalid registration is not (dead-lettered at once).
+  const write = async (call: () => Promise<void>): Promise<void> => {
+    try {
+      await call();
+    } catch (error) {
+      throw new ChatmeshError(
+        'CM_ERR_PUSH_STORE_UNAVAILABLE',
+        `could not write a push channel: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
   return {
     async apply(command) {
       const change = command.change;
       if ('chatmesh.push.UnregisterPushChannel' in change) {
-        await channels.remove(command.userId, command.deviceId, command.atMs);
+        await write(() => channels.remove(command.userId, command.deviceId, command.atMs));
         return 'unregister';
       }
       const channel = channelOf(change['chatmesh.push.RegisterPushChannel']);
-      await channels.put(command.userId, command.deviceId, channel, command.atMs);
+      await write(() => channels.put(command.userId, command.deviceId, channel, command.atMs));
       return 'register';
     },
     async onPresence(event) {
       if (!('chatmesh.presence.DeviceRemoval' in event.change)) return false;
-      await channels.remove(event.userId, event.change['chatmesh.presence.DeviceRemoval'].removedDeviceId, event.atMs);
+      const removed = event.change['chatmesh.presence.DeviceRemoval'].removedDeviceId;
+      await write(() => channels.remove(event.userId, removed, event.atMs));
       return true;
     },
   };

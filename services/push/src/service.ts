@@ -94,8 +94,8 @@ export const pushService: ServiceModule = {
       topics: [TOPICS.pushRegistrations.name],
       retry: CORE_PATH_RETRY,
       // An invalid registration (CM_ERR_PUSH_CHANNEL_INVALID) goes to the dead-letter topic at once; a store outage
-      // (a foreign error from the driver) is retried.
-      retryAll: true,
+      // (CM_ERR_PUSH_STORE_UNAVAILABLE) is retried.
+      retryAll: false,
       handler: async (command) => {
         const kind = await registry.apply(command);
         counts.channelChanges++;
@@ -106,6 +106,7 @@ export const pushService: ServiceModule = {
       groupId: PUSH_DEVICE_REMOVALS_GROUP_ID,
       topics: [TOPICS.presenceEvents.name],
       retry: CORE_PATH_RETRY,
+      retryAll: false,
       handler: async (event) => {
         if (await registry.onPresence(event)) {
           counts.deviceRemovals++;

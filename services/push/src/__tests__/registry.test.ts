@@ -85,3 +85,15 @@ test('a registration missing what its provider needs is refused with CM_ERR_PUSH
     );
   }
 });
+
+test('a store failure is CM_ERR_PUSH_STORE_UNAVAILABLE and retriable, so the bus retries it', async () => {
+  const failing = createMemoryStore().pushChannels;
+  failing.put = async () => {
+    throw new Error('NoHostAvailableError');
+  };
+  const registry = createChannelRegistry(failing);
+  await assert.rejects(
+    registry.apply(register('d', 1, { token: 't' })),
+    (e: unknown) => isChatmeshError(e) && e.code === 'CM_ERR_PUSH_STORE_UNAVAILABLE' && e.retriable,
+  );
+});
