@@ -16,12 +16,13 @@ export const PUSH_CODES = defineCodes({
   },
   CM_ERR_PUSH_PROVIDER_REJECTED: {
     message:
-      "A push provider refused a request permanently for a reason other than a dead token (authentication, a malformed request, a topic the key may not use).",
+      'A push provider refused a request permanently for a reason other than a dead token (authentication, a malformed request, a topic the key may not use).',
     retriable: false,
     fix: "The reason is in the dead letter's message and the `chatmesh_push_failed_total` label: usually the credentials (wrong project, key id or team id) or an APNs topic that is not the app's bundle id.",
   },
   CM_ERR_PUSH_CHANNEL_INVALID: {
-    message: 'A push channel registration lacked a field its provider needs (token, APNs topic or environment, Web Push keys).',
+    message:
+      'A push channel registration lacked a field its provider needs (token, APNs topic or environment, Web Push keys).',
     retriable: false,
     fix: 'Register FCM with `token`; APNs with `token`, `topic` and `environment` (sandbox or production); Web Push with the subscription (`endpoint`, `keys.p256dh`, `keys.auth`).',
   },
