@@ -48,6 +48,7 @@ let apns: ApnsStandIn;
 let web: WebPushStandIn;
 let env: Record<string, string>;
 let sink: ReturnType<typeof createTypedSink>;
+let codec: ReturnType<typeof createRegistryCodec>;
 const children = new Set<ChildProcess>();
 
 before(async () => {
@@ -68,7 +69,7 @@ before(async () => {
     createKafkaBus({ brokers: [...endpoints.kafkaBrokers], clientId: 'push-it', logLevel: 'nothing' }),
     endpoints.namespace,
   );
-  const codec = createRegistryCodec({ url: endpoints.schemaRegistryUrl, clientId: 'push-it' });
+  codec = createRegistryCodec({ url: endpoints.schemaRegistryUrl, clientId: 'push-it' });
   await ensureTopics(bus, codec, [TOPICS.pushRegistrations, TOPICS.pushRequests, TOPICS.presenceEvents]);
   sink = createTypedSink(codec, bus);
   presence = await createRedisPresenceRegistry({ url: endpoints.redisUrl });
@@ -309,5 +310,49 @@ test(
       assert.ok(count >= 1 && count <= 2, `${user}: ${count} wake-ups (one, or one more after the restart)`);
     }
     await stop(push, 'SIGTERM');
+  },
+);
+
+test(
+  'a request whose provider keeps failing goes to push.requests.dlq with its code; the others are served',
+  { timeout: 180_000 },
+  async () => {
+    const push = startPush();
+    const dave = randomName('dave');
+    await register(dave, 'phone', { provider: 'FCM', token: `down-${dave}` });
+    await register(dave, 'tablet', { provider: 'FCM', token: `up-${dave}` });
+    fcm.script.always(`down-${dave}`, { status: 503, reason: 'UNAVAILABLE' });
+    await waitFor(async () => (await store.pushChannels.list(dave)).length === 2, { timeoutMs: 60_000 });
+    const letters: Array<{ errorCode: string; errorMessage: string; originalKey: string | null }> = [];
+    const dlq = await bus.subscribe({
+      groupId: `push-it-dlq-${randomUUID()}`,
+      topics: [`${TOPICS.pushRequests.name}.dlq`],
+      deadLetter: { encode: async () => Buffer.alloc(0) },
+      handler: async (record) => {
+        const letter = (
+          await codec.decode<{ errorCode: string; errorMessage: string; originalKey: string | null }>(record.value!)
+        ).value;
+        if (letter.originalKey === dave) letters.push(letter);
+      },
+    });
+    try {
+      await sink.send(TOPICS.pushRequests.name, dave, wakeUpRequest(dave, 'chat-d', 1));
+      await waitFor(() => letters.length === 1, { timeoutMs: 120_000, description: 'the dead letter' });
+      assert.equal(letters[0]!.errorCode, 'CM_ERR_PUSH_PROVIDER_UNAVAILABLE');
+      assert.match(letters[0]!.errorMessage, /fcm http_503 \(device phone\)/);
+      assert.equal(
+        fcm.answered.filter((a) => a.token === `down-${dave}`).length,
+        5,
+        'CHATMESH_PUSH_MAX_ATTEMPTS attempts',
+      );
+      assert.equal(
+        fcm.received.filter((r) => r.message.token === `up-${dave}`).length,
+        1,
+        'the healthy device was woken',
+      );
+    } finally {
+      await dlq.stop();
+      await stop(push, 'SIGTERM');
+    }
   },
 );
