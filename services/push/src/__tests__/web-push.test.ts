@@ -68,3 +68,17 @@ test('Web Push: 404 and 410 are dead subscriptions; 429 carries Retry-After; 5xx
   });
   assert.equal((await provider().send(channelOf(busy), wakeUp())).kind, 'sent');
 });
+
+test('Web Push: a subscription whose keys are not a P-256 point and a 16-byte secret is dead without a request', async () => {
+  const subscription = standIn.subscribe();
+  const before = standIn.answered.length;
+  assert.deepEqual(await provider().send({ ...channelOf(subscription), p256dh: 'AAAA' }, wakeUp()), {
+    kind: 'dead',
+    reason: 'invalid_subscription',
+  });
+  assert.deepEqual(await provider().send({ ...channelOf(subscription), auth: 'c2hvcnQ' }, wakeUp()), {
+    kind: 'dead',
+    reason: 'invalid_subscription',
+  });
+  assert.equal(standIn.answered.length, before);
+});

@@ -37,6 +37,11 @@ export function createWebPushProvider(options: WebPushOptions): PushProviderAdap
     name: 'web_push',
     async send(channel: PushChannel, wakeUp: WakeUp): Promise<AttemptOutcome> {
       if (channel.provider !== 'web_push') return { kind: 'rejected', reason: 'wrong_provider' };
+      // A subscription whose keys cannot be used (not a P-256 point, not a 16-byte secret) never will be.
+      const p256dh = Buffer.from(channel.p256dh, 'base64url');
+      if (p256dh.length !== 65 || p256dh[0] !== 4 || Buffer.from(channel.auth, 'base64url').length !== 16) {
+        return { kind: 'dead', reason: 'invalid_subscription' };
+      }
       let details: ReturnType<typeof webpush.generateRequestDetails>;
       try {
         details = webpush.generateRequestDetails(
@@ -51,8 +56,8 @@ export function createWebPushProvider(options: WebPushOptions): PushProviderAdap
           },
         );
       } catch {
-        // A subscription whose keys cannot be used (wrong length, not a P-256 point) never will be.
-        return { kind: 'dead', reason: 'invalid_subscription' };
+        // The subscription was checked above: what is left is ours (the VAPID keys), not the device's.
+        return { kind: 'rejected', reason: 'request_not_built' };
       }
       let response: Response;
       try {
