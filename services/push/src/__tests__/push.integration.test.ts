@@ -18,6 +18,7 @@ import { createTypedSink, ensureTopics } from '@chatmesh/runtime';
 import {
   createRegistryCodec,
   TOPICS,
+  type PresenceEvent,
   type PushChannelCommand,
   type PushRequest,
   type RegisterPushChannel,
@@ -187,7 +188,7 @@ const hex = (n: number) =>
     .slice(0, 64);
 
 test(
-  'one wake-up per chat and window on each offline device’s provider, none online, dead tokens deleted',
+  'one wake-up per chat and window on each offline device’s provider, none online, dead tokens and removed devices’ channels deleted',
   { timeout: 240_000 },
   async () => {
     const push = startPush();
@@ -271,6 +272,20 @@ test(
       (await store.pushChannels.list(bob)).map((c) => c.deviceId),
       ['browser', 'iphone', 'laptop', 'phone'],
     );
+    // Bob removes his iPhone (presence's device removal): its channel goes with it.
+    const removal: PresenceEvent = {
+      userId: bob,
+      deviceId: 'phone',
+      gatewayId: 'gw-it',
+      connectionId: 'http',
+      atMs: Date.now(),
+      change: { 'chatmesh.presence.DeviceRemoval': { removedDeviceId: 'iphone', requestId: 'http:removal' } },
+    };
+    await sink.send(TOPICS.presenceEvents.name, bob, removal);
+    await waitFor(async () => !(await store.pushChannels.list(bob)).some((c) => c.deviceId === 'iphone'), {
+      timeoutMs: 60_000,
+      description: 'the removed device’s channel deleted',
+    });
     await stop(push, 'SIGTERM');
   },
 );
