@@ -25,6 +25,8 @@ import { REPO_ROOT } from '../gateway/embedded-process.js';
 import { BenchError, readMachineInfo } from '../src/index.js';
 import { measureCassandra, measureKafkaHop, type CassandraBaseline, type KafkaHopBaseline } from './baseline.js';
 import { startCpuWindow, type CpuShare } from './cpu.js';
+import { hopTimes, readHopSnapshot } from './hop-times.js';
+import { workPerMessage, workRows } from './work-counts.js';
 import { LatencyHistogram, type LatencyPercentiles } from './histogram.js';
 import { DeliveryLedger, mergeLedgerSummaries, type LedgerSummary } from './ledger.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerReport } from './messages.js';
@@ -501,6 +503,9 @@ async function main(): Promise<void> {
       { name: 'coordinator (this process)', pid: process.pid },
     ];
     const cpu = startCpuWindow(cpuProcesses);
+    const workBefore = await target.workCounts?.();
+    const metricsSources = target.metricsSources();
+    const hopsBefore = await readHopSnapshot(metricsSources.opsUrls);
     const loadAverageAtStart = loadavg().map((value) => Math.round(value * 100) / 100);
     process.stdout.write(
       `offering ${options.rate} msg/s for ${Math.round(options.seconds * 10) / 10} s (${options.messages} messages, ` +
@@ -554,6 +559,12 @@ async function main(): Promise<void> {
     }
     const drainMs = clock() - sendEndedAt;
     const cpuShares: CpuShare[] = cpu.finish();
+    const workAfter = await target.workCounts?.();
+    const hops = hopTimes(hopsBefore, await readHopSnapshot(metricsSources.opsUrls), metricsSources.namespace);
+    const work =
+      workBefore === undefined || workAfter === undefined
+        ? null
+        : workPerMessage(workBefore, workAfter, options.messages);
     const runWallS = (clock() - startMs) / 1000;
     const reports: WorkerReport[] = await Promise.all(
       workers.map(async (worker) => (await worker.request({ type: 'report' }, 'report')).report),
@@ -715,6 +726,12 @@ async function main(): Promise<void> {
         `CPU ${share.name}`,
         `${(share.shareOfOneCore * 100).toFixed(0)} % of a core (${share.cpuSeconds} s over ${runWallS.toFixed(1)} s)`,
       ]);
+    if (work !== null) rows.push(...workRows(work));
+    for (const hop of hops)
+      rows.push([
+        `hop ${hop.topic} → ${hop.group}`,
+        `${hop.records} records: waited ${hop.meanDelayMs} ms, handled in ${hop.meanHandlerMs} ms (means)`,
+      ]);
     if (baseline !== null) {
       if ('skipped' in baseline) rows.push(['baseline', `skipped: ${baseline.skipped}`]);
       else {
@@ -814,6 +831,8 @@ async function main(): Promise<void> {
       drainMs: Math.round(drainMs),
       resume,
       cpu: { wallSeconds: Math.round(runWallS * 10) / 10, processes: cpuShares },
+      workPerMessage: work,
+      hops,
       baseline,
       ratios: Object.fromEntries(ratios),
       verdict: { sustained, problems: [...verdict.problems, ...resumeProblems], warnings: verdict.warnings },

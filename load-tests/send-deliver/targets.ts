@@ -25,6 +25,7 @@ import { freePort, REPO_ROOT, startEmbeddedProcess } from '../gateway/embedded-p
 import { BenchError } from '../src/index.js';
 import { findListeningPid, portsOf } from './cpu.js';
 import type { TokenSigner } from './tokens.js';
+import { readWorkCounts, type WorkCounts } from './work-counts.js';
 
 const ISSUER = 'chatmesh-dev';
 const AUDIENCE = 'chatmesh';
@@ -40,6 +41,10 @@ export interface SendDeliverTarget {
   serverProcesses(): Array<{ name: string; pid: number }>;
   /** Each gateway process: its pid (node's) and its ops server (`/metrics`, `/ready`). */
   gatewayProcesses(): Array<{ pid: number; opsUrl: string }>;
+  /** Every service process's ops server (`/metrics`), and the namespace its topic and group names carry. */
+  metricsSources(): { opsUrls: string[]; namespace: string };
+  /** Stack mode: Cassandra and Kafka work done so far in the run's keyspace and namespace. */
+  workCounts?(): Promise<WorkCounts>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export async function startEmbedded(options: {
     },
     serverProcesses: () => [{ name: 'embedded (all services)', pid: embedded.pid }],
     gatewayProcesses: () => [{ pid: embedded.pid, opsUrl: embedded.gatewayUrl }],
+    metricsSources: () => ({ opsUrls: [embedded.gatewayUrl], namespace: '' }),
     stop: () => embedded.stop(),
   };
 }
@@ -307,6 +313,11 @@ export async function startStack(options: {
       },
       serverProcesses: () => [...processes.map((proc) => ({ name: proc.name, pid: proc.child.pid ?? 0 })), ...servers],
       gatewayProcesses: () => gateways.map((proc) => ({ pid: proc.child.pid ?? 0, opsUrl: proc.opsUrl })),
+      metricsSources: () => ({ opsUrls: processes.map((proc) => proc.opsUrl), namespace }),
+      workCounts: async () => {
+        await admin.connect();
+        return readWorkCounts(cql, admin, keyspace, namespace);
+      },
       stop,
     };
   } catch (error) {

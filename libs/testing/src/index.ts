@@ -37,3 +37,4 @@ export { randomName, randomKeyspaceName } from './random-name.js';
 export { TestingError, type TestServer } from './errors.js';
 export { startRunKafka } from './private-kafka.js';
 export { startStackServers, type StackServers, type StackEndpoints } from './stack-servers.js';
+export { startEmbeddedSystemProcess, freeLoopbackPort, type EmbeddedSystemProcess } from './embedded-process.js';

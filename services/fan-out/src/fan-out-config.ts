@@ -32,6 +32,15 @@ export const FAN_OUT_CONFIG = defineConfigSection({
       expected: 'an integer 1-1024',
       default: 64,
     }),
+    payloadCacheBytes: defineVariable({
+      env: 'CHATMESH_FAN_OUT_PAYLOAD_CACHE_BYTES',
+      description:
+        "Bytes of recent messages' chat-log payloads kept from the expansion for the inbox sequencer, which then renders their deliveries without reading the chat log (a miss reads it). 0 turns the cache off.",
+      schema: parsers.integer(0, 1 << 30),
+      noun: 'bytes',
+      expected: 'an integer number of bytes, 0-1073741824',
+      default: 16 << 20,
+    }),
     broadcastThreshold: defineVariable({
       env: 'CHATMESH_FAN_OUT_BROADCAST_THRESHOLD',
       description:

@@ -13,8 +13,9 @@ import {
   type PushRequest,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { appendFencedBatch, FencedHeads, WriterEpochs, type ChatStore, type LogEntry } from '@chatmesh/store';
+import { appendFencedBatch, FencedHeads, WriterEpochs, type ChatStore } from '@chatmesh/store';
 import type { OutgoingRecord } from '@chatmesh/bus';
+import type { RecentPayloads } from './recent-payloads.js';
 import { countUnread } from './unread-count.js';
 
 /** The writer's name under which the inbox sequencer claims its epochs. */
@@ -74,6 +75,8 @@ export function createInboxSequencer(deps: {
   devices: DeviceLocator;
   logger: Logger;
   clock?: () => number;
+  /** Recent chat-log payloads (from the expansion), looked up before the chat log. */
+  payloads?: RecentPayloads;
 }): InboxSequencer {
   const { store, codec, devices, logger } = deps;
   const clock = deps.clock ?? Date.now;
@@ -89,9 +92,11 @@ export function createInboxSequencer(deps: {
     const item = entry.item;
     if (!('chatmesh.inbox.ChatEventRef' in item) || item['chatmesh.inbox.ChatEventRef'].kind !== 'MESSAGE_RECEIVED')
       return null;
-    const row: LogEntry | null = await store.chatLog.get(entry.chatId, item['chatmesh.inbox.ChatEventRef'].chatSeq);
-    if (!row) return null;
-    const event = (await codec.decode<ChatEvent>(row.payload)).value;
+    const { chatSeq } = item['chatmesh.inbox.ChatEventRef'];
+    const payload =
+      deps.payloads?.get(entry.chatId, chatSeq) ?? (await store.chatLog.get(entry.chatId, chatSeq))?.payload;
+    if (payload === undefined) return null;
+    const event = (await codec.decode<ChatEvent>(payload)).value;
     return 'chatmesh.chat.MessageReceived' in event.event ? event.event['chatmesh.chat.MessageReceived'].content : null;
   }
 

@@ -5,6 +5,7 @@ import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
 import { FAN_OUT_CONFIG } from './fan-out-config.js';
 import { createInboxSequencer, INBOX_LOG_WRITER, type SequencedOutcome } from './inbox-sequencer.js';
+import { RecentPayloads } from './recent-payloads.js';
 
 /** The group that expands chat events (one owner per chat.events partition, so per chat). */
 export const FAN_OUT_GROUP_ID = 'chatmesh.fan-out';
@@ -41,7 +42,8 @@ export const fanOutService: ServiceModule = {
       ...deps,
       broadcast: { threshold: settings.broadcastThreshold, pushWindowMs: settings.broadcastPushWindowMs },
     });
-    const sequencer = createInboxSequencer({ ...deps, devices: deps.presence });
+    const payloads = settings.payloadCacheBytes > 0 ? new RecentPayloads(settings.payloadCacheBytes) : undefined;
+    const sequencer = createInboxSequencer({ ...deps, devices: deps.presence, ...(payloads ? { payloads } : {}) });
     // One epoch per ownership of a user.inbox partition: the fencing token of the inbox's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, INBOX_LOG_WRITER);
     // broadcast: events written once to chat.broadcast (broadcast chats); the rest went through inboxes.
@@ -73,6 +75,9 @@ export const fanOutService: ServiceModule = {
         });
         counts.events++;
         if (expanded.broadcast) counts.broadcast++;
+        // Inbox entries of this message follow: their deliveries render from these bytes (ingest's chat-log row).
+        else if (payloads && record.value && 'chatmesh.chat.MessageReceived' in event.event)
+          payloads.put(event.chatId, event.seq, record.value);
       },
     });
     const sequencing = await deps.typed.subscribe<InboxEntry>({

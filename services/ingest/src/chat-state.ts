@@ -8,45 +8,37 @@ export interface ChatState {
 }
 
 /**
- * Caches each chat's metadata and members for its single writer. Ingest is the only writer of a chat, so
- * the cache is exact while it owns the partition; it is checked against the stream's head hint, which any
- * other writer (the next owner after a rebalance) raises, so a partition that comes back finds its cache
- * stale and reloads. Bounded: least recently used chats are dropped past `maxChats`.
+ * Caches each chat's metadata and members for its single writer. Ingest is the only writer of a chat, and it
+ * writes a chat only under the writer epoch of the ownership of the chat's partition, so an entry loaded under
+ * an epoch stays exact for as long as that epoch is the one writing: a partition that comes back (after
+ * another owner may have changed its chats) has a new epoch, and its chats reload. Validating by epoch instead
+ * of reading the log's head hint saves a Cassandra read per command (the hint is only raised now and then,
+ * so checking against it also reloaded the chat and its members after most appends).
+ * Bounded: least recently used chats are dropped past `maxChats`.
  */
 export class ChatStateCache {
   readonly #store: ChatStore;
   readonly #maxChats: number;
-  readonly #entries = new Map<string, { state: ChatState | null; headSeq: number }>();
+  readonly #entries = new Map<string, { state: ChatState | null; epoch: number }>();
 
   constructor(store: ChatStore, maxChats = 50_000) {
     this.#store = store;
     this.#maxChats = maxChats;
   }
 
-  /** The chat's state, or null when it does not exist. */
-  async get(chatId: string): Promise<ChatState | null> {
-    const headSeq = await this.#store.chatLog.getHead(chatId);
+  /** The chat's state as the writer of `epoch` sees it, or null when the chat does not exist. */
+  async get(chatId: string, epoch: number): Promise<ChatState | null> {
     const cached = this.#entries.get(chatId);
-    if (cached && cached.headSeq === headSeq) {
+    if (cached && cached.epoch === epoch) {
       this.#entries.delete(chatId);
       this.#entries.set(chatId, cached);
       return cached.state;
     }
-    return this.#load(chatId, headSeq);
-  }
-
-  /** Records that this writer appended `seq` without changing the chat's metadata or members. */
-  advance(chatId: string, seq: number): void {
-    const cached = this.#entries.get(chatId);
-    if (cached && seq > cached.headSeq) cached.headSeq = seq;
+    return this.reload(chatId, epoch);
   }
 
   /** Reloads after a lifecycle event changed the chat's metadata or members. */
-  async reload(chatId: string): Promise<ChatState | null> {
-    return this.#load(chatId, await this.#store.chatLog.getHead(chatId));
-  }
-
-  async #load(chatId: string, headSeq: number): Promise<ChatState | null> {
+  async reload(chatId: string, epoch: number): Promise<ChatState | null> {
     const chat = await this.#store.directory.getChat(chatId);
     const state: ChatState | null = chat
       ? {
@@ -55,7 +47,7 @@ export class ChatStateCache {
         }
       : null;
     this.#entries.delete(chatId);
-    this.#entries.set(chatId, { state, headSeq });
+    this.#entries.set(chatId, { state, epoch });
     if (this.#entries.size > this.#maxChats) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);

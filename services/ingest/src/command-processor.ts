@@ -188,14 +188,14 @@ export function createCommandProcessor(
   }
 
   async function acceptStored(
-    out: TypedSink,
+    { out, epoch }: CommandContext,
     command: ChatCommand,
     entry: LogEntry,
     duplicate: boolean,
   ): Promise<CommandOutcome> {
     const event = await decodeEvent(entry);
     await applyToDirectory(event);
-    await states.reload(command.chatId);
+    await states.reload(command.chatId, epoch);
     // Emitted again on every retry: a crash may have come between storing and emitting. Fan-out
     // dedupes on (chat, seq), so a second copy adds nothing. Both are staged in the partition's transaction.
     await Promise.all([
@@ -245,7 +245,7 @@ export function createCommandProcessor(
         if (entry?.idempotencyKey === key) stored.set(key, entry);
       }),
     );
-    const state = await states.get(chatId);
+    const state = await states.get(chatId, epoch);
     const serverTimeMs = clock();
     type Slot =
       | { readonly entry: LogEntry }
@@ -301,7 +301,6 @@ export function createCommandProcessor(
       const original = created ? null : await decodeEvent(entry);
       const timeMs = original?.serverTimeMs ?? serverTimeMs;
       const clientMessageId = 'clientMessageId' in slot ? slot.clientMessageId : sendOf(command).clientMessageId;
-      states.advance(chatId, entry.seq);
       // Emitted again for a duplicate (as in process()): fan-out dedupes on (chat, seq).
       events.push({ key: chatId, value: entry.payload });
       answers.push(
@@ -329,10 +328,10 @@ export function createCommandProcessor(
       if (storedKey !== null) {
         const seq = await store.chatLog.findKey(chatId, storedKey);
         const entry = seq === null ? null : await store.chatLog.get(chatId, seq);
-        if (entry?.idempotencyKey === storedKey) return await acceptStored(out, command, entry, true);
+        if (entry?.idempotencyKey === storedKey) return await acceptStored(context, command, entry, true);
         keyChecked = true;
       }
-      const state = await states.get(chatId);
+      const state = await states.get(chatId, epoch);
       const plan = planCommand(command, state);
       const serverTimeMs = clock();
       const { entry, created } = await appendFenced(
@@ -358,7 +357,7 @@ export function createCommandProcessor(
           throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
         }
       }
-      return await acceptStored(out, command, entry, !created);
+      return await acceptStored(context, command, entry, !created);
     } catch (error) {
       if (error instanceof CommandRejectedError) return rejectCommand(out, command, error);
       if (isChatmeshError(error) && error.code === 'CM_ERR_SCHEMA_ENCODE') {

@@ -45,12 +45,17 @@ export interface ReceiptProcessor {
    * instead of read again (without it they are read every time)
    */
   process(report: ReceiptReport, ownership?: { readonly assignmentId: string }): Promise<ReportOutcome>;
+  /**
+   * Tells the processor that the chat log holds `seq` (the service calls it for every chat event it reads), so a
+   * report up to it needs no read to prove it is not ahead of the log.
+   */
+  noteStored(chatId: string, seq: number): void;
 }
 
-/** Members from which a chat's pointers are kept between reports (smaller chats are cheap to read). */
-export const POINTER_CACHE_MIN_MEMBERS = 64;
-/** Chats whose pointers are kept; the least recently used is dropped past it. */
-const POINTER_CACHE_CHATS = 1_000;
+/** Pointers (one per member of a chat) kept between reports in all; least recently used chats dropped past it. */
+const POINTER_CACHE_ENTRIES = 262_144;
+/** Chats whose highest known stored seq, and direct chats whose two members, are remembered (oldest dropped). */
+const KNOWN_CHATS = 50_000;
 
 const ZERO: ReceiptPointers = Object.freeze({ deliveredSeq: 0, readSeq: 0 });
 /** Chat-log rows read per store call while scanning. */
@@ -144,9 +149,12 @@ function hasMessageIn(seqs: readonly number[] | undefined, after: number, upTo: 
  * - read receipts off (store.settings): no READ status from or to that user.
  *
  * Crash safety: entries are produced before the pointer is raised, with dedupe keys the sequencer
- * honours, so a report replayed after a crash recomputes the same entries and adds none twice. Members are
- * read on every report; pointers too, except a big chat's within one ownership of its partition (its only
- * writer is then this processor; a rebalance changes the assignment id, which reads them again).
+ * honours, so a report replayed after a crash recomputes the same entries and adds none twice. A group's members
+ * are read on every report (a removal must count at once); a direct chat's two members never change, so they are
+ * read once. Pointers are read once per ownership of the chat's partition (its only writer is then this processor;
+ * a rebalance changes the assignment id, which reads them again). That a report is not
+ * ahead of the chat log is proven by the highest seq this process saw stored (chat events, earlier checks) or,
+ * past it, by reading that one row.
  */
 export function createReceiptProcessor(
   deps: {
@@ -162,22 +170,74 @@ export function createReceiptProcessor(
   const { store, codec, bus, typed, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const chatKind = createChatKinds(store);
-  /** Big chats' pointers as this processor last wrote them, per ownership of their partition. */
-  const pointerCache = new Map<string, { assignmentId: string; pointers: Map<string, ReceiptPointers> }>();
+  /** Per chat, the highest seq known to be in the chat log. */
+  const storedUpTo = new Map<string, number>();
+  /** Direct chats' members: two, for good. */
+  const directMembers = new Map<string, readonly MembershipRecord[]>();
 
-  /** The chat's pointers: kept ones when this ownership has them, else read (the only writer is this one). */
-  function pointersOf(chatId: string, assignmentId: string | undefined): Promise<Map<string, ReceiptPointers>> {
-    const cached = assignmentId === undefined ? undefined : pointerCache.get(chatId);
-    if (cached !== undefined && cached.assignmentId === assignmentId) return Promise.resolve(cached.pointers);
-    if (cached !== undefined) pointerCache.delete(chatId);
-    return store.receipts.pointersOfChat(chatId);
+  function remember<V>(map: Map<string, V>, chatId: string, value: V): void {
+    map.delete(chatId);
+    map.set(chatId, value);
+    if (map.size > KNOWN_CHATS) map.delete(map.keys().next().value!);
   }
 
-  /** Keeps a big chat's pointers after this processor raised one of them. */
+  function noteStored(chatId: string, seq: number): void {
+    if ((storedUpTo.get(chatId) ?? 0) < seq) remember(storedUpTo, chatId, seq);
+  }
+
+  /** Whether the chat log holds `seq`: known, or read once. */
+  async function isStored(chatId: string, seq: number): Promise<boolean> {
+    if ((storedUpTo.get(chatId) ?? 0) >= seq) return true;
+    if ((await store.chatLog.get(chatId, seq)) === null) return false;
+    noteStored(chatId, seq);
+    return true;
+  }
+
+  async function membersOf(chatId: string): Promise<readonly MembershipRecord[]> {
+    const known = directMembers.get(chatId);
+    if (known !== undefined) return known;
+    const members = await store.directory.currentMembers(chatId);
+    if (members.length === 2 && (await chatKind(chatId)) === 'direct') remember(directMembers, chatId, members);
+    return members;
+  }
+
+  /**
+   * Chats' pointers as this processor last read or wrote them, per ownership of their partition: while the
+   * assignment holds, this processor is their only writer, so a kept map is what the store holds.
+   */
+  const pointerCache = new Map<
+    string,
+    { assignmentId: string; pointers: Map<string, ReceiptPointers>; size: number }
+  >();
+  let cachedPointers = 0;
+
+  /** The chat's pointers: kept ones when this ownership has them, else read and kept. */
+  async function pointersOf(chatId: string, assignmentId: string | undefined): Promise<Map<string, ReceiptPointers>> {
+    const cached = pointerCache.get(chatId);
+    if (cached !== undefined && cached.assignmentId === assignmentId) {
+      pointerCache.delete(chatId);
+      pointerCache.set(chatId, cached);
+      return cached.pointers;
+    }
+    const pointers = await store.receipts.pointersOfChat(chatId);
+    if (assignmentId !== undefined) keepPointers(chatId, assignmentId, pointers);
+    return pointers;
+  }
+
   function keepPointers(chatId: string, assignmentId: string, pointers: Map<string, ReceiptPointers>): void {
-    pointerCache.delete(chatId);
-    pointerCache.set(chatId, { assignmentId, pointers });
-    if (pointerCache.size > POINTER_CACHE_CHATS) pointerCache.delete(pointerCache.keys().next().value!);
+    const old = pointerCache.get(chatId);
+    if (old !== undefined) {
+      pointerCache.delete(chatId);
+      cachedPointers -= old.size;
+    }
+    // The size as counted now: the kept map itself grows when a new member's pointer is set in it.
+    pointerCache.set(chatId, { assignmentId, pointers, size: pointers.size });
+    cachedPointers += pointers.size;
+    for (const [oldest, entry] of pointerCache) {
+      if (cachedPointers <= POINTER_CACHE_ENTRIES || oldest === chatId) break;
+      pointerCache.delete(oldest);
+      cachedPointers -= entry.size;
+    }
   }
 
   async function reject(report: ReceiptReport, code: ErrorCode, message: string): Promise<ReportOutcome> {
@@ -232,28 +292,24 @@ export function createReceiptProcessor(
   }
 
   return {
+    noteStored,
     async process(report, ownership) {
       const { chatId, userId: reporter, upToSeq } = report;
       if (!(upToSeq > 0)) return nothing('ignored');
       const assignmentId = ownership?.assignmentId;
 
       // Independent reads, together: the pointers are wasted only on a report that is refused.
-      const [members, head, pointers] = await Promise.all([
-        store.directory.currentMembers(chatId),
-        store.chatLog.getHead(chatId),
+      const [members, pointers, stored] = await Promise.all([
+        membersOf(chatId),
         pointersOf(chatId, assignmentId),
+        isStored(chatId, upToSeq),
       ]);
       const me = members.find((m) => m.userId === reporter);
       if (!me) {
         return reject(report, 'CM_ERR_RECEIPTS_NOT_A_MEMBER', `user ${reporter} is not a member of chat ${chatId}`);
       }
-      // The head is a hint that may lag the log; only a missing row proves the report is ahead of it.
-      if (upToSeq > head && (await store.chatLog.get(chatId, upToSeq)) === null) {
-        return reject(
-          report,
-          'CM_ERR_RECEIPTS_BEYOND_HEAD',
-          `chat ${chatId} has no message ${upToSeq} yet (latest known: ${head})`,
-        );
+      if (!stored) {
+        return reject(report, 'CM_ERR_RECEIPTS_BEYOND_HEAD', `chat ${chatId} has no message ${upToSeq} yet`);
       }
 
       const old = pointers.get(reporter) ?? ZERO;
@@ -370,7 +426,7 @@ export function createReceiptProcessor(
         ...(deliveredMoved ? { deliveredSeq: next.deliveredSeq } : {}),
         ...(readMoved ? { readSeq: next.readSeq } : {}),
       });
-      if (assignmentId !== undefined && members.length >= POINTER_CACHE_MIN_MEMBERS) {
+      if (assignmentId !== undefined) {
         // What the store now holds for the reporter (raise only ever raises), kept for the next report.
         pointers.set(reporter, next);
         keepPointers(chatId, assignmentId, pointers);

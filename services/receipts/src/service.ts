@@ -108,6 +108,7 @@ export const receiptsService: ServiceModule = {
       // Keyed by chat: one chat's records stay in order (its pointers have one writer); different chats overlap.
       keyConcurrency: settings.keyConcurrency,
       handler: async (event) => {
+        processor.noteStored(event.chatId, event.seq);
         if (await recorder.record(event)) {
           counts.deadlinesRecorded++;
           metrics.receiptsDeadlinesRecordedTotal.inc();

@@ -141,3 +141,30 @@ test('the local registry refuses an incompatible version with CM_ERR_SCHEMA_INCO
   assert.equal(v2.version, 2);
   assert.equal(v2.id, first.id + 1);
 });
+
+test('a corrupt array count is refused before decoding, instead of allocating what it claims', async () => {
+  const codec = createLocalCodec();
+  const command = {
+    chatId: 'c',
+    origin: { userId: 'u', deviceId: 'd', gatewayId: 'g', requestId: 'r', receivedAtMs: 1 },
+    command: {
+      'chatmesh.chat.CreateChat': { kind: 'GROUP', memberUserIds: ['qqqq'], name: null, pictureAttachmentId: null },
+    },
+    traceparent: null,
+  };
+  const good = await codec.encode('chat.commands-value', command);
+  // The member list: block count 1 (zig-zag 0x02), the string 'qqqq' (length 0x08), the end of the blocks (0x00).
+  const list = Buffer.from([0x02, 0x08, ...Buffer.from('qqqq'), 0x00]);
+  const at = good.indexOf(list);
+  assert.ok(at > 0, 'the member list is where it is expected');
+  // A count of 2^40 items (zig-zag 2^41 as a varint), as one flipped byte can make.
+  const huge = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x40]);
+  const poisoned = Buffer.concat([good.subarray(0, at), huge, good.subarray(at + 1)]);
+  await assert.rejects(codec.decode(poisoned), (error: unknown) => {
+    assert.ok(error instanceof SchemaDecodeError, String(error));
+    assert.equal(error.reason, 'corrupt-body');
+    assert.match(error.message, /items where \d+ bytes are left/);
+    return true;
+  });
+  assert.deepEqual(asJson((await codec.decode(good)).value), asJson(command));
+});

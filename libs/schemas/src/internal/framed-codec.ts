@@ -11,6 +11,7 @@ import { SCHEMA_HISTORY } from '../__generated__/index.js';
 import type { AvroSchemaJson } from '../schema-files.js';
 import { schemaNameForSubject } from '../topics.js';
 import { frameValue, parseFrame } from '../wire-format.js';
+import { checkAvroBounds } from './avro-bounds.js';
 
 /** Where ids come from. Implementations throw chatmesh errors (decode errors for unknown ids). */
 export interface SchemaSource {
@@ -35,6 +36,8 @@ interface WriterEntry {
 
 interface ReaderEntry {
   readonly type: avro.Type;
+  /** The schema the bytes were written with: the bounds check walks it. */
+  readonly writer: avro.Type;
   /** Absent when writer and reader are the same schema. */
   readonly resolver: avro.Resolver | undefined;
 }
@@ -100,6 +103,15 @@ export function createFramedCodec(kind: FramedSchemaCodec['kind'], source: Schem
     async decode<T = unknown>(bytes: Buffer): Promise<DecodedValue<T>> {
       const { schemaId, body } = parseFrame(bytes);
       const reader = readers.get(schemaId) ?? (await readerFor(schemaId));
+      // Before avsc, which would allocate whatever counts a corrupt body claims (see avro-bounds.ts).
+      const outOfBounds = checkAvroBounds(reader.writer, body);
+      if (outOfBounds !== null) {
+        throw new SchemaDecodeError(
+          'corrupt-body',
+          `the Avro body does not fit schema ${schemaId}: ${outOfBounds}`,
+          schemaId,
+        );
+      }
       try {
         return { value: reader.type.fromBuffer(body, reader.resolver) as T, schemaId };
       } catch (cause) {
@@ -132,9 +144,9 @@ function buildReader(id: number, schema: AvroSchemaJson): ReaderEntry {
   // a record this build does not know is read as written.
   const name = writer.name;
   const reader = name !== undefined && SCHEMA_HISTORY[name] !== undefined ? latestTypeOf(name) : writer;
-  if (reader.equals(writer)) return { type: reader, resolver: undefined };
+  if (reader.equals(writer)) return { type: reader, writer, resolver: undefined };
   try {
-    return { type: reader, resolver: reader.createResolver(writer) };
+    return { type: reader, writer, resolver: reader.createResolver(writer) };
   } catch (cause) {
     throw new SchemaDecodeError(
       'unreadable-writer',

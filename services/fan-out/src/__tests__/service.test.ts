@@ -191,3 +191,91 @@ test("fan-out writes a broadcast chat's events once to chat.broadcast, as ingest
     await bus.close();
   }
 });
+
+/** One message to an online member through the service; how often the chat log was read back for it. */
+async function chatLogReadsForOneDelivery(
+  env: Record<string, string>,
+): Promise<{ reads: number; body: string | null }> {
+  const bus = createMemoryBus();
+  const codec = createLocalCodec();
+  const store = createMemoryStore();
+  const presence = createMemoryPresenceRegistry();
+  const get = store.chatLog.get.bind(store.chatLog);
+  let reads = 0;
+  store.chatLog.get = async (streamId, seq) => {
+    reads++;
+    return get(streamId, seq);
+  };
+  try {
+    const gateway = gatewayDeliveriesTopic('gw-1').name;
+    await bus.admin.createTopics([{ name: gateway, partitions: 1 }]);
+    await presence.acquireGateway({ gatewayId: 'gw-1', instanceId: 'i1', ttlMs: 60_000 });
+    await presence.registerDevice({
+      userId: 'alice',
+      deviceId: 'alice-phone',
+      gatewayId: 'gw-1',
+      gatewayInstanceId: 'i1',
+      connectionId: 'c1',
+      ttlMs: 60_000,
+    });
+    const chatId = randomName('chat');
+    for (const userId of ['alice', 'bob'])
+      await store.directory.addMember({
+        chatId,
+        userId,
+        role: 'member',
+        joinedSeq: 1,
+        removedSeq: null,
+        addedBy: 'bob',
+      });
+    const group = await startServiceGroup([fanOutService], {
+      config: loadConfig({ env, sections: { fanOut: FAN_OUT_CONFIG } }),
+      ...silentObservability('test'),
+      bus,
+      codec,
+      store,
+      presence,
+    });
+    const deliveries = await collectRecords(bus, gateway);
+    await waitFor(() => group.isReady(), { description: 'fan-out ready' });
+    const event: ChatEvent = {
+      chatId,
+      seq: 2,
+      serverTimeMs: 5,
+      origin: { userId: 'bob', deviceId: 'bob-phone', gatewayId: 'gw-1', requestId: 'r', receivedAtMs: 1 },
+      event: {
+        'chatmesh.chat.MessageReceived': {
+          clientMessageId: 'm',
+          content: { body: 'hi', envelopes: [], attachments: [] },
+        },
+      },
+    };
+    const bytes = await codec.encode(`${TOPICS.chatEvents.name}-value`, event);
+    await store.chatLog.insertIfAbsent({
+      streamId: chatId,
+      seq: 2,
+      idempotencyKey: 'k',
+      kind: 'message',
+      payload: bytes,
+      createdAtMs: 5,
+    });
+    await bus.producer.send(TOPICS.chatEvents.name, [{ key: chatId, value: bytes }]);
+    await waitFor(() => deliveries.length === 1, { description: 'the delivery to alice' });
+    const delivery = (await codec.decode<GatewayDelivery>(deliveries[0]!.value!)).value;
+    const body =
+      'chatmesh.gateway.InboxDelivery' in delivery.payload
+        ? (delivery.payload['chatmesh.gateway.InboxDelivery'].content?.body ?? null)
+        : null;
+    await group.stop();
+    return { reads, body };
+  } finally {
+    await bus.close();
+  }
+}
+
+test('a delivery renders from the bytes the expansion saw: the chat log is not read back (unless the cache is off)', async () => {
+  assert.deepEqual(await chatLogReadsForOneDelivery({}), { reads: 0, body: 'hi' });
+  const off = await chatLogReadsForOneDelivery({ CHATMESH_FAN_OUT_PAYLOAD_CACHE_BYTES: '0' });
+  assert.equal(off.body, 'hi');
+  assert.ok(off.reads >= 1, 'without the cache the sequencer reads the row');
+});

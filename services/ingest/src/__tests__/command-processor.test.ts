@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import { createMemoryBus, type Bus } from '@chatmesh/bus';
 import { createLogger } from '@chatmesh/logging';
 import { directChatId } from '@chatmesh/protocol';
-import { createTypedProducer } from '@chatmesh/runtime';
+import { createTypedProducer, createTypedSink } from '@chatmesh/runtime';
 import {
   createLocalCodec,
   gatewayDeliveriesTopic,
@@ -24,6 +24,7 @@ const buses: Bus[] = [];
 after(async () => Promise.all(buses.map((b) => b.close())));
 
 interface Harness {
+  bus: Bus;
   store: ChatStore;
   processor: CommandProcessor;
   events: ChatEvent[];
@@ -58,7 +59,7 @@ async function harness(options: { sendBurst?: number } = {}): Promise<Harness> {
     if ('chatmesh.gateway.CommandResult' in delivery.payload)
       results.push(delivery.payload['chatmesh.gateway.CommandResult']);
   });
-  return { store, processor, events, results, codec };
+  return { bus, store, processor, events, results, codec };
 }
 
 let request = 0;
@@ -311,6 +312,35 @@ describe('ingest command processor', () => {
     assert.ok(replayed.accepted && replayed.duplicate && replayed.seq === 2);
     const next = await restarted.process(send(chat, 'bob', 'm2'));
     assert.equal(next.accepted && next.seq, 3);
+  });
+
+  test('a chat changed by another owner meanwhile is reloaded when its partition comes back (a new epoch)', async () => {
+    const h = await harness();
+    const bus2 = createMemoryBus();
+    buses.push(bus2);
+    await bus2.admin.createTopics(topicSpecs({ gatewayIds: [GATEWAY] }));
+    const other = createCommandProcessor({
+      store: h.store,
+      codec: h.codec,
+      bus: bus2,
+      typed: createTypedProducer(bus2, h.codec),
+      logger: createLogger({ service: 'ingest-test', level: 'silent' }),
+    });
+    const under = (epoch: number, bus: Bus) => ({ epoch, out: createTypedSink(h.codec, bus) });
+    const chat = randomName('chat');
+    await h.processor.process(createGroup(chat, 'alice', ['bob', 'carol']), under(1, h.bus));
+    assert.ok((await h.processor.process(send(chat, 'carol', 'before'), under(1, h.bus))).accepted);
+    // The partition moved to another owner, which removed carol, then came back with a newer epoch.
+    const removed = await other.process(
+      command(chat, 'alice', { 'chatmesh.chat.RemoveMembers': { userIds: ['carol'] } }),
+      under(2, bus2),
+    );
+    assert.ok(removed.accepted);
+    assert.deepEqual(await h.processor.process(send(chat, 'carol', 'after'), under(3, h.bus)), {
+      accepted: false,
+      code: 'CM_ERR_CHAT_NOT_FOUND',
+    });
+    assert.ok((await h.processor.process(send(chat, 'bob', 'still'), under(3, h.bus))).accepted);
   });
 
   test('a batch of one chat: sends stored in order with one append, duplicates and refusals answered in place, lifecycle commands keep their place', async () => {

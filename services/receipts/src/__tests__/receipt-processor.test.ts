@@ -172,3 +172,69 @@ test('reports of the sender about their own messages tick nothing; a stale repor
   assert.deepEqual(await t.produced(3), ['a rp 3', 'b DELIVERED 3-3 *', 'b READ 1-3 *']);
   assert.deepEqual(await t.store.receipts.pointers(t.chatId, 'a'), { deliveredSeq: 3, readSeq: 3 });
 });
+
+test("a direct chat's members are read once, and a message the chat events showed stored is not read back", async () => {
+  const reads = { members: 0, rows: 0 };
+  const counting = (store: ChatStore): ChatStore => ({
+    ...store,
+    directory: {
+      ...store.directory,
+      currentMembers: async (chatId) => {
+        reads.members++;
+        return store.directory.currentMembers(chatId);
+      },
+    },
+    chatLog: {
+      ...store.chatLog,
+      get: async (streamId, seq) => {
+        reads.rows++;
+        return store.chatLog.get(streamId, seq);
+      },
+    },
+  });
+  const t = await setup('direct', ['a', 'b'], ['a', 'a', 'a'], undefined, counting);
+  t.processor.noteStored(t.chatId, 3);
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 2))).outcome, 'applied');
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3))).outcome, 'applied');
+  assert.deepEqual(reads, { members: 1, rows: 0 });
+  // Past what it knows, one read proves the row is there; past the log, the report is refused.
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 4))).outcome, 'applied');
+  assert.equal(reads.rows, 1);
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 5))).code, 'CM_ERR_RECEIPTS_BEYOND_HEAD');
+  assert.equal((await t.processor.process(t.report('x', 'DELIVERED', 4))).code, 'CM_ERR_RECEIPTS_NOT_A_MEMBER');
+  assert.equal(reads.members, 1);
+});
+
+test("a group's members are read on every report: a removed member is refused at once", async () => {
+  const t = await setup('group', ['a', 'b', 'c'], ['a', 'a']);
+  assert.equal((await t.processor.process(t.report('c', 'DELIVERED', 2))).outcome, 'applied');
+  await t.store.directory.removeMember(t.chatId, 'c', 4);
+  assert.equal((await t.processor.process(t.report('c', 'DELIVERED', 3))).code, 'CM_ERR_RECEIPTS_NOT_A_MEMBER');
+});
+
+test("a chat's pointers are read once per ownership of its partition, and kept as this processor raises them", async () => {
+  let reads = 0;
+  const t = await setup('direct', ['a', 'b'], ['a', 'a', 'a'], undefined, (store) => ({
+    ...store,
+    receipts: {
+      ...store.receipts,
+      pointersOfChat: async (chatId) => {
+        reads++;
+        return store.receipts.pointersOfChat(chatId);
+      },
+    },
+  }));
+  const owner = { assignmentId: 'a1' };
+  // Read once and kept even when a report moves nothing (a's pointer, raised before this ownership).
+  await t.store.receipts.raise(t.chatId, 'a', { deliveredSeq: 4 });
+  assert.equal((await t.processor.process(t.report('a', 'DELIVERED', 4), owner)).outcome, 'unchanged');
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 2), owner)).outcome, 'applied');
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3), owner)).outcome, 'applied');
+  // Kept, not re-read: the kept pointer (3) makes a repeated report a no-op, as the store would.
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 3), owner)).outcome, 'unchanged');
+  assert.equal(reads, 1);
+  assert.deepEqual(await t.produced(2), ['a DELIVERED 1-2 *', 'a DELIVERED 3-3 *']);
+  // Another ownership (after a rebalance) reads them again.
+  assert.equal((await t.processor.process(t.report('b', 'DELIVERED', 4), { assignmentId: 'a2' })).outcome, 'applied');
+  assert.equal(reads, 2);
+});
