@@ -108,6 +108,38 @@ export interface AcceptedChange {
   readonly requestId: string;
 }
 
+/**
+ * Where this device's wake-up pushes go (`PUT /v1/push/channel`): an FCM registration token, an APNs device token
+ * (hex) with the app's bundle id and environment, a browser's Web Push subscription (`PushSubscription.toJSON()`),
+ * or the local push inbox of embedded mode. Registering again replaces the device's channel (a refreshed token).
+ */
+export type PushChannelRegistration =
+  | { readonly provider: 'fcm'; readonly token: string }
+  | {
+      readonly provider: 'apns';
+      readonly token: string;
+      readonly topic: string;
+      readonly environment: 'sandbox' | 'production';
+    }
+  | {
+      readonly provider: 'web_push';
+      readonly subscription: {
+        readonly endpoint: string;
+        readonly expirationTime?: number | null;
+        readonly keys: { readonly p256dh: string; readonly auth: string };
+      };
+    }
+  | { readonly provider: 'inbox' };
+
+/** One wake-up the local push inbox recorded (`GET /v1/push/inbox`): no content, the chat and the badge. */
+export interface PushWakeUp {
+  readonly deviceId: string;
+  readonly chatId: string | null;
+  readonly badge: number;
+  readonly atMs: number;
+  readonly requestId: string;
+}
+
 /** Connection states, in the order a healthy client goes through them. */
 export type ClientState = 'idle' | 'connecting' | 'live' | 'waiting' | 'closed';
 
@@ -171,6 +203,16 @@ export interface ChatClient {
    * @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED` (`serverCode` CM_ERR_DEVICE_UNKNOWN when not listed).
    */
   removeDevice(deviceId: string): Promise<AcceptedChange>;
+  /**
+   * `PUT /v1/push/channel`: this device's wake-ups go to `channel` from now on (applied by the push service shortly
+   * after the answer). @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED` (`serverCode` CM_ERR_GATEWAY_BAD_REQUEST for a
+   * malformed channel, CM_ERR_DEVICE_REMOVED for a removed device).
+   */
+  registerPushChannel(channel: PushChannelRegistration): Promise<AcceptedChange>;
+  /** `DELETE /v1/push/channel`: no more wake-ups for this device. @throws ClientError `CM_ERR_CLIENT_HTTP_FAILED`. */
+  unregisterPushChannel(): Promise<AcceptedChange>;
+  /** `GET /v1/push/inbox`: the user's latest wake-ups recorded by the local push inbox, newest first. */
+  listPushWakeUps(limit?: number): Promise<PushWakeUp[]>;
   /** Follows these users' presence (replaces the previous set); re-sent after every reconnect. */
   subscribePresence(userIds: readonly string[]): void;
   /** Number of commands waiting for an answer. */
@@ -390,6 +432,18 @@ class ChatClientImpl implements ChatClient {
 
   removeDevice(deviceId: string): Promise<AcceptedChange> {
     return this.api<AcceptedChange>('DELETE', `/v1/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  registerPushChannel(channel: PushChannelRegistration): Promise<AcceptedChange> {
+    return this.api<AcceptedChange>('PUT', '/v1/push/channel', channel);
+  }
+
+  unregisterPushChannel(): Promise<AcceptedChange> {
+    return this.api<AcceptedChange>('DELETE', '/v1/push/channel');
+  }
+
+  async listPushWakeUps(limit = 50): Promise<PushWakeUp[]> {
+    return (await this.api<{ wakeUps: PushWakeUp[] }>('GET', `/v1/push/inbox?limit=${limit}`)).wakeUps;
   }
 
   private async api<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -9,6 +9,8 @@ export {
   createChatClient,
   type AcceptedChange,
   type DeviceInfo,
+  type PushChannelRegistration,
+  type PushWakeUp,
   type UserSettings,
   type ChatClient,
   type ChatClientEvents,

@@ -93,6 +93,13 @@ export const TOPICS = Object.freeze({
   ephemeral: topic('ephemeral', 6, 'chatId', 'chatmesh.ephemeral.EphemeralEvent', { retentionMs: ONE_HOUR_MS }),
   /** Wake-ups for offline devices. */
   pushRequests: topic('push.requests', 6, 'userId', 'chatmesh.push.PushRequest', { retentionMs: ONE_DAY_MS }),
+  /**
+   * Push channel registrations and removals, keyed by user: the push service is the single writer of the channel
+   * table. Kept a week: a push instance that was down for days still applies every registration.
+   */
+  pushRegistrations: topic('push.registrations', 6, 'userId', 'chatmesh.push.PushChannelCommand', {
+    retentionMs: 7 * ONE_DAY_MS,
+  }),
 } satisfies Record<string, TopicDefinition>);
 
 /** Partitions of each gateway's delivery topic (one gateway consumes all of them). */

@@ -3,6 +3,11 @@ import {
   DEFAULT_USER_SETTINGS,
   type DeliveryDeadline,
   type DeviceStore,
+  type PushChannel,
+  type PushChannelProvider,
+  type PushChannelRecord,
+  type PushChannelStore,
+  type PushInboxStore,
   type ReceiptPointers,
   type ReceiptStore,
   type UserSettings,
@@ -176,6 +181,63 @@ export function createCassandraDeviceStore(client: cassandra.Client, ks: string)
       if (row && row['removed_at']) return;
       const registered = (row?.['registered_at'] as Date | null | undefined) ?? new Date(atMs);
       await client.execute(q.remove, [new Date(atMs), registered, userId, deviceId]);
+    },
+  };
+}
+
+/** Cassandra {@link PushChannelStore} over `push_channels`: every write USING TIMESTAMP = its time, in microseconds. */
+export function createCassandraPushChannelStore(client: cassandra.Client, ks: string): PushChannelStore {
+  const q = {
+    list: `SELECT device_id, provider, channel, registered_at FROM ${ks}.push_channels WHERE user_id = ?`,
+    put: `INSERT INTO ${ks}.push_channels (user_id, device_id, provider, channel, registered_at) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+    remove: `DELETE FROM ${ks}.push_channels USING TIMESTAMP ? WHERE user_id = ? AND device_id = ?`,
+  };
+  const micros = (atMs: number): cassandra.types.Long => long(Math.round(atMs) * 1000);
+  return {
+    async list(userId) {
+      const out: PushChannelRecord[] = [];
+      for (const row of (await client.execute(q.list, [userId], { prepare: true })).rows) {
+        const fields = JSON.parse(row['channel'] as string) as Record<string, unknown>;
+        out.push({
+          deviceId: row['device_id'] as string,
+          channel: { ...fields, provider: row['provider'] as PushChannelProvider } as PushChannel,
+          registeredAtMs: (row['registered_at'] as Date).getTime(),
+        });
+      }
+      return out;
+    },
+    async put(userId, deviceId, channel, atMs) {
+      const { provider, ...fields } = channel;
+      await client.execute(q.put, [userId, deviceId, provider, JSON.stringify(fields), new Date(atMs), micros(atMs)], {
+        prepare: true,
+      });
+    },
+    async remove(userId, deviceId, atMs) {
+      await client.execute(q.remove, [micros(atMs), userId, deviceId], { prepare: true });
+    },
+  };
+}
+
+/** Cassandra {@link PushInboxStore} over `push_inbox` (newest first, a day of TTL from the table). */
+export function createCassandraPushInboxStore(client: cassandra.Client, ks: string): PushInboxStore {
+  const q = {
+    record: `INSERT INTO ${ks}.push_inbox (user_id, at, request_id, device_id, chat_id, badge) VALUES (?, ?, ?, ?, ?, ?)`,
+    list: `SELECT at, request_id, device_id, chat_id, badge FROM ${ks}.push_inbox WHERE user_id = ? LIMIT ?`,
+  };
+  return {
+    async record(userId, e) {
+      await client.execute(q.record, [userId, new Date(e.atMs), e.requestId, e.deviceId, e.chatId, e.badge], {
+        prepare: true,
+      });
+    },
+    async list(userId, limit) {
+      return (await client.execute(q.list, [userId, limit], { prepare: true })).rows.map((row) => ({
+        deviceId: row['device_id'] as string,
+        chatId: (row['chat_id'] as string | null) ?? null,
+        badge: (row['badge'] as number | null) ?? 0,
+        atMs: (row['at'] as Date).getTime(),
+        requestId: row['request_id'] as string,
+      }));
     },
   };
 }

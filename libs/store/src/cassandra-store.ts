@@ -16,6 +16,8 @@ import {
 } from './types.js';
 import {
   createCassandraDeviceStore,
+  createCassandraPushChannelStore,
+  createCassandraPushInboxStore,
   createCassandraReceiptStore,
   createCassandraSettingsStore,
 } from './cassandra-social-stores.js';
@@ -93,6 +95,8 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     receipts: createCassandraReceiptStore(client, ks),
     settings: createCassandraSettingsStore(client, ks),
     devices: createCassandraDeviceStore(client, ks),
+    pushChannels: createCassandraPushChannelStore(client, ks),
+    pushInbox: createCassandraPushInboxStore(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },
@@ -232,7 +236,10 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       let chunk: LogEntry[] = [];
       let bytes = 0;
       for (const entry of entries) {
-        if (chunk.length > 0 && (bytes + entry.payload.length > MAX_BATCH_PAYLOAD_BYTES || chunk.length >= MAX_BATCH_STATEMENTS)) {
+        if (
+          chunk.length > 0 &&
+          (bytes + entry.payload.length > MAX_BATCH_PAYLOAD_BYTES || chunk.length >= MAX_BATCH_STATEMENTS)
+        ) {
           chunks.push(chunk);
           chunk = [];
           bytes = 0;

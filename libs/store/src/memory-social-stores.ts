@@ -3,6 +3,10 @@ import {
   type DeliveryDeadline,
   type DeviceRecord,
   type DeviceStore,
+  type PushChannelRecord,
+  type PushChannelStore,
+  type PushInboxEntry,
+  type PushInboxStore,
   type ReceiptPointers,
   type ReceiptStore,
   type UserSettings,
@@ -105,6 +109,63 @@ export function createMemoryDeviceStore(): DeviceStore {
       const current = user.get(deviceId);
       if (current?.removedAtMs != null) return;
       user.set(deviceId, { deviceId, registeredAtMs: current?.registeredAtMs ?? atMs, removedAtMs: atMs });
+    },
+  };
+}
+
+/**
+ * In-process {@link PushChannelStore} with Cassandra's last-write-wins: each device keeps its newest removal time
+ * (the tombstone), and a registration at or before it stays removed, as one shadowed by a tombstone would.
+ */
+export function createMemoryPushChannelStore(): PushChannelStore {
+  const users = new Map<string, Map<string, { record: PushChannelRecord | null; removedUpToMs: number }>>();
+  const slot = (userId: string, deviceId: string) => {
+    let user = users.get(userId);
+    if (!user) users.set(userId, (user = new Map()));
+    let device = user.get(deviceId);
+    if (!device) user.set(deviceId, (device = { record: null, removedUpToMs: -Infinity }));
+    return device;
+  };
+  return {
+    async list(userId) {
+      const out: PushChannelRecord[] = [];
+      for (const { record } of users.get(userId)?.values() ?? []) if (record) out.push(record);
+      return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    },
+    async put(userId, deviceId, channel, atMs) {
+      const device = slot(userId, deviceId);
+      if (atMs <= device.removedUpToMs) return;
+      if (device.record && device.record.registeredAtMs > atMs) return;
+      device.record = { deviceId, channel: { ...channel }, registeredAtMs: atMs };
+    },
+    async remove(userId, deviceId, atMs) {
+      const device = slot(userId, deviceId);
+      device.removedUpToMs = Math.max(device.removedUpToMs, atMs);
+      if (device.record && device.record.registeredAtMs <= atMs) device.record = null;
+    },
+  };
+}
+
+/** Wake-ups the in-process push inbox keeps per user (the newest). */
+const MEMORY_PUSH_INBOX_PER_USER = 200;
+
+/** In-process {@link PushInboxStore}: the newest wake-ups per user, deduplicated like Cassandra's primary key. */
+export function createMemoryPushInboxStore(): PushInboxStore {
+  const users = new Map<string, Map<string, PushInboxEntry>>();
+  return {
+    async record(userId, entry) {
+      let user = users.get(userId);
+      if (!user) users.set(userId, (user = new Map()));
+      user.set(`${entry.atMs}\u0000${entry.requestId}\u0000${entry.deviceId}`, { ...entry });
+      if (user.size > MEMORY_PUSH_INBOX_PER_USER) {
+        const oldest = [...user].sort(([, a], [, b]) => a.atMs - b.atMs)[0]![0];
+        user.delete(oldest);
+      }
+    },
+    async list(userId, limit) {
+      return [...(users.get(userId)?.values() ?? [])]
+        .sort((a, b) => b.atMs - a.atMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0))
+        .slice(0, limit);
     },
   };
 }

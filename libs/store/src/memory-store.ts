@@ -14,6 +14,8 @@ import type {
 import { writeStampOf } from './types.js';
 import {
   createMemoryDeviceStore,
+  createMemoryPushChannelStore,
+  createMemoryPushInboxStore,
   createMemoryReceiptStore,
   createMemorySettingsStore,
 } from './memory-social-stores.js';
@@ -35,6 +37,8 @@ export function createMemoryStore(): ChatStore {
     receipts: createMemoryReceiptStore(),
     settings: createMemorySettingsStore(),
     devices: createMemoryDeviceStore(),
+    pushChannels: createMemoryPushChannelStore(),
+    pushInbox: createMemoryPushInboxStore(),
     close: async () => {},
   };
 }

@@ -234,6 +234,65 @@ export interface ChatCursorStore {
   list(userId: string, deviceId: string): Promise<Map<string, number>>;
 }
 
+/** Which provider delivers a push channel; `inbox` is embedded mode's local push inbox. */
+export type PushChannelProvider = 'fcm' | 'apns' | 'web_push' | 'inbox';
+
+/** Where a device's wake-ups go: one channel per (user, device). */
+export type PushChannel =
+  | { readonly provider: 'fcm'; readonly token: string }
+  | {
+      readonly provider: 'apns';
+      readonly token: string;
+      readonly topic: string;
+      readonly environment: 'sandbox' | 'production';
+    }
+  | { readonly provider: 'web_push'; readonly endpoint: string; readonly p256dh: string; readonly auth: string }
+  | { readonly provider: 'inbox' };
+
+/** A stored channel: the device, its channel and when that channel was registered (its version). */
+export interface PushChannelRecord {
+  readonly deviceId: string;
+  readonly channel: PushChannel;
+  readonly registeredAtMs: number;
+}
+
+/**
+ * The devices' push channels, written by the push service only (registrations from `push.registrations`, dead
+ * tokens it meets while sending, removed devices from `presence.events`). Every write is versioned by a time
+ * (Cassandra: USING TIMESTAMP, in microseconds), so whatever order two instances' writes land in, the newest change
+ * wins: a dead-token removal never deletes the refreshed token registered after it, and a replayed old
+ * registration never brings back a channel removed later.
+ */
+export interface PushChannelStore {
+  /** The user's channels, by device id. */
+  list(userId: string): Promise<PushChannelRecord[]>;
+  /** Sets the device's channel as of `atMs`, replacing an older one; an older registration than the stored one is ignored. */
+  put(userId: string, deviceId: string, channel: PushChannel, atMs: number): Promise<void>;
+  /**
+   * Removes the device's channel as registered up to `atMs` (inclusive): a channel registered later stays. Pass the
+   * dead channel's own `registeredAtMs` to delete exactly that token, or a removal time to delete whatever was
+   * registered before it.
+   */
+  remove(userId: string, deviceId: string, atMs: number): Promise<void>;
+}
+
+/** One wake-up the local push inbox provider recorded (no content: the chat and the badge). */
+export interface PushInboxEntry {
+  readonly deviceId: string;
+  readonly chatId: string | null;
+  readonly badge: number;
+  readonly atMs: number;
+  readonly requestId: string;
+}
+
+/** The local push inbox (embedded mode's provider): written by the push service, read by the gateway. Kept a day. */
+export interface PushInboxStore {
+  /** Records a wake-up; the same (time, request, device) twice is one entry. */
+  record(userId: string, entry: PushInboxEntry): Promise<void>;
+  /** The user's newest wake-ups first, at most `limit`. */
+  list(userId: string, limit: number): Promise<PushInboxEntry[]>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
@@ -247,6 +306,8 @@ export interface ChatStore {
   readonly receipts: ReceiptStore;
   readonly settings: UserSettingsStore;
   readonly devices: DeviceStore;
+  readonly pushChannels: PushChannelStore;
+  readonly pushInbox: PushInboxStore;
   close(): Promise<void>;
 }
 

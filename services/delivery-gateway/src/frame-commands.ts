@@ -5,6 +5,7 @@ import {
   type CommandOrigin,
   type EphemeralEvent,
   type PresenceEvent,
+  type PushChannelCommand,
   type ReceiptReport,
 } from '@chatmesh/schemas';
 
@@ -29,7 +30,7 @@ export interface FrameSender {
 export interface FrameRecord {
   readonly topic: string;
   readonly key: string;
-  readonly value: ChatCommand | ReceiptReport | EphemeralEvent | PresenceEvent;
+  readonly value: ChatCommand | ReceiptReport | EphemeralEvent | PresenceEvent | PushChannelCommand;
   /** The request id to echo in an `error` frame if producing fails. */
   readonly requestId?: string;
 }

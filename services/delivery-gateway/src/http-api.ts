@@ -3,7 +3,8 @@ import { isChatmeshError } from '@chatmesh/errors';
 import type { MetricInstruments, Registry } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import { ID_PATTERN } from '@chatmesh/protocol';
-import type { ChatStore } from '@chatmesh/store';
+import { TOPICS, type PushChannelCommand } from '@chatmesh/schemas';
+import type { ChatStore, PushChannel } from '@chatmesh/store';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import { accountEvent, type FrameRecord } from './frame-commands.js';
@@ -36,7 +37,7 @@ export interface HttpApiDeps {
   readonly maxDevicesPerUser: number;
   /** Online devices (the online flag of `GET /v1/devices`). */
   readonly presence: PresenceRegistry;
-  /** Produces a record (device removals and privacy changes go to presence.events). */
+  /** Produces a record (device removals and privacy changes go to presence.events, push channels to push.registrations). */
   readonly produce: (record: FrameRecord) => Promise<void>;
 }
 
@@ -47,6 +48,36 @@ export const settingsBodySchema = z
     message: 'set readReceipts or presenceVisible (booleans)',
   });
 const MAX_SETTINGS_BODY_BYTES = 1024;
+
+const token = (max: number) => z.string().min(1).max(max);
+/**
+ * `PUT /v1/push/channel`: where the caller's device gets its wake-ups. Web Push takes the browser's
+ * `PushSubscription.toJSON()` as it is.
+ */
+export const pushChannelBodySchema = z.discriminatedUnion('provider', [
+  z.strictObject({ provider: z.literal('fcm'), token: token(4096) }),
+  z.strictObject({
+    provider: z.literal('apns'),
+    token: z.string().regex(/^[0-9a-fA-F]{64,200}$/, 'an APNs device token is hex'),
+    topic: token(255),
+    environment: z.enum(['sandbox', 'production']),
+  }),
+  z.strictObject({
+    provider: z.literal('web_push'),
+    subscription: z.object({
+      endpoint: z.url({ protocol: /^https?$/ }).max(2048),
+      expirationTime: z.number().nullable().optional(),
+      keys: z.strictObject({
+        p256dh: z.string().regex(/^[A-Za-z0-9_-]{80,100}={0,2}$/, 'p256dh is a base64url P-256 public key'),
+        auth: z.string().regex(/^[A-Za-z0-9_-]{16,24}={0,2}$/, 'auth is a base64url 16-byte secret'),
+      }),
+    }),
+  }),
+  z.strictObject({ provider: z.literal('inbox') }),
+]);
+const MAX_PUSH_CHANNEL_BODY_BYTES = 8192;
+/** Wake-ups `GET /v1/push/inbox` lists at most. */
+const MAX_PUSH_INBOX_PAGE = 50;
 
 /** History pages hold at most this many events. */
 export const MAX_HISTORY_PAGE = 200;
@@ -70,7 +101,8 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 
 /**
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
- * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `GET /v1/settings`, `PUT /v1/settings`,
+ * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `PUT|DELETE|GET /v1/push/channel`, `GET /v1/push/inbox`,
+ * `GET /v1/settings`, `PUT /v1/settings`,
  * `POST /v1/dev/token` (embedded only), `GET /health`, `GET /ready`, `GET /metrics`, and in embedded
  * mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404.
  */
@@ -268,6 +300,109 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     }),
   );
 
+  /** The caller's device, unless it was removed (a removed device gets no push channel). */
+  const currentDevice = async (state: PendingResponse, caller: VerifiedToken): Promise<boolean> => {
+    const listed = (await store.devices.list(caller.userId)).find((d) => d.deviceId === caller.deviceId);
+    if (listed?.removedAtMs != null) {
+      sendJson(state, 403, { code: 'CM_ERR_DEVICE_REMOVED', message: `device ${caller.deviceId} was removed` });
+      return false;
+    }
+    return true;
+  };
+
+  /** Produces a push channel change for the caller's device (push applies it) and answers 202. */
+  const pushChannelChange = async (
+    state: PendingResponse,
+    caller: VerifiedToken,
+    change: PushChannelCommand['change'],
+    kind: 'push_channel_register' | 'push_channel_unregister',
+  ): Promise<void> => {
+    const requestId = `http:${randomUUID()}`;
+    const value: PushChannelCommand = {
+      userId: caller.userId,
+      deviceId: caller.deviceId,
+      requestId,
+      atMs: Date.now(),
+      change,
+    };
+    await deps.produce({ topic: TOPICS.pushRegistrations.name, key: caller.userId, value });
+    metrics.gatewayAccountChangesTotal.inc({ kind });
+    sendJson(state, 202, { requestId });
+  };
+
+  app.put(
+    '/v1/push/channel',
+    authed(
+      async (state, caller, info) => {
+        const body = await jsonBody(state, info, pushChannelBodySchema);
+        if (!body.ok || !(await currentDevice(state, caller))) return;
+        const channel = body.value;
+        const none = { token: null, apnsTopic: null, apnsEnvironment: null, endpoint: null, p256dh: null, auth: null };
+        const registration =
+          channel.provider === 'fcm'
+            ? { ...none, provider: 'FCM' as const, token: channel.token }
+            : channel.provider === 'apns'
+              ? {
+                  ...none,
+                  provider: 'APNS' as const,
+                  token: channel.token.toLowerCase(),
+                  apnsTopic: channel.topic,
+                  apnsEnvironment: channel.environment,
+                }
+              : channel.provider === 'web_push'
+                ? {
+                    ...none,
+                    provider: 'WEB_PUSH' as const,
+                    endpoint: channel.subscription.endpoint,
+                    p256dh: channel.subscription.keys.p256dh,
+                    auth: channel.subscription.keys.auth,
+                  }
+                : { ...none, provider: 'INBOX' as const };
+        await pushChannelChange(
+          state,
+          caller,
+          { 'chatmesh.push.RegisterPushChannel': registration },
+          'push_channel_register',
+        );
+      },
+      { bodyBytes: MAX_PUSH_CHANNEL_BODY_BYTES },
+    ),
+  );
+
+  app.del(
+    '/v1/push/channel',
+    authed(async (state, caller) => {
+      await pushChannelChange(
+        state,
+        caller,
+        { 'chatmesh.push.UnregisterPushChannel': { reason: 'client_request' } },
+        'push_channel_unregister',
+      );
+    }),
+  );
+
+  app.get(
+    '/v1/push/channel',
+    authed(async (state, caller) => {
+      const record = (await store.pushChannels.list(caller.userId)).find((c) => c.deviceId === caller.deviceId);
+      sendJson(state, 200, {
+        channel: record ? publicChannel(record.channel) : null,
+        registeredAtMs: record?.registeredAtMs ?? null,
+      });
+    }),
+  );
+
+  app.get(
+    '/v1/push/inbox',
+    authed(async (state, caller, info) => {
+      const limit = intParam(info.query, 'limit') ?? MAX_PUSH_INBOX_PAGE;
+      if (Number.isNaN(limit) || limit < 1 || limit > MAX_PUSH_INBOX_PAGE) {
+        return badRequest(state, `limit must be 1-${MAX_PUSH_INBOX_PAGE}`);
+      }
+      sendJson(state, 200, { wakeUps: await store.pushInbox.list(caller.userId, limit) });
+    }),
+  );
+
   app.get(
     '/v1/settings',
     authed(async (state, caller) => {
@@ -365,6 +500,21 @@ async function latestSeq(store: ChatStore, chatId: string): Promise<number> {
     const rows = await store.chatLog.readAfter(chatId, last, 1000);
     if (rows.length === 0) return last;
     last = rows[rows.length - 1]!.seq;
+  }
+}
+
+/** A channel as the API shows it back: a token is shortened (it is a credential of the device). */
+function publicChannel(channel: PushChannel): Record<string, unknown> {
+  const short = (value: string) => (value.length <= 12 ? value : `${value.slice(0, 8)}…`);
+  switch (channel.provider) {
+    case 'fcm':
+      return { provider: 'fcm', token: short(channel.token) };
+    case 'apns':
+      return { provider: 'apns', token: short(channel.token), topic: channel.topic, environment: channel.environment };
+    case 'web_push':
+      return { provider: 'web_push', endpoint: new URL(channel.endpoint).origin };
+    case 'inbox':
+      return { provider: 'inbox' };
   }
 }
 

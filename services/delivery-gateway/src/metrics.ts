@@ -85,7 +85,7 @@ export const GATEWAY_METRICS = defineMetricTable({
   gatewayAccountChangesTotal: {
     name: 'chatmesh_gateway_account_changes_total',
     type: 'counter',
-    help: 'Device removals and privacy changes accepted by the HTTP API (202) and produced to presence.events, by kind.',
+    help: 'Account changes accepted by the HTTP API (202), by kind: device removals and privacy changes (produced to presence.events), push channel registrations and removals (produced to push.registrations).',
     labelNames: ['kind'],
   },
   gatewayBroadcastEventsTotal: {

@@ -29,7 +29,13 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
     description:
       'WebSocket gateway (uWebSockets.js): authenticates clients, turns frames into commands and delivers its own delivery topic',
     consumes: ['gateway.<id>.deliveries', TOPICS.chatBroadcast.name],
-    produces: [TOPICS.chatCommands.name, TOPICS.receipts.name, TOPICS.presenceEvents.name, TOPICS.ephemeral.name],
+    produces: [
+      TOPICS.chatCommands.name,
+      TOPICS.receipts.name,
+      TOPICS.presenceEvents.name,
+      TOPICS.ephemeral.name,
+      TOPICS.pushRegistrations.name,
+    ],
     config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG },
     metrics: GATEWAY_METRICS,
     async start(deps) {
@@ -51,6 +57,7 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
         TOPICS.receipts,
         TOPICS.presenceEvents,
         TOPICS.ephemeral,
+        TOPICS.pushRegistrations,
       ]);
       const connectionLimiter = createMemoryRateLimiter({
         ratePerSecond: settings.connectionRatePerSecond,

@@ -16,6 +16,7 @@ import {
 import { appendFencedBatch, FencedHeads, WriterEpochs, type ChatStore } from '@chatmesh/store';
 import type { OutgoingRecord } from '@chatmesh/bus';
 import type { RecentPayloads } from './recent-payloads.js';
+import { countUnread } from './unread-count.js';
 
 /** The writer's name under which the inbox sequencer claims its epochs. */
 export const INBOX_LOG_WRITER = 'inbox_log';
@@ -196,6 +197,18 @@ export function createInboxSequencer(deps: {
       });
     } else if (anyPush) {
       const ackedSeq = await ackedLookup;
+      const pushSeqs = stored.flatMap((entry, index) =>
+        isPushWorthy(entry, userId) ? [appended[index]!.entry.seq] : [],
+      );
+      const unread = await countUnread({
+        inboxLog: store.inboxLog,
+        codec,
+        userId,
+        ackedSeq,
+        uptoSeqs: [...pushSeqs].sort((a, b) => a - b),
+        known: new Map(stored.map((entry, index) => [appended[index]!.entry.seq, entry])),
+      });
+      const badgeAt = new Map([...pushSeqs].sort((a, b) => a - b).map((seq, i) => [seq, unread[i]!]));
       stored.forEach((entry, index) => {
         if (!isPushWorthy(entry, userId)) return;
         const ref = (entry.item as { 'chatmesh.inbox.ChatEventRef': ChatEventRef })['chatmesh.inbox.ChatEventRef'];
@@ -204,7 +217,8 @@ export function createInboxSequencer(deps: {
           userId,
           requestId: `${userId}/${seq}`,
           chatId: entry.chatId,
-          unreadCount: Math.max(1, seq - ackedSeq),
+          // Unread messages from others past the furthest device cursor (not receipts, read pointers or own sends).
+          unreadCount: badgeAt.get(seq) ?? 0,
           newMessageCount: ref.kind === 'MESSAGE_RECEIVED' ? 1 : 0,
           upToInboxSeq: seq,
           targets: [],

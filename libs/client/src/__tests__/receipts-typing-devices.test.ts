@@ -223,4 +223,22 @@ describe('message status, readPointer, typing and the HTTP helpers', () => {
       body: { readReceipts: false },
     });
   });
+
+  test('push channel helpers register, unregister and list wake-ups over the HTTP API', async () => {
+    const alice = connect('alice', { autoConnect: false });
+    const subscription = { endpoint: 'https://push.example/1', keys: { p256dh: 'p', auth: 'a' } };
+    assert.match((await alice.client.registerPushChannel({ provider: 'web_push', subscription })).requestId, /^http:/);
+    await alice.client.unregisterPushChannel();
+    assert.deepEqual(await alice.client.listPushWakeUps(5), [
+      { deviceId: 'd1', chatId: 'c-1', badge: 2, atMs: 1, requestId: 'r1' },
+    ]);
+    assert.deepEqual(
+      gateway.http.requests.map((r) => [r.method, r.path, r.body]),
+      [
+        ['PUT', '/v1/push/channel', { provider: 'web_push', subscription }],
+        ['DELETE', '/v1/push/channel', null],
+        ['GET', '/v1/push/inbox', null],
+      ],
+    );
+  });
 });

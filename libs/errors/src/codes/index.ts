@@ -14,6 +14,7 @@ import { GATEWAY_CODES } from './gateway.js';
 import { INFRA_CODES } from './infra.js';
 import { PRESENCE_CODES } from './presence.js';
 import { PROTOCOL_CODES } from './protocol.js';
+import { PUSH_CODES } from './push.js';
 import { RECEIPTS_CODES } from './receipts.js';
 import { RUNTIME_CODES } from './runtime.js';
 import { SCHEMA_CODES } from './schema.js';
@@ -32,6 +33,7 @@ export const ERROR_CODES = {
   ...INFRA_CODES,
   ...PRESENCE_CODES,
   ...PROTOCOL_CODES,
+  ...PUSH_CODES,
   ...RECEIPTS_CODES,
   ...RUNTIME_CODES,
   ...SCHEMA_CODES,

@@ -670,10 +670,34 @@ export interface PrivacyChange {
 }
 
 /**
+ * A change to a device's push channel, on topic push.registrations (key userId). The push service is the single writer of the channel table and applies these in order per user.
+ * Avro record `chatmesh.push.PushChannelCommand`.
+ */
+export interface PushChannelCommand {
+  /** The device's user; also the record key. */
+  readonly userId: string;
+  /** The device whose channel changes. */
+  readonly deviceId: string;
+  /** Id of the request that caused it (the HTTP API's answer echoes it). */
+  readonly requestId: string;
+  /** When the change was requested, epoch milliseconds; the channel table keeps the newest change per device whatever order changes are applied in. */
+  readonly atMs: number;
+  /** What changes. */
+  readonly change: { readonly 'chatmesh.push.RegisterPushChannel': RegisterPushChannel }
+    | { readonly 'chatmesh.push.UnregisterPushChannel': UnregisterPushChannel };
+}
+
+/**
  * Which provider adapter sends it.
  * Avro enum `chatmesh.push.PushPlatform`.
  */
 export type PushPlatform = 'FCM' | 'APNS' | 'WEB_PUSH';
+
+/**
+ * Which provider delivers to the channel.
+ * Avro enum `chatmesh.push.PushProvider`.
+ */
+export type PushProvider = 'FCM' | 'APNS' | 'WEB_PUSH' | 'INBOX';
 
 /**
  * Wake a user's offline devices, on topic push.requests (key userId). Carries no message content: only the chat and counts.
@@ -721,6 +745,54 @@ export interface PushTarget {
    * @default null
    */
   readonly token: null | string;
+}
+
+/**
+ * The device's push channel is this one from now on (a refreshed token replaces the previous one).
+ * Avro record `chatmesh.push.RegisterPushChannel`.
+ */
+export interface RegisterPushChannel {
+  /** The provider. */
+  readonly provider: PushProvider;
+  /**
+   * FCM registration token or APNs device token (hex); null for Web Push and the local inbox.
+   * @default null
+   */
+  readonly token: null | string;
+  /**
+   * APNs: the app's bundle id (apns-topic).
+   * @default null
+   */
+  readonly apnsTopic: null | string;
+  /**
+   * APNs: sandbox or production.
+   * @default null
+   */
+  readonly apnsEnvironment: null | string;
+  /**
+   * Web Push: the subscription's endpoint URL.
+   * @default null
+   */
+  readonly endpoint: null | string;
+  /**
+   * Web Push: the subscription's P-256 public key, base64url.
+   * @default null
+   */
+  readonly p256dh: null | string;
+  /**
+   * Web Push: the subscription's 16-byte auth secret, base64url.
+   * @default null
+   */
+  readonly auth: null | string;
+}
+
+/**
+ * The device has no push channel any more (the app turned notifications off or signed out).
+ * Avro record `chatmesh.push.UnregisterPushChannel`.
+ */
+export interface UnregisterPushChannel {
+  /** Why, for logs (e.g. client_request). */
+  readonly reason: string;
 }
 
 /**
@@ -789,6 +861,7 @@ export interface RecordTypes {
   readonly 'chatmesh.gateway.GatewayDelivery': GatewayDelivery;
   readonly 'chatmesh.inbox.InboxEntry': InboxEntry;
   readonly 'chatmesh.presence.PresenceEvent': PresenceEvent;
+  readonly 'chatmesh.push.PushChannelCommand': PushChannelCommand;
   readonly 'chatmesh.push.PushRequest': PushRequest;
   readonly 'chatmesh.receipts.ReceiptReport': ReceiptReport;
 }

@@ -22,6 +22,7 @@ test('the fixed topics, keys and schemas are the ones the design names', () => {
     ['presence.events', 'userId', 'chatmesh.presence.PresenceEvent'],
     ['ephemeral', 'chatId', 'chatmesh.ephemeral.EphemeralEvent'],
     ['push.requests', 'userId', 'chatmesh.push.PushRequest'],
+    ['push.registrations', 'userId', 'chatmesh.push.PushChannelCommand'],
   ]);
 });
 
@@ -50,7 +51,7 @@ test('every topic has a twin with DeadLetter values, subjects follow TopicNameSt
 
 test('topicSpecs gives the bus one spec per topic', () => {
   const specs = topicSpecs({ gatewayIds: ['gw-1'] });
-  assert.equal(specs.length, 18);
+  assert.equal(specs.length, 20);
   assert.deepEqual(
     specs.find((s) => s.name === 'gateway.gw-1.deliveries'),
     { name: 'gateway.gw-1.deliveries', partitions: 4, cleanupPolicy: 'delete', retentionMs: 86_400_000 },
@@ -59,7 +60,7 @@ test('topicSpecs gives the bus one spec per topic', () => {
     specs.find((s) => s.name === 'chat.commands'),
     { name: 'chat.commands', partitions: 12, cleanupPolicy: 'delete' },
   );
-  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 8);
+  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 9);
 });
 
 test('gateway ids that would make ambiguous topic names are refused', () => {

@@ -84,15 +84,12 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
           ['k4', 4, true],
         ],
       );
-      assert.deepEqual(
-        [...(await store.chatLog.findKeys(chat, ['k1', 'k2', 'k3', 'k4', 'nope']))].sort(),
-        [
-          ['k1', 1],
-          ['k2', 2],
-          ['k3', 3],
-          ['k4', 4],
-        ],
-      );
+      assert.deepEqual([...(await store.chatLog.findKeys(chat, ['k1', 'k2', 'k3', 'k4', 'nope']))].sort(), [
+        ['k1', 1],
+        ['k2', 2],
+        ['k3', 3],
+        ['k4', 4],
+      ]);
       // A batch that crosses a bucket boundary and head hints, with payloads that embed their sequence number.
       const many = Array.from({ length: LOG_BUCKET_SIZE + HEAD_HINT_EVERY }, (_, i) => ({
         ...draft(chat, `m${i}`),
@@ -104,7 +101,7 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
         many.map((_, i) => 5 + i),
       );
       const all = [];
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await store.chatLog.readAfter(chat, after, 500);
         if (page.length === 0) break;
         all.push(...page);
@@ -121,10 +118,9 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       const after = await appendFenced(store.chatLog, new FencedHeads(), draft(chat, 'later'), next);
       assert.equal(after.entry.seq, 5 + many.length);
       assert.ok((await store.chatLog.getHead(chat)) >= 4 + many.length - HEAD_HINT_EVERY, 'head hint raised');
-      await assert.rejects(
-        appendFencedBatch(store.chatLog, fresh, [draft(chat, 'a'), draft(id('other'), 'b')], next),
-        { code: 'CM_ERR_STORE_INVALID_ARGUMENT' },
-      );
+      await assert.rejects(appendFencedBatch(store.chatLog, fresh, [draft(chat, 'a'), draft(id('other'), 'b')], next), {
+        code: 'CM_ERR_STORE_INVALID_ARGUMENT',
+      });
     });
 
     test('writer epochs only grow, also when claimed concurrently', async () => {
@@ -487,6 +483,75 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
         { deviceId: 'laptop', registeredAtMs: 2_000, removedAtMs: 4_000 },
       ]);
       assert.deepEqual(await store.devices.list(id('user')), []);
+    });
+    test('push channels: one per device, the newest registration wins, a removal spares a later token', async () => {
+      const user = id('user');
+      const fcmOld = { provider: 'fcm', token: 'old-token' } as const;
+      const fcmNew = { provider: 'fcm', token: 'new-token' } as const;
+      const apns = {
+        provider: 'apns',
+        token: 'ab'.repeat(32),
+        topic: 'com.example.chat',
+        environment: 'sandbox',
+      } as const;
+      const web = {
+        provider: 'web_push',
+        endpoint: 'https://push.example/abc',
+        p256dh: 'BPk',
+        auth: 'c2VjcmV0',
+      } as const;
+      await store.pushChannels.put(user, 'phone', fcmOld, 1_000);
+      await store.pushChannels.put(user, 'phone', fcmNew, 2_000);
+      await store.pushChannels.put(user, 'phone', fcmOld, 1_500);
+      await store.pushChannels.put(user, 'ipad', apns, 1_000);
+      await store.pushChannels.put(user, 'browser', web, 1_000);
+      assert.deepEqual(await store.pushChannels.list(user), [
+        { deviceId: 'browser', channel: web, registeredAtMs: 1_000 },
+        { deviceId: 'ipad', channel: apns, registeredAtMs: 1_000 },
+        { deviceId: 'phone', channel: fcmNew, registeredAtMs: 2_000 },
+      ]);
+      // A dead-token removal of the old registration lands after the refresh: the refreshed token stays.
+      await store.pushChannels.remove(user, 'phone', 1_000);
+      assert.equal((await store.pushChannels.list(user)).length, 3);
+      // Removing exactly the stored registration deletes it, and a replay of it does not bring it back.
+      await store.pushChannels.remove(user, 'ipad', 1_000);
+      await store.pushChannels.put(user, 'ipad', apns, 1_000);
+      assert.deepEqual(
+        (await store.pushChannels.list(user)).map((r) => r.deviceId),
+        ['browser', 'phone'],
+      );
+      // A registration after the removal is a new channel.
+      await store.pushChannels.put(user, 'ipad', apns, 3_000);
+      assert.deepEqual(
+        (await store.pushChannels.list(user)).map((r) => [r.deviceId, r.registeredAtMs]),
+        [
+          ['browser', 1_000],
+          ['ipad', 3_000],
+          ['phone', 2_000],
+        ],
+      );
+      assert.deepEqual(await store.pushChannels.list(id('user')), []);
+    });
+    test("the push inbox lists a user's wake-ups newest first, once each, up to a limit", async () => {
+      const user = id('user');
+      const wake = (atMs: number, requestId: string, deviceId = 'phone') =>
+        ({ deviceId, chatId: 'c-1', badge: 2, atMs, requestId }) as const;
+      await store.pushInbox.record(user, wake(1_000, 'r1'));
+      await store.pushInbox.record(user, wake(3_000, 'r3'));
+      await store.pushInbox.record(user, wake(2_000, 'r2'));
+      await store.pushInbox.record(user, wake(2_000, 'r2'));
+      await store.pushInbox.record(user, { ...wake(4_000, 'r4', 'tablet'), chatId: null });
+      assert.deepEqual(
+        (await store.pushInbox.list(user, 10)).map((e) => [e.requestId, e.deviceId, e.chatId]),
+        [
+          ['r4', 'tablet', null],
+          ['r3', 'phone', 'c-1'],
+          ['r2', 'phone', 'c-1'],
+          ['r1', 'phone', 'c-1'],
+        ],
+      );
+      assert.deepEqual(await store.pushInbox.list(user, 1), [{ ...wake(4_000, 'r4', 'tablet'), chatId: null }]);
+      assert.deepEqual(await store.pushInbox.list(id('user'), 10), []);
     });
   });
 }

@@ -1,6 +1,6 @@
 /**
  * The chat page in real headless Chromium (Debian's `chromium`, driven by playwright-core) against
- * embedded chatmesh (ingest + fan-out + receipts + presence + gateway): two users sign in, create a
+ * embedded chatmesh (ingest + fan-out + receipts + presence + push + gateway): two users sign in, create a
  * direct chat and a group, and chat both ways; ticks go to read when the other opens the chat, the
  * typing line and online state show up. Fails (never skips) when Chromium is missing: CI installs it (`apt-get install -y chromium`).
  */
@@ -147,4 +147,19 @@ test('two users chat in the page, in a direct chat and a group, both ways, live'
   mkdirSync(SCREENSHOTS, { recursive: true });
   await alicePage.screenshot({ path: join(SCREENSHOTS, 'alice-group.png') });
   await bobPage.screenshot({ path: join(SCREENSHOTS, 'bob-direct.png') });
+
+  // Push: bob's phone goes offline; alice's next message wakes it through the local push inbox, which bob sees
+  // from his tablet (the chat and the badge, no content).
+  await bobPage.context().close();
+  await chatItem(alicePage, bob).click();
+  // Once alice sees him offline, fan-out routes her message to push.
+  await alicePage.getByTestId('chat-sub').filter({ hasText: 'last seen' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await send(alicePage, 'Are you there?');
+  const tabletPage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  await signIn(tabletPage, bob, 'tablet');
+  await tabletPage.getByTestId('wake-up').filter({ hasText: 'phone:' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+  const wakeUp = (await tabletPage.getByTestId('wake-up').first().textContent()) ?? '';
+  assert.match(wakeUp, /badge 1/);
+  assert.doesNotMatch(wakeUp, /Are you there/, 'no message content');
+  await tabletPage.screenshot({ path: join(SCREENSHOTS, 'bob-push-inbox.png') });
 });

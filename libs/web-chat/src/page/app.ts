@@ -8,12 +8,15 @@
  * the open chat is reported read while its messages are on screen, {@link showTyping} shows the typing
  * line, {@link showPresence} online / last seen of the open chat's other members, `readPointer` (a read
  * on another device) clears unread counts, and two switches set the privacy settings.
+ *
+ * Issue 16: the page registers its device with the local push inbox and lists the user's latest wake-ups.
  */
 import {
   createChatClient,
   createLocalStorageOutboxStorage,
   type ChatClient,
   type ChatClientEvents,
+  type PushWakeUp,
 } from '@chatmesh/client';
 
 type Status = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
@@ -141,6 +144,50 @@ function start(user: string, device: string): void {
   wire(client);
   renderChatList();
   loadSettings(client);
+  startPushInbox(client);
+}
+
+// ---- push wake-ups (the local push inbox of embedded mode) ----
+
+const PUSH_INBOX_POLL_MS = 5_000;
+
+/**
+ * Registers this page's device with the local push inbox provider, then shows the user's latest wake-ups: what a
+ * phone would have been woken with (the chat and the badge, never the message) while this device or another of the
+ * user's was offline.
+ */
+function startPushInbox(client: ChatClient): void {
+  client
+    .registerPushChannel({ provider: 'inbox' })
+    .then(() => {
+      $('push-inbox').hidden = false;
+      const poll = () =>
+        client
+          .listPushWakeUps(10)
+          .then(renderWakeUps)
+          .catch((error: Error) => console.warn(`[chatmesh] push inbox: ${error.message}`));
+      void poll();
+      setInterval(() => void poll(), PUSH_INBOX_POLL_MS);
+    })
+    .catch((error: Error) => console.warn(`[chatmesh] push channel: ${error.message}`));
+}
+
+function renderWakeUps(wakeUps: readonly PushWakeUp[]): void {
+  const list = $('wake-ups');
+  list.replaceChildren(
+    ...(wakeUps.length === 0
+      ? [h('li', { className: 'when', text: 'none yet: they arrive while a device of yours is offline' })]
+      : wakeUps.map((w) => {
+          const chat = w.chatId === null ? undefined : state.chats.get(w.chatId);
+          const title = chat ? chatTitle(chat) : (w.chatId ?? 'chatmesh');
+          return h(
+            'li',
+            { testId: 'wake-up' },
+            document.createTextNode(`${w.deviceId}: ${title} · badge ${w.badge}`),
+            h('span', { className: 'when', text: new Date(w.atMs).toLocaleTimeString() }),
+          );
+        })),
+  );
 }
 
 // ---- privacy settings ----

@@ -61,6 +61,11 @@ export const CHAT_PAGE_HTML = `<!doctype html>
   .privacy label { color: #fff; font-size: 12px; }
   .typing { height: 20px; padding: 0 16px; color: var(--muted); font-size: 12px; font-style: italic; }
   form.composer { display: flex; gap: 8px; padding: 10px 16px; background: var(--panel); border-top: 1px solid var(--line); }
+  .push-inbox { border-top: 1px solid var(--line); padding: 8px 12px; max-height: 30%; overflow-y: auto; }
+  .push-inbox h3 { margin: 0 0 4px; font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .4px; }
+  .push-inbox ul { list-style: none; margin: 0; padding: 0; font-size: 12px; }
+  .push-inbox li { padding: 3px 0; color: var(--ink); }
+  .push-inbox li .when { color: var(--muted); margin-left: 6px; }
   [hidden] { display: none !important; }
 </style>
 </head>
@@ -88,6 +93,10 @@ export const CHAT_PAGE_HTML = `<!doctype html>
         <div class="error" data-testid="chat-error"></div>
       </form>
       <ul class="chats" data-testid="chats"></ul>
+      <section class="push-inbox" data-testid="push-inbox" hidden>
+        <h3>Push wake-ups (local inbox)</h3>
+        <ul data-testid="wake-ups"></ul>
+      </section>
     </aside>
     <main>
       <div class="chat-header"><div class="title" data-testid="chat-title">No chat open</div><div class="sub" data-testid="chat-sub"></div></div>

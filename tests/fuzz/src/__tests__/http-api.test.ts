@@ -50,6 +50,8 @@ const path = fc.oneof(
       '/v1/chats',
       '/v1/devices',
       '/v1/settings',
+      '/v1/push/channel',
+      '/v1/push/inbox',
       '/v1/dev/token',
       '/v1/ws',
     ),
@@ -75,7 +77,15 @@ const body = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 100 }),
-  fc.constantFrom('{"userId":"fz-http","deviceId":"d"}', '{"readReceipts":false}', '{', 'x'.repeat(70_000)),
+  fc.constantFrom(
+    '{"userId":"fz-http","deviceId":"d"}',
+    '{"readReceipts":false}',
+    '{"provider":"inbox"}',
+    '{"provider":"apns","token":"zz","topic":"t","environment":"sandbox"}',
+    '{"provider":"web_push","subscription":{"endpoint":"https://x/%ZZ","keys":{"p256dh":"","auth":""}}}',
+    '{',
+    'x'.repeat(70_000),
+  ),
 );
 const request = fc.record({
   method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),

@@ -346,7 +346,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   };
 }
 
-/** The gateway's settings and devices routes, as docs/protocol.md describes them (tokens are `user.device`). */
+/** The gateway's settings, devices and push routes, as docs/protocol.md describes them (tokens are `user.device`). */
 async function handleHttp(http: FakeHttpApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -396,6 +396,12 @@ async function handleHttp(http: FakeHttpApi, req: IncomingMessage, res: ServerRe
       devices.filter((d) => d.deviceId !== id),
     );
     return json(202, { requestId: `http:${http.requests.length}` });
+  }
+  if ((method === 'PUT' || method === 'DELETE') && path === '/v1/push/channel') {
+    return json(202, { requestId: `http:${http.requests.length}` });
+  }
+  if (method === 'GET' && path === '/v1/push/inbox') {
+    return json(200, { wakeUps: [{ deviceId, chatId: 'c-1', badge: 2, atMs: 1, requestId: 'r1' }] });
   }
   return json(404, { code: 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND', message: 'no such route' });
 }

@@ -123,6 +123,23 @@ export const SAMPLE_VALUES: { readonly [K in keyof RecordTypes]: RecordTypes[K] 
     targets: [{ deviceId: 'd-bob-2', platform: 'APNS', token: null }],
     createdAtMs: 1_700_000_000_300,
   },
+  'chatmesh.push.PushChannelCommand': {
+    userId: 'u-bob',
+    deviceId: 'd-bob-2',
+    requestId: 'http:1',
+    atMs: 1_700_000_000_350,
+    change: {
+      'chatmesh.push.RegisterPushChannel': {
+        provider: 'APNS',
+        token: 'ab'.repeat(32),
+        apnsTopic: 'com.example.chat',
+        apnsEnvironment: 'sandbox',
+        endpoint: null,
+        p256dh: null,
+        auth: null,
+      },
+    },
+  },
   'chatmesh.receipts.ReceiptReport': {
     chatId: 'c-1',
     userId: 'u-bob',

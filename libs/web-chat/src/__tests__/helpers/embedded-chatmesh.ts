@@ -24,7 +24,7 @@ export async function startEmbeddedChatmesh(options: { readyTimeoutMs?: number }
     env: {
       ...process.env,
       CHATMESH_MODE: 'embedded',
-      CHATMESH_SERVICES: 'ingest,fan-out,receipts,presence,delivery-gateway',
+      CHATMESH_SERVICES: 'ingest,fan-out,receipts,presence,push,delivery-gateway',
       CHATMESH_GATEWAY_PORT: '0',
       CHATMESH_HTTP_PORT: '0',
       CHATMESH_LOG_LEVEL: 'info',
