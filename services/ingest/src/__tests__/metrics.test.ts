@@ -55,7 +55,11 @@ test('ingest counts commands by type and outcome, refusals by code, command-to-s
         command,
       });
     const message = (clientMessageId: string): ChatCommand['command'] => ({
-      'chatmesh.chat.SendMessage': { clientMessageId, content: { body: 'hi', envelopes: [], attachments: [] } },
+      'chatmesh.chat.SendMessage': {
+        afterClientMessageId: null,
+        clientMessageId,
+        content: { body: 'hi', envelopes: [], attachments: [] },
+      },
     });
     await send('alice', {
       'chatmesh.chat.CreateChat': { kind: 'GROUP', memberUserIds: ['bob'], name: 'G', pictureAttachmentId: null },
