@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
+import { createCassandraAttachmentStore } from './cassandra-attachment-store.js';
 import {
   bucketOf,
   LOG_BUCKET_SIZE,
@@ -93,6 +94,7 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     receipts: createCassandraReceiptStore(client, ks),
     settings: createCassandraSettingsStore(client, ks),
     devices: createCassandraDeviceStore(client, ks),
+    attachments: createCassandraAttachmentStore(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },
@@ -232,7 +234,10 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       let chunk: LogEntry[] = [];
       let bytes = 0;
       for (const entry of entries) {
-        if (chunk.length > 0 && (bytes + entry.payload.length > MAX_BATCH_PAYLOAD_BYTES || chunk.length >= MAX_BATCH_STATEMENTS)) {
+        if (
+          chunk.length > 0 &&
+          (bytes + entry.payload.length > MAX_BATCH_PAYLOAD_BYTES || chunk.length >= MAX_BATCH_STATEMENTS)
+        ) {
           chunks.push(chunk);
           chunk = [];
           bytes = 0;

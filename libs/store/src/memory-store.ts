@@ -17,6 +17,7 @@ import {
   createMemoryReceiptStore,
   createMemorySettingsStore,
 } from './memory-social-stores.js';
+import { createMemoryAttachmentStore } from './memory-attachment-store.js';
 
 /**
  * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
@@ -35,6 +36,7 @@ export function createMemoryStore(): ChatStore {
     receipts: createMemoryReceiptStore(),
     settings: createMemorySettingsStore(),
     devices: createMemoryDeviceStore(),
+    attachments: createMemoryAttachmentStore(),
     close: async () => {},
   };
 }
