@@ -43,6 +43,19 @@ const runs = Number(values.runs);
 const sha256 = (body: Buffer): string => createHash('sha256').update(body).digest('base64');
 const now = (): number => performance.now();
 
+/** What the bench reads of the gateway's JSON answers and server frames. */
+interface Answer {
+  readonly attachmentId?: string;
+  readonly upload?: { url: string; headers: Record<string, string> };
+  readonly [key: string]: unknown;
+}
+interface Frame {
+  readonly type: string;
+  readonly requestId?: string;
+  readonly inboxSeq?: number;
+  readonly attachment?: { attachmentId: string };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'chatmesh-bench-attachments-'));
   const s3 = values.store === 's3' ? await startS3() : null;
@@ -98,7 +111,7 @@ async function main(): Promise<void> {
         headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: response.status, json: (await response.json()) as Record<string, any> };
+      return { status: response.status, json: (await response.json()) as Answer };
     };
 
     // 1. Presigned uploads per second: closed loop, `concurrency` requests in flight for `seconds`.
@@ -127,13 +140,13 @@ async function main(): Promise<void> {
     const [a, b] = [`alice-${randomUUID()}`, `bob-${randomUUID()}`];
     const [ta, tb] = [await token(a), await token(b)];
     const connect = (auth: string) =>
-      new Promise<{ ws: WebSocket; frames: any[] }>((resolve, reject) => {
+      new Promise<{ ws: WebSocket; frames: Frame[] }>((resolve, reject) => {
         const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, {
           headers: { authorization: `Bearer ${auth}` },
         });
-        const frames: any[] = [];
+        const frames: Frame[] = [];
         ws.on('message', (data) => {
-          const frame = JSON.parse(String(data));
+          const frame = JSON.parse(String(data)) as Frame;
           frames.push(frame);
           if (typeof frame.inboxSeq === 'number')
             ws.send(JSON.stringify({ type: 'ack', upToInboxSeq: frame.inboxSeq }));
@@ -159,9 +172,9 @@ async function main(): Promise<void> {
         fileName: 'big.jpg',
       });
       const t1 = now();
-      const put = await fetch(grant.json['upload'].url, {
+      const put = await fetch(grant.json.upload!.url, {
         method: 'PUT',
-        headers: grant.json['upload'].headers,
+        headers: grant.json.upload!.headers,
         body: image,
       });
       if (put.status !== 200) throw new Error(`PUT answered ${put.status}: ${await put.text()}`);
@@ -177,7 +190,7 @@ async function main(): Promise<void> {
         }),
       );
       await waitFor(
-        () => bob.frames.some((f) => f.type === 'newAttachment' && f.attachment.attachmentId === attachmentId),
+        () => bob.frames.some((f) => f.type === 'newAttachment' && f.attachment?.attachmentId === attachmentId),
         { description: 'newAttachment', timeoutMs: 30_000, intervalMs: 1 },
       );
       const t3 = now();

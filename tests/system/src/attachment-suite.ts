@@ -73,7 +73,7 @@ export function defineAttachmentSuite(options: AttachmentSuiteOptions): void {
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: response.status, json: (await response.json()) as Record<string, any> };
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
     };
     /** Asks for an upload and PUTs the bytes to the presigned URL; returns the reference a message carries. */
     const upload = async (userId: string, body: Buffer, contentType = 'image/png', fileName = 'photo.png') => {
