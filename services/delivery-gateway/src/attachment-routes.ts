@@ -54,7 +54,12 @@ const multipartSchema = uploadSchema.extend({ partSizeBytes: z.number().int() })
 const partsSchema = z.strictObject({ partNumbers: z.array(z.number().int()).min(1).max(1000) });
 const completeSchema = z.strictObject({
   parts: z
-    .array(z.strictObject({ partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS), etag: z.string().min(1).max(200) }))
+    .array(
+      z.strictObject({
+        partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS),
+        etag: z.string().min(1).max(200),
+      }),
+    )
     .min(1)
     .max(MULTIPART_MAX_PARTS),
 });

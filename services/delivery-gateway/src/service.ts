@@ -74,6 +74,12 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
       // The local store signs URLs on the gateway's own address, known once it listens.
       let gatewayUrl = `http://${settings.host}:${settings.port}`;
       const objects = await openObjectStore(attachmentSettings, () => gatewayUrl);
+      if (mode === 'stack' && objects.kind === 'local') {
+        deps.logger.warn(
+          { dir: attachmentSettings.dir },
+          'attachments are kept in a local folder in stack mode: only one machine can serve and check them; set S3_ENDPOINT and the S3_* keys (CHATMESH_ATTACHMENT_STORE=s3)',
+        );
+      }
       const uploadLimiter: RateLimiter = (() => {
         const buckets = {
           ratePerSecond: attachmentSettings.uploadsPerMinute / 60,
@@ -123,7 +129,12 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
           attachments: {
             service: attachments,
             local: objects.kind === 'local' ? (objects as LocalObjectStore) : null,
-            maxBlobBytes: Math.max(policy.maxImageBytes, policy.maxVideoBytes, policy.maxAudioBytes, policy.maxFileBytes),
+            maxBlobBytes: Math.max(
+              policy.maxImageBytes,
+              policy.maxVideoBytes,
+              policy.maxAudioBytes,
+              policy.maxFileBytes,
+            ),
           },
         });
       } catch (error) {
