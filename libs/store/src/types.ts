@@ -253,7 +253,7 @@ export interface AttachmentRecord {
 export interface AttachmentRefRecord {
   readonly attachmentId: string;
   readonly chatId: string;
-  /** The message's idempotency key (`send:<user>:<clientMessageId>`) or `picture:<requestKey>`. */
+  /** The message's idempotency key (`msg:<user>:<clientMessageId>`) or `picture:<requestKey>`. */
   readonly refKey: string;
   readonly byUserId: string;
   readonly createdAtMs: number;
