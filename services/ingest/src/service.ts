@@ -33,10 +33,13 @@ export const ingestService: ServiceModule = {
       metadata: deps.store.attachments,
       claimWindowMs: attachmentSettings.claimWindowMs,
     };
-    const processor = createCommandProcessor({ ...deps, attachments }, {
-      sendRatePerSecond: settings.sendRatePerSecond,
-      sendBurst: settings.sendBurst,
-    });
+    const processor = createCommandProcessor(
+      { ...deps, attachments },
+      {
+        sendRatePerSecond: settings.sendRatePerSecond,
+        sendBurst: settings.sendBurst,
+      },
+    );
     // One epoch per ownership of a chat.commands partition: the fencing token of the chat log's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
