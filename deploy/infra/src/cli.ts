@@ -1,7 +1,7 @@
 /**
  * `npm run infra -- <command>`: the native test infrastructure from a shell.
  *
- *   up     [--only kafka,cassandra,redis,schema-registry]   start (or reuse) and wait until healthy
+ *   up     [--only kafka,cassandra,redis,schema-registry,s3]   start (or reuse) and wait until healthy
  *   status [--only ...] [--json]                             version, address, pid, RSS and health of each
  *   down   [--only ...] [--wipe]                             stop what `up` started; --wipe deletes the data
  *   env    [--only ...] [--export]                          KAFKA_BROKERS=... lines for a shell

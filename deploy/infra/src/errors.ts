@@ -1,7 +1,7 @@
 import { ChatmeshError, type ChatmeshErrorOptions, type ErrorCode } from '@chatmesh/errors';
 
 /** The component an infrastructure error is about, when there is one. */
-export type InfraErrorComponent = 'kafka' | 'cassandra' | 'redis' | 'schema-registry' | undefined;
+export type InfraErrorComponent = 'kafka' | 'cassandra' | 'redis' | 'schema-registry' | 's3' | undefined;
 
 /**
  * Thrown by @chatmesh/infra when a server cannot be installed, started, checked or stopped.

@@ -34,8 +34,9 @@ export { probeKafka, KAFKA_PROBE_TOPIC } from './components/kafka.js';
 export { probeCassandra, CASSANDRA_LOCAL_DATA_CENTER } from './components/cassandra.js';
 export { probeRedis } from './components/redis.js';
 export { probeSchemaRegistry, SCHEMA_REGISTRY_MAIN } from './components/schema-registry.js';
+export { probeS3, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_BUCKET, S3_REGION } from './components/s3.js';
 export { InfraError, type InfraErrorComponent } from './errors.js';
-export { KAFKA_VERSION, CASSANDRA_VERSION } from './versions.js';
+export { KAFKA_VERSION, CASSANDRA_VERSION, VERSITYGW_VERSION } from './versions.js';
 export {
   ensureGoTool,
   ensureGoProgram,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InfraError } from './errors.js';
 
 /** Every component the native infrastructure can run, in start order. */
-export const COMPONENT_NAMES = ['kafka', 'cassandra', 'redis', 'schema-registry'] as const;
+export const COMPONENT_NAMES = ['kafka', 'cassandra', 'redis', 'schema-registry', 's3'] as const;
 
 /** One of {@link COMPONENT_NAMES}. */
 export type ComponentName = (typeof COMPONENT_NAMES)[number];
@@ -24,6 +24,8 @@ export interface InfraPorts {
   redis: number;
   /** The project's Confluent-compatible schema registry (HTTP). @default 18081, env CHATMESH_INFRA_SCHEMA_REGISTRY_PORT */
   schemaRegistry: number;
+  /** The S3 API (versitygw). @default 17070, env CHATMESH_INFRA_S3_PORT */
+  s3: number;
 }
 
 /** Options of {@link ensureInfra}, {@link stopInfra} and {@link infraStatus}, as a caller writes them. */
@@ -69,6 +71,7 @@ export const INFRA_DEFAULTS = Object.freeze({
     cassandraStorage: 17000,
     redis: 16379,
     schemaRegistry: 18081,
+    s3: 17070,
   } satisfies InfraPorts),
   /** Every server binds loopback only: the native infrastructure is for one machine's tests. */
   host: '127.0.0.1',
@@ -83,6 +86,7 @@ const PORT_ENV: Record<keyof InfraPorts, string> = {
   cassandraStorage: 'CHATMESH_INFRA_CASSANDRA_STORAGE_PORT',
   redis: 'CHATMESH_INFRA_REDIS_PORT',
   schemaRegistry: 'CHATMESH_INFRA_SCHEMA_REGISTRY_PORT',
+  s3: 'CHATMESH_INFRA_S3_PORT',
 };
 
 /** The repository root, found from this file's own location (deploy/infra/src). */

@@ -6,6 +6,7 @@ import { cassandraDriver, CASSANDRA_LOCAL_DATA_CENTER } from './components/cassa
 import type { ComponentDriver, ComponentPaths, HealthReport } from './components/component.js';
 import { kafkaDriver } from './components/kafka.js';
 import { redisDriver } from './components/redis.js';
+import { S3_ACCESS_KEY_ID, S3_BUCKET, S3_REGION, S3_SECRET_ACCESS_KEY, s3Driver } from './components/s3.js';
 import { schemaRegistryDriver } from './components/schema-registry.js';
 import { InfraError } from './errors.js';
 import {
@@ -33,6 +34,7 @@ const DRIVERS: Readonly<Record<ComponentName, ComponentDriver>> = {
   cassandra: cassandraDriver,
   redis: redisDriver,
   'schema-registry': schemaRegistryDriver,
+  s3: s3Driver,
 };
 
 /** How clients reach the native servers. */
@@ -47,6 +49,14 @@ export interface InfraEndpoints {
   readonly redisUrl: string;
   /** `http://host:port` of the Confluent-compatible registry. */
   readonly schemaRegistryUrl: string;
+  /** The S3 API (versitygw), its root keys, region and the attachments bucket. */
+  readonly s3: {
+    readonly endpoint: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly region: string;
+    readonly bucket: string;
+  };
 }
 
 /** What `status` knows about one component. */
@@ -102,17 +112,25 @@ export function infraEndpoints(options: InfraOptions = {}): InfraEndpoints {
     cassandraLocalDataCenter: CASSANDRA_LOCAL_DATA_CENTER,
     redisUrl: `redis://${host}:${ports.redis}`,
     schemaRegistryUrl: `http://${host}:${ports.schemaRegistry}`,
+    s3: {
+      endpoint: `http://${host}:${ports.s3}`,
+      accessKeyId: S3_ACCESS_KEY_ID,
+      secretAccessKey: S3_SECRET_ACCESS_KEY,
+      region: S3_REGION,
+      bucket: S3_BUCKET,
+    },
   };
 }
 
 /**
  * The environment variables that point clients (services, tests, shells) at the given endpoints:
- * KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, REDIS_URL, SCHEMA_REGISTRY_URL;
+ * KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS, CASSANDRA_LOCAL_DC, REDIS_URL, SCHEMA_REGISTRY_URL, and S3_ENDPOINT,
+ * S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_REGION, S3_BUCKET;
  * only those of `components`.
  */
 export function endpointsToEnv(
   endpoints: InfraEndpoints,
-  components: readonly ComponentName[] = ['kafka', 'cassandra', 'redis', 'schema-registry'],
+  components: readonly ComponentName[] = ['kafka', 'cassandra', 'redis', 'schema-registry', 's3'],
 ): Record<string, string> {
   const env: Record<string, string> = {};
   if (components.includes('kafka')) env.KAFKA_BROKERS = endpoints.kafkaBrokers.join(',');
@@ -122,6 +140,13 @@ export function endpointsToEnv(
   }
   if (components.includes('redis')) env.REDIS_URL = endpoints.redisUrl;
   if (components.includes('schema-registry')) env.SCHEMA_REGISTRY_URL = endpoints.schemaRegistryUrl;
+  if (components.includes('s3')) {
+    env.S3_ENDPOINT = endpoints.s3.endpoint;
+    env.S3_ACCESS_KEY_ID = endpoints.s3.accessKeyId;
+    env.S3_SECRET_ACCESS_KEY = endpoints.s3.secretAccessKey;
+    env.S3_REGION = endpoints.s3.region;
+    env.S3_BUCKET = endpoints.s3.bucket;
+  }
   return env;
 }
 

@@ -7,3 +7,6 @@ export const KAFKA_VERSION = '4.1.1';
 export const CASSANDRA_VERSION = '5.0.6';
 /** The Redis major version expected from Debian's `redis-server` (the real one is read from INFO). */
 export const REDIS_EXPECTED_MAJOR = 7;
+/** versitygw, the S3 server of tests and the local stack, built with `go install` from the Go module proxy. */
+export const VERSITYGW_VERSION = 'v1.8.0';
+export const VERSITYGW_MODULE = 'github.com/versity/versitygw/cmd/versitygw';

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
+import { createCassandraAttachmentStore } from './cassandra-attachment-store.js';
 import {
   bucketOf,
   LOG_BUCKET_SIZE,
@@ -97,6 +98,7 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     devices: createCassandraDeviceStore(client, ks),
     pushChannels: createCassandraPushChannelStore(client, ks),
     pushInbox: createCassandraPushInboxStore(client, ks),
+    attachments: createCassandraAttachmentStore(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },

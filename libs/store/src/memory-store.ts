@@ -19,6 +19,7 @@ import {
   createMemoryReceiptStore,
   createMemorySettingsStore,
 } from './memory-social-stores.js';
+import { createMemoryAttachmentStore } from './memory-attachment-store.js';
 
 /**
  * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
@@ -39,6 +40,7 @@ export function createMemoryStore(): ChatStore {
     devices: createMemoryDeviceStore(),
     pushChannels: createMemoryPushChannelStore(),
     pushInbox: createMemoryPushInboxStore(),
+    attachments: createMemoryAttachmentStore(),
     close: async () => {},
   };
 }

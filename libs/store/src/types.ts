@@ -293,6 +293,49 @@ export interface PushInboxStore {
   list(userId: string, limit: number): Promise<PushInboxEntry[]>;
 }
 
+/** What the server knows about one upload (the bytes are in the object store under `objectKey`). */
+export interface AttachmentRecord {
+  readonly attachmentId: string;
+  readonly ownerUserId: string;
+  readonly objectKey: string;
+  readonly sizeBytes: number;
+  readonly contentType: string;
+  /** Base64 SHA-256 the uploader declared (checked by the store for single-part uploads). */
+  readonly sha256: string;
+  readonly fileName: string | null;
+  /** The S3 multipart upload id while the upload is multipart; null for a single PUT. */
+  readonly multipartUploadId: string | null;
+  readonly createdAtMs: number;
+}
+
+/** One message (or group picture) that refers to an attachment. */
+export interface AttachmentRefRecord {
+  readonly attachmentId: string;
+  readonly chatId: string;
+  /** The message's idempotency key (`msg:<user>:<clientMessageId>`) or `picture:<requestKey>`. */
+  readonly refKey: string;
+  readonly byUserId: string;
+  readonly createdAtMs: number;
+}
+
+/**
+ * Attachment metadata. `attachments` (and its by-day index) is written by the gateway's attachment API and its orphan
+ * sweeper only; `attachment_refs` by ingest only.
+ */
+export interface AttachmentStore {
+  /** Records a new upload (idempotent for the same id). */
+  create(record: AttachmentRecord): Promise<void>;
+  get(attachmentId: string): Promise<AttachmentRecord | null>;
+  /** Uploads created in `[fromMs, beforeMs)`, oldest first, at most `limit`. */
+  createdBetween(fromMs: number, beforeMs: number, limit: number): Promise<AttachmentRecord[]>;
+  /** Forgets an upload (its refs are not touched: the sweeper only removes unreferenced ones). */
+  remove(record: AttachmentRecord): Promise<void>;
+  /** Records that a message refers to the attachment (idempotent per chat and ref key). */
+  addRef(ref: AttachmentRefRecord): Promise<void>;
+  /** Every message that refers to the attachment. */
+  refs(attachmentId: string): Promise<AttachmentRefRecord[]>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
@@ -308,6 +351,7 @@ export interface ChatStore {
   readonly devices: DeviceStore;
   readonly pushChannels: PushChannelStore;
   readonly pushInbox: PushInboxStore;
+  readonly attachments: AttachmentStore;
   close(): Promise<void>;
 }
 

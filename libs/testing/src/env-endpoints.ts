@@ -11,6 +11,7 @@ export const ENDPOINT_ENV = {
   cassandra: ['CHATMESH_TEST_CASSANDRA', 'CASSANDRA_CONTACT_POINTS'],
   redis: ['CHATMESH_TEST_REDIS', 'REDIS_URL'],
   'schema-registry': ['CHATMESH_TEST_SCHEMA_REGISTRY', 'SCHEMA_REGISTRY_URL'],
+  s3: ['CHATMESH_TEST_S3', 'S3_ENDPOINT'],
 } as const satisfies Record<TestServer, readonly string[]>;
 
 function firstSet(env: Env, server: TestServer): { name: string; value: string } | undefined {
@@ -87,4 +88,10 @@ export function redisUrlFromEnv(env: Env): string | undefined {
 export function schemaRegistryUrlFromEnv(env: Env): string | undefined {
   const found = firstSet(env, 'schema-registry');
   return found && url('schema-registry', found.name, found.value, ['http:', 'https:']);
+}
+
+/** The S3 API endpoint from CHATMESH_TEST_S3 or S3_ENDPOINT, or undefined. @throws TestingError CM_ERR_TESTING_ENDPOINT_INVALID */
+export function s3EndpointFromEnv(env: Env): string | undefined {
+  const found = firstSet(env, 's3');
+  return found && url('s3', found.name, found.value, ['http:', 'https:']);
 }

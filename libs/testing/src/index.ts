@@ -2,7 +2,7 @@
  * @chatmesh/testing: real servers for integration tests with one call, and the helpers that keep
  * tests isolated and free of sleeps.
  *
- * `startKafka()`, `startCassandra()`, `startRedis()` and `startSchemaRegistry()` each pick, in order:
+ * `startKafka()`, `startCassandra()`, `startRedis()`, `startSchemaRegistry()` and `startS3()` each pick, in order:
  * endpoints from the environment (KAFKA_BROKERS / CHATMESH_TEST_KAFKA, ...), a testcontainers
  * container when a Docker engine answers, or the native servers of @chatmesh/infra (reused when they
  * run). A server that cannot be had fails the test with a message saying how to get one; it never skips.
@@ -16,6 +16,7 @@ export { startKafka, KAFKA_IMAGE, type KafkaServer } from './providers/kafka-pro
 export { startCassandra, CASSANDRA_IMAGE, type CassandraServer } from './providers/cassandra-provider.js';
 export { startRedis, REDIS_IMAGE, type RedisServer } from './providers/redis-provider.js';
 export { startSchemaRegistry, type SchemaRegistryServer } from './providers/schema-registry-provider.js';
+export { startS3, type S3Server } from './providers/s3-provider.js';
 export {
   compileProviderOptions,
   HOW_TO_GET,
@@ -31,6 +32,7 @@ export {
   cassandraDataCenterFromEnv,
   redisUrlFromEnv,
   schemaRegistryUrlFromEnv,
+  s3EndpointFromEnv,
 } from './env-endpoints.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { randomName, randomKeyspaceName } from './random-name.js';

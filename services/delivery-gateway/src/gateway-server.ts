@@ -35,6 +35,7 @@ import {
   type FrameSender,
 } from './frame-commands.js';
 import type { GATEWAY_CONFIG } from './gateway-config.js';
+import type { AttachmentRoutesDeps } from './attachment-routes.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
 import { ExpiryWheel } from './expiry-wheel.js';
@@ -70,6 +71,8 @@ export interface GatewayDeps {
   readonly chatPage?: () => Promise<ChatPageAssets | null>;
   /** The per-user device list limit (DEVICES_CONFIG), checked at the upgrade. */
   readonly maxDevicesPerUser: number;
+  /** The attachment API's service and, in embedded mode, the local store whose blob URLs the gateway serves. */
+  readonly attachments?: AttachmentRoutesDeps;
 }
 
 /** A running gateway. */
@@ -1069,6 +1072,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       await typed.send(record.topic, record.key, record.value);
     },
     ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
+    ...(deps.attachments ? { attachments: deps.attachments } : {}),
     health: () => gateway.health(),
   });
 

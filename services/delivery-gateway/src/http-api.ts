@@ -7,6 +7,7 @@ import { TOPICS, type PushChannelCommand } from '@chatmesh/schemas';
 import type { ChatStore, PushChannel } from '@chatmesh/store';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
+import { registerAttachmentRoutes, type AttachmentRoutesDeps } from './attachment-routes.js';
 import { accountEvent, type FrameRecord } from './frame-commands.js';
 import type { GatewaySettings } from './gateway-server.js';
 import type { InboxRenderer } from './inbox-renderer.js';
@@ -39,6 +40,8 @@ export interface HttpApiDeps {
   readonly presence: PresenceRegistry;
   /** Produces a record (device removals and privacy changes go to presence.events, push channels to push.registrations). */
   readonly produce: (record: FrameRecord) => Promise<void>;
+  /** The attachment API (absent: its routes answer 404). */
+  readonly attachments?: AttachmentRoutesDeps;
 }
 
 /** `PUT /v1/settings`: at least one of the two switches. */
@@ -102,7 +105,7 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 /**
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
  * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `PUT|DELETE|GET /v1/push/channel`, `GET /v1/push/inbox`,
- * `GET /v1/settings`, `PUT /v1/settings`,
+ * `GET /v1/settings`, `PUT /v1/settings`, the attachment API ({@link registerAttachmentRoutes}),
  * `POST /v1/dev/token` (embedded only), `GET /health`, `GET /ready`, `GET /metrics`, and in embedded
  * mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404.
  */
@@ -457,6 +460,8 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       sendJson(state, 200, { token, expiresAtMs });
     })().catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'could not sign a token' }));
   });
+
+  if (deps.attachments !== undefined) registerAttachmentRoutes(app, deps.attachments, { authed, jsonBody });
 
   app.get('/health', (res) => sendJson(pending(res), 200, { status: 'ok' }));
   app.get('/ready', (res) => {

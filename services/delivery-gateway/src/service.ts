@@ -1,3 +1,11 @@
+import {
+  ATTACHMENT_CONFIG,
+  AttachmentService,
+  openObjectStore,
+  startOrphanSweeper,
+  uploadPolicyOf,
+  type LocalObjectStore,
+} from '@chatmesh/attachments';
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '@chatmesh/rate-limit';
@@ -36,11 +44,12 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
       TOPICS.ephemeral.name,
       TOPICS.pushRegistrations.name,
     ],
-    config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG },
+    config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG, attachments: ATTACHMENT_CONFIG },
     metrics: GATEWAY_METRICS,
     async start(deps) {
       const settings = getConfigSection(deps.config, 'gateway', GATEWAY_CONFIG);
       const devices = getConfigSection(deps.config, 'devices', DEVICES_CONFIG);
+      const attachmentSettings = getConfigSection(deps.config, 'attachments', ATTACHMENT_CONFIG);
       const { mode, gatewayId } = deps.config;
       // Fails before anything is opened when stack mode has no JWKS URL.
       const verifier = createTokenVerifier({
@@ -69,6 +78,43 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
         mode === 'stack' && deps.config.redisUrl !== undefined
           ? createRedisRateLimiter({ ...userBuckets, url: deps.config.redisUrl, keyPrefix: 'chatmesh:rate:user:' })
           : createMemoryRateLimiter(userBuckets);
+      // The local store signs URLs on the gateway's own address, known once it listens.
+      let gatewayUrl = `http://${settings.host}:${settings.port}`;
+      const objects = await openObjectStore(attachmentSettings, () => gatewayUrl);
+      if (mode === 'stack' && objects.kind === 'local') {
+        deps.logger.warn(
+          { dir: attachmentSettings.dir },
+          'attachments are kept in a local folder in stack mode: only one machine can serve and check them; set S3_ENDPOINT and the S3_* keys (CHATMESH_ATTACHMENT_STORE=s3)',
+        );
+      }
+      const uploadLimiter: RateLimiter = (() => {
+        const buckets = {
+          ratePerSecond: attachmentSettings.uploadsPerMinute / 60,
+          burst: Math.max(1, Math.floor(attachmentSettings.uploadsPerMinute / 4)),
+        };
+        return mode === 'stack' && deps.config.redisUrl !== undefined
+          ? createRedisRateLimiter({ ...buckets, url: deps.config.redisUrl, keyPrefix: 'chatmesh:rate:upload:' })
+          : createMemoryRateLimiter(buckets);
+      })();
+      const policy = uploadPolicyOf(attachmentSettings);
+      const attachments = new AttachmentService({
+        objects,
+        metadata: deps.store.attachments,
+        directory: deps.store.directory,
+        limiter: uploadLimiter,
+        policy,
+        urlTtlSeconds: attachmentSettings.urlTtlSeconds,
+      });
+      const sweeper =
+        attachmentSettings.sweepIntervalMs > 0
+          ? startOrphanSweeper({
+              objects,
+              metadata: deps.store.attachments,
+              orphanTtlMs: attachmentSettings.orphanTtlMs,
+              intervalMs: attachmentSettings.sweepIntervalMs,
+              logger: deps.logger,
+            })
+          : null;
       let gateway: Gateway;
       try {
         gateway = await startGateway({
@@ -87,15 +133,35 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
           userLimiter,
           chatPage: options.chatPage ?? createChatPageLoader(),
           maxDevicesPerUser: devices.maxDevicesPerUser,
+          attachments: {
+            service: attachments,
+            local: objects.kind === 'local' ? (objects as LocalObjectStore) : null,
+            maxBlobBytes: Math.max(
+              policy.maxImageBytes,
+              policy.maxVideoBytes,
+              policy.maxAudioBytes,
+              policy.maxFileBytes,
+            ),
+          },
         });
       } catch (error) {
-        await Promise.allSettled([connectionLimiter.close(), userLimiter.close()]);
+        await Promise.allSettled([
+          connectionLimiter.close(),
+          userLimiter.close(),
+          uploadLimiter.close(),
+          sweeper?.stop(),
+          objects.close(),
+        ]);
         throw error;
       }
+      gatewayUrl = gateway.url;
       options.onStarted?.(gateway);
       return {
         name: 'delivery-gateway',
-        stop: () => gateway.stop(),
+        stop: async () => {
+          await gateway.stop();
+          await Promise.allSettled([sweeper?.stop(), uploadLimiter.close(), objects.close()]);
+        },
         health: () => gateway.health(),
       };
     },

@@ -20,9 +20,11 @@ import {
   FencedHeads,
   WriterEpochs,
   type AppendDraft,
+  type AttachmentRefRecord,
   type ChatStore,
   type LogEntry,
 } from '@chatmesh/store';
+import { claimAttachments, type AttachmentCheckDeps } from './attachment-claims.js';
 import { ChatStateCache } from './chat-state.js';
 import { CREATE_KEY, planCommand, requestKey, sendKey } from './command-rules.js';
 import { TokenBuckets } from './internal/token-bucket.js';
@@ -47,6 +49,8 @@ export interface CommandProcessorDeps {
   readonly bus: Bus;
   readonly typed: TypedProducer;
   readonly logger: Logger;
+  /** The object store and claim window for attachment references; absent, any reference is refused. */
+  readonly attachments?: AttachmentCheckDeps;
 }
 
 /** The writer's name under which ingest claims its epochs. */
@@ -255,6 +259,18 @@ export function createCommandProcessor(
     );
     const state = await states.get(chatId, epoch);
     const serverTimeMs = clock();
+    // Attachment references of the new sends, checked together (store HEADs and metadata reads overlap).
+    const claims = await Promise.all(
+      commands.map((command, index) =>
+        stored.has(keys[index]!)
+          ? null
+          : claimAttachments(deps.attachments, store.directory, command, serverTimeMs).then(
+              (refs) => ({ refs }),
+              (error: unknown) => ({ error }),
+            ),
+      ),
+    );
+    const refsToRecord: AttachmentRefRecord[] = [];
     type Slot =
       | { readonly entry: LogEntry }
       | { readonly rejected: CommandRejectedError }
@@ -279,6 +295,9 @@ export function createCommandProcessor(
           );
         }
         const plan = planCommand(command, state);
+        // After the chat's rules: a non-member learns nothing about attachments.
+        const claim = claims[index];
+        if (claim && 'error' in claim) throw claim.error;
         // A message repeated within the batch is one message: it takes one token (the append stores it once).
         const repeated = planned.has(key);
         planned.add(key);
@@ -291,6 +310,7 @@ export function createCommandProcessor(
         }
         const { origin } = command;
         appending.add(key);
+        if (claim && !repeated) refsToRecord.push(...claim.refs);
         slots.push({ draft: drafts.length, clientMessageId: sendOf(command).clientMessageId });
         drafts.push({
           streamId: chatId,
@@ -306,6 +326,8 @@ export function createCommandProcessor(
         slots.push({ rejected: error });
       }
     });
+    // Refs first: once a message is stored, the sweeper must already see that it refers to its attachments.
+    await Promise.all(refsToRecord.map((ref) => store.attachments.addRef(ref)));
     const appended = await appendFencedBatch(store.chatLog, heads, drafts, epoch);
     const events: Array<{ key: string; value: Buffer }> = [];
     const answers: Array<Promise<unknown>> = [];
@@ -354,6 +376,9 @@ export function createCommandProcessor(
       const state = await states.get(chatId, epoch);
       const plan = planCommand(command, state);
       const serverTimeMs = clock();
+      // A group picture is an attachment reference like a message's.
+      const refs = await claimAttachments(deps.attachments, store.directory, command, serverTimeMs);
+      await Promise.all(refs.map((ref) => store.attachments.addRef(ref)));
       const { entry, created } = await appendFenced(
         store.chatLog,
         heads,

@@ -1,7 +1,7 @@
 import { ChatmeshError, type ErrorCode } from '@chatmesh/errors';
 
 /** The codes a command may be rejected with: they go back to the sending device, nothing is stored. */
-export type RejectCode = Extract<ErrorCode, `CM_ERR_CHAT_${string}`>;
+export type RejectCode = Extract<ErrorCode, `CM_ERR_CHAT_${string}` | `CM_ERR_ATTACHMENT_${string}`>;
 
 /**
  * A command refused by the chat's rules. It is answered (a CommandResult with `accepted: false` and this

@@ -1,3 +1,4 @@
+import { ATTACHMENT_CONFIG, openObjectStore } from '@chatmesh/attachments';
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
@@ -22,16 +23,27 @@ export const ingestService: ServiceModule = {
     'Single writer of each chat: validates, authorizes, dedupes and sequences chat commands, stores each message once and emits chat events',
   consumes: [TOPICS.chatCommands.name],
   produces: [TOPICS.chatEvents.name, 'gateway.<id>.deliveries'],
-  config: { ingest: INGEST_CONFIG },
+  config: { ingest: INGEST_CONFIG, attachments: ATTACHMENT_CONFIG },
   metrics: INGEST_METRICS,
   async start(deps) {
     const settings = getConfigSection(deps.config, 'ingest', INGEST_CONFIG);
     const metrics = createMetrics(deps.registry, INGEST_METRICS);
     const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.chatCommands, TOPICS.chatEvents]);
-    const processor = createCommandProcessor(deps, {
-      sendRatePerSecond: settings.sendRatePerSecond,
-      sendBurst: settings.sendBurst,
-    });
+    const attachmentSettings = getConfigSection(deps.config, 'attachments', ATTACHMENT_CONFIG);
+    // Ingest only inspects objects (HEAD) to check the references a message carries; it never signs URLs.
+    const objects = await openObjectStore(attachmentSettings);
+    const attachments = {
+      objects,
+      metadata: deps.store.attachments,
+      claimWindowMs: attachmentSettings.claimWindowMs,
+    };
+    const processor = createCommandProcessor(
+      { ...deps, attachments },
+      {
+        sendRatePerSecond: settings.sendRatePerSecond,
+        sendBurst: settings.sendBurst,
+      },
+    );
     // One epoch per ownership of a chat.commands partition: the fencing token of the chat log's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
@@ -79,6 +91,7 @@ export const ingestService: ServiceModule = {
       async stop() {
         status = 'draining';
         await subscription.stop();
+        await objects.close();
         status = 'stopped';
       },
       health: () => ({

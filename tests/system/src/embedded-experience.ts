@@ -16,7 +16,9 @@ import { waitFor } from '@chatmesh/testing';
 import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
 
 /** Embedded mode: the six services in this process on the in-process bus, store and registry. */
-export async function startEmbeddedExperience(): Promise<ExperienceSystem> {
+export async function startEmbeddedExperience(
+  options: { readonly env?: Readonly<Record<string, string>> } = {},
+): Promise<ExperienceSystem> {
   let gateway: Gateway | undefined;
   const modules = [
     ingestService,
@@ -32,6 +34,7 @@ export async function startEmbeddedExperience(): Promise<ExperienceSystem> {
       CHATMESH_GATEWAY_PORT: '0',
       CHATMESH_HTTP_PORT: '0',
       CHATMESH_LOG_LEVEL: process.env.CHATMESH_TEST_LOG_LEVEL ?? 'silent',
+      ...options.env,
     },
     sections: collectConfigSections(modules),
   });

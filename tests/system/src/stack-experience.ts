@@ -27,7 +27,12 @@ const GATEWAY_MAIN = 'services/delivery-gateway/src/main.ts';
  */
 export async function startStackExperience(
   endpoints: StackEndpoints,
-  options: { readonly log?: (line: string) => void; readonly readyTimeoutMs?: number } = {},
+  options: {
+    readonly log?: (line: string) => void;
+    readonly readyTimeoutMs?: number;
+    /** More environment for every service (attachment tests add the S3 endpoint). */
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<ExperienceSystem & { readonly logDir: string }> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[experience] ${line}\n`));
   const readyTimeoutMs = options.readyTimeoutMs ?? 180_000;
@@ -58,6 +63,7 @@ export async function startStackExperience(
     CHATMESH_GATEWAY_PORT: '0',
     CHATMESH_AUTH_JWKS_URL: jwks.url,
     CHATMESH_LOG_LEVEL: process.env.CHATMESH_TEST_LOG_LEVEL ?? 'info',
+    ...options.env,
   };
   const running: ServiceProcess[] = [];
   const gateways: ServiceProcess[] = [];

@@ -33,6 +33,11 @@ test('env prints one KEY=value line per endpoint, honouring port overrides and -
     'CASSANDRA_LOCAL_DC=datacenter1',
     'REDIS_URL=redis://127.0.0.1:16379',
     'SCHEMA_REGISTRY_URL=http://127.0.0.1:18081',
+    'S3_ENDPOINT=http://127.0.0.1:17070',
+    'S3_ACCESS_KEY_ID=chatmesh',
+    'S3_SECRET_ACCESS_KEY=chatmesh-local-s3-secret',
+    'S3_REGION=us-east-1',
+    'S3_BUCKET=chatmesh-attachments',
   ]);
   const only = cli(['env', '--only', 'redis', '--export']);
   assert.equal(only.stdout.trim(), 'export REDIS_URL=redis://127.0.0.1:16379');

@@ -13,7 +13,7 @@ test('defaults: fixed loopback ports, state under <repo>/.infra, every component
   assert.equal(options.ports.schemaRegistry, 18081);
   assert.equal(options.host, '127.0.0.1');
   assert.equal(options.stateDir, join(REPO_ROOT, '.infra'));
-  assert.deepEqual(options.components, ['kafka', 'cassandra', 'redis', 'schema-registry']);
+  assert.deepEqual(options.components, ['kafka', 'cassandra', 'redis', 'schema-registry', 's3']);
   assert.ok(Object.isFrozen(options));
 });
 

@@ -43,6 +43,7 @@ async function isolatedOptions(components: InfraOptions['components']): Promise<
     cassandraStorage: await freePort(),
     redis: await freePort(),
     schemaRegistry: await freePort(),
+    s3: await freePort(),
   };
   return {
     components,

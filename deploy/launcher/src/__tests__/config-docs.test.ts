@@ -12,7 +12,7 @@ test('docs/configuration.md is generated from the variable tables and lists ever
     renderConfigDocs(CONFIG_SECTIONS),
     'docs/configuration.md is stale: run `npm run docs:config -w @chatmesh/launcher`',
   );
-  const documented = [...docs.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
+  const documented = [...docs.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
   assert.deepEqual(
     documented.sort(),
     allVariables(CONFIG_SECTIONS)

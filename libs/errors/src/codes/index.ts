@@ -3,6 +3,7 @@
  * Add a code to its area's file (or a new area file imported here); `docs/errors.md` is generated
  * from this table by `npm run docs:errors -w @chatmesh/errors` and a test keeps the two in step.
  */
+import { ATTACHMENT_CODES } from './attachment.js';
 import { BENCH_CODES } from './bench.js';
 import { BUS_CODES } from './bus.js';
 import { CHAT_CODES } from './chat.js';
@@ -23,6 +24,7 @@ import type { ErrorCodeEntry } from './types.js';
 
 export const ERROR_CODES = {
   ...COMMON_CODES,
+  ...ATTACHMENT_CODES,
   ...BENCH_CODES,
   ...CHAT_CODES,
   ...CLIENT_CODES,

@@ -553,5 +553,72 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       assert.deepEqual(await store.pushInbox.list(user, 1), [{ ...wake(4_000, 'r4', 'tablet'), chatId: null }]);
       assert.deepEqual(await store.pushInbox.list(id('user'), 10), []);
     });
+
+    test('attachments: create is idempotent, get returns the record, remove forgets it', async () => {
+      const attachmentId = id('att');
+      const record = {
+        attachmentId,
+        ownerUserId: id('user'),
+        objectKey: `att/${attachmentId}`,
+        sizeBytes: 5_000_000_000,
+        contentType: 'image/png',
+        sha256: 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=',
+        fileName: 'cat.png',
+        multipartUploadId: null,
+        createdAtMs: 1_700_000_000_000,
+      };
+      assert.equal(await store.attachments.get(attachmentId), null);
+      await store.attachments.create(record);
+      await store.attachments.create(record);
+      assert.deepEqual(await store.attachments.get(attachmentId), record);
+      await store.attachments.remove(record);
+      assert.equal(await store.attachments.get(attachmentId), null);
+    });
+
+    test('attachments: createdBetween finds uploads of a time window across day buckets, oldest first', async () => {
+      // A window of its own in the past, so rows of other tests never fall into it.
+      const base = Date.UTC(2001, 0, 1, 23, 0, 0) + Math.floor(Math.random() * 1000) * 86_400_000 * 3;
+      const make = (offsetMs: number) => {
+        const attachmentId = id('att');
+        return {
+          attachmentId,
+          ownerUserId: 'u',
+          objectKey: `att/${attachmentId}`,
+          sizeBytes: 1,
+          contentType: 'text/plain',
+          sha256: 'x',
+          fileName: null,
+          multipartUploadId: 'mp-1',
+          createdAtMs: base + offsetMs,
+        };
+      };
+      const early = make(0);
+      const nextDay = make(2 * 3_600_000);
+      const outside = make(5 * 3_600_000);
+      for (const r of [outside, nextDay, early]) await store.attachments.create(r);
+      const found = await store.attachments.createdBetween(base, base + 3 * 3_600_000, 10);
+      assert.deepEqual(
+        found.map((r) => r.attachmentId),
+        [early.attachmentId, nextDay.attachmentId],
+      );
+      assert.equal(found[0]!.multipartUploadId, 'mp-1');
+      assert.equal((await store.attachments.createdBetween(base, base + 3 * 3_600_000, 1)).length, 1);
+      await store.attachments.remove(early);
+      assert.deepEqual(
+        (await store.attachments.createdBetween(base, base + 3 * 3_600_000, 10)).map((r) => r.attachmentId),
+        [nextDay.attachmentId],
+      );
+    });
+
+    test('attachments: refs are kept per chat and ref key, idempotently', async () => {
+      const attachmentId = id('att');
+      assert.deepEqual(await store.attachments.refs(attachmentId), []);
+      const ref = { attachmentId, chatId: 'c1', refKey: 'send:u:m1', byUserId: 'u', createdAtMs: 1_700_000_000_000 };
+      await store.attachments.addRef(ref);
+      await store.attachments.addRef(ref);
+      await store.attachments.addRef({ ...ref, chatId: 'c2', byUserId: 'v' });
+      const refs = (await store.attachments.refs(attachmentId)).sort((a, b) => (a.chatId < b.chatId ? -1 : 1));
+      assert.deepEqual(refs, [ref, { ...ref, chatId: 'c2', byUserId: 'v' }]);
+    });
   });
 }

@@ -80,6 +80,7 @@ export const HOW_TO_GET: Readonly<Record<TestServer, string>> = {
     'set REDIS_URL (or CHATMESH_TEST_REDIS) to redis://host:port, start a Docker engine, or run `npm run infra -- up`',
   'schema-registry':
     'set SCHEMA_REGISTRY_URL (or CHATMESH_TEST_SCHEMA_REGISTRY) to http://host:port, or run `npm run infra -- up` (it serves libs/schema-registry)',
+  s3: 'set S3_ENDPOINT (or CHATMESH_TEST_S3) to http://host:port with S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or run `npm run infra -- up --only s3` (versitygw; needs Go the first time)',
 };
 
 /**

@@ -163,3 +163,44 @@ test('two users chat in the page, in a direct chat and a group, both ways, live'
   assert.doesNotMatch(wakeUp, /Are you there/, 'no message content');
   await tabletPage.screenshot({ path: join(SCREENSHOTS, 'bob-push-inbox.png') });
 });
+
+test('an image attached in one window shows as a thumbnail in the other, and opens in the viewer', async () => {
+  const alice = userName('alice');
+  const bob = userName('bob');
+  const alicePage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  const bobPage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  await signIn(alicePage, alice, 'laptop');
+  await signIn(bobPage, bob, 'phone');
+  await alicePage.getByTestId('members').fill(bob);
+  await alicePage.getByTestId('create-chat').click();
+  await alicePage.getByTestId('chat-title').filter({ hasText: bob }).waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  // A 2x2 PNG: uploaded by reference (upload request, PUT with a progress bar, then a message with the reference).
+  const png = Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==',
+    'base64',
+  );
+  await alicePage.getByTestId('file-input').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
+  const ownThumb = alicePage.getByTestId('attachment-image').first();
+  await ownThumb.waitFor({ timeout: STEP_TIMEOUT_MS });
+  await alicePage.getByTestId('ticks').filter({ hasText: '✓' }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  await chatItem(bobPage, alice).click({ timeout: STEP_TIMEOUT_MS });
+  const thumb = bobPage.getByTestId('attachment-image').first();
+  await thumb.waitFor({ timeout: STEP_TIMEOUT_MS });
+  // Loaded through the presigned download URL: the browser decoded the image.
+  await bobPage.waitForFunction(
+    () => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="attachment-image"]');
+      return img !== null && img.complete && img.naturalWidth === 2;
+    },
+    null,
+    { timeout: STEP_TIMEOUT_MS },
+  );
+  assert.match((await thumb.getAttribute('src')) ?? '', /\/v1\/blobs\/att\//);
+  await thumb.click();
+  await bobPage.getByTestId('viewer').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  assert.equal(await bobPage.getByTestId('viewer-image').getAttribute('alt'), 'dot.png');
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await bobPage.screenshot({ path: join(SCREENSHOTS, 'bob-attachment.png') });
+});

@@ -10,6 +10,10 @@
  * on another device) clears unread counts, and two switches set the privacy settings.
  *
  * Issue 16: the page registers its device with the local push inbox and lists the user's latest wake-ups.
+ * Issue 17: a file or image (📎 button or drag-and-drop on the chat) is uploaded by reference ({@link sendFile}):
+ * the gateway signs a PUT after checking size and type, the page uploads straight to the store with a progress
+ * bar, then sends a message carrying the reference. Images show as thumbnails that open a viewer; other files as
+ * name and size, downloaded through a presigned URL.
  */
 import {
   createChatClient,
@@ -21,6 +25,15 @@ import {
 
 type Status = 'pending' | 'sent' | 'delivered' | 'read' | 'failed';
 
+/** An attachment reference as messages carry it (docs/protocol.md, Attachments). */
+interface AttachmentView {
+  readonly attachmentId: string;
+  readonly mimeType: string;
+  readonly sizeBytes: number;
+  readonly sha256?: string;
+  readonly fileName?: string;
+}
+
 interface MessageView {
   /** The clientMessageId: the same for the optimistic copy, the ack and the echo. */
   readonly key: string;
@@ -30,6 +43,7 @@ interface MessageView {
   readonly atMs: number;
   status: Status;
   readonly system?: boolean;
+  attachments?: AttachmentView[];
 }
 
 interface ChatView {
@@ -303,6 +317,7 @@ function onMessage(f: ChatClientEvents['messageReceived']): void {
     body: f.body ?? (f.envelopes.length > 0 ? '🔒 encrypted message' : ''),
     atMs: f.serverTimeMs,
     status: 'sent',
+    ...(f.attachments.length > 0 ? { attachments: f.attachments } : {}),
   });
   if (f.by.userId !== state.me) {
     clearTyping(f.chatId, f.by.userId);
@@ -470,10 +485,209 @@ function openChat(chatId: string): void {
   if (others.length > 0) state.client?.subscribePresence(others);
   $<HTMLInputElement>('message-input').disabled = false;
   $<HTMLButtonElement>('send').disabled = false;
+  $<HTMLButtonElement>('attach').disabled = false;
   $<HTMLInputElement>('message-input').focus();
   renderChatList();
   renderIfOpen(chat);
   renderTyping();
+}
+
+// ---- attachments: upload by reference, thumbnails, viewer ----
+
+/** A development token for the HTTP API (the SDK keeps its own for the socket); renewed when refused. */
+let apiToken: Promise<string> | undefined;
+
+async function api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  for (let attempt = 0; ; attempt++) {
+    apiToken ??= fetchDevToken(state.me, state.device);
+    const response = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${await apiToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (response.status === 401 && attempt === 0) {
+      apiToken = undefined;
+      continue;
+    }
+    if (!response.ok) throw new Error(`${String(json['code'] ?? response.status)}: ${String(json['message'] ?? '')}`);
+    return json;
+  }
+}
+
+async function sha256Base64(file: Blob): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+  let binary = '';
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** PUTs the file to a presigned URL with XMLHttpRequest, for its upload progress events. */
+function putWithProgress(
+  upload: { method: string; url: string; headers: Record<string, string> },
+  file: Blob,
+  onProgress: (fraction: number) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(upload.method, upload.url);
+    for (const [name, value] of Object.entries(upload.headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () =>
+      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`upload answered ${xhr.status}`));
+    xhr.onerror = () => reject(new Error('the upload failed'));
+    xhr.send(file);
+  });
+}
+
+function showProgress(fraction: number | null): void {
+  const bar = $('upload-progress');
+  bar.hidden = fraction === null;
+  const fill = bar.firstElementChild as HTMLElement | null;
+  if (fill) fill.style.width = `${Math.round((fraction ?? 0) * 100)}%`;
+}
+
+/** Local copies of my own uploads (shown at once) and download URLs already fetched, by attachment id. */
+const blobUrls = new Map<string, Promise<string>>();
+
+function downloadUrlOf(attachmentId: string): Promise<string> {
+  let url = blobUrls.get(attachmentId);
+  if (!url) {
+    url = api('GET', `/v1/attachments/${encodeURIComponent(attachmentId)}`).then(
+      (answer) => (answer['download'] as { url: string }).url,
+    );
+    url.catch(() => blobUrls.delete(attachmentId));
+    blobUrls.set(attachmentId, url);
+  }
+  return url;
+}
+
+/**
+ * Sends a file by reference: ask the gateway for an upload (size, type and SHA-256 are checked before anything is
+ * signed), PUT the bytes straight to the store with a progress bar, then send a message that carries the reference.
+ */
+async function sendFile(file: File): Promise<void> {
+  const chatId = state.openChatId;
+  const client = state.client;
+  if (!chatId || !client) return;
+  const error = $('chat-error');
+  error.textContent = '';
+  const contentType = file.type || 'application/octet-stream';
+  showProgress(0);
+  try {
+    const sha256 = await sha256Base64(file);
+    const granted = await api('POST', '/v1/attachments', {
+      sizeBytes: file.size,
+      contentType,
+      sha256,
+      fileName: file.name.slice(0, 255),
+    });
+    const attachmentId = granted['attachmentId'] as string;
+    await putWithProgress(
+      granted['upload'] as { method: string; url: string; headers: Record<string, string> },
+      file,
+      showProgress,
+    );
+    blobUrls.set(attachmentId, Promise.resolve(URL.createObjectURL(file)));
+    const ref: AttachmentView = {
+      attachmentId,
+      mimeType: contentType,
+      sizeBytes: file.size,
+      sha256,
+      fileName: file.name.slice(0, 255),
+    };
+    const chat = ensureChat(chatId);
+    const key = crypto.randomUUID();
+    const message: MessageView = {
+      key,
+      seq: null,
+      by: state.me,
+      body: '',
+      atMs: Date.now(),
+      status: 'pending',
+      attachments: [ref],
+    };
+    pushMessage(chat, message);
+    const ack = await client.send(chatId, { attachments: [ref] }, { clientMessageId: key }).catch((e: Error) => {
+      message.status = 'failed';
+      throw e;
+    });
+    message.seq = ack.seq;
+    if (STATUS_RANK[message.status] < STATUS_RANK.sent) message.status = 'sent';
+    renderIfOpen(chat);
+    saveSoon();
+  } catch (e) {
+    error.textContent = `Could not send ${file.name}: ${(e as Error).message}`;
+  } finally {
+    showProgress(null);
+  }
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function renderAttachment(attachment: AttachmentView): HTMLElement {
+  const name = attachment.fileName ?? attachment.attachmentId;
+  if (attachment.mimeType.startsWith('image/')) {
+    const img = h('img', { className: 'thumb', testId: 'attachment-image' });
+    img.alt = name;
+    downloadUrlOf(attachment.attachmentId)
+      .then((url) => (img.src = url))
+      .catch(() => (img.alt = `${name} (unavailable)`));
+    img.addEventListener('click', () => openViewer(img.src, name));
+    return img;
+  }
+  const link = h('a', { text: name, testId: 'attachment-file' });
+  link.href = '#';
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    void downloadUrlOf(attachment.attachmentId).then((url) => window.open(url, '_blank'));
+  });
+  return h(
+    'div',
+    { className: 'file' },
+    h('span', { text: '📄' }),
+    link,
+    h('span', { className: 'size', text: formatSize(attachment.sizeBytes) }),
+  );
+}
+
+function openViewer(src: string, name: string): void {
+  if (!src) return;
+  const image = $<HTMLImageElement>('viewer-image');
+  image.src = src;
+  image.alt = name;
+  $('viewer').hidden = false;
+}
+
+function wireAttachments(): void {
+  const input = $<HTMLInputElement>('file-input');
+  $('attach').addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    for (const file of Array.from(input.files ?? [])) void sendFile(file);
+    input.value = '';
+  });
+  const box = $('messages');
+  box.addEventListener('dragover', (event) => {
+    if (!state.openChatId) return;
+    event.preventDefault();
+    box.classList.add('dragging');
+  });
+  box.addEventListener('dragleave', () => box.classList.remove('dragging'));
+  box.addEventListener('drop', (event) => {
+    event.preventDefault();
+    box.classList.remove('dragging');
+    for (const file of Array.from(event.dataTransfer?.files ?? [])) void sendFile(file);
+  });
+  $('viewer').addEventListener('click', () => ($('viewer').hidden = true));
 }
 
 // ---- rendering ----
@@ -502,7 +716,11 @@ function renderChatList(): void {
       ),
       h('div', {
         className: 'preview',
-        text: last ? (last.system ? last.body : `${last.by === state.me ? 'You' : last.by}: ${last.body}`) : '',
+        text: last
+          ? last.system
+            ? last.body
+            : `${last.by === state.me ? 'You' : last.by}: ${last.body || (last.attachments?.length ? '📎 attachment' : '')}`
+          : '',
       }),
     );
     li.addEventListener('click', () => openChat(chat.chatId));
@@ -529,7 +747,8 @@ function renderIfOpen(chat: ChatView): void {
         'div',
         { className: mine ? 'msg mine' : 'msg', testId: 'message' },
         chat.kind === 'group' && !mine ? h('div', { className: 'by', text: m.by }) : null,
-        h('div', { className: 'body', text: m.body, testId: 'message-body' }),
+        ...(m.attachments ?? []).map(renderAttachment),
+        m.body || !m.attachments?.length ? h('div', { className: 'body', text: m.body, testId: 'message-body' }) : null,
         h('div', { className: 'meta' }, document.createTextNode(time), mine ? renderTicks(m.status) : null),
       ),
     );
@@ -580,6 +799,7 @@ $('message-input').addEventListener('blur', () => {
   if (state.openChatId) state.client?.setTyping(state.openChatId, false);
 });
 document.addEventListener('visibilitychange', markOpenChatRead);
+wireAttachments();
 $<HTMLInputElement>('read-receipts').addEventListener('change', (e) =>
   changeSetting('readReceipts', e.target as HTMLInputElement),
 );

@@ -66,6 +66,16 @@ export const CHAT_PAGE_HTML = `<!doctype html>
   .push-inbox ul { list-style: none; margin: 0; padding: 0; font-size: 12px; }
   .push-inbox li { padding: 3px 0; color: var(--ink); }
   .push-inbox li .when { color: var(--muted); margin-left: 6px; }
+  .attach { background: #e8ecef; color: var(--ink); padding: 8px 11px; }
+  .progress { height: 4px; background: var(--line); margin: 0 16px; border-radius: 2px; overflow: hidden; }
+  .progress > div { height: 100%; width: 0; background: var(--accent); transition: width .1s; }
+  .messages.dragging { outline: 3px dashed var(--accent); outline-offset: -8px; }
+  .msg .thumb { display: block; max-width: 240px; max-height: 240px; border-radius: 6px; margin: 2px 0; cursor: zoom-in; background: #f0f0f0; }
+  .msg .file { display: flex; gap: 8px; align-items: center; padding: 6px 8px; border: 1px solid var(--line); border-radius: 8px; margin: 2px 0; background: #fafbfc; }
+  .msg .file a { color: var(--accent); font-weight: 600; text-decoration: none; }
+  .msg .file .size { color: var(--muted); font-size: 12px; }
+  .viewer { position: fixed; inset: 0; background: rgba(0,0,0,.85); display: flex; align-items: center; justify-content: center; cursor: zoom-out; z-index: 10; }
+  .viewer img { max-width: 92vw; max-height: 92vh; box-shadow: 0 8px 40px rgba(0,0,0,.5); }
   [hidden] { display: none !important; }
 </style>
 </head>
@@ -102,12 +112,16 @@ export const CHAT_PAGE_HTML = `<!doctype html>
       <div class="chat-header"><div class="title" data-testid="chat-title">No chat open</div><div class="sub" data-testid="chat-sub"></div></div>
       <div class="messages" data-testid="messages"><div class="empty">Create a chat or pick one on the left.</div></div>
       <div class="typing" data-testid="typing"></div>
+      <div class="progress" data-testid="upload-progress" hidden><div></div></div>
       <form class="composer" data-testid="composer">
+        <button type="button" class="attach" data-testid="attach" title="Attach a file or image (or drop it on the chat)" disabled>📎</button>
+        <input type="file" data-testid="file-input" hidden>
         <input type="text" data-testid="message-input" placeholder="Type a message" autocomplete="off" disabled>
         <button type="submit" data-testid="send" disabled>Send</button>
       </form>
     </main>
   </div>
+  <div class="viewer" data-testid="viewer" hidden><img data-testid="viewer-image" alt=""></div>
   <script type="module" src="/app.js"></script>
 </body>
 </html>

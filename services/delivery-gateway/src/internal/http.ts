@@ -3,12 +3,18 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 /** Status lines uWS writes verbatim. */
 export const STATUS = {
   200: '200 OK',
+  201: '201 Created',
   202: '202 Accepted',
+  204: '204 No Content',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',
   404: '404 Not Found',
+  409: '409 Conflict',
+  410: '410 Gone',
   413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 } as const;

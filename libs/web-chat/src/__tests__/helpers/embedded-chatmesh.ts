@@ -6,6 +6,9 @@
  * on the gateway, which depends on it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface EmbeddedChatmesh {
@@ -28,6 +31,9 @@ export async function startEmbeddedChatmesh(options: { readyTimeoutMs?: number }
       CHATMESH_GATEWAY_PORT: '0',
       CHATMESH_HTTP_PORT: '0',
       CHATMESH_LOG_LEVEL: 'info',
+      // The local folder behind the gateway's signed blob URLs, even when the shell exports an S3 endpoint.
+      CHATMESH_ATTACHMENT_STORE: 'local',
+      CHATMESH_ATTACHMENT_DIR: mkdtempSync(join(tmpdir(), 'chatmesh-web-chat-attachments-')),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
