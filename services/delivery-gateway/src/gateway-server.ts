@@ -638,7 +638,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       metrics.gatewayFramesInTotal.inc({ type: 'invalid' });
-      errorFrame(session, error);
+      errorFrame(session, error, error.requestId);
       violation(session);
       return;
     }

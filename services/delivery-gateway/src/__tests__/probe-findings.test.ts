@@ -38,3 +38,52 @@ test('a sync past the inbox head is clamped to it, and an ack then never moves t
   await a.close();
   await b.close();
 });
+
+test('a send refused by the frame schema gets an error frame with its requestId', async () => {
+  const c = await h.connect(randomName('u'), 'd');
+  await c.waitForFrame((f) => f.type === 'syncDone', 'syncDone');
+  const base = { type: 'send', chatId: 'c', clientMessageId: 'm' };
+  c.send({ ...base, requestId: 'too-long', body: 'x'.repeat(65_537) });
+  c.send({
+    ...base,
+    requestId: 'bad-envelope',
+    envelopes: [{ userId: 'u', deviceId: 'd', ciphertext: '***not base64***', envelopeType: 1 }],
+  });
+  c.send({ ...base, requestId: 'has space', body: 'x' });
+  await waitFor(() => c.ofType('error').length === 3, { description: 'three error frames' });
+  const errors = c.ofType('error');
+  assert.deepEqual(
+    errors.map((f) => [f['code'], f['requestId']]),
+    [
+      ['CM_ERR_PROTOCOL_INVALID_FRAME', 'too-long'],
+      ['CM_ERR_PROTOCOL_INVALID_FRAME', 'bad-envelope'],
+      // An unreadable request id is not echoed.
+      ['CM_ERR_PROTOCOL_INVALID_FRAME', undefined],
+    ],
+  );
+  await c.close();
+});
+
+test('the body limit counts UTF-8 bytes, as ingest does', async () => {
+  const c = await h.connect(randomName('u'), 'd');
+  await c.waitForFrame((f) => f.type === 'syncDone', 'syncDone');
+  // 30,000 three-byte characters: 30,000 UTF-16 units but 90,000 bytes, over the 65,536-byte limit.
+  c.send({ type: 'send', requestId: 'wide', chatId: 'c', clientMessageId: 'm', body: '\u20ac'.repeat(30_000) });
+  const error = await c.waitForFrame((f) => f.type === 'error', 'error frame');
+  assert.equal(error['code'], 'CM_ERR_PROTOCOL_INVALID_FRAME');
+  assert.equal(error['requestId'], 'wide');
+  await c.close();
+});
+
+test('a read past the range of the record schema is refused at the frame schema with a protocol code', async () => {
+  const c = await h.connect(randomName('u'), 'd');
+  await c.waitForFrame((f) => f.type === 'syncDone', 'syncDone');
+  c.send({ type: 'read', chatId: 'c', upToSeq: 2 ** 53 - 1 });
+  c.send({ type: 'ack', upToInboxSeq: 2 ** 53 });
+  await waitFor(() => c.ofType('error').length === 2, { description: 'two error frames' });
+  assert.deepEqual(
+    c.ofType('error').map((f) => f['code']),
+    ['CM_ERR_PROTOCOL_INVALID_FRAME', 'CM_ERR_PROTOCOL_INVALID_FRAME'],
+  );
+  await c.close();
+});
