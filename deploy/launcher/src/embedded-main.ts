@@ -59,12 +59,14 @@ await runMain(async () => {
       process.stdout.write('chatmesh: every service stopped cleanly; the in-memory data is gone.\n');
     },
   });
-  const gatewayUrl = runtime.group.health()['delivery-gateway']?.details?.['url'];
+  const gatewayDetails = runtime.group.health()['delivery-gateway']?.details;
+  const gatewayUrl = gatewayDetails?.['url'];
   process.stdout.write(
     renderEmbeddedBanner({
       url: runtime.url,
       services: modules.map((module) => module.name),
       ...(typeof gatewayUrl === 'string' ? { chatUrl: gatewayUrl } : {}),
+      devTokens: gatewayDetails?.['devTokens'] === true,
     }),
   );
 });

@@ -34,7 +34,7 @@ import {
   type FrameRecord,
   type FrameSender,
 } from './frame-commands.js';
-import type { GATEWAY_CONFIG } from './gateway-config.js';
+import { devTokensEnabled, type GATEWAY_CONFIG } from './gateway-config.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
 import { ExpiryWheel } from './expiry-wheel.js';
@@ -886,7 +886,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         }
         if (state.aborted) return;
         const session = new Session(hub, verified.userId, verified.deviceId, ++connectionNumber);
-        if (verified.expiresAtMs !== null) session.expirySlot = expiries.slotOf(verified.expiresAtMs);
+        session.expirySlot = expiries.slotOf(verified.expiresAtMs);
         session.opening = { upgradedAtMs: performance.now() };
         // Uncorked on purpose: see upgradeAfterAwait (uWS's cork() could close the new socket).
         upgradeAfterAwait<UserData>(state, { session }, handshake);
@@ -1053,13 +1053,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   }
 
+  const devTokensOn = devTokensEnabled(deps.mode, settings.devTokens, settings.host);
   registerHttpApi(app, {
     mode: deps.mode,
     settings,
     verifier: deps.verifier,
     store,
     renderer,
-    registry: deps.registry,
+    logger,
     metrics,
     gatewayId,
     presence,
@@ -1068,7 +1069,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       await typed.send(record.topic, record.key, record.value);
     },
     ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
-    health: () => gateway.health(),
   });
 
   const deliveriesTopic = gatewayDeliveriesTopic(gatewayId).name;
@@ -1156,6 +1156,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   logger.info({ url, gatewayId, instanceId, topic: deliveriesTopic }, 'gateway listening');
+  if (devTokensOn) {
+    logger.warn(
+      { url: `${url}/v1/dev/token`, host: settings.host, setting: settings.devTokens },
+      'development tokens are served: anyone who reaches this address can act as any user (development only)',
+    );
+  }
 
   const gateway: Gateway = {
     url,
@@ -1201,6 +1207,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         ready: status === 'ready' && consumerReady,
         details: {
           url,
+          devTokens: devTokensOn,
           gatewayId,
           instanceId,
           connections: connectionCount,
