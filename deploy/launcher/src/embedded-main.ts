@@ -38,7 +38,7 @@ await runMain(async () => {
   const metrics = createChatmeshMetrics(registry);
   const embedded = getConfigSection(config, 'embedded', EMBEDDED_CONFIG);
   const bus = createMemoryBus({
-    instrumentation: createBusInstrumentation(metrics),
+    instrumentation: createBusInstrumentation(metrics, logger),
     retention: { maxBytes: embedded.busRetentionBytes, maxAgeMs: embedded.busRetentionMs },
   });
   const codec = createLocalCodec();

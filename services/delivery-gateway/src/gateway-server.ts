@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from '@chatmesh/bus';
 import { isChatmeshError } from '@chatmesh/errors';
-import type { Logger } from '@chatmesh/logging';
+import { createSampledLog, type Logger } from '@chatmesh/logging';
 import type { MetricInstruments, Registry } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import {
@@ -225,6 +225,8 @@ const SLOW_HELLO_MS = 1000;
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   assertNativeUws(uWS);
   const { settings, logger, metrics, store, presence, typed, gatewayId } = deps;
+  // Refused frames and policy closes: every one counted by a metric, the first few per code a minute logged.
+  const refusals = createSampledLog(logger);
   const instanceId = randomUUID();
   const renderer = createInboxRenderer({ store, codec: deps.codec });
   /** The open sessions of each user here: one, or an array when several devices are connected. */
@@ -549,6 +551,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   function errorFrame(session: Session, error: ChatmeshErrorLike, requestId?: string): void {
     metrics.gatewayFrameErrorsTotal.inc({ code: error.code });
+    refusals.log(
+      'info',
+      error.code,
+      { code: error.code, userId: session.userId, deviceId: session.deviceId, connectionId: session.connectionId },
+      `a frame was refused: ${error.message}`,
+    );
     sendFrames(session, [
       {
         type: 'error',
@@ -569,7 +577,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       window.count = 0;
     }
     window.count++;
-    if (window.count > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
+    if (window.count > settings.maxViolationsPerMinute) {
+      refusals.log(
+        'warn',
+        'close:4009',
+        { userId: session.userId, deviceId: session.deviceId, connectionId: session.connectionId, violations: window.count },
+        'closed a connection for repeated protocol violations or rate abuse (4009)',
+      );
+      closeSession(session, CLOSE_CODES.POLICY);
+    }
   }
 
   /** The user's shared bucket (Redis in stack mode), after the connection's own one let the frame in. */
