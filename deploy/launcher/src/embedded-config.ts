@@ -17,7 +17,8 @@ export const EMBEDDED_CONFIG = defineConfigSection({
     }),
     busRetentionMs: defineVariable({
       env: 'CHATMESH_EMBEDDED_BUS_RETENTION_MS',
-      description: 'How long the in-process bus keeps a record (dropped at the next append to its partition after that).',
+      description:
+        'How long the in-process bus keeps a record (dropped at the next append to its partition after that).',
       schema: parsers.integer(1000, 30 * 24 * 60 * 60 * 1000),
       noun: 'duration',
       expected: 'an integer number of milliseconds, 1000-2592000000',

@@ -581,7 +581,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       refusals.log(
         'warn',
         'close:4009',
-        { userId: session.userId, deviceId: session.deviceId, connectionId: session.connectionId, violations: window.count },
+        {
+          userId: session.userId,
+          deviceId: session.deviceId,
+          connectionId: session.connectionId,
+          violations: window.count,
+        },
         'closed a connection for repeated protocol violations or rate abuse (4009)',
       );
       closeSession(session, CLOSE_CODES.POLICY);
@@ -949,8 +954,28 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       // Frames of one socket are handled in order (a send may wait on the shared rate limiter).
       void session.runInOrder(() => handleText(session, text, receivedAtMs), onFrameFailed(session));
     },
-    close: (ws, code) => {
+    close: (ws, code, message) => {
       const { session } = ws.getUserData();
+      if (code === 1006 && message.byteLength > 0) {
+        // uWebSockets.js drops a socket itself (no close frame: the client sees 1006) for a text frame that is not
+        // UTF-8 (RFC 6455 asks for 1007) or a frame past its hard size cap: it validates before the gateway sees
+        // the frame, so the gateway can only count and log it (docs/protocol.md, "Frames").
+        const reason = Buffer.from(message).toString('utf8');
+        const errorCode = /utf-?8/i.test(reason) ? 'CM_ERR_PROTOCOL_MALFORMED' : 'CM_ERR_PROTOCOL_FRAME_TOO_LARGE';
+        metrics.gatewayFrameErrorsTotal.inc({ code: errorCode });
+        refusals.log(
+          'info',
+          `drop:${errorCode}`,
+          {
+            code: errorCode,
+            reason,
+            userId: session.userId,
+            deviceId: session.deviceId,
+            connectionId: session.connectionId,
+          },
+          'the WebSocket library dropped a connection for a bad frame',
+        );
+      }
       if (session.opening !== null) closedBeforeHello(session, code);
       session.closed = true;
       session.ws = null;

@@ -102,7 +102,12 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const devTokens = devTokensEnabled(deps.mode, deps.settings.devTokens, deps.settings.host);
 
   /** The answer to a request that failed unexpectedly: logged (a 500 nobody sees is a bug nobody fixes), then 500. */
-  const failed = (state: PendingResponse, route: string, error: unknown, message = 'the request failed; retry'): void => {
+  const failed = (
+    state: PendingResponse,
+    route: string,
+    error: unknown,
+    message = 'the request failed; retry',
+  ): void => {
     logger.error({ err: error, route }, 'an HTTP request failed');
     sendJson(state, 500, { code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL', message });
   };

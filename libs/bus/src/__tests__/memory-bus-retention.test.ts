@@ -70,7 +70,8 @@ describe('memory bus: bounded retention, like Kafka', () => {
         await bus.producer.send('t', [{ key: null, value: value(100, '0') }]);
         await waitFor(() => seen.length === 1);
         // While the consumer is stuck on offset 0, 20 more records push offsets 1-15 out of retention.
-        for (let i = 1; i <= 20; i++) await bus.producer.send('t', [{ key: null, value: value(100, String.fromCharCode(64 + i)) }]);
+        for (let i = 1; i <= 20; i++)
+          await bus.producer.send('t', [{ key: null, value: value(100, String.fromCharCode(64 + i)) }]);
         const [offsets] = await bus.admin.fetchTopicOffsets('t');
         gate.open();
         assert.deepEqual([offsets!.low, offsets!.high], ['16', '21']);

@@ -29,5 +29,8 @@ test('dead letters and offset resets are counted and get a sampled log line', as
   const deadLetters = lines.filter((line) => line['errorCode'] === 'CM_ERR_X');
   assert.equal(deadLetters.length, 5, 'the first 5 of a minute are logged, not all 20');
   assert.equal(deadLetters[0]!['level'], 'warn');
-  assert.ok(lines.some((line) => line['skipped'] === 7), 'the reset is logged with what it skipped');
+  assert.ok(
+    lines.some((line) => line['skipped'] === 7),
+    'the reset is logged with what it skipped',
+  );
 });

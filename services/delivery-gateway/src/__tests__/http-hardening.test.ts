@@ -82,7 +82,11 @@ test('a token without exp is refused with CM_ERR_AUTH_INVALID_TOKEN', async () =
 });
 
 test('the development token answer says it is for development only', async () => {
-  const response = await request('/v1/dev/token', { method: 'POST', body: '{"userId":"carol","deviceId":"web"}' }, null);
+  const response = await request(
+    '/v1/dev/token',
+    { method: 'POST', body: '{"userId":"carol","deviceId":"web"}' },
+    null,
+  );
   assert.equal(response.status, 200);
   const body = (await response.json()) as Record<string, unknown>;
   assert.equal(body['developmentOnly'], true);

@@ -87,3 +87,17 @@ test('a read past the range of the record schema is refused at the frame schema 
   );
   await c.close();
 });
+
+test('a text frame that is not valid UTF-8 drops the socket (uWebSockets.js, no 1007 possible) and is counted', async () => {
+  const before = await h.metric('chatmesh_gateway_frame_errors_total', { code: 'CM_ERR_PROTOCOL_MALFORMED' });
+  const c = await h.connect(randomName('u'), 'd');
+  await c.waitForFrame((f) => f.type === 'syncDone', 'syncDone');
+  c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  // RFC 6455 asks for 1007; the library closes the TCP socket before the gateway sees the frame (documented).
+  assert.equal((await c.closed).code, 1006);
+  await waitFor(
+    async () =>
+      (await h.metric('chatmesh_gateway_frame_errors_total', { code: 'CM_ERR_PROTOCOL_MALFORMED' })) === before + 1,
+    { description: 'the drop is counted' },
+  );
+});
