@@ -87,11 +87,11 @@ export const GATEWAY_CONFIG = defineConfigSection({
     idleTimeoutSeconds: defineVariable({
       env: 'CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS',
       description:
-        'A connection with no traffic for this long is closed; the gateway pings idle clients automatically before that.',
+        'A connection with no traffic for this long is closed; the gateway pings idle clients automatically before that, so a live client always answers in time. This bounds how long a client whose network vanished (half-open TCP, no FIN) stays connected and online for its peers: at most this plus about 4 s (docs/reliability.md).',
       schema: parsers.integer(8, 960),
       noun: 'duration',
       expected: 'an integer number of seconds, 8-960 (uWebSockets.js granularity is about 4 s)',
-      default: 60,
+      default: 20,
     }),
     connectionRatePerSecond: defineVariable({
       env: 'CHATMESH_GATEWAY_CONNECTION_RATE_PER_SECOND',
