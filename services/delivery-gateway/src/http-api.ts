@@ -143,6 +143,16 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
           metrics.gatewayAuthFailuresTotal.inc({ code });
           return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
         }
+        // A removed device's token stays valid until it expires: the device list is checked here as at the
+        // WebSocket door, or a lost phone could still read the chat list, the history and change settings.
+        const devices = await store.devices.list(caller.userId);
+        if (devices.some((d) => d.deviceId === caller.deviceId && d.removedAtMs !== null)) {
+          metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_DEVICE_REMOVED' });
+          return sendJson(state, 403, {
+            code: 'CM_ERR_DEVICE_REMOVED',
+            message: 'this device was removed from the account; sign in again as a new device',
+          });
+        }
         await handler(state, caller, info);
       })().catch((error: unknown) => failed(state, route, error));
     };
