@@ -60,6 +60,8 @@ export async function startStackGatewayTarget(options: {
     redis: { url: string };
   };
   const gatewayPort = await freePort();
+  // Readiness is served by the ops server, not on the gateway's public port.
+  const opsPort = await freePort();
   const logFile = join(options.logDir, 'delivery-gateway.log');
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join('services', 'delivery-gateway', 'src', 'main.ts')], {
@@ -69,7 +71,7 @@ export async function startStackGatewayTarget(options: {
       CHATMESH_MODE: 'stack',
       CHATMESH_LOG_LEVEL: 'warn',
       CHATMESH_HTTP_HOST: '127.0.0.1',
-      CHATMESH_HTTP_PORT: String(await freePort()),
+      CHATMESH_HTTP_PORT: String(opsPort),
       CHATMESH_GATEWAY_PORT: String(gatewayPort),
       CHATMESH_GATEWAY_ID: gatewayId,
       CHATMESH_AUTH_ISSUER: ISSUER,
@@ -112,7 +114,7 @@ export async function startStackGatewayTarget(options: {
         });
       }
       const coreReady = await core.isReady();
-      const gatewayReady = await fetch(`${gatewayUrl}/ready`).then(
+      const gatewayReady = await fetch(`http://127.0.0.1:${opsPort}/ready`).then(
         (response) => response.status === 200,
         () => false,
       );

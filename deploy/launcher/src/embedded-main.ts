@@ -5,7 +5,7 @@
  * cleanly with exit code 0.
  */
 import { createMemoryBus } from '@chatmesh/bus';
-import { ConfigError, findUnknownVariables, loadConfig } from '@chatmesh/config';
+import { ConfigError, findUnknownVariables, getConfigSection, loadConfig } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import {
@@ -19,6 +19,7 @@ import { createLocalCodec } from '@chatmesh/schemas';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
 import { createMemoryStore } from '@chatmesh/store';
 import { renderEmbeddedBanner } from './banner.js';
+import { EMBEDDED_CONFIG } from './embedded-config.js';
 import { CONFIG_SECTIONS, selectModules } from './service-modules.js';
 
 await runMain(async () => {
@@ -35,7 +36,11 @@ await runMain(async () => {
 
   const registry = createMetricsRegistry();
   const metrics = createChatmeshMetrics(registry);
-  const bus = createMemoryBus({ instrumentation: createBusInstrumentation(metrics) });
+  const embedded = getConfigSection(config, 'embedded', EMBEDDED_CONFIG);
+  const bus = createMemoryBus({
+    instrumentation: createBusInstrumentation(metrics, logger),
+    retention: { maxBytes: embedded.busRetentionBytes, maxAgeMs: embedded.busRetentionMs },
+  });
   const codec = createLocalCodec();
   const modules = selectModules(config.services);
   const runtime = await startRuntime({
@@ -59,12 +64,14 @@ await runMain(async () => {
       process.stdout.write('chatmesh: every service stopped cleanly; the in-memory data is gone.\n');
     },
   });
-  const gatewayUrl = runtime.group.health()['delivery-gateway']?.details?.['url'];
+  const gatewayDetails = runtime.group.health()['delivery-gateway']?.details;
+  const gatewayUrl = gatewayDetails?.['url'];
   process.stdout.write(
     renderEmbeddedBanner({
       url: runtime.url,
       services: modules.map((module) => module.name),
       ...(typeof gatewayUrl === 'string' ? { chatUrl: gatewayUrl } : {}),
+      devTokens: gatewayDetails?.['devTokens'] === true,
     }),
   );
 });

@@ -1,4 +1,5 @@
 import { defineConfigSection, defineVariable, parsers } from '@chatmesh/config';
+import { EMBEDDED_CONFIG } from './embedded-config.js';
 
 /** Defaults of the stack launcher's section. */
 export const STACK_DEFAULTS: Readonly<{ basePort: number; logDir: string }> = Object.freeze({
@@ -34,4 +35,4 @@ export const STACK_CONFIG = defineConfigSection({
 });
 
 /** The launcher's own sections; {@link CONFIG_SECTIONS} adds the services'. */
-export const LAUNCHER_SECTIONS = Object.freeze({ stack: STACK_CONFIG });
+export const LAUNCHER_SECTIONS = Object.freeze({ stack: STACK_CONFIG, embedded: EMBEDDED_CONFIG });

@@ -7,6 +7,7 @@ export type * from './types.js';
 export { BusError, type BusErrorContext } from './errors.js';
 export { partitionForKey, murmur2 } from './partitioner.js';
 export { createMemoryBus, MEMORY_BUS_DEFAULTS, type MemoryBusOptions } from './memory/memory-bus.js';
+export type { MemoryRetention } from './memory/memory-log.js';
 export { SUBSCRIBE_DEFAULTS, defaultDeadLetterTopic } from './internal/subscribe-options.js';
 export { DEAD_LETTER_ERROR_CODE_HEADER } from './internal/record-processor.js';
 export { createKafkaBus } from './kafka/kafka-bus.js';

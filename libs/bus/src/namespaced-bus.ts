@@ -180,6 +180,9 @@ export function namespacedInstrumentation(instrumentation: BusInstrumentation, n
   if (instrumentation.onLag)
     wrapped.onLag = (event) =>
       instrumentation.onLag?.({ ...event, groupId: logical(event.groupId), topic: logical(event.topic) });
+  if (instrumentation.onOffsetReset)
+    wrapped.onOffsetReset = (event) =>
+      instrumentation.onOffsetReset?.({ ...event, groupId: logical(event.groupId), topic: logical(event.topic) });
   if (instrumentation.onRebalance)
     wrapped.onRebalance = (event) =>
       instrumentation.onRebalance?.({

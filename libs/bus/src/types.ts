@@ -153,6 +153,11 @@ export interface BusInstrumentation {
     memberId: string;
     assigned: ReadonlyArray<{ topic: string; partition: number }>;
   }): void;
+  /**
+   * A consumer's position fell below what the partition retains and was reset by its offset reset policy
+   * (records between `from` and `to` were never handled). Reported by the memory bus, whose retention is bounded.
+   */
+  onOffsetReset?(event: { groupId: string; topic: string; partition: number; from: number; to: number }): void;
 }
 
 /** Options of {@link Bus.subscribe}. */

@@ -268,6 +268,7 @@ class ChatClientImpl implements ChatClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
   private heardSincePing = true;
   private hintTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectAtMs: number | undefined;
@@ -672,7 +673,8 @@ class ChatClientImpl implements ChatClient {
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
     if (this.hintTimer !== undefined) clearTimeout(this.hintTimer);
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-    this.connectTimer = this.pingTimer = this.hintTimer = this.ackTimer = undefined;
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+    this.connectTimer = this.pingTimer = this.hintTimer = this.ackTimer = this.pongTimer = undefined;
   }
 
   private clearGapTimers(): void {
@@ -1092,17 +1094,20 @@ class ChatClientImpl implements ChatClient {
 
   private startPing(): void {
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
     this.heardSincePing = true;
     const socket = this.socket;
     this.pingTimer = setInterval(() => {
       if (socket === undefined || this.socket !== socket) return;
-      // Two silent intervals in a row: the connection is dead even if the socket has not noticed.
-      if (!this.heardSincePing) {
-        this.dropSocket(socket, 'no answer to ping');
-        return;
-      }
+      if (!this.transmit({ type: 'ping' })) return;
       this.heardSincePing = false;
-      this.transmit({ type: 'ping' });
+      if (this.pongTimer !== undefined) clearTimeout(this.pongTimer);
+      // Nothing back in time: the connection is dead even if the socket has not noticed (a half-open TCP
+      // connection sees no FIN for minutes). Bound: pingIntervalMs + pongTimeoutMs (docs/reliability.md).
+      this.pongTimer = setTimeout(() => {
+        this.pongTimer = undefined;
+        if (this.socket === socket && !this.heardSincePing) this.dropSocket(socket, 'no answer to ping');
+      }, this.options.pongTimeoutMs);
     }, this.options.pingIntervalMs);
   }
 }

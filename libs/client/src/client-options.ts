@@ -35,8 +35,14 @@ export interface ChatClientOptions {
   backoff?: RetryPolicyOptions;
   /** Time for a socket to open and send `hello`, in milliseconds. @default 10000 */
   connectTimeoutMs?: number;
-  /** A ping goes out after this much silence; a second silent interval drops the connection. @default 20000 */
+  /**
+   * Heartbeat: a `ping` goes out every this many milliseconds; when nothing at all (pong or any frame) comes back
+   * within {@link pongTimeoutMs}, the connection is dropped as dead and the client reconnects. A server that went
+   * silent (network dropped, no FIN) is thus noticed within pingIntervalMs + pongTimeoutMs. @default 10000
+   */
   pingIntervalMs?: number;
+  /** How long a ping waits for any frame before the connection counts as dead. @default 5000 */
+  pongTimeoutMs?: number;
   /**
    * Acks are batched: sent this long after the first unacked frame is handed out (inbox positions and
    * broadcast chat positions alike). @default 50
@@ -75,6 +81,7 @@ export interface CompiledClientOptions {
   readonly backoff: RetryPolicy;
   readonly connectTimeoutMs: number;
   readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
   readonly ackDebounceMs: number;
   readonly ackBatchSize: number;
   readonly gapTimeoutMs: number;
@@ -90,7 +97,8 @@ export interface CompiledClientOptions {
 export const CLIENT_DEFAULTS = Object.freeze({
   backoff: Object.freeze({ initialDelayMs: 500, maxDelayMs: 30_000, multiplier: 2 }),
   connectTimeoutMs: 10_000,
-  pingIntervalMs: 20_000,
+  pingIntervalMs: 10_000,
+  pongTimeoutMs: 5_000,
   ackDebounceMs: 50,
   ackBatchSize: 200,
   gapTimeoutMs: 5_000,
@@ -141,6 +149,7 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
   };
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs);
   const pingIntervalMs = positive('pingIntervalMs', options.pingIntervalMs, CLIENT_DEFAULTS.pingIntervalMs);
+  const pongTimeoutMs = positive('pongTimeoutMs', options.pongTimeoutMs, CLIENT_DEFAULTS.pongTimeoutMs);
   const ackDebounceMs = positive('ackDebounceMs', options.ackDebounceMs, CLIENT_DEFAULTS.ackDebounceMs);
   const ackBatchSize = positive('ackBatchSize', options.ackBatchSize, CLIENT_DEFAULTS.ackBatchSize);
   const gapTimeoutMs = positive('gapTimeoutMs', options.gapTimeoutMs, CLIENT_DEFAULTS.gapTimeoutMs);
@@ -171,6 +180,7 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
     backoff,
     connectTimeoutMs,
     pingIntervalMs,
+    pongTimeoutMs,
     ackDebounceMs,
     ackBatchSize,
     gapTimeoutMs,

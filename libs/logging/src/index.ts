@@ -10,3 +10,4 @@ export {
   type CreateLoggerOptions,
 } from './create-logger.js';
 export { serializeError, type SerializedError } from './serialize-error.js';
+export { createSampledLog, type SampledLog, type SampledLogOptions } from './sampled-log.js';

@@ -67,6 +67,12 @@ export const METRICS = {
     help: 'Records in a partition not yet consumed by the group (high watermark minus position); the autoscaling signal.',
     labelNames: ['group', 'topic', 'partition'],
   },
+  busOffsetResetsTotal: {
+    name: 'chatmesh_bus_offset_resets_total',
+    type: 'counter',
+    help: 'Consumer positions that fell below what a partition retains and were reset by the offset reset policy (records skipped).',
+    labelNames: ['group', 'topic'],
+  },
   busRebalancesTotal: {
     name: 'chatmesh_bus_rebalances_total',
     type: 'counter',

@@ -19,7 +19,30 @@ export const CHAT_LIMITS = Object.freeze({
   maxChatNameLength: 100,
   /** Characters of ids (chat, user, device, client message, request). */
   maxIdLength: 128,
+  /**
+   * The largest sequence number or position a frame may carry: the largest Avro `long` the record codec (avsc)
+   * encodes without precision loss (2^53 - 2), so that a valid frame always becomes a valid record.
+   */
+  maxSeq: 9_007_199_254_740_990,
 });
+
+/** UTF-8 bytes of a string, without allocating (lone surrogates count as the 3 bytes of U+FFFD, as encoders write). */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 /** Chat, user, device and message ids: 1-128 of `[A-Za-z0-9._:@-]` (no spaces, no control characters). */
 export const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;

@@ -5,10 +5,10 @@
  * nothing. See docs/protocol.md.
  */
 import { z } from 'zod';
-import { CHAT_LIMITS, ID_PATTERN } from './chat-limits.js';
+import { CHAT_LIMITS, ID_PATTERN, utf8ByteLength } from './chat-limits.js';
 
 const id = z.string().regex(ID_PATTERN, 'an id of 1-128 characters of [A-Za-z0-9._:@-]');
-const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const seq = z.number().int().min(0).max(CHAT_LIMITS.maxSeq);
 const requestId = id.describe('Chosen by the client; echoed in the answer (ack or reject).');
 
 /** A per-device ciphertext for end-to-end encrypted messages; the server relays it untouched. */
@@ -43,7 +43,13 @@ export const sendFrameSchema = z.strictObject({
    * messages keep their order across refusals, lost answers and reconnects.
    */
   afterClientMessageId: id.optional(),
-  body: z.string().max(CHAT_LIMITS.maxBodyBytes).optional(),
+  /** At most {@link CHAT_LIMITS.maxBodyBytes} UTF-8 bytes (ingest counts the same way). */
+  body: z
+    .string()
+    .refine((body) => utf8ByteLength(body) <= CHAT_LIMITS.maxBodyBytes, {
+      message: `at most ${CHAT_LIMITS.maxBodyBytes} UTF-8 bytes`,
+    })
+    .optional(),
   envelopes: z.array(envelopeSchema).max(CHAT_LIMITS.maxEnvelopes).optional(),
   attachments: z.array(attachmentSchema).max(CHAT_LIMITS.maxAttachments).optional(),
 });

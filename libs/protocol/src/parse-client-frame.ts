@@ -1,9 +1,15 @@
 import { ChatmeshError } from '@chatmesh/errors';
+import { isValidId } from './chat-limits.js';
 import { clientFrameSchema, type ClientFrame } from './client-frames.js';
 
 /** A frame the gateway refuses; `code` goes back to the client in an `error` frame. */
 export class ProtocolError extends ChatmeshError {
   override readonly name = 'ProtocolError';
+  /**
+   * The refused frame's `requestId` when it had a well-formed one, so the answer can name it (a client waiting
+   * on that request settles instead of timing out).
+   */
+  requestId?: string;
 }
 
 /**
@@ -30,7 +36,12 @@ export function parseClientFrame(text: string): ClientFrame {
   }
   const issue = parsed.error.issues[0];
   const path = issue?.path.join('.') || '(frame)';
-  throw new ProtocolError('CM_ERR_PROTOCOL_INVALID_FRAME', `${String(type)}: ${path}: ${issue?.message ?? 'invalid'}`, {
-    context: { type, path },
-  });
+  const error = new ProtocolError(
+    'CM_ERR_PROTOCOL_INVALID_FRAME',
+    `${String(type)}: ${path}: ${issue?.message ?? 'invalid'}`,
+    { context: { type, path } },
+  );
+  const requestId = (value as { requestId?: unknown }).requestId;
+  if (typeof requestId === 'string' && isValidId(requestId)) error.requestId = requestId;
+  throw error;
 }

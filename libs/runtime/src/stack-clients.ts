@@ -78,7 +78,7 @@ export function createStackBusAndCodec(options: {
     createKafkaBus({
       brokers: config.kafkaBrokers,
       clientId: options.clientId,
-      instrumentation: namespacedInstrumentation(createBusInstrumentation(options.metrics), config.namespace),
+      instrumentation: namespacedInstrumentation(createBusInstrumentation(options.metrics, logger), config.namespace),
       logger: (entry) => kafkaLogger[entry.level]({ namespace: entry.namespace, ...entry.extra }, entry.message),
     }),
     config.namespace,

@@ -7,6 +7,18 @@ const claimValue = (): z.ZodType<string, string> => z.string().regex(/^[\x21-\x7
 /** The development signing secret of embedded mode; stack mode never accepts it. */
 export const DEFAULT_DEV_SECRET = 'chatmesh-embedded-development-secret-do-not-use-in-production';
 
+/** Whether a bind address reaches this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/** Whether embedded mode serves `POST /v1/dev/token` (CHATMESH_GATEWAY_DEV_TOKENS with the bind address). */
+export function devTokensEnabled(mode: 'embedded' | 'stack', setting: string, host: string): boolean {
+  if (mode !== 'embedded' || setting === 'off') return false;
+  return setting === 'on' || isLoopbackHost(host);
+}
+
 /** The gateway's own settings, under `config.sections.gateway`. */
 export const GATEWAY_CONFIG = defineConfigSection({
   description: 'delivery-gateway: the WebSocket and HTTP API server (uWebSockets.js) and token checks',
@@ -18,6 +30,15 @@ export const GATEWAY_CONFIG = defineConfigSection({
       noun: 'host',
       expected: 'a host name or IP address',
       default: '127.0.0.1',
+    }),
+    devTokens: defineVariable({
+      env: 'CHATMESH_GATEWAY_DEV_TOKENS',
+      description:
+        "Embedded mode's development token endpoint (`POST /v1/dev/token`), which signs a token for ANY user id without a password (for trying chatmesh out, never for production). `auto` serves it only while the gateway listens on a loopback address (`CHATMESH_GATEWAY_HOST` 127.0.0.0/8, ::1 or localhost); `on` serves it on any address (a shared test network, at your own risk); `off` never. Stack mode never serves it.",
+      schema: parsers.oneOf(['auto', 'on', 'off']),
+      noun: 'switch',
+      expected: 'auto, on or off',
+      default: 'auto',
     }),
     port: defineVariable({
       env: 'CHATMESH_GATEWAY_PORT',
@@ -66,11 +87,11 @@ export const GATEWAY_CONFIG = defineConfigSection({
     idleTimeoutSeconds: defineVariable({
       env: 'CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS',
       description:
-        'A connection with no traffic for this long is closed; the gateway pings idle clients automatically before that.',
+        'A connection with no traffic for this long is closed; the gateway pings idle clients automatically before that, so a live client always answers in time. This bounds how long a client whose network vanished (half-open TCP, no FIN) stays connected and online for its peers: at most this plus about 4 s (docs/reliability.md).',
       schema: parsers.integer(8, 960),
       noun: 'duration',
       expected: 'an integer number of seconds, 8-960 (uWebSockets.js granularity is about 4 s)',
-      default: 60,
+      default: 20,
     }),
     connectionRatePerSecond: defineVariable({
       env: 'CHATMESH_GATEWAY_CONNECTION_RATE_PER_SECOND',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Subscription } from '@chatmesh/bus';
 import { isChatmeshError } from '@chatmesh/errors';
-import type { Logger } from '@chatmesh/logging';
+import { createSampledLog, type Logger } from '@chatmesh/logging';
 import type { MetricInstruments, Registry } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import {
@@ -34,7 +34,7 @@ import {
   type FrameRecord,
   type FrameSender,
 } from './frame-commands.js';
-import type { GATEWAY_CONFIG } from './gateway-config.js';
+import { devTokensEnabled, type GATEWAY_CONFIG } from './gateway-config.js';
 import type { AttachmentRoutesDeps } from './attachment-routes.js';
 import { registerHttpApi, type ChatPageAssets } from './http-api.js';
 import { createInboxRenderer, renderStatusUpdate } from './inbox-renderer.js';
@@ -229,6 +229,8 @@ const SLOW_HELLO_MS = 1000;
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { uWS } = loadUws();
   const { settings, logger, metrics, store, presence, typed, gatewayId } = deps;
+  // Refused frames and policy closes: every one counted by a metric, the first few per code a minute logged.
+  const refusals = createSampledLog(logger);
   const instanceId = randomUUID();
   const renderer = createInboxRenderer({ store, codec: deps.codec });
   /** The open sessions of each user here: one, or an array when several devices are connected. */
@@ -553,6 +555,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   function errorFrame(session: Session, error: ChatmeshErrorLike, requestId?: string): void {
     metrics.gatewayFrameErrorsTotal.inc({ code: error.code });
+    refusals.log(
+      'info',
+      error.code,
+      { code: error.code, userId: session.userId, deviceId: session.deviceId, connectionId: session.connectionId },
+      `a frame was refused: ${error.message}`,
+    );
     sendFrames(session, [
       {
         type: 'error',
@@ -573,7 +581,20 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       window.count = 0;
     }
     window.count++;
-    if (window.count > settings.maxViolationsPerMinute) closeSession(session, CLOSE_CODES.POLICY);
+    if (window.count > settings.maxViolationsPerMinute) {
+      refusals.log(
+        'warn',
+        'close:4009',
+        {
+          userId: session.userId,
+          deviceId: session.deviceId,
+          connectionId: session.connectionId,
+          violations: window.count,
+        },
+        'closed a connection for repeated protocol violations or rate abuse (4009)',
+      );
+      closeSession(session, CLOSE_CODES.POLICY);
+    }
   }
 
   /** The user's shared bucket (Redis in stack mode), after the connection's own one let the frame in. */
@@ -642,7 +663,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       metrics.gatewayFramesInTotal.inc({ type: 'invalid' });
-      errorFrame(session, error);
+      errorFrame(session, error, error.requestId);
       violation(session);
       return;
     }
@@ -890,7 +911,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         }
         if (state.aborted) return;
         const session = new Session(hub, verified.userId, verified.deviceId, ++connectionNumber);
-        if (verified.expiresAtMs !== null) session.expirySlot = expiries.slotOf(verified.expiresAtMs);
+        session.expirySlot = expiries.slotOf(verified.expiresAtMs);
         session.opening = { upgradedAtMs: performance.now() };
         // Uncorked on purpose: see upgradeAfterAwait (uWS's cork() could close the new socket).
         upgradeAfterAwait<UserData>(state, { session }, handshake);
@@ -937,8 +958,28 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       // Frames of one socket are handled in order (a send may wait on the shared rate limiter).
       void session.runInOrder(() => handleText(session, text, receivedAtMs), onFrameFailed(session));
     },
-    close: (ws, code) => {
+    close: (ws, code, message) => {
       const { session } = ws.getUserData();
+      if (code === 1006 && message.byteLength > 0) {
+        // uWebSockets.js drops a socket itself (no close frame: the client sees 1006) for a text frame that is not
+        // UTF-8 (RFC 6455 asks for 1007) or a frame past its hard size cap: it validates before the gateway sees
+        // the frame, so the gateway can only count and log it (docs/protocol.md, "Frames").
+        const reason = Buffer.from(message).toString('utf8');
+        const errorCode = /utf-?8/i.test(reason) ? 'CM_ERR_PROTOCOL_MALFORMED' : 'CM_ERR_PROTOCOL_FRAME_TOO_LARGE';
+        metrics.gatewayFrameErrorsTotal.inc({ code: errorCode });
+        refusals.log(
+          'info',
+          `drop:${errorCode}`,
+          {
+            code: errorCode,
+            reason,
+            userId: session.userId,
+            deviceId: session.deviceId,
+            connectionId: session.connectionId,
+          },
+          'the WebSocket library dropped a connection for a bad frame',
+        );
+      }
       if (session.opening !== null) closedBeforeHello(session, code);
       session.closed = true;
       session.ws = null;
@@ -1057,13 +1098,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   }
 
+  const devTokensOn = devTokensEnabled(deps.mode, settings.devTokens, settings.host);
   registerHttpApi(app, {
     mode: deps.mode,
     settings,
     verifier: deps.verifier,
     store,
     renderer,
-    registry: deps.registry,
+    logger,
     metrics,
     gatewayId,
     presence,
@@ -1073,7 +1115,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
-    health: () => gateway.health(),
   });
 
   const deliveriesTopic = gatewayDeliveriesTopic(gatewayId).name;
@@ -1161,6 +1202,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   logger.info({ url, gatewayId, instanceId, topic: deliveriesTopic }, 'gateway listening');
+  if (devTokensOn) {
+    logger.warn(
+      { url: `${url}/v1/dev/token`, host: settings.host, setting: settings.devTokens },
+      'development tokens are served: anyone who reaches this address can act as any user (development only)',
+    );
+  }
 
   const gateway: Gateway = {
     url,
@@ -1206,6 +1253,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         ready: status === 'ready' && consumerReady,
         details: {
           url,
+          devTokens: devTokensOn,
           gatewayId,
           instanceId,
           connections: connectionCount,

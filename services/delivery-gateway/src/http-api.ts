@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isChatmeshError } from '@chatmesh/errors';
-import type { MetricInstruments, Registry } from '@chatmesh/metrics';
+import type { Logger } from '@chatmesh/logging';
+import type { MetricInstruments } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import { ID_PATTERN } from '@chatmesh/protocol';
 import { TOPICS, type PushChannelCommand } from '@chatmesh/schemas';
@@ -9,10 +10,19 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import { registerAttachmentRoutes, type AttachmentRoutesDeps } from './attachment-routes.js';
 import { accountEvent, type FrameRecord } from './frame-commands.js';
+import { devTokensEnabled } from './gateway-config.js';
 import type { GatewaySettings } from './gateway-server.js';
 import type { InboxRenderer } from './inbox-renderer.js';
 import { renderChatEvent } from './inbox-renderer.js';
-import { bearerToken, pending, readBody, send, sendJson, type PendingResponse } from './internal/http.js';
+import {
+  bearerToken,
+  CHAT_PAGE_CSP,
+  pending,
+  readBody,
+  send,
+  sendJson,
+  type PendingResponse,
+} from './internal/http.js';
 import type { GATEWAY_METRICS } from './metrics.js';
 import { signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';
 
@@ -29,10 +39,9 @@ export interface HttpApiDeps {
   readonly verifier: TokenVerifier;
   readonly store: ChatStore;
   readonly renderer: InboxRenderer;
-  readonly registry: Registry;
+  readonly logger: Logger;
   readonly metrics: MetricInstruments<typeof GATEWAY_METRICS>;
   readonly chatPage?: () => Promise<ChatPageAssets | null>;
-  readonly health: () => { ready: boolean; status: string; details: Record<string, unknown> };
   readonly gatewayId: string;
   /** DEVICES_CONFIG's limit, shown by `GET /v1/devices`. */
   readonly maxDevicesPerUser: number;
@@ -95,6 +104,19 @@ function badRequest(state: PendingResponse, message: string): void {
   sendJson(state, 400, { code: 'CM_ERR_GATEWAY_BAD_REQUEST', message });
 }
 
+/** A path parameter, percent-decoded; null when its encoding is malformed (`%ZZ`, a lone `%`, bad UTF-8). */
+function pathParam(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
+
+/** What a development token answer says about itself, so nobody mistakes the endpoint for a login. */
+export const DEV_TOKEN_NOTICE =
+  'development only: this endpoint signs a token for any user id without a password; it is served in embedded mode on loopback (CHATMESH_GATEWAY_DEV_TOKENS) and never in stack mode';
+
 /** Parses an optional non-negative integer query parameter; NaN marks a bad one. */
 function intParam(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
@@ -106,11 +128,24 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
  * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `PUT|DELETE|GET /v1/push/channel`, `GET /v1/push/inbox`,
  * `GET /v1/settings`, `PUT /v1/settings`, the attachment API ({@link registerAttachmentRoutes}),
- * `POST /v1/dev/token` (embedded only), `GET /health`, `GET /ready`, `GET /metrics`, and in embedded
- * mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404.
+ * `POST /v1/dev/token` (embedded only, loopback unless configured), `GET /health` (for load balancers), and in
+ * embedded mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404. `/ready` and `/metrics`
+ * are the ops server's (CHATMESH_HTTP_PORT), never this public port's.
  */
 export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
-  const { store, metrics } = deps;
+  const { store, metrics, logger } = deps;
+  const devTokens = devTokensEnabled(deps.mode, deps.settings.devTokens, deps.settings.host);
+
+  /** The answer to a request that failed unexpectedly: logged (a 500 nobody sees is a bug nobody fixes), then 500. */
+  const failed = (
+    state: PendingResponse,
+    route: string,
+    error: unknown,
+    message = 'the request failed; retry',
+  ): void => {
+    logger.error({ err: error, route }, 'an HTTP request failed');
+    sendJson(state, 500, { code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL', message });
+  };
 
   /** Runs an authenticated handler: 401 with the CM_ERR_AUTH_* code when the bearer token is refused. */
   const authed =
@@ -120,12 +155,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     ) =>
     (res: HttpResponse, req: HttpRequest): void => {
       const state = pending(res);
+      const route = `${req.getMethod().toUpperCase()} ${req.getUrl()}`;
       // HttpRequest is only valid until the handler returns: copy what the route needs first.
       const info: RequestInfo = {
         query: new URLSearchParams(req.getQuery() ?? ''),
         param0: req.getParameter(0) ?? '',
         // uWS hands the body only to a reader attached before the handler returns.
-        body: options.bodyBytes === undefined ? null : readBody(state, options.bodyBytes),
+        body:
+          options.bodyBytes === undefined ? null : readBody(state, options.bodyBytes, req.getHeader('content-length')),
       };
       const token = bearerToken(req);
       void (async () => {
@@ -141,13 +178,18 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
           metrics.gatewayAuthFailuresTotal.inc({ code });
           return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
         }
+        // A removed device's token stays valid until it expires: the device list is checked here as at the
+        // WebSocket door, or a lost phone could still read the chat list, the history and change settings.
+        const devices = await store.devices.list(caller.userId);
+        if (devices.some((d) => d.deviceId === caller.deviceId && d.removedAtMs !== null)) {
+          metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_DEVICE_REMOVED' });
+          return sendJson(state, 403, {
+            code: 'CM_ERR_DEVICE_REMOVED',
+            message: 'this device was removed from the account; sign in again as a new device',
+          });
+        }
         await handler(state, caller, info);
-      })().catch((error: unknown) => {
-        sendJson(state, 500, {
-          code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL',
-          message: 'the request failed; retry',
-        });
-      });
+      })().catch((error: unknown) => failed(state, route, error));
     };
 
   app.get(
@@ -178,7 +220,8 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   app.get(
     '/v1/chats/:chatId/messages',
     authed(async (state, caller, info) => {
-      const chatId = decodeURIComponent(info.param0);
+      const chatId = pathParam(info.param0);
+      if (chatId === null) return badRequest(state, 'the chat id in the path is not valid percent-encoding');
       const before = intParam(info.query, 'before');
       const after = intParam(info.query, 'after');
       const limit = intParam(info.query, 'limit') ?? DEFAULT_HISTORY_PAGE;
@@ -288,7 +331,8 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   app.del(
     '/v1/devices/:deviceId',
     authed(async (state, caller, info) => {
-      const deviceId = decodeURIComponent(info.param0);
+      const deviceId = pathParam(info.param0);
+      if (deviceId === null) return badRequest(state, 'the device id in the path is not valid percent-encoding');
       const listed = ID_PATTERN.test(deviceId)
         ? (await store.devices.list(caller.userId)).find((d) => d.deviceId === deviceId)
         : undefined;
@@ -429,12 +473,19 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     ),
   );
 
-  app.post('/v1/dev/token', (res) => {
+  app.post('/v1/dev/token', (res, req) => {
     const state = pending(res);
     if (deps.mode !== 'embedded') return notFound(state, 'development tokens exist in embedded mode only');
+    if (!devTokens) {
+      return notFound(
+        state,
+        'development tokens are off: served only in embedded mode on a loopback address (CHATMESH_GATEWAY_DEV_TOKENS)',
+      );
+    }
+    const reading = readBody(state, MAX_DEV_TOKEN_BODY_BYTES, req.getHeader('content-length'));
     void (async () => {
-      const body = await readBody(state, MAX_DEV_TOKEN_BODY_BYTES);
-      if (body === null) return badRequest(state, 'the body is too large');
+      const body = await reading;
+      if (body === null) return;
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));
@@ -457,24 +508,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         audience: deps.settings.authAudience,
         devSecret: deps.settings.authDevSecret,
       });
-      sendJson(state, 200, { token, expiresAtMs });
-    })().catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'could not sign a token' }));
+      sendJson(state, 200, { token, expiresAtMs, developmentOnly: true, notice: DEV_TOKEN_NOTICE });
+    })().catch((error: unknown) => failed(state, 'POST /v1/dev/token', error, 'could not sign a token'));
   });
 
   if (deps.attachments !== undefined) registerAttachmentRoutes(app, deps.attachments, { authed, jsonBody });
 
+  // Liveness for load balancers that can only probe the public port; readiness and metrics are on the ops port.
   app.get('/health', (res) => sendJson(pending(res), 200, { status: 'ok' }));
-  app.get('/ready', (res) => {
-    const report = deps.health();
-    sendJson(pending(res), report.ready ? 200 : 503, { ready: report.ready, status: report.status });
-  });
-  app.get('/metrics', (res) => {
-    const state = pending(res);
-    void deps.registry
-      .metrics()
-      .then((text) => send(state, 200, text, deps.registry.contentType))
-      .catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'metrics failed' }));
-  });
 
   const page = (pick: (assets: ChatPageAssets) => string, contentType: string) => (res: HttpResponse) => {
     const state = pending(res);
@@ -482,9 +523,11 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     void deps
       .chatPage()
       .then((assets) =>
-        assets === null ? notFound(state, 'the chat page is not built') : send(state, 200, pick(assets), contentType),
+        assets === null
+          ? notFound(state, 'the chat page is not built')
+          : send(state, 200, pick(assets), contentType, { headers: [['content-security-policy', CHAT_PAGE_CSP]] }),
       )
-      .catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'the chat page failed to build' }));
+      .catch((error: unknown) => failed(state, 'chat page', error, 'the chat page failed to build'));
   };
   app.get(
     '/',

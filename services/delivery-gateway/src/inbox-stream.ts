@@ -67,6 +67,8 @@ export class InboxStream {
   /** Live deliveries waiting; null while there are none (an idle socket holds no array). */
   private queue: InboxDelivery[] | null = null;
   private replayRequested = true;
+  /** A client `sync`'s position, applied (clamped to the inbox head) when the pump starts its replay; null when none. */
+  private syncFrom: number | null = null;
   /**
    * When the running replay started; null when none runs. An object rather than a number field: a
    * timestamp in a field would give every stream its own boxed heap number, replaying or not.
@@ -126,9 +128,14 @@ export class InboxStream {
     this.kick();
   }
 
-  /** A client `sync`: replay again after `fromInboxSeq` (the client may ask for entries it has seen). */
+  /**
+   * A client `sync`: replay again after `fromInboxSeq` (the client may ask for entries it has seen). A position
+   * past the inbox head is clamped to it before the replay: otherwise `syncDone` would name a position never
+   * sent and the next ack would move the device's cursor past entries that do not exist yet, skipping them
+   * for good once they do.
+   */
   sync(fromInboxSeq: number): void {
-    this.lastSentSeq = fromInboxSeq;
+    this.syncFrom = fromInboxSeq;
     this.replayRequested = true;
     this.replayStarted = { atMs: Date.now() };
     this.kick();
@@ -185,6 +192,12 @@ export class InboxStream {
     {
       while (!this.closed) {
         if (this.replayRequested) {
+          if (this.syncFrom !== null) {
+            const from = this.syncFrom;
+            this.syncFrom = null;
+            this.lastSentSeq = await this.clampToHead(from);
+            if (this.closed) return;
+          }
           await this.replayFromStore();
           // Held deliveries are flushed before syncDone: they are older than anything live after it.
           await this.drainQueue();
@@ -197,6 +210,8 @@ export class InboxStream {
             if (this.closed) return;
             if (this.heldCount > 0) continue;
           }
+          // A sync that came during this replay starts another one.
+          if (this.syncFrom !== null) continue;
           this.replayRequested = false;
           if (!this.owner.sendFrames([{ type: 'syncDone', upToInboxSeq: this.lastSentSeq }])) return this.close();
           this.context.onReplayDone?.(Date.now() - (this.replayStarted?.atMs ?? Date.now()));
@@ -206,6 +221,19 @@ export class InboxStream {
         if (this.heldCount === 0) return;
         await this.drainQueue();
       }
+    }
+  }
+
+  /** `seq`, or the inbox head when `seq` is past it (the head hint may lag: the rows after it are probed). */
+  private async clampToHead(seq: number): Promise<number> {
+    const log = this.context.store.inboxLog;
+    const userId = this.owner.userId;
+    if (seq <= this.lastSentSeq || (await log.get(userId, seq)) !== null) return seq;
+    let head = await log.getHead(userId);
+    for (;;) {
+      const rows = await log.readAfter(userId, head, REPLAY_BATCH_SIZE);
+      if (rows.length === 0) return Math.min(seq, head);
+      head = rows[rows.length - 1]!.seq;
     }
   }
 

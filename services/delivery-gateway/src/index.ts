@@ -6,7 +6,7 @@
  * `src/main.ts` runs as its own process.
  */
 export { deliveryGatewayService, createDeliveryGatewayService, type DeliveryGatewayOptions } from './service.js';
-export { GATEWAY_CONFIG, DEFAULT_DEV_SECRET } from './gateway-config.js';
+export { GATEWAY_CONFIG, DEFAULT_DEV_SECRET, devTokensEnabled, isLoopbackHost } from './gateway-config.js';
 export { GATEWAY_METRICS } from './metrics.js';
 export { startGateway, type Gateway, type GatewayDeps, type GatewaySettings } from './gateway-server.js';
 export { createTokenVerifier, signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';

@@ -8,8 +8,8 @@ export interface VerifiedToken {
   readonly userId: string;
   /** The `did` claim. */
   readonly deviceId: string;
-  /** `exp` in epoch ms, or null when the token has none (then the connection never expires by itself). */
-  readonly expiresAtMs: number | null;
+  /** `exp` in epoch ms (required: a token without one is refused, or a leaked token would work forever). */
+  readonly expiresAtMs: number;
 }
 
 /** Checks client tokens (JWT): signature, `exp`, `nbf`, `iss`, `aud`, then `sub` and `did`. */
@@ -67,8 +67,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       try {
         const verified =
           key instanceof Uint8Array
-            ? await jwtVerify(token, key, { issuer, audience, algorithms, clockTolerance })
-            : await jwtVerify(token, key, { issuer, audience, algorithms, clockTolerance });
+            ? await jwtVerify(token, key, { issuer, audience, algorithms, clockTolerance, requiredClaims: ['exp'] })
+            : await jwtVerify(token, key, { issuer, audience, algorithms, clockTolerance, requiredClaims: ['exp'] });
         payload = verified.payload;
       } catch (error) {
         throw toAuthError(error);
@@ -84,7 +84,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
           context: { claim: 'did' },
         });
       }
-      return { userId: sub, deviceId: did, expiresAtMs: typeof exp === 'number' ? exp * 1000 : null };
+      // jose checked that `exp` is there and a number (requiredClaims) before the signature was accepted.
+      return { userId: sub, deviceId: did, expiresAtMs: (exp as number) * 1000 };
     },
   };
 }
@@ -97,6 +98,12 @@ function toAuthError(error: unknown): AuthError {
     });
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp') {
+      return new AuthError('CM_ERR_AUTH_INVALID_TOKEN', 'the token has no valid `exp` (expiry) claim', {
+        cause: error,
+        context: { claim: 'exp' },
+      });
+    }
     if (error.claim === 'nbf') {
       return new AuthError('CM_ERR_AUTH_EXPIRED_TOKEN', 'the token is not valid yet (nbf)', {
         cause: error,

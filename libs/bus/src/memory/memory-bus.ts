@@ -20,7 +20,7 @@ import type {
   TopicSpec,
 } from '../types.js';
 import { MemoryGroup } from './memory-group.js';
-import { MemoryTopic, type MemoryPartition } from './memory-log.js';
+import { MemoryTopic, type MemoryPartition, type MemoryRetention } from './memory-log.js';
 
 /** Options of {@link createMemoryBus}. */
 export interface MemoryBusOptions {
@@ -33,12 +33,24 @@ export interface MemoryBusOptions {
   readonly rebalanceTimeoutMs?: number;
   /** Pause before redelivering a record whose dead-letter write failed. @default 1000 */
   readonly deadLetterFailureBackoffMs?: number;
+  /**
+   * How much each partition keeps, like Kafka's `retention.bytes` and `retention.ms`: past either the oldest
+   * records are dropped, and a consumer that fell behind them is reset by its offset reset policy (earliest
+   * retained with `fromBeginning`, else latest), as Kafka resets an out-of-range offset. `null` keeps everything.
+   * @default {@link MEMORY_BUS_DEFAULTS}.retention
+   */
+  readonly retention?: MemoryRetention | null;
 }
 
 /** Defaults of {@link MemoryBusOptions}. */
 export const MEMORY_BUS_DEFAULTS = Object.freeze({
   rebalanceTimeoutMs: 30_000,
   deadLetterFailureBackoffMs: 1_000,
+  /**
+   * 64 MiB and one hour per partition: embedded mode runs for hours without growing, and a consumer is never
+   * an hour behind in one process (what it loses past that is what Kafka would lose with these settings).
+   */
+  retention: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxAgeMs: 60 * 60 * 1000 }) as MemoryRetention,
 });
 
 /**
@@ -49,6 +61,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? MEMORY_BUS_DEFAULTS.rebalanceTimeoutMs;
   const deadLetterFailureBackoffMs =
     options.deadLetterFailureBackoffMs ?? MEMORY_BUS_DEFAULTS.deadLetterFailureBackoffMs;
+  const retention = options.retention === undefined ? MEMORY_BUS_DEFAULTS.retention : options.retention;
+  if (retention !== null && !(retention.maxBytes > 0 && retention.maxAgeMs > 0)) {
+    throw new BusError(
+      'CM_ERR_BUS_INVALID_OPTIONS',
+      `retention.maxBytes and retention.maxAgeMs must be > 0 (got ${retention.maxBytes}, ${retention.maxAgeMs})`,
+    );
+  }
   if (!(rebalanceTimeoutMs > 0) || !(deadLetterFailureBackoffMs >= 0)) {
     throw new BusError(
       'CM_ERR_BUS_INVALID_OPTIONS',
@@ -99,7 +118,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     const metadata = records.map((record, index): RecordMetadata => {
       const partitionIndex = placed[index]!;
       const partition = topic.partitions[partitionIndex]!;
-      const offset = String(partition.records.length);
+      const offset = String(partition.high);
       const stored: BusRecord = Object.freeze({
         topic: topicName,
         partition: partitionIndex,
@@ -110,7 +129,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         headers: Object.freeze({ ...(record.headers ?? {}) }),
         timestampMs,
       });
-      partition.records.push(stored);
+      partition.append(stored);
       touched.add(partition);
       return { topic: topicName, partition: partitionIndex, offset };
     });
@@ -149,7 +168,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
           context: { problems },
         });
       for (const spec of expandTopicSpecs(specs)) {
-        if (!topics.has(spec.name)) topics.set(spec.name, new MemoryTopic(spec));
+        if (!topics.has(spec.name)) topics.set(spec.name, new MemoryTopic(spec, retention));
       }
     },
     async listTopics(): Promise<string[]> {
@@ -159,11 +178,10 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       return requireTopic(topic).partitions.length;
     },
     async fetchTopicOffsets(topic: string) {
-      // Nothing is ever deleted, so the low watermark stays 0.
       return requireTopic(topic).partitions.map((partition, index) => ({
         partition: index,
-        low: '0',
-        high: String(partition.records.length),
+        low: String(partition.low),
+        high: String(partition.high),
       }));
     },
     async fetchCommittedOffsets(groupId: string, topic: string) {
@@ -189,7 +207,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         to === 'earliest' || to === 'latest'
           ? topic.partitions.map((partition, index) => ({
               partition: index,
-              offset: to === 'earliest' ? 0 : partition.records.length,
+              offset: to === 'earliest' ? partition.low : partition.high,
             }))
           : to.map(({ partition, offset }) => ({ partition, offset: Number(offset) }));
       for (const { partition, offset } of targets) {

@@ -11,7 +11,7 @@ import { processBatch, processRecord, type StagedOutput } from '../internal/reco
 import { Semaphore } from '../internal/semaphore.js';
 import type { CompiledSubscribeOptions } from '../internal/subscribe-options.js';
 import type { BusInstrumentation, OutgoingRecord, Subscription } from '../types.js';
-import type { MemoryTopic } from './memory-log.js';
+import type { MemoryPartition, MemoryTopic } from './memory-log.js';
 
 /** What a group needs from its bus. */
 export interface MemoryGroupDeps {
@@ -64,7 +64,7 @@ export class MemoryGroup {
     this.committed.set(keyOf(topic, partition), offset);
     const onLag = this.deps.instrumentation?.onLag;
     if (onLag) {
-      const high = this.deps.topic(topic)?.partitions[partition]?.records.length ?? offset;
+      const high = this.deps.topic(topic)?.partitions[partition]?.high ?? offset;
       onLag({ groupId: this.groupId, topic, partition, lag: Math.max(0, high - offset) });
     }
   }
@@ -181,9 +181,11 @@ export class MemoryMember implements Subscription {
     const topic = this.group.deps.topic(topicName);
     if (!topic) return;
     const committed = this.group.committedOffset(topicName, partition);
-    const records = topic.partitions[partition]!.records;
-    // No committed offset: auto.offset.reset = earliest (fromBeginning) or latest, resolved now as Kafka does.
-    const start = committed ?? (this.options.fromBeginning ? 0 : records.length);
+    const log = topic.partitions[partition]!;
+    // No committed offset, or one that retention dropped: auto.offset.reset = earliest (fromBeginning) or latest,
+    // resolved now as Kafka does.
+    const start =
+      committed !== undefined && committed >= log.low ? committed : this.options.fromBeginning ? log.low : log.high;
     // Each new ownership gets its own assignment id: a writer claims its fencing epoch once per id.
     const assignmentId = `${this.memberId}:${++this.assignments}`;
     this.workers.set(
@@ -269,6 +271,23 @@ class PartitionWorker {
     return this.done;
   }
 
+  /**
+   * A position that retention dropped (the consumer fell behind it) is reset as Kafka resets an out-of-range
+   * offset: to the oldest retained record with `fromBeginning` (auto.offset.reset = earliest), else to the end.
+   */
+  private skipDropped(partition: MemoryPartition): void {
+    if (this.position >= partition.low) return;
+    const from = this.position;
+    this.position = this.member.options.fromBeginning ? partition.low : partition.high;
+    this.member.group.deps.instrumentation?.onOffsetReset?.({
+      groupId: this.member.groupId,
+      topic: this.topicName,
+      partition: this.partition,
+      from,
+      to: this.position,
+    });
+  }
+
   /** A killed worker (its partition moved on while it was stuck) is the memory bus's zombie. */
   async confirmOwnership(): Promise<void> {
     if (this.state === 'dead') {
@@ -349,7 +368,8 @@ class PartitionWorker {
     let sinceYield = 0;
     try {
       while (this.state === 'running' && !scheduler.halted) {
-        if (this.position >= partition.records.length) {
+        this.skipDropped(partition);
+        if (this.position >= partition.high) {
           if (scheduler.unfinished === 0 && release) {
             release();
             release = null;
@@ -364,7 +384,10 @@ class PartitionWorker {
         }
         release ??= await this.member.slots.acquire();
         if (this.state !== 'running') break;
-        await scheduler.push(partition.records[this.position]!);
+        const next = partition.at(this.position);
+        // Dropped by retention while this worker waited for a slot: reset, as above.
+        if (next === undefined) continue;
+        await scheduler.push(next);
         this.position++;
         if (++sinceYield >= YIELD_EVERY_RECORDS) {
           sinceYield = 0;
@@ -390,7 +413,8 @@ class PartitionWorker {
     };
     let sinceYield = 0;
     while (this.state === 'running') {
-      if (this.position >= partition.records.length) {
+      this.skipDropped(partition);
+      if (this.position >= partition.high) {
         const wait = partition.nextAppend();
         this.cancelWait = wait.cancel;
         await wait.promise;
@@ -400,7 +424,9 @@ class PartitionWorker {
       const release = await this.member.slots.acquire();
       try {
         if (this.state !== 'running') break;
-        const record = partition.records[this.position]!;
+        const record = partition.at(this.position);
+        // Dropped by retention while this worker waited for a slot: the loop resets the position.
+        if (record === undefined) continue;
         let outcome;
         try {
           outcome = await processRecord(record, options, deps);

@@ -116,7 +116,10 @@ export function runTransactionalContractSuite(
       const { input, output } = await topics(1);
       const groupId = unique('group');
       const out = await collectRecords(bus, output);
-      const inputs = Array.from({ length: 40 }, (_, index) => ({ key: `k${index % 2}`, value: Buffer.from(`m${index}`) }));
+      const inputs = Array.from({ length: 40 }, (_, index) => ({
+        key: `k${index % 2}`,
+        value: Buffer.from(`m${index}`),
+      }));
       await bus.producer.send(input, inputs);
       const batchSizes: number[] = [];
       let failedBatch = false;
@@ -145,8 +148,14 @@ export function runTransactionalContractSuite(
       assert.deepEqual(values(out).sort(), inputs.map((record) => `out-${record.value.toString()}`).sort());
       assert.equal(failedBatch, true, `a batch of several records formed: ${batchSizes}`);
       for (const key of ['k0', 'k1']) {
-        const ofKey = out.filter((record) => record.key === key).map((record) => Number(record.value!.toString().slice(5)));
-        assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b), `outputs of ${key} in input order`);
+        const ofKey = out
+          .filter((record) => record.key === key)
+          .map((record) => Number(record.value!.toString().slice(5)));
+        assert.deepEqual(
+          ofKey,
+          [...ofKey].sort((a, b) => a - b),
+          `outputs of ${key} in input order`,
+        );
       }
     });
 

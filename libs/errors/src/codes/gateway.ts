@@ -23,9 +23,20 @@ export const GATEWAY_CODES = defineCodes({
     fix: 'Stack mode needs CHATMESH_AUTH_JWKS_URL; embedded mode signs with CHATMESH_AUTH_DEV_SECRET (at least 32 characters).',
   },
   CM_ERR_GATEWAY_BAD_REQUEST: {
-    message: 'The HTTP request is malformed (bad JSON body, bad query parameter).',
+    message: 'The HTTP request is malformed (bad JSON body, bad query parameter, bad percent-encoding in the path).',
     retriable: false,
     fix: 'The message names the bad part; see the gateway README for the request shapes.',
+  },
+  CM_ERR_GATEWAY_BODY_TOO_LARGE: {
+    message: 'The HTTP request body is larger than the route accepts (HTTP 413); the gateway closes the connection.',
+    retriable: false,
+    fix: 'Send a smaller body: the routes take small JSON objects (a few hundred bytes).',
+  },
+  CM_ERR_GATEWAY_DEV_TOKENS_EXPOSED: {
+    message:
+      'Development tokens (POST /v1/dev/token) would be served on a non-loopback address: anyone who reaches the gateway could act as any user.',
+    retriable: false,
+    fix: 'Bind the gateway to loopback (CHATMESH_GATEWAY_HOST=127.0.0.1), or set CHATMESH_GATEWAY_DEV_TOKENS=on if you really want development tokens on a shared network (never in production), or off to serve none.',
   },
   CM_ERR_GATEWAY_ROUTE_NOT_FOUND: {
     message: 'No such HTTP route on the gateway (or not in this mode).',

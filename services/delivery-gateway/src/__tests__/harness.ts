@@ -17,6 +17,7 @@ import {
   DEFAULT_DEV_SECRET,
   GATEWAY_CONFIG,
   signDevToken,
+  type ChatPageAssets,
   type Gateway,
 } from '../index.js';
 
@@ -43,14 +44,23 @@ export interface Harness {
 
 /** Starts a harness; `env` adds or overrides variables (the gateway binds to port 0). */
 export async function startHarness(
-  options: { env?: Record<string, string>; store?: ChatStore; withCore?: boolean; realChatPage?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    store?: ChatStore;
+    withCore?: boolean;
+    realChatPage?: boolean;
+    /** The chat page's assets (overrides realChatPage). */
+    chatPage?: () => Promise<ChatPageAssets | null>;
+    /** Receives every log line (JSON, level info and up); without it nothing is logged. */
+    logLines?: string[];
+  } = {},
 ): Promise<Harness> {
   const gatewayId = randomName('gw').replace(/[^A-Za-z0-9_-]/g, '-');
   const modules = [...(options.withCore === false ? [] : [ingestService, fanOutService])];
   let gateway: Gateway | undefined;
   const gatewayModule = createDeliveryGatewayService({
     onStarted: (g) => (gateway = g),
-    ...(options.realChatPage ? {} : { chatPage: async () => null }),
+    ...(options.chatPage ? { chatPage: options.chatPage } : options.realChatPage ? {} : { chatPage: async () => null }),
   });
   const all = [...modules, gatewayModule];
   const config = loadConfig({
@@ -70,7 +80,14 @@ export async function startHarness(
   const registry = createMetricsRegistry({ collectDefaultMetrics: false });
   const group = await startServiceGroup(all, {
     config,
-    logger: createLogger({ service: 'test', level: 'silent' }),
+    logger:
+      options.logLines === undefined
+        ? createLogger({ service: 'test', level: 'silent' })
+        : createLogger({
+            service: 'test',
+            level: 'info',
+            destination: { write: (line: string) => void options.logLines!.push(line) },
+          }),
     registry,
     metrics: createChatmeshMetrics(registry),
     bus,

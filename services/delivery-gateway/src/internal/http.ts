@@ -19,10 +19,37 @@ export const STATUS = {
   503: '503 Service Unavailable',
 } as const;
 
-/** A response that may be answered later (after awaits): tracks whether the client went away. */
+/**
+ * Headers of every answer. The API answers JSON and the chat page is served from this origin only: no sniffing a
+ * JSON error into HTML, no framing (clickjacking), no referrer with tokens in the query leaving the page.
+ */
+export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['x-content-type-options', 'nosniff'],
+  ['referrer-policy', 'no-referrer'],
+  ['x-frame-options', 'DENY'],
+];
+
+/**
+ * The chat page's Content-Security-Policy: its script is `/app.js` of this origin, its only connection the
+ * gateway's own WebSocket (`'self'` covers ws/wss of the same host), its style inline in the page.
+ */
+export const CHAT_PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** A response that may be answered later (after awaits): tracks whether the client went away or it was answered. */
 export interface PendingResponse {
   readonly res: HttpResponse;
   aborted: boolean;
+  /** Set once an answer went out: a later one (a handler that answers after the body reader did) is dropped. */
+  answered?: boolean;
 }
 
 /** Marks `res` as async: uWS requires onAborted before returning from the handler without answering. */
@@ -40,16 +67,27 @@ export function send(
   status: keyof typeof STATUS,
   body: string,
   contentType = 'application/json; charset=utf-8',
+  options: { headers?: ReadonlyArray<readonly [string, string]>; closeConnection?: boolean } = {},
 ): void {
-  if (state.aborted) return;
+  if (state.aborted || state.answered) return;
+  state.answered = true;
   state.res.cork(() => {
-    state.res.writeStatus(STATUS[status]).writeHeader('content-type', contentType).end(body);
+    state.res.writeStatus(STATUS[status]).writeHeader('content-type', contentType);
+    for (const [name, value] of SECURITY_HEADERS) state.res.writeHeader(name, value);
+    for (const [name, value] of options.headers ?? []) state.res.writeHeader(name, value);
+    if (options.closeConnection) state.res.writeHeader('connection', 'close');
+    state.res.end(body, options.closeConnection ?? false);
   });
 }
 
 /** Ends the response with JSON. */
-export function sendJson(state: PendingResponse, status: keyof typeof STATUS, value: unknown): void {
-  send(state, status, JSON.stringify(value));
+export function sendJson(
+  state: PendingResponse,
+  status: keyof typeof STATUS,
+  value: unknown,
+  options: { closeConnection?: boolean } = {},
+): void {
+  send(state, status, JSON.stringify(value), undefined, options);
 }
 
 /** The bearer token of a request: the Authorization header, or the `access_token` query parameter. */
@@ -61,8 +99,23 @@ export function bearerToken(req: HttpRequest): string | null {
   return query === null || query === '' ? null : query;
 }
 
-/** Reads a request body up to `maxBytes`; resolves null when it is larger (or the client aborts). */
-export function readBody(state: PendingResponse, maxBytes: number): Promise<Buffer | null> {
+/**
+ * Reads a request body up to `maxBytes`; resolves null when it is larger (or the client aborts). A larger body
+ * (announced by Content-Length or found while reading) is answered 413 `CM_ERR_GATEWAY_BODY_TOO_LARGE` at once
+ * and the connection closed, so the rest of it is never read.
+ * @param contentLength the request's Content-Length header ('' when absent), read before the handler returned
+ */
+export function readBody(state: PendingResponse, maxBytes: number, contentLength = ''): Promise<Buffer | null> {
+  const tooLarge = (): null => {
+    sendJson(
+      state,
+      413,
+      { code: 'CM_ERR_GATEWAY_BODY_TOO_LARGE', message: `the body is larger than ${maxBytes} bytes` },
+      { closeConnection: true },
+    );
+    return null;
+  };
+  if (/^\d+$/.test(contentLength) && Number(contentLength) > maxBytes) return Promise.resolve(tooLarge());
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -72,7 +125,7 @@ export function readBody(state: PendingResponse, maxBytes: number): Promise<Buff
       size += chunk.byteLength;
       if (size > maxBytes) {
         done = true;
-        resolve(null);
+        resolve(tooLarge());
         return;
       }
       // uWS reuses the chunk's memory after this callback: copy it.
