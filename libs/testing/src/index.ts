@@ -36,7 +36,7 @@ export {
 } from './env-endpoints.js';
 export { waitFor, type WaitForOptions } from './wait-for.js';
 export { randomName, randomKeyspaceName } from './random-name.js';
-export { startSilentProxy, type SilentProxy } from './silent-proxy.js';
+export { startLoopbackProxy, type LoopbackProxy } from './loopback-proxy.js';
 export { TestingError, type TestServer } from './errors.js';
 export { startRunKafka } from './private-kafka.js';
 export { startStackServers, type StackServers, type StackEndpoints } from './stack-servers.js';

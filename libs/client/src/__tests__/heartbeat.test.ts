@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startSilentProxy, waitFor, type SilentProxy } from '@chatmesh/testing';
+import { startLoopbackProxy, waitFor, type LoopbackProxy } from '@chatmesh/testing';
 import WebSocket from 'ws';
 import { createChatClient, type DisconnectedEvent, type WebSocketLike } from '../index.js';
 import { startChatmeshSystem, type ChatmeshSystem } from './helpers/chatmesh-system.js';
@@ -11,10 +11,10 @@ import { startChatmeshSystem, type ChatmeshSystem } from './helpers/chatmesh-sys
 const PING_INTERVAL_MS = 500;
 const PONG_TIMEOUT_MS = 200;
 let system: ChatmeshSystem;
-let proxy: SilentProxy;
+let proxy: LoopbackProxy;
 before(async () => {
   system = await startChatmeshSystem();
-  proxy = await startSilentProxy(system.url);
+  proxy = await startLoopbackProxy(system.url);
 });
 after(async () => {
   await proxy?.close();

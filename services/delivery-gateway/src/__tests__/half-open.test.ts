@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { randomName, startSilentProxy, waitFor, type SilentProxy } from '@chatmesh/testing';
+import { randomName, startLoopbackProxy, waitFor, type LoopbackProxy } from '@chatmesh/testing';
 import { startHarness, TestClient, type Harness } from './harness.js';
 
 // Issue 15, item 3: a client whose network vanished (no FIN, no RST) is closed by the gateway's idle timeout with
@@ -9,13 +9,13 @@ import { startHarness, TestClient, type Harness } from './harness.js';
 
 const IDLE_TIMEOUT_SECONDS = 8;
 let h: Harness;
-let proxy: SilentProxy;
+let proxy: LoopbackProxy;
 before(async () => {
   h = await startHarness({
     withCore: false,
     env: { CHATMESH_GATEWAY_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS) },
   });
-  proxy = await startSilentProxy(h.gateway.url);
+  proxy = await startLoopbackProxy(h.gateway.url);
 });
 after(async () => {
   await proxy?.close();

@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { randomName, waitFor } from '@chatmesh/testing';
+import { randomName, startLoopbackProxy, waitFor } from '@chatmesh/testing';
 import type { MessageReceivedFrame } from '@chatmesh/protocol';
 import { createChatClient, type ChatClient, type ClientError, type WebSocketLike } from '../../index.js';
 import type { ChatmeshSystem } from './chatmesh-system.js';
-import { startCuttingProxy } from './cutting-proxy.js';
 
 export interface CutConversationOptions {
   /** Messages each user sends. */
@@ -49,7 +48,7 @@ export async function runCutConversation(
   system: ChatmeshSystem,
   options: CutConversationOptions,
 ): Promise<{ cuts: number; terminations: number; reconnects: number }> {
-  const proxy = await startCuttingProxy(system.url);
+  const proxy = await startLoopbackProxy(system.url);
   const participants: Participant[] = [];
   const open = (userId: string): Participant => {
     const sockets: WebSocket[] = [];
