@@ -4,12 +4,14 @@
  * runner dying. Ports are free loopback ports; the log (JSON lines, stdout and stderr) goes to a file.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import { TestingError } from './errors.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,6 +22,8 @@ export interface EmbeddedSystemProcess {
   /** `http://127.0.0.1:<port>`: the ops server (`/metrics`, `/ready`, `/health`). */
   readonly opsUrl: string;
   readonly logFile: string;
+  /** A one-hour token for (user, device), signed with the development secret this system was started with. */
+  token(userId: string, deviceId: string): Promise<string>;
   /** The exit code once the process has exited on its own (a crash), else undefined. */
   exitCode(): number | null | undefined;
   /** The log's JSON lines at `level` or above (`error`, `fatal`). */
@@ -49,6 +53,7 @@ export async function startEmbeddedSystemProcess(
   options: { env?: Readonly<Record<string, string>>; readyTimeoutMs?: number } = {},
 ): Promise<EmbeddedSystemProcess> {
   const [gatewayPort, opsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+  const devSecret = randomBytes(32).toString('base64url');
   const logFile = join(mkdtempSync(join(tmpdir(), 'chatmesh-embedded-')), 'embedded.log');
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'deploy/launcher/src/embedded-main.ts')], {
@@ -60,6 +65,7 @@ export async function startEmbeddedSystemProcess(
       CHATMESH_GATEWAY_PORT: String(gatewayPort),
       CHATMESH_HTTP_PORT: String(opsPort),
       CHATMESH_LOG_LEVEL: 'warn',
+      CHATMESH_AUTH_DEV_SECRET: devSecret,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,6 +103,15 @@ export async function startEmbeddedSystemProcess(
     gatewayUrl,
     opsUrl,
     logFile,
+    token: (userId, deviceId) =>
+      new SignJWT({ did: deviceId })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuer('chatmesh-dev')
+        .setAudience('chatmesh')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(devSecret)),
     exitCode: () => exited,
     async logLinesAtLeast(level) {
       const min = LEVELS.indexOf(level);

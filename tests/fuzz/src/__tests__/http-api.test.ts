@@ -5,30 +5,20 @@
  * neither crashes nor logs an error.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { SignJWT } from 'jose';
 import { startEmbeddedSystemProcess, type EmbeddedSystemProcess } from '@chatmesh/testing';
 import { DOCUMENTED_CODES } from '../documented-codes.js';
 import { validId } from '../frame-arbitraries.js';
 
 const REQUESTS = Number(process.env['CHATMESH_FUZZ_HTTP_REQUESTS'] ?? 3_000);
 const SEED = Number(process.env['CHATMESH_FUZZ_SEED'] ?? Date.now() % 1_000_000);
-const secret = randomBytes(32).toString('base64url');
 let system: EmbeddedSystemProcess;
 let validToken = '';
 
 before(async () => {
-  system = await startEmbeddedSystemProcess({ env: { CHATMESH_AUTH_DEV_SECRET: secret } });
-  validToken = await new SignJWT({ did: 'fz-http-d1' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject('fz-http')
-    .setIssuer('chatmesh-dev')
-    .setAudience('chatmesh')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
+  system = await startEmbeddedSystemProcess();
+  validToken = await system.token('fz-http', 'fz-http-d1');
 });
 after(async () => system?.stop());
 

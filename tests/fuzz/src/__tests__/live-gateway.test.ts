@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { directChatId } from '@chatmesh/protocol';
 import { startEmbeddedSystemProcess, type EmbeddedSystemProcess } from '@chatmesh/testing';
@@ -23,13 +22,11 @@ const DEVICES_PER_USER = 2;
 /** Frames sent before a ping and waiting for its pong: the run's flow control. */
 const WINDOW = 100;
 
-const secret = randomBytes(32).toString('base64url');
 let system: EmbeddedSystemProcess;
 
 before(async () => {
   system = await startEmbeddedSystemProcess({
     env: {
-      CHATMESH_AUTH_DEV_SECRET: secret,
       // The run is about what frames do, not about the limits (which the authorization and rate tests cover):
       // raised so that connections live long enough to reach deep.
       CHATMESH_GATEWAY_CONNECTION_RATE_PER_SECOND: '100000',
@@ -43,17 +40,6 @@ before(async () => {
   });
 });
 after(async () => system?.stop());
-
-async function token(userId: string, deviceId: string): Promise<string> {
-  return new SignJWT({ did: deviceId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(userId)
-    .setIssuer('chatmesh-dev')
-    .setAudience('chatmesh')
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(secret));
-}
 
 interface Tally {
   frames: number;
@@ -96,7 +82,7 @@ class FuzzDevice {
   async open(): Promise<WebSocket> {
     if (this.#socket?.readyState === WebSocket.OPEN) return this.#socket;
     const socket = new WebSocket(`${system.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`, {
-      headers: { authorization: `Bearer ${await token(this.userId, this.deviceId)}` },
+      headers: { authorization: `Bearer ${await system.token(this.userId, this.deviceId)}` },
     });
     socket.on('message', (data, isBinary) => {
       this.tally.serverFrames++;
