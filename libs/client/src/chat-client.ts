@@ -909,12 +909,12 @@ class ChatClientImpl implements ChatClient {
   private relink(command: PendingCommand, after: string | undefined): void {
     const current = command.entry.command;
     if (current.type !== 'send') return;
-    const { afterClientMessageId: _previous, ...rest } = current;
+    const { afterClientMessageId: previous, ...rest } = current;
     command.entry = {
       ...command.entry,
       command: after === undefined ? rest : { ...rest, afterClientMessageId: after },
     };
-    if (command.waitingFor === _previous) command.waitingFor = undefined;
+    if (command.waitingFor === previous) command.waitingFor = undefined;
     this.options.storage.put(command.entry).catch((cause: unknown) => {
       this.events.emit(
         'error',
