@@ -11,11 +11,20 @@ import type avro from 'avsc';
 /** Items of zero encoded bytes (`null`, an empty record) are bounded by count instead of by bytes. */
 const MAX_ZERO_SIZE_ITEMS = 1_000_000;
 
+/** Reads one value of a type at the cursor, checking its lengths, counts and branches against the bytes there. */
+type Walker = (body: Buffer, cursor: { pos: number }) => void;
+
+/**
+ * Walkers compiled once per avsc type: decoding is on every hop's hot path, and interpreting the schema on each
+ * record cost more than avsc's own decode.
+ */
+const compiled = new WeakMap<avro.Type, Walker>();
+
 /** Why a body failed the check, or null when it fits its schema's framing. */
 export function checkAvroBounds(type: avro.Type, body: Buffer): string | null {
   const cursor = { pos: 0 };
   try {
-    walk(type, body, cursor);
+    walkerOf(type)(body, cursor);
   } catch (error) {
     if (error instanceof BoundsError) return error.message;
     throw error;
@@ -59,63 +68,90 @@ function canBeEmpty(type: avro.Type): boolean {
   return false;
 }
 
-function walk(type: avro.Type, body: Buffer, cursor: { pos: number }): void {
+const readNumber: Walker = (body, cursor) => void readLong(body, cursor);
+const readLengthPrefixed: Walker = (body, cursor) => skip(body, cursor, readLong(body, cursor));
+const fixedSize =
+  (bytes: number): Walker =>
+  (body, cursor) =>
+    skip(body, cursor, bytes);
+
+function walkerOf(type: avro.Type): Walker {
+  const known = compiled.get(type);
+  if (known !== undefined) return known;
+  // A recursive schema refers back to a type being compiled: its entry forwards to the finished walker.
+  const slot: { walker?: Walker } = {};
+  compiled.set(type, (body, cursor) => slot.walker!(body, cursor));
+  slot.walker = compile(type);
+  compiled.set(type, slot.walker);
+  return slot.walker;
+}
+
+function compile(type: avro.Type): Walker {
   const name = type.typeName;
   switch (name) {
     case 'null':
-      return;
+      return () => {};
     case 'boolean':
-      return skip(body, cursor, 1);
+      return fixedSize(1);
     case 'int':
     case 'long':
     case 'enum':
-      readLong(body, cursor);
-      return;
+      return readNumber;
     case 'float':
-      return skip(body, cursor, 4);
+      return fixedSize(4);
     case 'double':
-      return skip(body, cursor, 8);
+      return fixedSize(8);
     case 'bytes':
     case 'string':
-      return skip(body, cursor, readLong(body, cursor));
+      return readLengthPrefixed;
     case 'fixed':
-      return skip(body, cursor, (type as avro.types.FixedType).size);
+      return fixedSize((type as avro.types.FixedType).size);
     case 'record':
-    case 'error':
-      for (const field of (type as avro.types.RecordType).fields) walk(field.type, body, cursor);
-      return;
+    case 'error': {
+      const fields = (type as avro.types.RecordType).fields.map((field) => walkerOf(field.type));
+      return (body, cursor) => {
+        for (const field of fields) field(body, cursor);
+      };
+    }
     case 'array':
     case 'map': {
-      const items =
+      const itemsType =
         name === 'array' ? (type as avro.types.ArrayType).itemsType : (type as avro.types.MapType).valuesType;
-      const empty = name === 'array' && canBeEmpty(items);
-      let total = 0;
-      for (;;) {
-        let count = readLong(body, cursor);
-        if (count === 0) return;
-        // A negative count is followed by the block's size in bytes.
-        if (count < 0) {
-          count = -count;
-          readLong(body, cursor);
+      const items = walkerOf(itemsType);
+      const empty = name === 'array' && canBeEmpty(itemsType);
+      const isMap = name === 'map';
+      return (body, cursor) => {
+        let total = 0;
+        for (;;) {
+          let count = readLong(body, cursor);
+          if (count === 0) return;
+          // A negative count is followed by the block's size in bytes.
+          if (count < 0) {
+            count = -count;
+            readLong(body, cursor);
+          }
+          total += count;
+          if (empty ? total > MAX_ZERO_SIZE_ITEMS : count > body.length - cursor.pos) {
+            fail(`a block of ${count} items where ${body.length - cursor.pos} bytes are left`);
+          }
+          for (let i = 0; i < count; i++) {
+            if (isMap) readLengthPrefixed(body, cursor);
+            items(body, cursor);
+          }
         }
-        total += count;
-        if (empty ? total > MAX_ZERO_SIZE_ITEMS : count > body.length - cursor.pos) {
-          fail(`a block of ${count} items where ${body.length - cursor.pos} bytes are left`);
-        }
-        for (let i = 0; i < count; i++) {
-          if (name === 'map') skip(body, cursor, readLong(body, cursor));
-          walk(items, body, cursor);
-        }
-      }
+      };
     }
-    default:
+    default: {
       if (name.startsWith('union')) {
-        const branches = (type as avro.types.UnwrappedUnionType).types;
-        const index = readLong(body, cursor);
-        if (index < 0 || index >= branches.length) fail(`union branch ${index} of ${branches.length}`);
-        return walk(branches[index]!, body, cursor);
+        const branches = (type as avro.types.UnwrappedUnionType).types.map((branch) => walkerOf(branch));
+        return (body, cursor) => {
+          const index = readLong(body, cursor);
+          if (index < 0 || index >= branches.length) fail(`union branch ${index} of ${branches.length}`);
+          branches[index]!(body, cursor);
+        };
       }
-      if (name.startsWith('logical:')) return walk((type as avro.types.LogicalType).underlyingType, body, cursor);
-      return fail(`a type the check does not know: ${name}`);
+      if (name.startsWith('logical:')) return walkerOf((type as avro.types.LogicalType).underlyingType);
+      return () => fail(`a type the check does not know: ${name}`);
+    }
   }
 }
