@@ -58,7 +58,7 @@ export async function startEmbeddedDensityTarget(options: {
     pid: gateway.pid,
     wsUrl: `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`,
     setupWsUrl: `${gateway.gatewayUrl.replace(/^http/, 'ws')}/v1/ws`,
-    metricsUrl: gateway.gatewayUrl,
+    metricsUrl: gateway.opsUrl,
     signer: { alg: 'HS256', secret: DEFAULT_DEV_SECRET, issuer: 'chatmesh-dev', audience: 'chatmesh' },
     description: `npm start launcher, embedded (memory bus/store/presence, local codec), CHATMESH_SERVICES=${options.services}, ${options.compiled ? 'compiled (esbuild bundle, no keepNames, plain node)' : 'TypeScript sources through tsx'}`,
     environment: { log: gateway.logFile },

@@ -16,6 +16,8 @@ export interface EmbeddedProcess {
   readonly pid: number;
   /** `http://127.0.0.1:<port>`: the gateway's HTTP API (and `ws://…/v1/ws`). */
   readonly gatewayUrl: string;
+  /** `http://127.0.0.1:<port>`: the process's ops server (`/ready`, `/metrics`; the gateway's port serves neither). */
+  readonly opsUrl: string;
   readonly logFile: string;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -41,7 +43,7 @@ async function sleep(ms: number): Promise<void> {
 /**
  * Starts `deploy/launcher/src/embedded-main.ts` (what `npm start` runs) in its own process with its open
  * files limit raised to `fdLimit` (bash `ulimit -n`, then `exec node`), the ops server on port 0 and the
- * gateway on a free port, and waits until the gateway's `/ready` answers 200.
+ * gateway and the ops server on free ports, and waits until the ops server's `/ready` answers 200.
  * @throws BenchError `CM_ERR_BENCH_SETUP_FAILED` when it exits or is not ready within `readyTimeoutMs`
  */
 export async function startEmbeddedProcess(options: {
@@ -61,6 +63,7 @@ export async function startEmbeddedProcess(options: {
   readonly nodeFlags?: string;
 }): Promise<EmbeddedProcess> {
   const port = await freePort();
+  const opsPort = await freePort();
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, 'embedded.log');
   const log = createWriteStream(logFile);
@@ -79,7 +82,7 @@ export async function startEmbeddedProcess(options: {
     env: {
       ...process.env,
       CHATMESH_MODE: 'embedded',
-      CHATMESH_HTTP_PORT: '0',
+      CHATMESH_HTTP_PORT: String(opsPort),
       CHATMESH_GATEWAY_PORT: String(port),
       CHATMESH_LOG_LEVEL: 'warn',
       ...options.env,
@@ -96,6 +99,7 @@ export async function startEmbeddedProcess(options: {
     }),
   );
   const gatewayUrl = `http://127.0.0.1:${port}`;
+  const opsUrl = `http://127.0.0.1:${opsPort}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   for (;;) {
     if (exited !== undefined) {
@@ -104,7 +108,7 @@ export async function startEmbeddedProcess(options: {
       });
     }
     try {
-      const response = await fetch(`${gatewayUrl}/ready`);
+      const response = await fetch(`${opsUrl}/ready`);
       if (response.status === 200) break;
     } catch {
       // not listening yet
@@ -120,6 +124,7 @@ export async function startEmbeddedProcess(options: {
   return {
     pid: child.pid ?? 0,
     gatewayUrl,
+    opsUrl,
     logFile,
     async stop(graceMs = 15_000) {
       if (exited !== undefined) return;

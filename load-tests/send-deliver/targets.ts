@@ -75,8 +75,8 @@ export async function startEmbedded(options: {
       env: options.env,
     },
     serverProcesses: () => [{ name: 'embedded (all services)', pid: embedded.pid }],
-    gatewayProcesses: () => [{ pid: embedded.pid, opsUrl: embedded.gatewayUrl }],
-    metricsSources: () => ({ opsUrls: [embedded.gatewayUrl], namespace: '' }),
+    gatewayProcesses: () => [{ pid: embedded.pid, opsUrl: embedded.opsUrl }],
+    metricsSources: () => ({ opsUrls: [embedded.opsUrl], namespace: '' }),
     stop: () => embedded.stop(),
   };
 }
