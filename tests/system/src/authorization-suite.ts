@@ -8,17 +8,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { directChatId, type ServerFrame } from '@chatmesh/protocol';
 import { randomName, waitFor } from '@chatmesh/testing';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import type { ExperienceSystem } from './experience-system.js';
+import { TEST_TOKEN_AUDIENCE, TEST_TOKEN_ISSUER, type ClaimsSigner } from './test-jwks.js';
 import { WsUser } from './ws-user.js';
-
-/** How embedded mode signs tokens (the gateway's defaults: CHATMESH_AUTH_ISSUER/AUDIENCE/DEV_SECRET). */
-export interface TokenSigning {
-  readonly issuer: string;
-  readonly audience: string;
-  readonly secret: string;
-}
 
 /** Tries the WebSocket upgrade; resolves its refusal (status and code), or status 101 when it opened. */
 async function tryUpgrade(url: string, headers: Record<string, string>): Promise<{ status: number; code?: string }> {
@@ -40,34 +33,20 @@ async function tryUpgrade(url: string, headers: Record<string, string>): Promise
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Bad credentials, each with the upgrade's and the HTTP API's documented answer. */
-function credentialCases(signing: TokenSigning, removedDevice: { userId: string; deviceId: string; token: string }) {
-  const sign = (
-    claims: { sub?: string; did?: string; iss?: string; aud?: string; expSeconds?: number | null },
-    secret = signing.secret,
-  ): Promise<string> => {
-    const nowS = Math.floor(Date.now() / 1000);
-    let jwt = new SignJWT({ did: claims.did ?? 'd' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(claims.sub ?? 'someone')
-      .setIssuer(claims.iss ?? signing.issuer)
-      .setAudience(claims.aud ?? signing.audience)
-      .setIssuedAt(nowS - 7_200);
-    if (claims.expSeconds !== null) jwt = jwt.setExpirationTime(nowS + (claims.expSeconds ?? 3_600));
-    return jwt.sign(new TextEncoder().encode(secret));
-  };
+function credentialCases(sign: ClaimsSigner, removedDevice: { userId: string; deviceId: string; token: string }) {
   const nowS = Math.floor(Date.now() / 1000);
   return [
     { name: 'no token', token: async () => null, status: 401, code: 'CM_ERR_AUTH_MISSING_TOKEN' },
     {
       name: 'forged signature',
-      token: () => sign({}, 'another-secret-of-at-least-32-characters!!'),
+      token: () => sign({}, { forged: true }),
       status: 401,
       code: 'CM_ERR_AUTH_INVALID_TOKEN',
     },
     {
       name: 'alg: none',
       token: async () =>
-        `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'someone', did: 'd', iss: signing.issuer, aud: signing.audience, exp: nowS + 3_600 })}.`,
+        `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'someone', did: 'd', iss: TEST_TOKEN_ISSUER, aud: TEST_TOKEN_AUDIENCE, exp: nowS + 3_600 })}.`,
       status: 401,
       code: 'CM_ERR_AUTH_INVALID_TOKEN',
     },
@@ -103,7 +82,6 @@ const HTTP_ROUTES = (chatId: string) =>
 export function defineAuthorizationSuite(options: {
   name: string;
   createSystem: () => Promise<ExperienceSystem>;
-  signing: TokenSigning;
 }): void {
   describe(options.name, () => {
     let system: ExperienceSystem;
@@ -145,6 +123,11 @@ export function defineAuthorizationSuite(options: {
       const keeper = await connect(ids.twoDevices, 'keeper');
       const old = await connect(ids.twoDevices, 'old');
       removedDevice = { userId: ids.twoDevices, deviceId: 'old', token: await system.token(ids.twoDevices, 'old') };
+      // Devices are registered by the presence service from the gateway's events: on the stack, after the hello.
+      await waitFor(async () => (await system.store.devices.list(ids.twoDevices)).length === 2, {
+        description: 'both devices registered',
+        timeoutMs: 30_000,
+      });
       const response = await fetch(`${url}/v1/devices/old`, {
         method: 'DELETE',
         headers: { authorization: `Bearer ${await system.token(ids.twoDevices, 'keeper')}` },
@@ -172,7 +155,7 @@ export function defineAuthorizationSuite(options: {
 
     it('the upgrade and every HTTP route refuse every bad credential with the documented code', async () => {
       const before = await snapshot();
-      for (const credential of credentialCases(options.signing, removedDevice)) {
+      for (const credential of credentialCases(system.signClaims, removedDevice)) {
         const token = await credential.token();
         const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
         const upgrade = await tryUpgrade(url, headers);

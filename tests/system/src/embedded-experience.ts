@@ -2,7 +2,7 @@ import { createMemoryBus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
 // Not declared in package.json: the gateway's dependency chain (web-chat → client) reaches back to this
 // package through devDependencies, a cycle turbo refuses; the workspace links it at the root.
-import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
+import { createDeliveryGatewayService, DEFAULT_DEV_SECRET, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';
 import { presenceService } from '@chatmesh/presence';
@@ -13,7 +13,9 @@ import { collectConfigSections, startServiceGroup, silentObservability } from '@
 import { createLocalCodec } from '@chatmesh/schemas';
 import { createMemoryStore } from '@chatmesh/store';
 import { waitFor } from '@chatmesh/testing';
+import { SignJWT } from 'jose';
 import { EXPERIENCE_ENV, type ExperienceSystem } from './experience-system.js';
+import { testTokenPayload } from './test-jwks.js';
 
 /** Embedded mode: the six services in this process on the in-process bus, store and registry. */
 export async function startEmbeddedExperience(
@@ -68,6 +70,15 @@ export async function startEmbeddedExperience(
       if (!response.ok) throw new Error(`POST /v1/dev/token answered ${response.status}: ${await response.text()}`);
       return ((await response.json()) as { token: string }).token;
     },
+    // Embedded mode verifies the development secret's HS256 tokens (CHATMESH_AUTH_DEV_SECRET's default).
+    signClaims: (claims, signOptions = {}) =>
+      new SignJWT(testTokenPayload(claims))
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(
+          new TextEncoder().encode(
+            signOptions.forged ? 'another-secret-of-at-least-32-characters!!' : DEFAULT_DEV_SECRET,
+          ),
+        ),
     async close() {
       await group.stop();
       await Promise.allSettled([bus.close(), store.close(), presence.close()]);

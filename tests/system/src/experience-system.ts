@@ -2,6 +2,7 @@ import type { Bus } from '@chatmesh/bus';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import type { SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
+import type { ClaimsSigner } from './test-jwks.js';
 
 /** Timings the experience suite runs with (short, so FAILED and ghost presence show within a test). */
 export const EXPERIENCE_TIMINGS = Object.freeze({
@@ -36,6 +37,8 @@ export interface ExperienceSystem {
   readonly gatewayUrls: readonly string[];
   /** A bearer token for a device of a user. */
   token(userId: string, deviceId: string): Promise<string>;
+  /** Signs hand-built claims as the gateways' token issuer would, or (`forged`) with a key they do not trust. */
+  readonly signClaims: ClaimsSigner;
   readonly bus: Bus;
   readonly codec: SchemaCodec;
   readonly store: ChatStore;

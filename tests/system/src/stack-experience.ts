@@ -114,6 +114,7 @@ export async function startStackExperience(
     store,
     presence,
     token: (userId, deviceId) => jwks.sign(userId, deviceId),
+    signClaims: jwks.signClaims,
     async killGateway(index) {
       const child = gateways[index];
       if (!child) throw new Error(`no gateway ${index}`);

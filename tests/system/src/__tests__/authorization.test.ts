@@ -1,9 +1,7 @@
-import { DEFAULT_DEV_SECRET } from '@chatmesh/delivery-gateway';
 import { defineAuthorizationSuite } from '../authorization-suite.js';
 import { startEmbeddedExperience } from '../embedded-experience.js';
 
 defineAuthorizationSuite({
   name: 'issue 15 authorization matrix (embedded: six services in one process)',
   createSystem: startEmbeddedExperience,
-  signing: { issuer: 'chatmesh-dev', audience: 'chatmesh', secret: DEFAULT_DEV_SECRET },
 });
