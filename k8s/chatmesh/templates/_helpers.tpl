@@ -90,6 +90,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/* The attachment store's credentials from a Secret (the gateways and ingest only). */}}
+{{- define "chatmesh.s3Env" -}}
+{{- $s3 := .Values.attachments.s3 }}
+- name: S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s3.existingSecret | default (include "chatmesh.secretName" .) }}
+      key: {{ if $s3.existingSecret }}{{ $s3.accessKeyIdKey }}{{ else }}s3-access-key-id{{ end }}
+- name: S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s3.existingSecret | default (include "chatmesh.secretName" .) }}
+      key: {{ if $s3.existingSecret }}{{ $s3.secretAccessKeyKey }}{{ else }}s3-secret-access-key{{ end }}
+{{- end -}}
+
 {{/* A map of variables as an env list, sorted by name. */}}
 {{- define "chatmesh.envMap" -}}
 {{- range $name, $value := . }}

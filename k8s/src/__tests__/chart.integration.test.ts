@@ -214,10 +214,44 @@ describe('Helm chart k8s/chatmesh', { timeout: 1_200_000 }, () => {
     assert.ok(JSON.stringify(push).includes('/var/run/secrets/chatmesh/push'));
     const laptop = profile('laptop');
     const secret = find(laptop, 'Secret', '-secrets') as K8sObject & { stringData: Record<string, string> };
-    assert.deepEqual(Object.keys(secret.stringData).sort(), ['jwks-url', 'redis-url']);
+    assert.deepEqual(Object.keys(secret.stringData).sort(), [
+      'jwks-url',
+      'redis-url',
+      's3-access-key-id',
+      's3-secret-access-key',
+    ]);
     const noJwks = template(helm, 'laptop', ['auth.jwksUrl=']);
     assert.equal(noJwks.ok, false);
     assert.match(noJwks.stderr, /auth\.jwksUrl or auth\.existingSecret is required/);
+  });
+
+  test('attachments: an S3 store for every pod that touches it, its keys from a Secret, only where needed', () => {
+    const small = profile('small-production');
+    const config = find(small, 'ConfigMap', '-config')?.data ?? {};
+    assert.equal(config['CHATMESH_ATTACHMENT_STORE'], 's3');
+    assert.equal(config['S3_REGION'], 'eu-west-1');
+    assert.equal(config['S3_BUCKET'], 'example-chatmesh-attachments');
+    assert.equal(config['S3_CREATE_BUCKET'], 'false');
+    assert.equal(config['S3_ENDPOINT'], undefined, 'no endpoint: AWS S3 of the region');
+    const keyRef = (spec: ReturnType<typeof podSpec>) =>
+      spec.containers[0]!.env?.find((env) => env.name === 'S3_SECRET_ACCESS_KEY')?.valueFrom;
+    // The gateways presign, ingest checks references; nobody else holds the keys.
+    assert.deepEqual(keyRef(podSpec(find(small, 'StatefulSet', '-gateway'))), {
+      secretKeyRef: { name: 'chatmesh-s3', key: 's3-secret-access-key' },
+    });
+    assert.deepEqual(keyRef(podSpec(find(small, 'Deployment', '-ingest'))), {
+      secretKeyRef: { name: 'chatmesh-s3', key: 's3-secret-access-key' },
+    });
+    for (const name of ['fan-out', 'receipts', 'push', 'presence'] as const)
+      assert.equal(keyRef(podSpec(find(small, 'Deployment', `-${name}`))), undefined, name);
+    const laptop = profile('laptop');
+    assert.equal(find(laptop, 'ConfigMap', '-config')?.data?.['S3_ENDPOINT'], 'http://localhost:9000');
+    assert.deepEqual(keyRef(podSpec(find(laptop, 'StatefulSet', '-gateway'))), {
+      secretKeyRef: { name: 'chatmesh-secrets', key: 's3-secret-access-key' },
+    });
+    const noKeys = template(helm, 'laptop', ['attachments.s3.secretAccessKey=']);
+    assert.equal(noKeys.ok, false);
+    assert.match(noKeys.stderr, /attachments\.s3\.accessKeyId and secretAccessKey, or attachments\.s3\.existingSecret/);
   });
 
   test('migrations run as a pre-install/pre-upgrade hook Job, and can be turned off', () => {
@@ -246,9 +280,17 @@ describe('Helm chart k8s/chatmesh', { timeout: 1_200_000 }, () => {
       'consumers.ingest.autoscaling.mode=memory',
       'kafka.brokers[0]=no-port',
       'config.NOT_CHATMESH=1',
+      'attachments.s3.bucket=Not_A_Bucket',
     ]);
     assert.equal(wrong.ok, false);
-    for (const pattern of [/logLevel/, /gateway\/replicas/, /autoscaling\/mode/, /kafka\/brokers/, /NOT_CHATMESH/])
+    for (const pattern of [
+      /logLevel/,
+      /gateway\/replicas/,
+      /autoscaling\/mode/,
+      /kafka\/brokers/,
+      /NOT_CHATMESH/,
+      /attachments\/s3\/bucket/,
+    ])
       assert.match(wrong.stderr, pattern);
   });
 });

@@ -62,6 +62,16 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  test('gives the gateway and ingest one shared S3 attachment store (a local folder is one container’s)', () => {
+    for (const name of ['delivery-gateway', 'ingest']) {
+      const env = compose.services[name]?.environment ?? {};
+      assert.equal(env['CHATMESH_ATTACHMENT_STORE'], 's3', name);
+      assert.equal(env['S3_ENDPOINT'], 'http://s3:7070', name);
+      assert.ok(env['S3_ACCESS_KEY_ID'] && env['S3_SECRET_ACCESS_KEY'], name);
+    }
+    assert.ok(compose.services['s3'], 'an s3 service');
+  });
+
   test('runs chatmesh containers read-only', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.image === 'chatmesh:local') assert.equal(service.read_only, true, name);
