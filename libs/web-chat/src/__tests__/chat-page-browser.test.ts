@@ -10,7 +10,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createChatClient, type ChatClient, type WebSocketLike } from '@chatmesh/client';
 import { randomName } from '@chatmesh/testing';
+import WebSocket from 'ws';
 import { startEmbeddedChatmesh, type EmbeddedChatmesh } from './helpers/embedded-chatmesh.js';
 
 const CHROMIUM = process.env['CHATMESH_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -203,4 +205,107 @@ test('an image attached in one window shows as a thumbnail in the other, and ope
   assert.equal(await bobPage.getByTestId('viewer-image').getAttribute('alt'), 'dot.png');
   mkdirSync(SCREENSHOTS, { recursive: true });
   await bobPage.screenshot({ path: join(SCREENSHOTS, 'bob-attachment.png') });
+});
+
+/** A user outside the browser: the SDK in Node on `ws`, with a development token from the same server. */
+function sdkUser(userId: string, deviceId: string): ChatClient {
+  return createChatClient({
+    url: system.url,
+    deviceId,
+    webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    tokenProvider: async () => {
+      const response = await fetch(`${system.url}/v1/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, deviceId }),
+      });
+      return ((await response.json()) as { token: string }).token;
+    },
+  });
+}
+
+test('unread badges count every message, a burst of 40 arrives in order with none stuck, a reload keeps the session, a refused message fails and a retry sends it once', async () => {
+  const alice = userName('alice');
+  const bob = userName('bob');
+  const carol = userName('carol');
+  // A short pending limit: a message unacknowledged for 3 s shows "!" with Retry.
+  const pageUrl = `${system.url}/?pendingTimeoutMs=3000`;
+  const alicePage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  const bobPage = await (await browser.newContext({ viewport: { width: 1100, height: 720 } })).newPage();
+  await signIn(alicePage, alice, 'laptop');
+  await signIn(bobPage, bob, 'phone');
+  await alicePage.goto(pageUrl);
+  await alicePage.getByTestId('status').filter({ hasText: 'online' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+
+  // Unread: bob has not opened the chat, so every message counts, the first one included.
+  await alicePage.getByTestId('members').fill(bob);
+  await alicePage.getByTestId('create-chat').click();
+  await alicePage.getByTestId('chat-title').filter({ hasText: bob }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await send(alicePage, 'first');
+  await chatItem(bobPage, alice).locator('.badge').filter({ hasText: /^1$/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await send(alicePage, 'second\non two lines');
+  await chatItem(bobPage, alice).locator('.badge').filter({ hasText: /^2$/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  await chatItem(bobPage, alice).click();
+  assert.equal(await chatItem(bobPage, alice).locator('.badge').count(), 0, 'opening the chat clears the badge');
+  await expectMessage(bobPage, 'on two lines');
+  assert.equal(await bobPage.getByTestId('day-separator').first().textContent(), 'Today');
+
+  // A burst of 40 sends at once (Enter in the composer, as fast as the page can): all arrive, in order, none stuck.
+  await alicePage.evaluate(() => {
+    const input = document.querySelector<HTMLTextAreaElement>('[data-testid="message-input"]')!;
+    for (let i = 1; i <= 40; i++) {
+      input.value = `burst ${i}`;
+      input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    }
+  });
+  await expectMessage(bobPage, 'burst 40');
+  const burst = (await bobPage.getByTestId('message-body').allTextContents()).filter((t) => t.startsWith('burst '));
+  assert.deepEqual(
+    burst,
+    Array.from({ length: 40 }, (_, i) => `burst ${i + 1}`),
+  );
+  await alicePage.waitForFunction(
+    () =>
+      document.querySelectorAll('[data-testid="ticks"].pending, [data-testid="ticks"].failed').length === 0 &&
+      document.querySelectorAll('[data-testid="message"]').length === 42,
+    null,
+    { timeout: STEP_TIMEOUT_MS },
+  );
+
+  // A reload resumes the session: no sign-in form, the chat and its messages are there.
+  await alicePage.reload();
+  await alicePage.getByTestId('status').filter({ hasText: 'online' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+  assert.equal(await alicePage.getByTestId('login').isHidden(), true);
+  await chatItem(alicePage, bob).click({ timeout: STEP_TIMEOUT_MS });
+  await expectMessage(alicePage, 'burst 40');
+
+  // Refused, then retried: carol (the SDK) makes a group with alice and removes her; alice's message is refused
+  // ("!" and Retry); carol adds her back and the retry sends it, once.
+  const carolClient = sdkUser(carol, 'desk');
+  try {
+    const group = await carolClient.createGroup('Retry club', [alice]);
+    await chatItem(alicePage, 'Retry club').click({ timeout: STEP_TIMEOUT_MS });
+    await carolClient.removeMembers(group.chatId, [alice]);
+    await alicePage
+      .getByTestId('messages')
+      .filter({ hasText: `${alice} removed` })
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
+    await send(alicePage, 'let me back in');
+    await alicePage.getByTestId('retry').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await carolClient.addMembers(group.chatId, [alice]);
+    const received: string[] = [];
+    carolClient.on('messageReceived', (f) => {
+      if (f.chatId === group.chatId && f.body !== null) received.push(f.body);
+    });
+    await alicePage.getByTestId('retry').click();
+    await alicePage
+      .locator('[data-testid="message"]', { hasText: 'let me back in' })
+      .locator('[data-testid="ticks"].sent, [data-testid="ticks"].delivered, [data-testid="ticks"].read')
+      .waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await alicePage.getByTestId('retry').count(), 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(received, ['let me back in']);
+  } finally {
+    await carolClient.close();
+  }
 });

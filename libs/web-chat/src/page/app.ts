@@ -14,6 +14,11 @@
  * the gateway signs a PUT after checking size and type, the page uploads straight to the store with a progress
  * bar, then sends a message carrying the reference. Images show as thumbnails that open a viewer; other files as
  * name and size, downloaded through a presigned URL.
+ *
+ * The session survives a reload (the user and device are remembered until "Sign out"); a message the server
+ * refused, or that stayed unsent for {@link PENDING_TIMEOUT_MS}, shows "!" with a Retry button (same client message
+ * id, so a retry can never show twice); messages are grouped under day separators; the composer takes several lines
+ * (Enter sends, Shift+Enter breaks the line).
  */
 import {
   createChatClient,
@@ -57,6 +62,12 @@ interface ChatView {
 
 const STATUS_RANK: Record<Status, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
 const MAX_MESSAGES_PER_CHAT = 300;
+/**
+ * A send still unacknowledged after this long is shown as failed, with Retry; the SDK keeps trying meanwhile and a
+ * late ack turns it to sent. `?pendingTimeoutMs=` in the page's URL changes it (the browser test uses a short one).
+ */
+const PENDING_TIMEOUT_MS = Number(new URLSearchParams(location.search).get('pendingTimeoutMs')) || 30_000;
+const SESSION_KEY = 'chatmesh.page.session';
 
 const $ = <T extends HTMLElement = HTMLElement>(testId: string): T => {
   const el = document.querySelector<T>(`[data-testid="${testId}"]`);
@@ -144,10 +155,13 @@ function start(user: string, device: string): void {
   state.me = user;
   state.device = device;
   localStorage.setItem('chatmesh.page.lastUser', user);
+  localStorage.setItem('chatmesh.page.lastDevice', device);
+  localStorage.setItem(SESSION_KEY, JSON.stringify({ user, device }));
   loadChats();
   $('login').hidden = true;
   $('app').hidden = false;
   $('me').textContent = `${user} · ${device}`;
+  $('sign-out').hidden = false;
   const client = createChatClient({
     url: location.origin,
     deviceId: device,
@@ -159,6 +173,30 @@ function start(user: string, device: string): void {
   renderChatList();
   loadSettings(client);
   startPushInbox(client);
+}
+
+/** A reload resumes the remembered session (its token is fetched again), or shows the sign-in form. */
+function resumeSession(): void {
+  let session: { user?: unknown; device?: unknown } = {};
+  try {
+    session = JSON.parse(localStorage.getItem(SESSION_KEY) ?? '{}') as typeof session;
+  } catch {
+    localStorage.removeItem(SESSION_KEY);
+  }
+  if (typeof session.user !== 'string' || typeof session.device !== 'string') return;
+  const { user, device } = session as { user: string; device: string };
+  fetchDevToken(user, device)
+    .then(() => start(user, device))
+    .catch((error: Error) => {
+      $('login-error').textContent = `Could not resume the session of ${user}: ${error.message}`;
+    });
+}
+
+/** Forgets the session on this browser (its chats and outbox stay stored for the next sign-in of that device). */
+function signOut(): void {
+  localStorage.removeItem(SESSION_KEY);
+  void state.client?.close();
+  location.reload();
 }
 
 // ---- push wake-ups (the local push inbox of embedded mode) ----
@@ -310,6 +348,13 @@ function onMessage(f: ChatClientEvents['messageReceived']): void {
     saveSoon();
     return;
   }
+  // Counted before the list is drawn (pushMessage draws it), so the badge is right from the first message.
+  if (f.by.userId !== state.me) {
+    clearTyping(f.chatId, f.by.userId);
+    if (state.openChatId === f.chatId && document.visibilityState === 'visible')
+      state.client?.markRead(f.chatId, f.seq);
+    else chat.unread += 1;
+  }
   pushMessage(chat, {
     key: f.clientMessageId,
     seq: f.seq,
@@ -319,12 +364,6 @@ function onMessage(f: ChatClientEvents['messageReceived']): void {
     status: 'sent',
     ...(f.attachments.length > 0 ? { attachments: f.attachments } : {}),
   });
-  if (f.by.userId !== state.me) {
-    clearTyping(f.chatId, f.by.userId);
-    if (state.openChatId === f.chatId && document.visibilityState === 'visible')
-      state.client?.markRead(f.chatId, f.seq);
-    else chat.unread += 1;
-  }
 }
 
 function pushMessage(chat: ChatView, message: MessageView): void {
@@ -439,40 +478,83 @@ function createChat(event: SubmitEvent): void {
   });
 }
 
-function sendMessage(event: SubmitEvent): void {
+function sendMessage(event: Event): void {
   event.preventDefault();
-  const input = $<HTMLInputElement>('message-input');
+  const input = $<HTMLTextAreaElement>('message-input');
   const body = input.value.trim();
   const chatId = state.openChatId;
   const client = state.client;
   if (!body || !chatId || !client) return;
   input.value = '';
+  fitComposer();
   const chat = ensureChat(chatId);
-  const key = crypto.randomUUID();
-  const message: MessageView = { key, seq: null, by: state.me, body, atMs: Date.now(), status: 'pending' };
+  const message: MessageView = {
+    key: crypto.randomUUID(),
+    seq: null,
+    by: state.me,
+    body,
+    atMs: Date.now(),
+    status: 'pending',
+  };
   pushMessage(chat, message);
   client.setTyping(chatId, false);
-  client
-    .send(chatId, { body }, { clientMessageId: key })
-    .then((ack) => {
-      message.seq = ack.seq;
-      if (STATUS_RANK[message.status] < STATUS_RANK.sent) message.status = 'sent';
-      chat.messages.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
-    })
-    .catch(() => {
-      message.status = 'failed';
-    })
-    .finally(() => {
-      renderIfOpen(chat);
-      saveSoon();
-    });
+  void deliver(chat, message);
+}
+
+/**
+ * Sends one of my messages (again, for a retry: the same client message id, so the server stores it once) and
+ * follows it: sent on the ack, failed on a refusal, or shown failed (with Retry) while it stays unacknowledged.
+ */
+async function deliver(chat: ChatView, message: MessageView): Promise<void> {
+  const client = state.client;
+  if (!client) return;
+  const content = message.attachments?.length ? { attachments: message.attachments } : { body: message.body };
+  const overdue = setTimeout(() => {
+    if (message.status !== 'pending') return;
+    message.status = 'failed';
+    renderIfOpen(chat);
+  }, PENDING_TIMEOUT_MS);
+  try {
+    const ack = await client.send(chat.chatId, content, { clientMessageId: message.key });
+    message.seq = ack.seq;
+    if (STATUS_RANK[message.status] < STATUS_RANK.sent) message.status = 'sent';
+    chat.messages.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  } catch (error) {
+    message.status = 'failed';
+    const code = (error as { serverCode?: string }).serverCode;
+    console.warn(`[chatmesh] send refused: ${code ?? ''} ${(error as Error).message}`);
+  } finally {
+    clearTimeout(overdue);
+    renderIfOpen(chat);
+    saveSoon();
+  }
+}
+
+function retry(chat: ChatView, message: MessageView): void {
+  message.status = 'pending';
+  renderIfOpen(chat);
+  void deliver(chat, message);
+}
+
+/** Enter sends, Shift+Enter starts a new line; the box grows with its text up to a few lines. */
+function onComposerKey(event: KeyboardEvent): void {
+  if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  $<HTMLFormElement>('composer').requestSubmit();
+}
+
+function fitComposer(): void {
+  const input = $<HTMLTextAreaElement>('message-input');
+  input.style.height = 'auto';
+  input.style.height = `${Math.min(input.scrollHeight, 140)}px`;
 }
 
 /** The SDK sends at most one `typing: true` per 3 s while typing, and one `typing: false` on stop. */
 function onComposerInput(): void {
   const chatId = state.openChatId;
   if (!chatId || !state.client) return;
-  state.client.setTyping(chatId, $<HTMLInputElement>('message-input').value.trim() !== '');
+  fitComposer();
+  state.client.setTyping(chatId, $<HTMLTextAreaElement>('message-input').value.trim() !== '');
 }
 
 function openChat(chatId: string): void {
@@ -483,10 +565,10 @@ function openChat(chatId: string): void {
   markOpenChatRead();
   const others = chat.members.filter((m) => m !== state.me);
   if (others.length > 0) state.client?.subscribePresence(others);
-  $<HTMLInputElement>('message-input').disabled = false;
+  $<HTMLTextAreaElement>('message-input').disabled = false;
   $<HTMLButtonElement>('send').disabled = false;
   $<HTMLButtonElement>('attach').disabled = false;
-  $<HTMLInputElement>('message-input').focus();
+  $<HTMLTextAreaElement>('message-input').focus();
   renderChatList();
   renderIfOpen(chat);
   renderTyping();
@@ -613,14 +695,7 @@ async function sendFile(file: File): Promise<void> {
       attachments: [ref],
     };
     pushMessage(chat, message);
-    const ack = await client.send(chatId, { attachments: [ref] }, { clientMessageId: key }).catch((e: Error) => {
-      message.status = 'failed';
-      throw e;
-    });
-    message.seq = ack.seq;
-    if (STATUS_RANK[message.status] < STATUS_RANK.sent) message.status = 'sent';
-    renderIfOpen(chat);
-    saveSoon();
+    await deliver(chat, message);
   } catch (e) {
     error.textContent = `Could not send ${file.name}: ${(e as Error).message}`;
   } finally {
@@ -735,13 +810,19 @@ function renderIfOpen(chat: ChatView): void {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   box.replaceChildren();
   if (chat.messages.length === 0) box.append(h('div', { className: 'empty', text: 'No messages yet. Say hi!' }));
+  let day = '';
   for (const m of chat.messages) {
+    const thisDay = new Date(m.atMs).toDateString();
+    if (thisDay !== day) {
+      day = thisDay;
+      box.append(h('div', { className: 'day', text: dayLabel(m.atMs), testId: 'day-separator' }));
+    }
     if (m.system) {
       box.append(h('div', { className: 'msg system', text: m.body }));
       continue;
     }
     const mine = m.by === state.me;
-    const time = new Date(m.atMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const time = timeOf(m.atMs);
     box.append(
       h(
         'div',
@@ -749,7 +830,13 @@ function renderIfOpen(chat: ChatView): void {
         chat.kind === 'group' && !mine ? h('div', { className: 'by', text: m.by }) : null,
         ...(m.attachments ?? []).map(renderAttachment),
         m.body || !m.attachments?.length ? h('div', { className: 'body', text: m.body, testId: 'message-body' }) : null,
-        h('div', { className: 'meta' }, document.createTextNode(time), mine ? renderTicks(m.status) : null),
+        h(
+          'div',
+          { className: 'meta' },
+          document.createTextNode(time),
+          mine ? renderTicks(m.status) : null,
+          mine && m.status === 'failed' ? retryButton(chat, m) : null,
+        ),
       ),
     );
   }
@@ -759,8 +846,35 @@ function renderIfOpen(chat: ChatView): void {
 function renderTicks(status: Status): HTMLElement {
   const text = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status];
   const el = h('span', { className: `ticks ${status}`, text, testId: 'ticks' });
-  el.title = status;
+  el.title = { pending: 'sending', sent: 'sent', delivered: 'delivered', read: 'read', failed: 'not sent' }[status];
   return el;
+}
+
+function retryButton(chat: ChatView, message: MessageView): HTMLElement {
+  const button = h('button', { className: 'retry', text: 'Retry', testId: 'retry' });
+  button.type = 'button';
+  button.addEventListener('click', () => retry(chat, message));
+  return button;
+}
+
+const timeOf = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** "Today", "Yesterday", a weekday within the week, else the date. */
+function dayLabel(ms: number): string {
+  const startOfToday = new Date().setHours(0, 0, 0, 0);
+  const startOfDay = new Date(ms).setHours(0, 0, 0, 0);
+  const daysAgo = Math.round((startOfToday - startOfDay) / 86_400_000);
+  if (daysAgo === 0) return 'Today';
+  if (daysAgo === 1) return 'Yesterday';
+  if (daysAgo > 1 && daysAgo < 7) return new Date(ms).toLocaleDateString([], { weekday: 'long' });
+  return new Date(ms).toLocaleDateString([], { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** "last seen today at 16:04", "… yesterday at 09:12", "… on Monday at …", "… on 3 November 2026". */
+function lastSeenLabel(ms: number): string {
+  const day = dayLabel(ms);
+  if (day === 'Today' || day === 'Yesterday') return `last seen ${day.toLowerCase()} at ${timeOf(ms)}`;
+  return `last seen on ${day}${day.includes(' ') ? '' : ` at ${timeOf(ms)}`}`;
 }
 
 function renderHeader(chat: ChatView): void {
@@ -769,11 +883,7 @@ function renderHeader(chat: ChatView): void {
   const other = chat.kind === 'direct' ? chat.members.find((m) => m !== state.me) : undefined;
   const presence = other ? state.presence.get(other) : undefined;
   if (presence) {
-    sub = presence.online
-      ? 'online'
-      : presence.lastSeenMs
-        ? `last seen ${new Date(presence.lastSeenMs).toLocaleString()}`
-        : '';
+    sub = presence.online ? 'online' : presence.lastSeenMs ? lastSeenLabel(presence.lastSeenMs) : '';
   } else if (chat.kind === 'group') {
     const online = chat.members.filter((m) => m !== state.me && state.presence.get(m)?.online).length;
     if (online > 0) sub = `${sub} · ${online} online`;
@@ -791,7 +901,10 @@ function renderTyping(): void {
 // ---- boot ----
 
 $<HTMLInputElement>('user').value = localStorage.getItem('chatmesh.page.lastUser') ?? '';
+$<HTMLInputElement>('device').value = localStorage.getItem('chatmesh.page.lastDevice') ?? '';
 $('login').addEventListener('submit', signIn);
+$('sign-out').addEventListener('click', signOut);
+$('message-input').addEventListener('keydown', onComposerKey);
 $('new-chat').addEventListener('submit', createChat);
 $('composer').addEventListener('submit', sendMessage);
 $('message-input').addEventListener('input', onComposerInput);
@@ -807,3 +920,4 @@ $<HTMLInputElement>('presence-visible').addEventListener('change', (e) =>
   changeSetting('presenceVisible', e.target as HTMLInputElement),
 );
 setInterval(renderTyping, 1000);
+resumeSession();

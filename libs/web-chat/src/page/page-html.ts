@@ -9,9 +9,11 @@ export const CHAT_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>chatmesh</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='8' fill='%231f8a70'/%3E%3Cpath d='M8 10h16v10H14l-5 4v-4H8z' fill='%23fff'/%3E%3C/svg%3E">
 <style>
   :root { --bg: #eef1f4; --panel: #fff; --line: #e2e6ea; --ink: #1d2329; --muted: #6b7580; --accent: #1f8a70;
-          --mine: #d9f5e9; --theirs: #fff; --danger: #c0392b; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; }
+          --mine: #d9f5e9; --theirs: #fff; --danger: #c0392b; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif,
+          "Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"; }
   * { box-sizing: border-box; }
   body { margin: 0; background: var(--bg); color: var(--ink); height: 100vh; display: flex; flex-direction: column; }
   header.top { background: var(--accent); color: #fff; padding: 10px 16px; display: flex; align-items: center; gap: 12px; }
@@ -19,7 +21,7 @@ export const CHAT_PAGE_HTML = `<!doctype html>
   header.top .me { margin-left: auto; font-size: 13px; opacity: .9; }
   .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: #f1c40f; margin-right: 6px; }
   .dot.live { background: #7CFC9A; } .dot.down { background: #ff6b6b; }
-  input, button { font: inherit; }
+  input, button, textarea { font: inherit; }
   input[type=text] { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; width: 100%; background: #fff; }
   input[type=text]:focus { outline: 2px solid #bfe6da; border-color: var(--accent); }
   button { border: 0; border-radius: 8px; padding: 8px 14px; background: var(--accent); color: #fff; cursor: pointer; }
@@ -54,13 +56,20 @@ export const CHAT_PAGE_HTML = `<!doctype html>
   .msg.system { align-self: center; background: transparent; box-shadow: none; color: var(--muted); font-size: 12px; }
   .msg .by { font-size: 12px; font-weight: 600; color: var(--accent); }
   .msg .meta { font-size: 11px; color: var(--muted); text-align: right; margin-top: 2px; }
-  .msg .ticks { margin-left: 4px; letter-spacing: -3px; }
-  .msg .ticks.read { color: #34b7f1; }
+  .msg .body { white-space: pre-wrap; }
+  .msg .ticks { margin-left: 5px; font-size: 13px; font-weight: 700; letter-spacing: -1px; color: #8a949e; }
+  .msg .ticks.delivered { color: #55606b; }
+  .msg .ticks.read { color: #1e9be0; }
   .msg .ticks.failed { color: var(--danger); font-weight: 700; }
+  .msg .retry { margin-left: 6px; padding: 1px 8px; font-size: 11px; background: var(--danger); }
+  .day { align-self: center; background: #dfe6ea; color: #4a545e; font-size: 12px; padding: 2px 10px; border-radius: 8px; margin: 6px 0; }
   .privacy { font-size: 12px; display: flex; gap: 10px; align-items: center; }
   .privacy label { color: #fff; font-size: 12px; }
   .typing { height: 20px; padding: 0 16px; color: var(--muted); font-size: 12px; font-style: italic; }
-  form.composer { display: flex; gap: 8px; padding: 10px 16px; background: var(--panel); border-top: 1px solid var(--line); }
+  form.composer { display: flex; gap: 8px; padding: 10px 16px; background: var(--panel); border-top: 1px solid var(--line); align-items: flex-end; }
+  form.composer textarea { flex: 1; resize: none; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; height: 38px; max-height: 140px; }
+  form.composer textarea:focus { outline: 2px solid #bfe6da; border-color: var(--accent); }
+  .sign-out { background: transparent; border: 1px solid rgba(255,255,255,.6); padding: 2px 10px; font-size: 12px; }
   .push-inbox { border-top: 1px solid var(--line); padding: 8px 12px; max-height: 30%; overflow-y: auto; }
   .push-inbox h3 { margin: 0 0 4px; font-size: 12px; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .4px; }
   .push-inbox ul { list-style: none; margin: 0; padding: 0; font-size: 12px; }
@@ -80,7 +89,7 @@ export const CHAT_PAGE_HTML = `<!doctype html>
 </style>
 </head>
 <body>
-  <header class="top"><h1>chatmesh</h1><span class="me" data-testid="me"></span>
+  <header class="top"><h1>chatmesh</h1><span class="me" data-testid="me"></span><button type="button" class="sign-out" data-testid="sign-out" hidden>Sign out</button>
     <span class="privacy" data-testid="privacy" hidden>
       <label><input type="checkbox" data-testid="read-receipts"> read receipts</label>
       <label><input type="checkbox" data-testid="presence-visible"> show online</label></span>
@@ -116,7 +125,7 @@ export const CHAT_PAGE_HTML = `<!doctype html>
       <form class="composer" data-testid="composer">
         <button type="button" class="attach" data-testid="attach" title="Attach a file or image (or drop it on the chat)" disabled>📎</button>
         <input type="file" data-testid="file-input" hidden>
-        <input type="text" data-testid="message-input" placeholder="Type a message" autocomplete="off" disabled>
+        <textarea data-testid="message-input" rows="1" placeholder="Type a message (Shift+Enter: new line)" disabled></textarea>
         <button type="submit" data-testid="send" disabled>Send</button>
       </form>
     </main>
