@@ -15,3 +15,10 @@ export { PRESENCE_METRICS } from './metrics.js';
 export { createMemoryWatchStore, type WatchStore, type WatcherDevice, type SubscribeOptions } from './watch-store.js';
 export { createRedisWatchStore, type RedisWatchStoreOptions } from './redis-watch-store.js';
 export { TYPING_REQUEST_ID } from './typing-relay.js';
+export {
+  createPresenceEngine,
+  sweepTickMs,
+  type PresenceEngine,
+  type PresenceEngineOptions,
+} from './presence-engine.js';
+export { createNoticeThrottle, type NoticeThrottle, type NoticeThrottleOptions } from './notice-throttle.js';

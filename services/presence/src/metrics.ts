@@ -20,6 +20,18 @@ export const PRESENCE_METRICS = defineMetricTable({
     help: 'PresenceNotice deliveries sent to watcher devices, by reason (subscribe, online, offline, sweep, privacy).',
     labelNames: ['reason'],
   },
+  presenceNoticesCoalescedTotal: {
+    name: 'chatmesh_presence_notices_coalesced_total',
+    type: 'counter',
+    help: 'Online/offline notices held back by the per-watcher bound (CHATMESH_PRESENCE_NOTICES_PER_WATCHER_PER_SECOND): each is sent later, or replaced by a newer state of the same subject.',
+    labelNames: [],
+  },
+  presenceOfflineDeferredTotal: {
+    name: 'chatmesh_presence_offline_deferred_total',
+    type: 'counter',
+    help: 'Last devices gone whose offline notice waits for the grace period (CHATMESH_PRESENCE_OFFLINE_GRACE_MS); a reconnect within it sends nothing.',
+    labelNames: [],
+  },
   presenceTransitionsTotal: {
     name: 'chatmesh_presence_transitions_total',
     type: 'counter',

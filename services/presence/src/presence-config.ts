@@ -64,6 +64,33 @@ export const PRESENCE_CONFIG = defineConfigSection({
       expected: 'an integer 1-1000',
       default: 3,
     }),
+    offlineGraceMs: defineVariable({
+      env: 'CHATMESH_PRESENCE_OFFLINE_GRACE_MS',
+      description:
+        'How long a user whose last device went away still shows online to watchers: a reconnect within it (a flaky network, an app restart, a page reload) produces no notice at all. 0 announces offline at once. Watchers see offline between this and 1.5 times it.',
+      schema: parsers.integer(0, 600_000),
+      noun: 'grace period',
+      expected: 'an integer 0-600000 (ms)',
+      default: 5_000,
+    }),
+    noticesPerWatcherPerSecond: defineVariable({
+      env: 'CHATMESH_PRESENCE_NOTICES_PER_WATCHER_PER_SECOND',
+      description:
+        'Online/offline notices one watcher device gets per second from one presence process (token bucket refill); above it, notices wait and only the latest state of each subject is sent (a flapping contact costs a watcher at most this).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'rate',
+      expected: 'an integer 1-100000',
+      default: 20,
+    }),
+    noticesPerWatcherBurst: defineVariable({
+      env: 'CHATMESH_PRESENCE_NOTICES_PER_WATCHER_BURST',
+      description:
+        'Online/offline notices one watcher device may get at once from one presence process (token bucket size).',
+      schema: parsers.integer(1, 100_000),
+      noun: 'burst',
+      expected: 'an integer 1-100000',
+      default: 40,
+    }),
     partitionsConcurrently: defineVariable({
       env: 'CHATMESH_PRESENCE_PARTITIONS_CONCURRENTLY',
       description:

@@ -13,6 +13,7 @@ import type { ChatStore } from '@chatmesh/store';
 import type { Deliver } from './deliveries.js';
 import type { MembershipView } from './membership-view.js';
 import type { PRESENCE_METRICS } from './metrics.js';
+import { createNoticeThrottle } from './notice-throttle.js';
 import type { WatchStore, WatcherDevice } from './watch-store.js';
 
 /** What {@link createPresenceEngine} needs. */
@@ -33,6 +34,11 @@ export interface PresenceEngineOptions {
   readonly maxSubscriptionTargets: number;
   readonly sweepIntervalMs: number;
   readonly sweepBatch: number;
+  /** A user whose last device went away shows online this long more; a reconnect within it sends nothing. @default 0 */
+  readonly offlineGraceMs?: number;
+  /** Transition notices per watcher device per second, and at once (the per-watcher bound). @default unbounded */
+  readonly noticesPerWatcherPerSecond?: number;
+  readonly noticesPerWatcherBurst?: number;
   /** @default Date.now */
   readonly clock?: () => number;
 }
@@ -51,6 +57,19 @@ export interface PresenceEngine {
   handle(event: PresenceEvent): Promise<void>;
   /** Claims the announced users whose check is due and turns those with no device online offline. */
   sweep(): Promise<SweepOutcome>;
+  /** Notices held back by the per-watcher bound right now. */
+  waitingNotices(): number;
+  /** Stops the per-watcher timers (what waits is dropped: presence is re-sent on every subscribe). */
+  close(): Promise<void>;
+}
+
+/**
+ * How often the sweeper must run so that a user past the offline grace is announced within half a grace more,
+ * and a dead gateway's users within the sweep interval.
+ */
+export function sweepTickMs(options: { readonly sweepIntervalMs: number; readonly offlineGraceMs: number }): number {
+  if (options.offlineGraceMs <= 0) return options.sweepIntervalMs;
+  return Math.min(options.sweepIntervalMs, Math.max(100, Math.floor(options.offlineGraceMs / 2)));
 }
 
 const HIDDEN: Omit<PresenceNotice, 'subjectUserId'> = { online: false, lastSeenMs: null };
@@ -66,6 +85,16 @@ const HIDDEN: Omit<PresenceNotice, 'subjectUserId'> = { online: false, lastSeenM
 export function createPresenceEngine(deps: PresenceEngineDeps, options: PresenceEngineOptions): PresenceEngine {
   const { store, registry, watches, membership, deliver, logger, metrics } = deps;
   const clock = options.clock ?? Date.now;
+  const offlineGraceMs = options.offlineGraceMs ?? 0;
+  const throttle =
+    options.noticesPerWatcherPerSecond === undefined
+      ? null
+      : createNoticeThrottle<NoticeReason>(sendNotice, {
+          ratePerSecond: options.noticesPerWatcherPerSecond,
+          burst: options.noticesPerWatcherBurst ?? options.noticesPerWatcherPerSecond,
+          clock,
+          onCoalesced: () => metrics.presenceNoticesCoalescedTotal.inc(),
+        });
 
   /** The notices of many subjects as a watcher should see them now. */
   async function currentStates(subjects: readonly string[]): Promise<Map<string, PresenceNotice>> {
@@ -104,7 +133,10 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
     if (watchers.length === 0) return 0;
     const allowed = await Promise.all(watchers.map((w) => membership.shareChat(w.userId, notice.subjectUserId)));
     const targets = watchers.filter((_, i) => allowed[i]);
-    await Promise.all(targets.map((w) => sendNotice(w, notice, reason)));
+    // Transitions go through the per-watcher bound; a subscribe's snapshot (sent elsewhere) does not.
+    await Promise.all(
+      targets.map((w) => (throttle ? throttle.offer(w, notice, reason) : sendNotice(w, notice, reason))),
+    );
     return targets.length;
   }
 
@@ -184,6 +216,12 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
     const { userId, deviceId, connectionId } = event;
     await watches.unsubscribeConnection(userId, deviceId, connectionId);
     if ((await registry.onlineDevices(userId)).length > 0) return;
+    if (offlineGraceMs > 0 && (await watches.isAnnounced(userId))) {
+      // Not yet: the sweeper checks again after the grace, and a reconnect meanwhile leaves watchers untouched.
+      await watches.announceOnline(userId, clock() + offlineGraceMs);
+      metrics.presenceOfflineDeferredTotal.inc();
+      return;
+    }
     await announceOffline(userId, 'offline', change.lastSeenMs ?? event.atMs);
   }
 
@@ -303,6 +341,10 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
         sweeping = null;
       });
       return sweeping;
+    },
+    waitingNotices: () => throttle?.waiting() ?? 0,
+    async close() {
+      await throttle?.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import { createDeliver } from './deliveries.js';
 import { MembershipView } from './membership-view.js';
 import { PRESENCE_METRICS } from './metrics.js';
 import { PRESENCE_CONFIG } from './presence-config.js';
-import { createPresenceEngine } from './presence-engine.js';
+import { createPresenceEngine, sweepTickMs } from './presence-engine.js';
 import { createRedisWatchStore } from './redis-watch-store.js';
 import { createTypingRelay } from './typing-relay.js';
 import { createMemoryWatchStore, type WatchStore } from './watch-store.js';
@@ -66,9 +66,13 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
           maxSubscriptionTargets: settings.maxSubscriptionTargets,
           sweepIntervalMs: settings.sweepIntervalMs,
           sweepBatch: settings.sweepBatch,
+          offlineGraceMs: settings.offlineGraceMs,
+          noticesPerWatcherPerSecond: settings.noticesPerWatcherPerSecond,
+          noticesPerWatcherBurst: settings.noticesPerWatcherBurst,
           clock,
         },
       );
+      const sweepEveryMs = sweepTickMs(settings);
       const limiter = createMemoryRateLimiter({
         ratePerSecond: settings.typingPerMinute / 60,
         burst: settings.typingBurst,
@@ -125,7 +129,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
           .finally(() => {
             sweeping = null;
           });
-      }, settings.sweepIntervalMs);
+      }, sweepEveryMs);
       sweepTimer.unref();
 
       void Promise.all([events.ready, ephemeral.ready]).then(() => {
@@ -138,6 +142,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
           clearInterval(sweepTimer);
           await Promise.all([events.stop(), ephemeral.stop()]);
           await sweeping;
+          await engine.close();
           await limiter.close();
           if (ownsWatches) await watches.close();
           status = 'stopped';
@@ -151,6 +156,9 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
             presenceAssignment: events.assignment(),
             typingAssignment: ephemeral.assignment(),
             sweepIntervalMs: settings.sweepIntervalMs,
+            sweepEveryMs,
+            offlineGraceMs: settings.offlineGraceMs,
+            waitingNotices: engine.waitingNotices(),
             lastSweepError,
             ...counts,
           },

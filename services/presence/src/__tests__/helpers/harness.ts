@@ -82,7 +82,14 @@ export async function startPresenceHarness(
   const service = createPresenceService({ clock, ...(options.watchStore ? { watchStore: options.watchStore } : {}) });
   const group = await startServiceGroup([service], {
     config: loadConfig({
-      env: { CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: '20', CHATMESH_PRESENCE_MEMBERSHIP_CACHE_MS: '0', ...options.env },
+      env: {
+        CHATMESH_PRESENCE_SWEEP_INTERVAL_MS: '20',
+        CHATMESH_PRESENCE_MEMBERSHIP_CACHE_MS: '0',
+        // Transitions at once and unbounded unless a test turns the calming on (presence-calm.test.ts).
+        CHATMESH_PRESENCE_OFFLINE_GRACE_MS: '0',
+        CHATMESH_PRESENCE_NOTICES_PER_WATCHER_BURST: '100000',
+        ...options.env,
+      },
       sections: collectConfigSections([service]),
     }),
     ...observability,
