@@ -955,7 +955,10 @@ class ChatClientImpl implements ChatClient {
       }
       return;
     }
-    if (frame.retriable && command.attempts < this.options.maxCommandAttempts) {
+    // The same envelopes would be refused again: the caller re-encrypts for the listed devices and sends anew
+    // with the same clientMessageId (the E2E module's sendEncrypted does).
+    const deviceLists = frame.code === 'CM_ERR_E2E_DEVICE_LIST_MISMATCH' && reject !== undefined;
+    if (frame.retriable && !deviceLists && command.attempts < this.options.maxCommandAttempts) {
       const delayMs = computeRetryDelayMs(this.options.backoff, command.attempts, this.options.random);
       command.retryTimer = setTimeout(() => {
         command.retryTimer = undefined;
@@ -965,19 +968,27 @@ class ChatClientImpl implements ChatClient {
     }
     this.settle(command);
     this.unlinkRefusedSend(command);
-    const error = frame.retriable
-      ? new ClientError(
-          'CM_ERR_CLIENT_RETRIES_EXHAUSTED',
-          `${command.entry.command.type} refused ${command.attempts} times; last: ${frame.code}: ${frame.message}`,
-          { context },
-        )
-      : new ClientError(
-          'CM_ERR_CLIENT_COMMAND_REJECTED',
-          `${command.entry.command.type} refused: ${frame.code}: ${frame.message}`,
-          {
-            context,
+    const error = deviceLists
+      ? new ClientError('CM_ERR_CLIENT_COMMAND_REJECTED', `send refused: ${frame.code}: ${frame.message}`, {
+          context: {
+            ...context,
+            missingDevices: reject.missingDevices ?? [],
+            staleDevices: reject.staleDevices ?? [],
           },
-        );
+        })
+      : frame.retriable
+        ? new ClientError(
+            'CM_ERR_CLIENT_RETRIES_EXHAUSTED',
+            `${command.entry.command.type} refused ${command.attempts} times; last: ${frame.code}: ${frame.message}`,
+            { context },
+          )
+        : new ClientError(
+            'CM_ERR_CLIENT_COMMAND_REJECTED',
+            `${command.entry.command.type} refused: ${frame.code}: ${frame.message}`,
+            {
+              context,
+            },
+          );
     command.reject(error);
   }
 

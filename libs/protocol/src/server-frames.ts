@@ -97,6 +97,8 @@ export const ackResultFrameSchema = z.strictObject({
 });
 
 /** A command was refused; nothing was stored. Retry only when `retriable`. */
+const userDevicesSchema = z.strictObject({ userId: z.string(), deviceIds: z.array(z.string()) });
+
 export const rejectFrameSchema = z.strictObject({
   type: z.literal('reject'),
   requestId: z.string(),
@@ -105,6 +107,10 @@ export const rejectFrameSchema = z.strictObject({
   code: z.string(),
   message: z.string(),
   retriable: z.boolean(),
+  /** CM_ERR_E2E_DEVICE_LIST_MISMATCH: current devices that got no envelope (encrypt for them too). */
+  missingDevices: z.array(userDevicesSchema).optional(),
+  /** CM_ERR_E2E_DEVICE_LIST_MISMATCH: devices that are gone or have no keys (drop their sessions). */
+  staleDevices: z.array(userDevicesSchema).optional(),
 });
 
 /** A message state change for the sender (issue 7): SENT, DELIVERED, READ or FAILED, up to a seq. */

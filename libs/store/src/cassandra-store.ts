@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
 import { createCassandraAttachmentStore } from './cassandra-attachment-store.js';
+import { createCassandraKeyDirectory } from './cassandra-key-directory.js';
 import {
   bucketOf,
   LOG_BUCKET_SIZE,
@@ -99,6 +100,7 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     pushChannels: createCassandraPushChannelStore(client, ks),
     pushInbox: createCassandraPushInboxStore(client, ks),
     attachments: createCassandraAttachmentStore(client, ks),
+    keys: createCassandraKeyDirectory(client, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },

@@ -20,6 +20,7 @@ import {
   createMemorySettingsStore,
 } from './memory-social-stores.js';
 import { createMemoryAttachmentStore } from './memory-attachment-store.js';
+import { createMemoryKeyDirectory } from './memory-key-directory.js';
 
 /**
  * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
@@ -41,6 +42,7 @@ export function createMemoryStore(): ChatStore {
     pushChannels: createMemoryPushChannelStore(),
     pushInbox: createMemoryPushInboxStore(),
     attachments: createMemoryAttachmentStore(),
+    keys: createMemoryKeyDirectory(),
     close: async () => {},
   };
 }

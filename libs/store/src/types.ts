@@ -336,6 +336,65 @@ export interface AttachmentStore {
   refs(attachmentId: string): Promise<AttachmentRefRecord[]>;
 }
 
+/** A public prekey the client numbered itself (Signal's key ids). */
+export interface PreKeyRecord {
+  readonly keyId: number;
+  /** The serialized public key, as libsignal writes it (33 bytes for Curve25519, 1569 for Kyber-1024). */
+  readonly publicKey: Buffer;
+}
+
+/** A prekey signed with the device's identity key (XEdDSA over the serialized public key). */
+export interface SignedPreKeyRecord extends PreKeyRecord {
+  readonly signature: Buffer;
+}
+
+/** The long-lived keys of one device: what every bundle of the device carries. */
+export interface DeviceKeysRecord {
+  readonly deviceId: string;
+  /** The serialized identity public key (33 bytes: 0x05 and the Curve25519 u). */
+  readonly identityKey: Buffer;
+  /** Signal's registration id of the install (1-16380). */
+  readonly registrationId: number;
+  readonly signedPreKey: SignedPreKeyRecord;
+  /** The Kyber prekey handed out when the device has no one-time Kyber prekey left (PQXDH). */
+  readonly kyberLastResort: SignedPreKeyRecord;
+  readonly updatedAtMs: number;
+}
+
+/** How many one-time prekeys a device still has. */
+export interface PreKeyCounts {
+  readonly oneTime: number;
+  readonly kyber: number;
+}
+
+/**
+ * The end-to-end key directory (Signal's prekey store): written by the gateway's key API on behalf of the device
+ * itself (uploads, rotations) and by bundle fetches (claims). Cassandra: `e2e_device_keys`, `e2e_one_time_prekeys`,
+ * `e2e_kyber_prekeys` (migration 0007).
+ */
+export interface KeyDirectoryStore {
+  /**
+   * Sets the device's identity, registration id, signed prekey and Kyber last-resort prekey. When the identity key
+   * changes (a reinstall), the device's one-time prekeys of the old identity are dropped: they could never complete
+   * a session. Returns the identity key that was stored before (null for the first upload).
+   */
+  putDeviceKeys(userId: string, keys: DeviceKeysRecord): Promise<{ previousIdentityKey: Buffer | null }>;
+  /** The device's long-lived keys, or null when it never uploaded. */
+  getDeviceKeys(userId: string, deviceId: string): Promise<DeviceKeysRecord | null>;
+  /** Every device of the user that uploaded keys. */
+  listDeviceKeys(userId: string): Promise<DeviceKeysRecord[]>;
+  /** Adds one-time prekeys (a key id already there is replaced). */
+  addOneTimePreKeys(userId: string, deviceId: string, keys: readonly PreKeyRecord[]): Promise<void>;
+  /** Adds one-time Kyber prekeys (a key id already there is replaced). */
+  addKyberPreKeys(userId: string, deviceId: string, keys: readonly SignedPreKeyRecord[]): Promise<void>;
+  /** Takes one one-time prekey away for a bundle: each key is handed out at most once, also to concurrent callers. */
+  claimOneTimePreKey(userId: string, deviceId: string): Promise<PreKeyRecord | null>;
+  /** Takes one one-time Kyber prekey away (null: none left, the bundle carries the last-resort key). */
+  claimKyberPreKey(userId: string, deviceId: string): Promise<SignedPreKeyRecord | null>;
+  /** How many one-time prekeys the device has left. */
+  countPreKeys(userId: string, deviceId: string): Promise<PreKeyCounts>;
+}
+
 /** Everything chatmesh stores. */
 export interface ChatStore {
   readonly kind: 'memory' | 'cassandra';
@@ -352,6 +411,7 @@ export interface ChatStore {
   readonly pushChannels: PushChannelStore;
   readonly pushInbox: PushInboxStore;
   readonly attachments: AttachmentStore;
+  readonly keys: KeyDirectoryStore;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,7 @@ import {
 import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
+import { checkEnvelopeDevices, type DeviceListMismatch } from './device-list-check.js';
 import { BroadcastHub, type BroadcastJoin, type BroadcastMember } from './broadcast-hub.js';
 import { ChatPositionFlusher } from './chat-position-flusher.js';
 import { GatewayError } from './errors.js';
@@ -713,8 +714,35 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       default:
         break;
     }
+    if (frame.type === 'send' && frame.envelopes !== undefined && frame.envelopes.length > 0) {
+      const mismatch = await checkEnvelopeDevices(store, frame.chatId, session, frame.envelopes);
+      if (mismatch !== null) return deviceListRefused(session, frame, mismatch);
+    }
     const record = frameToRecord(frame, session, receivedAtMs, () => localRequestId(session));
     if (record) await produce(session, record);
+  }
+
+  /** A send whose envelopes miss or exceed the device lists: refused here, with the devices to fix. */
+  function deviceListRefused(
+    session: Session,
+    frame: { requestId: string; chatId: string; clientMessageId: string },
+    mismatch: DeviceListMismatch,
+  ): void {
+    const code = 'CM_ERR_E2E_DEVICE_LIST_MISMATCH';
+    metrics.gatewayFrameErrorsTotal.inc({ code });
+    sendFrames(session, [
+      {
+        type: 'reject',
+        requestId: frame.requestId,
+        chatId: frame.chatId,
+        clientMessageId: frame.clientMessageId,
+        code,
+        message: "the envelopes do not match the recipients' current devices; fix the sessions and retry",
+        retriable: true,
+        missingDevices: mismatch.missingDevices,
+        staleDevices: mismatch.staleDevices,
+      },
+    ]);
   }
 
   async function produce(session: Session, record: FrameRecord): Promise<void> {

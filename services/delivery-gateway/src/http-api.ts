@@ -10,6 +10,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import { registerAttachmentRoutes, type AttachmentRoutesDeps } from './attachment-routes.js';
 import { accountEvent, type FrameRecord } from './frame-commands.js';
+import { registerKeyRoutes, type IdentityChange } from './key-routes.js';
 import { devTokensEnabled } from './gateway-config.js';
 import type { GatewaySettings } from './gateway-server.js';
 import type { InboxRenderer } from './inbox-renderer.js';
@@ -51,6 +52,8 @@ export interface HttpApiDeps {
   readonly produce: (record: FrameRecord) => Promise<void>;
   /** The attachment API (absent: its routes answer 404). */
   readonly attachments?: AttachmentRoutesDeps;
+  /** Tells the user's contacts that a device's identity key changed (the key API calls it after the upload). */
+  readonly onIdentityChanged?: (change: IdentityChange) => Promise<void>;
 }
 
 /** `PUT /v1/settings`: at least one of the two switches. */
@@ -127,7 +130,8 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 /**
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
  * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `PUT|DELETE|GET /v1/push/channel`, `GET /v1/push/inbox`,
- * `GET /v1/settings`, `PUT /v1/settings`, the attachment API ({@link registerAttachmentRoutes}),
+ * `GET /v1/settings`, `PUT /v1/settings`, the attachment API ({@link registerAttachmentRoutes}), the key directory
+ * ({@link registerKeyRoutes}),
  * `POST /v1/dev/token` (embedded only, loopback unless configured), `GET /health` (for load balancers), and in
  * embedded mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404. `/ready` and `/metrics`
  * are the ops server's (CHATMESH_HTTP_PORT), never this public port's.
@@ -513,6 +517,11 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   });
 
   if (deps.attachments !== undefined) registerAttachmentRoutes(app, deps.attachments, { authed, jsonBody });
+  registerKeyRoutes(
+    app,
+    { store, ...(deps.onIdentityChanged === undefined ? {} : { onIdentityChanged: deps.onIdentityChanged }) },
+    { authed, jsonBody },
+  );
 
   // Liveness for load balancers that can only probe the public port; readiness and metrics are on the ops port.
   app.get('/health', (res) => sendJson(pending(res), 200, { status: 'ok' }));

@@ -63,4 +63,15 @@ export const CLIENT_CODES = defineCodes({
     retriable: false,
     fix: 'Read the esbuild messages in the error; check that `esbuild` loads (`node -e "require(\'esbuild\')"`) and that src/page compiles.',
   },
+  CM_ERR_CLIENT_E2E_DECRYPT_FAILED: {
+    message:
+      'An end-to-end encrypted message or attachment could not be decrypted (no session, a changed blob, a wrong key).',
+    retriable: false,
+    fix: "The message names the reason; a PreKey message for a device whose prekeys were lost cannot be read: the sender's next message after a session reset can.",
+  },
+  CM_ERR_CLIENT_E2E_SEND_FAILED: {
+    message: 'An end-to-end encrypted send kept being refused for device-list mismatches, or a key API call failed.',
+    retriable: true,
+    fix: "The error's context names the devices or the HTTP answer; fetch GET /v1/keys/:userId and send again with the same clientMessageId.",
+  },
 });

@@ -11,6 +11,7 @@ import { CLIENT_CODES } from './client.js';
 import { COMMON_CODES } from './common.js';
 import { CONFIG_CODES } from './config.js';
 import { DLQ_CODES } from './dlq.js';
+import { E2E_CODES } from './e2e.js';
 import { GATEWAY_CODES } from './gateway.js';
 import { INFRA_CODES } from './infra.js';
 import { PRESENCE_CODES } from './presence.js';
@@ -31,6 +32,7 @@ export const ERROR_CODES = {
   ...BUS_CODES,
   ...CONFIG_CODES,
   ...DLQ_CODES,
+  ...E2E_CODES,
   ...GATEWAY_CODES,
   ...INFRA_CODES,
   ...PRESENCE_CODES,

@@ -620,5 +620,75 @@ export function runStoreContractSuite(name: string, makeStore: () => Promise<Cha
       const refs = (await store.attachments.refs(attachmentId)).sort((a, b) => (a.chatId < b.chatId ? -1 : 1));
       assert.deepEqual(refs, [ref, { ...ref, chatId: 'c2', byUserId: 'v' }]);
     });
+
+    const deviceKeys = (deviceId: string, identity: number, atMs = 1_700_000_000_000) => ({
+      deviceId,
+      identityKey: Buffer.alloc(33, identity),
+      registrationId: 4242,
+      signedPreKey: { keyId: 7, publicKey: Buffer.alloc(33, 2), signature: Buffer.alloc(64, 3) },
+      kyberLastResort: { keyId: 9, publicKey: Buffer.alloc(1569, 4), signature: Buffer.alloc(64, 5) },
+      updatedAtMs: atMs,
+    });
+    const preKeys = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ keyId: from + i, publicKey: Buffer.alloc(33, (from + i) % 256) }));
+
+    test('key directory: device keys round-trip, list per user, and report the previous identity', async () => {
+      const user = id('user');
+      assert.equal(await store.keys.getDeviceKeys(user, 'd1'), null);
+      assert.deepEqual(await store.keys.putDeviceKeys(user, deviceKeys('d1', 1)), { previousIdentityKey: null });
+      await store.keys.putDeviceKeys(user, deviceKeys('d2', 6));
+      assert.deepEqual(await store.keys.getDeviceKeys(user, 'd1'), deviceKeys('d1', 1));
+      assert.deepEqual(
+        (await store.keys.listDeviceKeys(user)).map((d) => d.deviceId),
+        ['d1', 'd2'],
+      );
+      const rotated = await store.keys.putDeviceKeys(user, deviceKeys('d1', 1, 1_700_000_001_000));
+      assert.deepEqual(rotated.previousIdentityKey, Buffer.alloc(33, 1));
+      assert.deepEqual((await store.keys.listDeviceKeys(id('user'))).length, 0);
+    });
+
+    test('key directory: one-time prekeys are counted, claimed once each, then run out', async () => {
+      const user = id('user');
+      await store.keys.putDeviceKeys(user, deviceKeys('d1', 1));
+      await store.keys.addOneTimePreKeys(user, 'd1', preKeys(100, 3));
+      await store.keys.addKyberPreKeys(
+        user,
+        'd1',
+        [1, 2].map((keyId) => ({ keyId, publicKey: Buffer.alloc(1569, keyId), signature: Buffer.alloc(64, keyId) })),
+      );
+      assert.deepEqual(await store.keys.countPreKeys(user, 'd1'), { oneTime: 3, kyber: 2 });
+      assert.deepEqual(await store.keys.countPreKeys(user, 'd2'), { oneTime: 0, kyber: 0 });
+      const claimed = [];
+      for (let i = 0; i < 3; i++) claimed.push((await store.keys.claimOneTimePreKey(user, 'd1'))?.keyId);
+      assert.deepEqual([...claimed].sort(), [100, 101, 102]);
+      assert.equal(await store.keys.claimOneTimePreKey(user, 'd1'), null);
+      const kyber = await store.keys.claimKyberPreKey(user, 'd1');
+      assert.ok(kyber !== null && [1, 2].includes(kyber.keyId));
+      assert.deepEqual(kyber.signature, Buffer.alloc(64, kyber.keyId));
+      assert.deepEqual(await store.keys.countPreKeys(user, 'd1'), { oneTime: 0, kyber: 1 });
+    });
+
+    test('key directory: concurrent claims never hand out the same one-time prekey', async () => {
+      const user = id('user');
+      await store.keys.putDeviceKeys(user, deviceKeys('d1', 1));
+      await store.keys.addOneTimePreKeys(user, 'd1', preKeys(1, 10));
+      const results = await Promise.all(Array.from({ length: 16 }, () => store.keys.claimOneTimePreKey(user, 'd1')));
+      const ids = results.filter((r) => r !== null).map((r) => r.keyId);
+      assert.equal(ids.length, 10, 'every key is handed out, to exactly one caller');
+      assert.equal(new Set(ids).size, 10, 'no key twice');
+      assert.equal(results.filter((r) => r === null).length, 6);
+    });
+
+    test('key directory: a new identity key drops the one-time prekeys of the old one; a rotation with the same identity keeps them', async () => {
+      const user = id('user');
+      await store.keys.putDeviceKeys(user, deviceKeys('d1', 1));
+      await store.keys.addOneTimePreKeys(user, 'd1', preKeys(1, 2));
+      await store.keys.putDeviceKeys(user, deviceKeys('d1', 1, 1_700_000_001_000));
+      assert.equal((await store.keys.countPreKeys(user, 'd1')).oneTime, 2);
+      await store.keys.putDeviceKeys(user, deviceKeys('d1', 8, 1_700_000_002_000));
+      assert.deepEqual(await store.keys.countPreKeys(user, 'd1'), { oneTime: 0, kyber: 0 });
+      await store.keys.addOneTimePreKeys(user, 'd1', preKeys(50, 1));
+      assert.equal((await store.keys.claimOneTimePreKey(user, 'd1'))?.keyId, 50);
+    });
   });
 }

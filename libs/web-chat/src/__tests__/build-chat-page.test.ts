@@ -39,3 +39,10 @@ test('the browser sha256 gives the same digests as node:crypto, so directChatId 
   const shimmed = `dm:${createHash('sha256').update(`${low.length}:${low}${high}`).digest('base64url').slice(0, 32)}`;
   assert.equal(shimmed, directChatId('bob', 'alice'));
 });
+
+test('the chat page says plainly that its chats are not end-to-end encrypted', async () => {
+  const { html } = await buildChatPage();
+  const notice = /<div class="not-e2e" data-testid="not-e2e"[^>]*>([^<]+)<\/div>/.exec(html);
+  assert.ok(notice, 'the notice is on the page');
+  assert.match(notice[1]!, /^Not end-to-end encrypted: .*server can read/);
+});

@@ -119,6 +119,7 @@ export const CHAT_PAGE_HTML = `<!doctype html>
     </aside>
     <main>
       <div class="chat-header"><div class="title" data-testid="chat-title">No chat open</div><div class="sub" data-testid="chat-sub"></div></div>
+      <div class="not-e2e" data-testid="not-e2e" role="note">Not end-to-end encrypted: this page sends plain text, which the chatmesh server can read. End-to-end encrypted chats need an app with the Signal protocol (@chatmesh/client/e2e).</div>
       <div class="messages" data-testid="messages"><div class="empty">Create a chat or pick one on the left.</div></div>
       <div class="typing" data-testid="typing"></div>
       <div class="progress" data-testid="upload-progress" hidden><div></div></div>
