@@ -78,6 +78,15 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
     if (!s) rows.set(id, (s = new Map()));
     return s;
   };
+  // Maps iterate in insertion order, which is (close to) write order: dropping expired entries from the front at each
+  // write bounds embedded mode's memory to what the retention keeps, without a timer.
+  const pruneFront = <T>(map: Map<T, { readonly expiresAtMs: number }>): void => {
+    const now = clock();
+    for (const [key, value] of map) {
+      if (value.expiresAtMs > now) return;
+      map.delete(key);
+    }
+  };
   const liveRow = (streamId: string, seq: number): LogEntry | null => {
     const s = rows.get(streamId);
     const row = s?.get(seq);
@@ -104,6 +113,7 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
       const existing = s.get(entry.seq);
       if (!existing || existing.stamp <= stamp)
         s.set(entry.seq, { value: entry, stamp, expiresAtMs: expiry(rowSeconds) });
+      pruneFront(s);
     },
     async insertIfAbsent(entry): Promise<InsertResult> {
       const existing = liveRow(entry.streamId, entry.seq);
@@ -166,6 +176,7 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
       const slot = `${streamId}\u0000${key}`;
       const existing = keys.get(slot);
       if (!existing || existing.stamp <= stamp) keys.set(slot, { value: seq, stamp, expiresAtMs: expiry(keySeconds) });
+      pruneFront(keys);
     },
     async getHead(streamId) {
       return heads.get(streamId) ?? 0;
