@@ -100,6 +100,35 @@ describe('retention: syncGap resync and the outbox horizon', () => {
     await waitFor(() => gateway.cursorOf('bob', 'd1') === 4, 'cursor 4');
   });
 
+  test('a failed history fetch is reported and the next connection resyncs: every frame once, in order', async () => {
+    gateway.createChat('c1', ['alice', 'bob']);
+    gateway.post('c1', 'alice', 'm2'); // inbox 2
+    gateway.post('c1', 'alice', 'm3'); // inbox 3
+    gateway.expireInbox('bob', 2);
+    const routes = gateway.http.chatRoutes;
+    let refused = 0;
+    gateway.http.chatRoutes = (userId, path, query) => {
+      if (refused === 0) {
+        refused += 1;
+        return undefined; // a 404: the fetch fails
+      }
+      return routes?.(userId, path, query);
+    };
+    const { client, log } = connect('bob');
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push(e.code));
+    await waitFor(() => log.includes('syncDone:3'), 'syncDone after the second resync');
+    assert.deepEqual(errors, ['CM_ERR_CLIENT_RESYNC_FAILED']);
+    assert.equal(refused, 1);
+    assert.deepEqual(
+      log.filter((line) => !line.startsWith('syncGap')),
+      ['created:c1:1', 'message:c1:2', 'message:c1:3', 'syncDone:3'],
+      'each frame once, in order, across the two attempts',
+    );
+    assert.equal(log.filter((line) => line.startsWith('syncGap')).length, 2, 'the gap was named on both connections');
+    await waitFor(() => gateway.cursorOf('bob', 'd1') === 3, 'cursor 3');
+  });
+
   test('a command older than outboxMaxAgeMs is dropped unsent with CM_ERR_CLIENT_OUTBOX_EXPIRED', async () => {
     gateway.createChat('c1', ['alice', 'bob']);
     let now = 1_000_000;
