@@ -12,6 +12,7 @@ import {
   createBusInstrumentation,
   installCrashHandlers,
   installShutdown,
+  retentionOf,
   runMain,
   startRuntime,
 } from '@chatmesh/runtime';
@@ -28,6 +29,8 @@ await runMain(async () => {
   if (requestedMode === 'stack') throw wrongModeError(requestedMode);
   const config = loadConfig({ sections: CONFIG_SECTIONS });
   if (config.mode !== 'embedded') throw wrongModeError(config.mode);
+  // The same retention rules as stack mode, on the memory store's clock.
+  const retention = retentionOf(config);
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'embedded' } });
   installCrashHandlers(logger);
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
@@ -50,7 +53,7 @@ await runMain(async () => {
     metrics,
     bus,
     codec,
-    store: createMemoryStore(),
+    store: createMemoryStore({ retention }),
     presence: createMemoryPresenceRegistry(),
     modules,
     describe: () => ({ durable: false }),

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { findUnknownVariables, loadConfig, SERVICE_NAMES } from '@chatmesh/config';
 import { createLogger } from '@chatmesh/logging';
-import { runMain } from '@chatmesh/runtime';
+import { retentionOf, runMain } from '@chatmesh/runtime';
 import { applyMigrations, createCassandraClient } from '@chatmesh/store';
 import { spawnServiceProcess, stopServiceProcesses, waitForReady, type StackProcess } from './stack-processes.js';
 import { CONFIG_SECTIONS } from './service-modules.js';
@@ -20,6 +20,9 @@ const READY_TIMEOUT_MS = 120_000;
 await runMain(async () => {
   const config = loadConfig({ env: { CHATMESH_MODE: 'stack', ...process.env }, sections: CONFIG_SECTIONS });
   const { basePort, logDir } = config.sections.stack;
+  // Checked once here with every section (receipts' deadline included), before anything starts; each service
+  // process checks it again with its own sections.
+  retentionOf(config);
   const logger = createLogger({ service: 'launcher', level: config.logLevel, bindings: { mode: 'stack' } });
   const unknown = findUnknownVariables(process.env, CONFIG_SECTIONS);
   if (unknown.length > 0)

@@ -12,6 +12,7 @@ import {
   type ServerFrame,
 } from '@chatmesh/protocol';
 import { ChatSequencer, type ChatGap } from './chat-sequencer.js';
+import { resyncFromHistory, type HistoryGapEvent } from './history-resync.js';
 import { compileClientOptions, type ChatClientOptions, type CompiledClientOptions } from './client-options.js';
 import { ClientError } from './errors.js';
 import { newId } from './internal/ids.js';
@@ -69,6 +70,13 @@ export interface ChatClientEvents {
   reject: RejectFrame;
   /** A chat's seq jumped: the client holds later frames until the gap fills (see {@link GapEvent}). */
   gap: GapEvent;
+  /**
+   * Inbox entries expired before this device read them (it was away longer than the server keeps them): the client
+   * catches up from each chat's history, holding later frames until it has, then emits `syncDone`.
+   */
+  syncGap: FrameOf<'syncGap'>;
+  /** Part of a chat's history the server no longer keeps: those messages will never be shown (say so in the chat). */
+  historyGap: HistoryGapEvent;
   error: ClientError;
 }
 
@@ -232,6 +240,20 @@ interface PendingCommand {
   readonly reject: (error: ClientError) => void;
 }
 
+/** Frames held while a `syncGap` resync runs: everything that occupies an inbox position or ends the replay. */
+const HELD_DURING_RESYNC: ReadonlySet<ServerFrame['type']> = new Set([
+  'messageReceived',
+  'newAttachment',
+  'chatCreated',
+  'chatUpdated',
+  'membersAdded',
+  'membersRemoved',
+  'receipt',
+  'readPointer',
+  'syncDone',
+  'syncGap',
+]);
+
 /** A close code the client uses for sockets it drops itself (timeouts, dead connections, reconnect hints). */
 const CLIENT_DROPPED_CODE = 4000;
 
@@ -282,6 +304,8 @@ class ChatClientImpl implements ChatClient {
     reject: (error: ClientError) => void;
   }> = [];
   private restored: Promise<void> | undefined;
+  /** While a `syncGap` resync fetches history: the frames that came after it, handled once it is done. */
+  private resync: { readonly held: ServerFrame[] } | undefined;
 
   constructor(readonly options: CompiledClientOptions) {}
 
@@ -615,6 +639,7 @@ class ChatClientImpl implements ChatClient {
   private scheduleReconnect(code: number, reason: string): void {
     this.stateValue = 'waiting';
     this.hello = undefined;
+    this.resync = undefined;
     this.typingSentAtMs.clear();
     this.clearGapTimers();
     let delayMs: number;
@@ -637,6 +662,7 @@ class ChatClientImpl implements ChatClient {
   private finish(event: { code: number; reason: string }): void {
     const wasLive = this.stateValue === 'live';
     this.stateValue = 'closed';
+    this.resync = undefined;
     this.connectGeneration += 1;
     const socket = this.socket;
     this.socket = undefined;
@@ -709,11 +735,22 @@ class ChatClientImpl implements ChatClient {
       );
       return;
     }
+    this.dispatch(frame);
+  }
+
+  private dispatch(frame: ServerFrame): void {
+    // Inbox frames after a syncGap wait for the history that fills the gap: the application sees each chat in order.
+    if (this.resync !== undefined && HELD_DURING_RESYNC.has(frame.type)) {
+      this.resync.held.push(frame);
+      return;
+    }
     switch (frame.type) {
       case 'hello':
         return this.onHello(frame);
       case 'syncDone':
         return this.onSyncDone(frame);
+      case 'syncGap':
+        return this.onSyncGap(frame);
       case 'ack':
         return this.onCommandAck(frame);
       case 'reject':
@@ -783,6 +820,43 @@ class ChatClientImpl implements ChatClient {
     this.scheduleAck();
     // After a replay, a chat that still holds frames waits only so long for the missing ones.
     for (const chatId of this.sequencer.gappedChats()) this.startGapTimer(chatId);
+  }
+
+  /** Inbox entries expired: catch up from the chat history, then hand out what came after (see history-resync). */
+  private onSyncGap(frame: FrameOf<'syncGap'>): void {
+    this.events.emit('syncGap', frame);
+    const resync = { held: [] as ServerFrame[] };
+    this.resync = resync;
+    const current = (): boolean => this.resync === resync;
+    resyncFromHistory({
+      get: (path) => this.api('GET', path),
+      sequencer: this.sequencer,
+      historyPosition: this.options.historyPosition,
+      emit: (frames) => {
+        for (const out of frames) this.emitChatFrame(out);
+      },
+      historyGap: (gap) => this.events.emit('historyGap', gap),
+      current,
+    }).then(
+      () => {
+        if (!current()) return;
+        this.resync = undefined;
+        // The gap's positions never come: acks may now pass them.
+        this.sequencer.markSeenThrough(frame.toInboxSeq);
+        for (const held of resync.held) this.dispatch(held);
+        this.scheduleAck();
+      },
+      (cause: unknown) => {
+        if (!current()) return;
+        this.resync = undefined;
+        this.events.emit(
+          'error',
+          new ClientError('CM_ERR_CLIENT_RESYNC_FAILED', undefined, { cause, retriable: true }),
+        );
+        // Nothing after the gap was acked: a new connection replays it and names the gap again.
+        if (this.socket !== undefined) this.dropSocket(this.socket, 'history resync failed');
+      },
+    );
   }
 
   private onChatFrame(frame: ChatFrame): void {
@@ -1026,7 +1100,7 @@ class ChatClientImpl implements ChatClient {
   private async enqueue(command: OutboxCommand): Promise<AckResultFrame> {
     if (this.stateValue === 'closed')
       throw new ClientError('CM_ERR_CLIENT_CLOSED', undefined, { context: { chatId: command.chatId } });
-    const entry: OutboxEntry = { requestId: command.requestId, command, enqueuedAtMs: Date.now() };
+    const entry: OutboxEntry = { requestId: command.requestId, command, enqueuedAtMs: this.options.now() };
     // Stored before it is sent: if the page or process dies now, a new client sends it again.
     await this.options.storage.put(entry);
     if (this.restored !== undefined) await this.restored;
@@ -1043,7 +1117,28 @@ class ChatClientImpl implements ChatClient {
 
   private transmitCommand(command: PendingCommand): void {
     command.waitingFor = undefined;
+    if (this.dropIfTooOld(command)) return;
     if (this.transmit(command.entry.command)) command.attempts += 1;
+  }
+
+  /**
+   * A command older than `outboxMaxAgeMs` is dropped, never sent: the server may have forgotten its id by now
+   * (idempotency keys expire), and a send it no longer recognises would be stored twice.
+   */
+  private dropIfTooOld(command: PendingCommand): boolean {
+    const { entry } = command;
+    if (this.options.now() - entry.enqueuedAtMs <= this.options.outboxMaxAgeMs) return false;
+    this.settle(command);
+    command.reject(
+      new ClientError('CM_ERR_CLIENT_OUTBOX_EXPIRED', undefined, {
+        context: {
+          requestId: entry.requestId,
+          chatId: entry.command.chatId,
+          ...(entry.command.type === 'send' ? { clientMessageId: entry.command.clientMessageId } : {}),
+        },
+      }),
+    );
+    return true;
   }
 
   private settle(command: PendingCommand): void {

@@ -174,8 +174,41 @@ export class ChatSequencer {
     this.recomputeCursor();
   }
 
-  /** Takes one chat frame (from the inbox, or of a broadcast chat without `inboxSeq`). */
-  accept(frame: ChatFrame): SequencerResult {
+  /**
+   * Counts every inbox position up to `inboxSeq` as seen (a `syncGap`'s range, whose entries expired and never
+   * come): the cursor moves past them once nothing before is held.
+   */
+  markSeenThrough(inboxSeq: number): void {
+    if (inboxSeq <= this.maxHandled) return;
+    this.maxHandled = inboxSeq;
+    this.recomputeCursor();
+  }
+
+  /**
+   * A chat's seqs up to `seq` will never come (the chat log no longer keeps them): its position moves there, and held
+   * frames right after it are handed out and returned.
+   */
+  skipTo(chatId: string, seq: number): ChatFrame[] {
+    let chat = this.chats.get(chatId);
+    if (chat === undefined) {
+      chat = { lastSeq: seq, held: new Map(), attachmentKeys: new Set(), broadcast: false, started: true };
+      this.chats.set(chatId, chat);
+      return [];
+    }
+    if (seq <= chat.lastSeq) return [];
+    chat.lastSeq = seq;
+    chat.started = true;
+    const emit: ChatFrame[] = [];
+    this.drain(chat, emit);
+    this.recomputeCursor();
+    return emit;
+  }
+
+  /**
+   * Takes one chat frame (from the inbox, or of a broadcast chat without `inboxSeq`). `fromHistory`: a frame of the
+   * chat history fetched over HTTP (no `inboxSeq`, but not a broadcast chat's).
+   */
+  accept(frame: ChatFrame, fromHistory = false): SequencerResult {
     if (frame.inboxSeq !== undefined && this.isHandled(frame.inboxSeq)) {
       return { emit: [], gap: undefined, duplicate: true };
     }
@@ -184,7 +217,7 @@ export class ChatSequencer {
       chat = { lastSeq: frame.seq - 1, held: new Map(), attachmentKeys: new Set(), broadcast: false, started: false };
       this.chats.set(frame.chatId, chat);
     }
-    if (frame.inboxSeq === undefined) chat.broadcast = true;
+    if (frame.inboxSeq === undefined && !fromHistory) chat.broadcast = true;
     const emit: ChatFrame[] = [];
     let gap: ChatGap | undefined;
     let duplicate = false;

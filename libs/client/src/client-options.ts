@@ -1,4 +1,5 @@
 import { compileRetryPolicy, type RetryPolicy, type RetryPolicyOptions } from '@chatmesh/errors';
+import { MAX_CLIENT_RETRY_AGE_MS } from '@chatmesh/protocol';
 import { ClientError } from './errors.js';
 import { createMemoryOutboxStorage, type OutboxStorage } from './outbox-storage.js';
 import { resolveWebSocketFactory, type WebSocketFactory } from './websocket.js';
@@ -67,6 +68,18 @@ export interface ChatClientOptions {
   now?: () => number;
   /** HTTP client of the settings and devices helpers. @default the global `fetch` */
   fetch?: typeof fetch;
+  /**
+   * An outbox entry older than this is dropped unsent (its promise rejects with `CM_ERR_CLIENT_OUTBOX_EXPIRED`): past
+   * it the server may no longer recognise the retry and would store the message twice. At most (and by default)
+   * `MAX_CLIENT_RETRY_AGE_MS`, 7 days; the server keeps idempotency keys longer.
+   */
+  outboxMaxAgeMs?: number;
+  /**
+   * Where the application's stored history of a chat ends (its highest chat seq), for chats this client has not seen
+   * a frame of since it started: a `syncGap` resync fetches each chat's history after it. Without it such a chat is
+   * fetched from the user's join (frames the app already has come again; dedupe by chat and seq).
+   */
+  historyPosition?: (chatId: string) => number | undefined;
 }
 
 /** Options with every default applied and checked. */
@@ -91,6 +104,8 @@ export interface CompiledClientOptions {
   readonly typingRefreshMs: number;
   readonly now: () => number;
   readonly fetch: typeof fetch | undefined;
+  readonly outboxMaxAgeMs: number;
+  readonly historyPosition: ((chatId: string) => number | undefined) | undefined;
 }
 
 /** The defaults, each with its unit in its name. */
@@ -159,6 +174,15 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
     CLIENT_DEFAULTS.maxCommandAttempts,
   );
   const typingRefreshMs = positive('typingRefreshMs', options.typingRefreshMs, CLIENT_DEFAULTS.typingRefreshMs);
+  const outboxMaxAgeMs = positive('outboxMaxAgeMs', options.outboxMaxAgeMs, MAX_CLIENT_RETRY_AGE_MS);
+  if (outboxMaxAgeMs > MAX_CLIENT_RETRY_AGE_MS) {
+    problems.push(
+      `outboxMaxAgeMs must be at most ${MAX_CLIENT_RETRY_AGE_MS} (7 days: the server remembers sends a little longer; got ${outboxMaxAgeMs})`,
+    );
+  }
+  if (options.historyPosition !== undefined && typeof options.historyPosition !== 'function') {
+    problems.push('historyPosition must be a function');
+  }
   let backoff: RetryPolicy | undefined;
   try {
     backoff = compileRetryPolicy({ ...CLIENT_DEFAULTS.backoff, ...options.backoff, jitter: true });
@@ -191,5 +215,7 @@ export function compileClientOptions(options: ChatClientOptions): CompiledClient
     now: options.now ?? Date.now,
     // Bound here: browsers refuse a fetch called as a method of another object.
     fetch: options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined),
+    outboxMaxAgeMs,
+    historyPosition: options.historyPosition,
   });
 }

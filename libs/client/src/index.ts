@@ -1,9 +1,10 @@
 /**
  * @chatmesh/client: the typed chatmesh SDK for Node and browsers. {@link createChatClient} connects to a
- * delivery gateway (protocol 2, docs/protocol.md), reconnects with backoff and full jitter, resumes from
+ * delivery gateway (protocol 3, docs/protocol.md), reconnects with backoff and full jitter, resumes from
  * the device's cursor and its positions in broadcast chats, sends through an outbox that survives
  * reconnects, hands each chat frame (from the inbox or a broadcast chat) to the application once and in
- * per-chat order (filling gaps with `sync`), and emits typed events.
+ * per-chat order (filling gaps with `sync`, and catching up from the chat history after a `syncGap`), and emits
+ * typed events.
  */
 export {
   createChatClient,
@@ -31,6 +32,7 @@ export {
   type TokenProvider,
   type TokenRequestReason,
 } from './client-options.js';
+export { type HistoryGapEvent } from './history-resync.js';
 export { MessageStatusTracker, type MessageStatus, type MessageStatusEvent } from './message-status.js';
 export { ChatSequencer, type ChatGap, type ChatPosition, type SequencerResult } from './chat-sequencer.js';
 export { ClientError, type ClientErrorContext } from './errors.js';

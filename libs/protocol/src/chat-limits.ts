@@ -26,6 +26,13 @@ export const CHAT_LIMITS = Object.freeze({
   maxSeq: 9_007_199_254_740_990,
 });
 
+/**
+ * The longest a conforming client keeps retrying a command (the SDK's outbox): an entry older than this is dropped
+ * and reported, never sent. The server keeps idempotency keys longer than this (CHATMESH_RETENTION_CHAT_KEYS_SECONDS
+ * is validated against it), so a retry is always recognised and never stored twice.
+ */
+export const MAX_CLIENT_RETRY_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** UTF-8 bytes of a string, without allocating (lone surrogates count as the 3 bytes of U+FFFD, as encoders write). */
 export function utf8ByteLength(text: string): number {
   let bytes = 0;

@@ -1,5 +1,5 @@
 /**
- * Frames the gateway sends (protocol version 2). Frames that come from a device's inbox carry
+ * Frames the gateway sends (protocol version 3). Frames that come from a device's inbox carry
  * `inboxSeq`: the device acks up to it, and on reconnect the gateway replays everything after the
  * device's cursor, in order, before live frames. Chat frames of a broadcast chat (a big group, fanned
  * out once per gateway instead of once per member) carry no `inboxSeq`: the device acks its position in
@@ -10,13 +10,19 @@ import { z } from 'zod';
 import { attachmentSchema, envelopeSchema } from './client-frames.js';
 
 const seq = z.number().int().min(0);
+
+/** The protocol version the gateway announces in `hello`. */
+export const PROTOCOL_VERSION = 3;
 const actor = z.strictObject({ userId: z.string(), deviceId: z.string() });
 
 /** First frame on every connection. */
 export const helloFrameSchema = z.strictObject({
   type: z.literal('hello'),
-  /** 2: chat frames of broadcast chats carry no `inboxSeq` and are acked per chat. */
-  protocol: z.literal(2),
+  /**
+   * 2: chat frames of broadcast chats carry no `inboxSeq` and are acked per chat. 3: `syncGap` (inbox entries
+   * that expired before the device came back are named, never skipped in silence).
+   */
+  protocol: z.literal(PROTOCOL_VERSION),
   userId: z.string(),
   deviceId: z.string(),
   /** The device's stored cursor: the replay that follows starts after it. */
@@ -155,6 +161,18 @@ export const presenceFrameSchema = z.strictObject({
 /** The replay after the cursor is complete; frames from here on are live. */
 export const syncDoneFrameSchema = z.strictObject({ type: z.literal('syncDone'), upToInboxSeq: seq });
 
+/**
+ * Protocol 3. The inbox entries `fromInboxSeq`..`toInboxSeq` (inclusive) expired before this device read them
+ * (the inbox keeps entries for a limited time: docs/reliability.md "Retention"), so they will never be replayed.
+ * Sent in the replay at their place; the entries after them follow. The device catches up from each chat's history
+ * (`GET /v1/chats/:chatId/messages?after=`), which keeps messages longer, and may then ack up to `toInboxSeq`.
+ */
+export const syncGapFrameSchema = z.strictObject({
+  type: z.literal('syncGap'),
+  fromInboxSeq: seq,
+  toInboxSeq: seq,
+});
+
 /** A frame was refused (malformed, unknown type, too large, rate limited...). Nothing changed. */
 export const errorFrameSchema = z.strictObject({
   type: z.literal('error'),
@@ -193,6 +211,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   typingNoticeFrameSchema,
   presenceFrameSchema,
   syncDoneFrameSchema,
+  syncGapFrameSchema,
   errorFrameSchema,
   pongFrameSchema,
   reconnectFrameSchema,

@@ -35,6 +35,7 @@ export { runMain, CONFIG_EXIT_CODE, START_FAILED_EXIT_CODE, type RunMainOptions 
 export { RuntimeError, type RuntimeErrorContext } from './errors.js';
 export { ensureTopics } from './ensure-topics.js';
 export { definePendingService, type PendingServiceOptions } from './pending-service.js';
+export { RETENTION_CONFIG, retentionOf } from './retention-config.js';
 export { connectStackClients, createStackBusAndCodec, type StackClients } from './stack-clients.js';
 export { runServiceProcess } from './run-service-process.js';
 export { CORE_PATH_RETRY } from './core-path-retry.js';

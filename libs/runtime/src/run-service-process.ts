@@ -7,6 +7,7 @@ import type { ServiceModule } from './service-module.js';
 import { installCrashHandlers } from './crash-handlers.js';
 import { installShutdown } from './shutdown.js';
 import { connectStackClients } from './stack-clients.js';
+import { retentionOf } from './retention-config.js';
 import { startRuntime } from './start-runtime.js';
 
 /**
@@ -26,7 +27,15 @@ export async function runServiceProcess(module: ServiceModule): Promise<void> {
     installCrashHandlers(logger);
     const registry = createMetricsRegistry({ defaultLabels: { service: module.name } });
     const metrics = createChatmeshMetrics(registry);
-    const clients = await connectStackClients({ config, clientId: `chatmesh-${module.name}`, logger, metrics });
+    // Checked before anything connects: a retention that breaks its rules stops the start (exit code 2).
+    const retention = retentionOf(config);
+    const clients = await connectStackClients({
+      config,
+      clientId: `chatmesh-${module.name}`,
+      logger,
+      metrics,
+      retention,
+    });
     const runtime = await startRuntime({ config, logger, registry, metrics, ...clients, modules: [module] });
     installShutdown({ logger, timeoutMs: config.shutdownTimeoutMs, onDrain: runtime.drain, stop: runtime.stop });
     logger.info(

@@ -4,7 +4,7 @@ import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
 import { createRegistryCodec, type SchemaCodec } from '@chatmesh/schemas';
 import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
-import { createCassandraStore, type ChatStore } from '@chatmesh/store';
+import { createCassandraStore, type ChatStore, type LogRetention } from '@chatmesh/store';
 import { createBusInstrumentation } from './bus-instrumentation.js';
 
 /** The clients of a stack-mode process. */
@@ -26,14 +26,17 @@ export async function connectStackClients(options: {
   clientId: string;
   logger: Logger;
   metrics: ChatmeshMetrics;
+  /** How long the store's logs keep rows (see {@link retentionOf}). @default DEFAULT_LOG_RETENTION */
+  retention?: LogRetention;
 }): Promise<StackClients> {
   const { bus, codec } = createStackBusAndCodec(options);
-  const { config } = options;
+  const { config, retention } = options;
   try {
     const store = await createCassandraStore({
       contactPoints: config.cassandraContactPoints,
       localDataCenter: config.cassandraLocalDc,
       keyspace: config.cassandraKeyspace,
+      ...(retention === undefined ? {} : { retention }),
     });
     try {
       const presence = await createRedisPresenceRegistry({ url: config.redisUrl });

@@ -4,7 +4,9 @@ import { createCassandraAttachmentStore } from './cassandra-attachment-store.js'
 import { createCassandraKeyDirectory } from './cassandra-key-directory.js';
 import {
   bucketOf,
+  DEFAULT_LOG_RETENTION,
   LOG_BUCKET_SIZE,
+  type LogRetention,
   type BroadcastChatStore,
   type ChatCursorStore,
   type ChatDirectoryStore,
@@ -34,6 +36,8 @@ export interface CassandraStoreOptions {
   readonly keyspace: string;
   /** An existing client to reuse (the store then does not close it). */
   readonly client?: cassandra.Client;
+  /** How long log rows and keys live (per-write `USING TTL`; 0: no TTL). @default DEFAULT_LOG_RETENTION */
+  readonly retention?: LogRetention;
 }
 
 /** Builds a driver client with the settings every chatmesh process uses. */
@@ -85,11 +89,12 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     );
   }
   const ks = options.keyspace;
+  const retention = options.retention ?? DEFAULT_LOG_RETENTION;
   return {
     kind: 'cassandra',
     writerEpochs: createCassandraWriterEpochs(client, ks),
-    chatLog: createCassandraLog(client, ks, 'chat_log'),
-    inboxLog: createCassandraLog(client, ks, 'inbox_log'),
+    chatLog: createCassandraLog(client, ks, 'chat_log', retention.chatLogSeconds, retention.chatKeySeconds),
+    inboxLog: createCassandraLog(client, ks, 'inbox_log', retention.inboxSeconds, retention.inboxSeconds),
     directory: createCassandraDirectory(client, ks),
     cursors: createCassandraCursors(client, ks),
     broadcastChats: createCassandraBroadcastChats(client, ks),
@@ -139,7 +144,7 @@ const MAX_BATCH_PAYLOAD_BYTES = 32 * 1024;
 const MAX_BATCH_STATEMENTS = 64;
 
 /** The parameters of a log's `write` statement, in its column order. */
-function writeParams(entry: LogEntry, stamp: cassandra.types.Long): unknown[] {
+function writeParams(entry: LogEntry, stamp: cassandra.types.Long, ttl: number): unknown[] {
   return [
     entry.streamId,
     toLong(bucketOf(entry.seq)),
@@ -149,20 +154,32 @@ function writeParams(entry: LogEntry, stamp: cassandra.types.Long): unknown[] {
     entry.payload,
     new Date(entry.createdAtMs),
     stamp,
+    ttl,
   ];
 }
 
-function createCassandraLog(client: cassandra.Client, ks: string, table: string): SequencedLogStore {
+/**
+ * One sequenced log. Every row and key is written with the configured TTL (0: none, which also overrides a table
+ * default), so the environment's retention is the one that applies, whatever the table says (0008_retention).
+ */
+function createCassandraLog(
+  client: cassandra.Client,
+  ks: string,
+  table: string,
+  rowTtl: number,
+  keyTtl: number,
+): SequencedLogStore {
   const cols = 'seq, idempotency_key, kind, payload, created_at';
   const q = {
-    insert: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    insert: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?`,
     // The write timestamp carries the writer's epoch: the newest owner's row wins over a zombie's (0003_writer_epochs).
-    write: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+    write: `INSERT INTO ${ks}.${table} (stream_id, bucket, seq, idempotency_key, kind, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     get: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq = ?`,
     after: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq > ? LIMIT ?`,
+    firstAfter: `SELECT seq FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq > ? AND seq <= ? LIMIT 1`,
     before: `SELECT ${cols} FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     findKey: `SELECT seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key = ?`,
-    putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    putKey: `INSERT INTO ${ks}.${table}_keys (stream_id, idempotency_key, seq, created_at) VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?`,
     findKeys: `SELECT idempotency_key, seq FROM ${ks}.${table}_keys WHERE stream_id = ? AND idempotency_key IN ?`,
     getHead: `SELECT seq FROM ${ks}.${table}_heads WHERE stream_id = ?`,
     // The write timestamp is the sequence itself, so the highest head wins whatever the arrival order.
@@ -170,7 +187,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
   };
   return {
     async write(entry, epoch) {
-      await client.execute(q.write, writeParams(entry, stampOf(epoch)));
+      await client.execute(q.write, writeParams(entry, stampOf(epoch), rowTtl));
     },
     async insertIfAbsent(entry) {
       const result = await client.execute(
@@ -183,6 +200,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
           entry.kind,
           entry.payload,
           new Date(entry.createdAtMs),
+          rowTtl,
         ],
         // A conditional insert runs Paxos; SERIAL within the DC is enough for one writer per stream.
         { serialConsistency: cassandra.types.consistencies.localSerial },
@@ -200,7 +218,13 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       for (let bucket = bucketOf(afterSeq + 1); out.length < limit; bucket++) {
         const rows = (await client.execute(q.after, [streamId, toLong(bucket), toLong(afterSeq), limit - out.length]))
           .rows;
-        for (const row of rows) out.push(rowToEntry(streamId, row));
+        for (const row of rows) {
+          const entry = rowToEntry(streamId, row);
+          // Only the gap-free run from afterSeq + 1, as in the memory store: a missing number (an expired row, or one
+          // still being written) ends the read, and firstKeptAfter finds where the log resumes.
+          if (entry.seq !== (out[out.length - 1]?.seq ?? afterSeq) + 1) return out;
+          out.push(entry);
+        }
         const last = out[out.length - 1];
         // Logs are gap-free: continue into the next bucket only if this one was read to its last number.
         if (!last || last.seq !== (bucket + 1) * LOG_BUCKET_SIZE - 1) break;
@@ -216,12 +240,23 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
       }
       return out;
     },
+    async firstKeptAfter(streamId, afterSeq, upToSeq) {
+      // One small read per bucket from the first candidate on: rows expire oldest first, so the first bucket that
+      // still holds a row in range usually answers (a device offline for long walks the buckets it missed once).
+      for (let bucket = bucketOf(afterSeq + 1); bucket <= bucketOf(upToSeq); bucket++) {
+        const row = (
+          await client.execute(q.firstAfter, [streamId, toLong(bucket), toLong(afterSeq), toLong(upToSeq)])
+        ).first();
+        if (row) return toNumber(row['seq']);
+      }
+      return null;
+    },
     async findKey(streamId, key) {
       const row = (await client.execute(q.findKey, [streamId, key])).first();
       return row ? toNumber(row['seq']) : null;
     },
     async putKey(streamId, key, seq, epoch) {
-      await client.execute(q.putKey, [streamId, key, toLong(seq), new Date(), stampOf(epoch)]);
+      await client.execute(q.putKey, [streamId, key, toLong(seq), new Date(), stampOf(epoch), keyTtl]);
     },
     async findKeys(streamId, keys) {
       const found = new Map<string, number>();
@@ -256,7 +291,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
         rows.length === 1
           ? this.write(rows[0]!, epoch)
           : client.batch(
-              rows.map((entry) => ({ query: q.write, params: writeParams(entry, stamp) })),
+              rows.map((entry) => ({ query: q.write, params: writeParams(entry, stamp, rowTtl) })),
               { prepare: true, logged: false },
             ),
       );
@@ -270,7 +305,7 @@ function createCassandraLog(client: cassandra.Client, ks: string, table: string)
             : client.batch(
                 slice.map((entry) => ({
                   query: q.putKey,
-                  params: [entry.streamId, entry.idempotencyKey, toLong(entry.seq), now, stamp],
+                  params: [entry.streamId, entry.idempotencyKey, toLong(entry.seq), now, stamp, keyTtl],
                 })),
                 { prepare: true, logged: false },
               ),

@@ -18,8 +18,12 @@ export type AppendDraft = Omit<LogEntry, 'seq' | 'payload'> & {
   readonly keyChecked?: boolean;
 };
 
-/** How often the head hint is raised: recovery probes at most this many rows past it. */
-export const HEAD_HINT_EVERY = 16;
+/**
+ * How often the head hint is raised: recovery probes at most this many rows past it. Every append (every batch):
+ * rows expire (LogRetention) but the head never does, so a hint that lagged behind rows that then expired would
+ * make the next owner reuse their sequence numbers, which devices already acked past.
+ */
+export const HEAD_HINT_EVERY = 1;
 
 /**
  * The head of each stream as its single writer knows it, valid only under the epoch it was learned in: after a

@@ -6,7 +6,14 @@
  * consensus round per row).
  */
 export type * from './types.js';
-export { LOG_BUCKET_SIZE, bucketOf, DEFAULT_USER_SETTINGS, MAX_WRITER_EPOCH, writeStampOf } from './types.js';
+export {
+  LOG_BUCKET_SIZE,
+  bucketOf,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_USER_SETTINGS,
+  MAX_WRITER_EPOCH,
+  writeStampOf,
+} from './types.js';
 export {
   appendFenced,
   appendFencedBatch,
@@ -16,7 +23,7 @@ export {
   type AppendOutcome,
   type AppendDraft,
 } from './fenced-append.js';
-export { createMemoryStore } from './memory-store.js';
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { createCassandraStore, createCassandraClient, type CassandraStoreOptions } from './cassandra-store.js';
 export {
   applyMigrations,

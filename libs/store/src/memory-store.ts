@@ -7,11 +7,12 @@ import type {
   CursorStore,
   InsertResult,
   LogEntry,
+  LogRetention,
   MembershipRecord,
   SequencedLogStore,
   WriterEpochStore,
 } from './types.js';
-import { writeStampOf } from './types.js';
+import { DEFAULT_LOG_RETENTION, writeStampOf } from './types.js';
 import {
   createMemoryDeviceStore,
   createMemoryPushChannelStore,
@@ -22,16 +23,27 @@ import {
 import { createMemoryAttachmentStore } from './memory-attachment-store.js';
 import { createMemoryKeyDirectory } from './memory-key-directory.js';
 
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /** How long log rows and keys live. @default DEFAULT_LOG_RETENTION */
+  readonly retention?: LogRetention;
+  /** The clock rows expire by (tests pass a fake one). @default Date.now */
+  readonly clock?: () => number;
+}
+
 /**
  * The in-process twin of the Cassandra store, for embedded mode and fast tests. Same contract, same
- * semantics (conditional inserts, gap-free reads, monotonic heads and cursors); nothing survives exit.
+ * semantics (conditional inserts, gap-free reads, monotonic heads and cursors, rows expiring by the same
+ * retention); nothing survives exit.
  */
-export function createMemoryStore(): ChatStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): ChatStore {
+  const retention = options.retention ?? DEFAULT_LOG_RETENTION;
+  const clock = options.clock ?? Date.now;
   return {
     kind: 'memory',
     writerEpochs: createMemoryWriterEpochs(),
-    chatLog: createMemoryLog(),
-    inboxLog: createMemoryLog(),
+    chatLog: createMemoryLog(clock, retention.chatLogSeconds, retention.chatKeySeconds),
+    inboxLog: createMemoryLog(clock, retention.inboxSeconds, retention.inboxSeconds),
     directory: createMemoryDirectory(),
     cursors: createMemoryCursors(),
     broadcastChats: createMemoryBroadcastChats(),
@@ -47,62 +59,111 @@ export function createMemoryStore(): ChatStore {
   };
 }
 
-function createMemoryLog(): SequencedLogStore {
+/** A stored row or key and what Cassandra would keep beside it: its write stamp and when its TTL runs out. */
+interface Stamped<T> {
+  readonly value: T;
+  readonly stamp: bigint;
+  /** Infinity: kept forever. */
+  readonly expiresAtMs: number;
+}
+
+function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: number): SequencedLogStore {
   // Each row and key remembers the stamp it was written with; a write with a lower stamp is ignored, as Cassandra
-  // resolves writes by their timestamp. Conditional inserts (seeding) count as the lowest stamp.
-  const rows = new Map<string, Map<number, { entry: LogEntry; stamp: bigint }>>();
-  const keys = new Map<string, { seq: number; stamp: bigint }>();
+  // resolves writes by their timestamp. Conditional inserts (seeding) count as the lowest stamp. Expired rows and
+  // keys read as absent (and are dropped when met), as a TTL'd Cassandra cell does; a rewrite renews the TTL.
+  const rows = new Map<string, Map<number, Stamped<LogEntry>>>();
+  const keys = new Map<string, Stamped<number>>();
   const heads = new Map<string, number>();
-  const stream = (id: string): Map<number, { entry: LogEntry; stamp: bigint }> => {
+  const expiry = (seconds: number): number => (seconds > 0 ? clock() + seconds * 1000 : Number.POSITIVE_INFINITY);
+  const stream = (id: string): Map<number, Stamped<LogEntry>> => {
     let s = rows.get(id);
     if (!s) rows.set(id, (s = new Map()));
     return s;
+  };
+  // Maps iterate in insertion order, which is (close to) write order: dropping expired entries from the front at each
+  // write bounds embedded mode's memory to what the retention keeps, without a timer.
+  const pruneFront = <T>(map: Map<T, { readonly expiresAtMs: number }>): void => {
+    const now = clock();
+    for (const [key, value] of map) {
+      if (value.expiresAtMs > now) return;
+      map.delete(key);
+    }
+  };
+  const liveRow = (streamId: string, seq: number): LogEntry | null => {
+    const s = rows.get(streamId);
+    const row = s?.get(seq);
+    if (row === undefined) return null;
+    if (row.expiresAtMs <= clock()) {
+      s!.delete(seq);
+      return null;
+    }
+    return row.value;
+  };
+  const liveKey = (slot: string): number | null => {
+    const key = keys.get(slot);
+    if (key === undefined) return null;
+    if (key.expiresAtMs <= clock()) {
+      keys.delete(slot);
+      return null;
+    }
+    return key.value;
   };
   return {
     async write(entry, epoch) {
       const stamp = writeStampOf(epoch);
       const s = stream(entry.streamId);
       const existing = s.get(entry.seq);
-      if (!existing || existing.stamp <= stamp) s.set(entry.seq, { entry, stamp });
+      if (!existing || existing.stamp <= stamp)
+        s.set(entry.seq, { value: entry, stamp, expiresAtMs: expiry(rowSeconds) });
+      pruneFront(s);
     },
     async insertIfAbsent(entry): Promise<InsertResult> {
-      const s = stream(entry.streamId);
-      const existing = s.get(entry.seq);
-      if (existing) return { applied: false, existing: existing.entry };
-      s.set(entry.seq, { entry, stamp: 0n });
+      const existing = liveRow(entry.streamId, entry.seq);
+      if (existing) return { applied: false, existing };
+      stream(entry.streamId).set(entry.seq, { value: entry, stamp: 0n, expiresAtMs: expiry(rowSeconds) });
       return { applied: true };
     },
     async get(streamId, seq) {
-      return rows.get(streamId)?.get(seq)?.entry ?? null;
+      return liveRow(streamId, seq);
     },
     async readAfter(streamId, afterSeq, limit) {
-      const s = rows.get(streamId);
       const out: LogEntry[] = [];
       // Logs are gap-free, so walking forward until the first missing number reads everything after.
-      for (let seq = afterSeq + 1; s && out.length < limit; seq++) {
-        const row = s.get(seq);
+      for (let seq = afterSeq + 1; out.length < limit; seq++) {
+        const row = liveRow(streamId, seq);
         if (!row) break;
-        out.push(row.entry);
+        out.push(row);
       }
       return out;
     },
     async readBefore(streamId, beforeSeq, limit) {
-      const s = rows.get(streamId);
       const out: LogEntry[] = [];
-      for (let seq = beforeSeq - 1; s && seq >= 1 && out.length < limit; seq--) {
-        const row = s.get(seq);
-        if (row) out.push(row.entry);
+      if (!rows.has(streamId)) return out;
+      for (let seq = beforeSeq - 1; seq >= 1 && out.length < limit; seq--) {
+        const row = liveRow(streamId, seq);
+        if (row) out.push(row);
       }
       return out;
     },
+    async firstKeptAfter(streamId, afterSeq, upToSeq) {
+      const s = rows.get(streamId);
+      let first: number | null = null;
+      if (s === undefined) return null;
+      for (const seq of [...s.keys()]) {
+        if (seq > afterSeq && seq <= upToSeq && (first === null || seq < first) && liveRow(streamId, seq) !== null) {
+          first = seq;
+        }
+      }
+      return first;
+    },
     async findKey(streamId, key) {
-      return keys.get(`${streamId}\u0000${key}`)?.seq ?? null;
+      return liveKey(`${streamId}\u0000${key}`);
     },
     async findKeys(streamId, wanted) {
       const found = new Map<string, number>();
       for (const key of wanted) {
-        const known = keys.get(`${streamId}\u0000${key}`);
-        if (known) found.set(key, known.seq);
+        const seq = liveKey(`${streamId}\u0000${key}`);
+        if (seq !== null) found.set(key, seq);
       }
       return found;
     },
@@ -116,7 +177,8 @@ function createMemoryLog(): SequencedLogStore {
       const stamp = writeStampOf(epoch);
       const slot = `${streamId}\u0000${key}`;
       const existing = keys.get(slot);
-      if (!existing || existing.stamp <= stamp) keys.set(slot, { seq, stamp });
+      if (!existing || existing.stamp <= stamp) keys.set(slot, { value: seq, stamp, expiresAtMs: expiry(keySeconds) });
+      pruneFront(keys);
     },
     async getHead(streamId) {
       return heads.get(streamId) ?? 0;

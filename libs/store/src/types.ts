@@ -47,7 +47,7 @@ export interface SequencedLogStore {
   readAfter(streamId: string, afterSeq: number, limit: number): Promise<LogEntry[]>;
   /** Entries with seq < beforeSeq in descending order, at most `limit` (history pages). */
   readBefore(streamId: string, beforeSeq: number, limit: number): Promise<LogEntry[]>;
-  /** The sequence an idempotency key was appended at, or null (keys expire after 30 days). */
+  /** The sequence an idempotency key was appended at, or null (keys expire: see {@link LogRetention}). */
   findKey(streamId: string, idempotencyKey: string): Promise<number | null>;
   /** The sequence numbers of several idempotency keys of one stream in one round trip; absent keys are not in the map. */
   findKeys(streamId: string, idempotencyKeys: readonly string[]): Promise<Map<string, number>>;
@@ -58,11 +58,40 @@ export interface SequencedLogStore {
   writeBatch(entries: readonly LogEntry[], epoch: number): Promise<void>;
   /** Records key -> seq on behalf of `epoch`'s writer (the higher epoch wins, as for {@link write}); idempotent. */
   putKey(streamId: string, idempotencyKey: string, seq: number, epoch: number): Promise<void>;
-  /** The head hint: the highest sequence known to be written (may lag; never ahead). 0 when empty. */
+  /**
+   * The smallest sequence in `(afterSeq, upToSeq]` whose row is still stored, or null when none is. Finds where a
+   * log resumes after rows expired ({@link LogRetention}): {@link readAfter} stops at the first missing number.
+   */
+  firstKeptAfter(streamId: string, afterSeq: number, upToSeq: number): Promise<number | null>;
+  /** The head hint: the highest sequence known to be written (may lag; never ahead). 0 when empty. Never expires. */
   getHead(streamId: string): Promise<number>;
   /** Raises the head hint; a smaller value never lowers it. */
   raiseHead(streamId: string, seq: number): Promise<void>;
 }
+
+/**
+ * How long the sequenced tables keep their rows, in seconds (0: forever). Rows expire on their own (Cassandra:
+ * per-write `USING TTL`; the memory store: the same rule on its clock); heads, cursors and membership never expire.
+ * docs/reliability.md "Retention" gives the policy and its reasoning.
+ */
+export interface LogRetention {
+  /** The chat log (history): every message and lifecycle event. 0 keeps it forever. */
+  readonly chatLogSeconds: number;
+  /** The chat log's idempotency keys (client message id -> seq): how long a retried send is recognised. */
+  readonly chatKeySeconds: number;
+  /** Inbox rows and their keys: how long a device may stay offline and still catch up from its inbox. */
+  readonly inboxSeconds: number;
+}
+
+/** Thirty days, in seconds. */
+const THIRTY_DAYS_S = 30 * 24 * 60 * 60;
+
+/** The policy when nothing is configured: history forever, inbox rows and keys thirty days. */
+export const DEFAULT_LOG_RETENTION: LogRetention = Object.freeze({
+  chatLogSeconds: 0,
+  chatKeySeconds: THIRTY_DAYS_S,
+  inboxSeconds: THIRTY_DAYS_S,
+});
 
 /** A chat's metadata. */
 export interface ChatRecord {

@@ -7,6 +7,7 @@ import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import {
   CLOSE_CODES,
   parseClientFrame,
+  PROTOCOL_VERSION,
   ProtocolError,
   type CloseCodeEntry,
   type ServerFrame,
@@ -327,6 +328,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       renderReads: new Semaphore(REPLAY_RENDER_READS),
       onStoreRead: (reason, count) => metrics.gatewayReplayedEntriesTotal.inc({ reason }, count),
       onDuplicate: () => metrics.gatewayDeliveriesDroppedTotal.inc({ reason: 'duplicate' }),
+      onExpired: (count) => metrics.gatewayInboxExpiredEntriesTotal.inc(count),
       onReplayDone: (durationMs) => metrics.gatewayReplayDurationSeconds.observe(durationMs / 1000),
       onLiveMessage: (serverTimeMs) =>
         metrics.gatewayStoredToDeliveredSeconds.observe({ path: 'inbox' }, (Date.now() - serverTimeMs) / 1000),
@@ -799,7 +801,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     sendFrames(session, [
       {
         type: 'hello',
-        protocol: 2,
+        protocol: PROTOCOL_VERSION,
         userId: session.userId,
         deviceId: session.deviceId,
         cursor,

@@ -243,8 +243,13 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       // Members see the chat from the moment they joined.
       const from = membership.joinedSeq;
       let rows;
+      let expired: { fromSeq: number; toSeq: number } | null = null;
       if (after !== undefined) {
-        rows = await store.chatLog.readAfter(chatId, Math.max(after, from - 1), limit + 1);
+        const start = Math.max(after, from - 1);
+        rows = await store.chatLog.readAfter(chatId, start, limit + 1);
+        // History older than the chat log's retention is gone: named, so the client reports it, then skipped.
+        if (rows.length === 0) expired = await expiredAfter(store, chatId, start);
+        if (expired !== null) rows = await store.chatLog.readAfter(chatId, expired.toSeq, limit + 1);
       } else {
         // readBefore walks down from its bound (bucket by bucket in Cassandra), so start at the real tail.
         const bound = Math.min(before ?? Number.MAX_SAFE_INTEGER, (await latestSeq(store, chatId)) + 1);
@@ -260,7 +265,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         const { inboxSeq: _inboxSeq, ...event } = frame as typeof frame & { inboxSeq?: number };
         events.push(event);
       }
-      sendJson(state, 200, { chatId, events, hasMore });
+      sendJson(state, 200, {
+        chatId,
+        events,
+        hasMore,
+        ...(expired === null ? {} : { expired }),
+        // The last chat seq this page covers (events that show nothing included): the next page's `after`.
+        ...(after === undefined ? {} : { lastSeq: page.at(-1)?.seq ?? expired?.toSeq ?? Math.max(after, from - 1) }),
+      });
     }),
   );
 
@@ -551,6 +563,22 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
 }
 
 /** The chat's last sequence number: the head hint (which may lag, never lead) plus what follows it. */
+/**
+ * The rows right after `afterSeq` that expired (the chat log's retention), or null when the log goes on at
+ * `afterSeq + 1` or ends there. Rows up to the head were written, so a missing one expired.
+ */
+async function expiredAfter(
+  store: ChatStore,
+  chatId: string,
+  afterSeq: number,
+): Promise<{ fromSeq: number; toSeq: number } | null> {
+  const head = await latestSeq(store, chatId);
+  if (head <= afterSeq) return null;
+  const first = await store.chatLog.firstKeptAfter(chatId, afterSeq, head);
+  if (first === afterSeq + 1) return null;
+  return { fromSeq: afterSeq + 1, toSeq: first === null ? head : first - 1 };
+}
+
 async function latestSeq(store: ChatStore, chatId: string): Promise<number> {
   let last = await store.chatLog.getHead(chatId);
   for (;;) {

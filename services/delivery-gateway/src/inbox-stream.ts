@@ -26,6 +26,8 @@ export interface InboxStreamContext {
   readonly onStoreRead?: (reason: 'replay' | 'gap', count: number) => void;
   /** Live deliveries at or below what was already sent. */
   readonly onDuplicate?: () => void;
+  /** Inbox entries that expired before this device read them, reported in a `syncGap` (retention). */
+  readonly onExpired?: (count: number) => void;
   /** A replay finished (syncDone sent), with its duration. */
   readonly onReplayDone?: (durationMs: number) => void;
   /** A live delivery (not a replay) sent a message to the device: its server time, for stored → delivered. */
@@ -243,8 +245,34 @@ export class InboxStream {
       if (this.closed) return;
       this.context.onStoreRead?.('replay', rows.length);
       if (!(await this.sendRows(rows))) return;
+      if (rows.length === 0 && (await this.skipExpired(null))) continue;
       if (rows.length < REPLAY_BATCH_SIZE) return;
     }
+  }
+
+  /**
+   * When the rows after the last sent one expired (retention), tells the device with a `syncGap` naming them and
+   * moves past them, so the replay goes on with the oldest entry still kept: a device offline longer than the
+   * inbox keeps entries is told what it missed, never skipped in silence. A missing row at or below `upTo` (the
+   * head hint, raised only to written rows; or a live delivery's seq, routed only once stored) expired.
+   * @returns whether it moved past expired rows
+   */
+  private async skipExpired(upTo: number | null): Promise<boolean> {
+    const log = this.context.store.inboxLog;
+    const userId = this.owner.userId;
+    const known = upTo ?? (await log.getHead(userId));
+    if (this.closed || known <= this.lastSentSeq) return false;
+    const first = await log.firstKeptAfter(userId, this.lastSentSeq, known);
+    if (this.closed || first === this.lastSentSeq + 1) return false;
+    const from = this.lastSentSeq + 1;
+    const to = first === null ? known : first - 1;
+    this.lastSentSeq = to;
+    this.context.onExpired?.(to - from + 1);
+    if (!this.owner.sendFrames([{ type: 'syncGap', fromInboxSeq: from, toInboxSeq: to }])) {
+      this.close();
+      return false;
+    }
+    return true;
   }
 
   private async drainQueue(): Promise<void> {
@@ -277,9 +305,14 @@ export class InboxStream {
       const rows = await this.context.store.inboxLog.readAfter(this.owner.userId, this.lastSentSeq, wanted);
       if (this.closed) return false;
       this.context.onStoreRead?.('gap', rows.length);
-      // The sequencer stores before it routes, so a missing row means a store read racing a replica; the
-      // entry itself is still sent and the client can `sync` on the chat seq jump.
-      if (rows.length === 0) break;
+      // The sequencer stores before it routes, so a row missing below a live delivery expired (retention) and is
+      // named in a syncGap; failing that, it is a store read racing a replica: the entry itself is still sent and
+      // the client can `sync` on the chat seq jump.
+      if (rows.length === 0) {
+        if (await this.skipExpired(seq - 1)) continue;
+        if (this.closed) return false;
+        break;
+      }
       if (!(await this.sendRows(rows))) return false;
     }
     return true;

@@ -32,6 +32,12 @@ export const GATEWAY_METRICS = defineMetricTable({
     help: 'Server frames sent, by frame type.',
     labelNames: ['type'],
   },
+  gatewayInboxExpiredEntriesTotal: {
+    name: 'chatmesh_gateway_inbox_expired_entries_total',
+    type: 'counter',
+    help: 'Inbox entries that expired (retention) before a device read them, reported to it in syncGap frames.',
+    labelNames: [],
+  },
   gatewayFrameErrorsTotal: {
     name: 'chatmesh_gateway_frame_errors_total',
     type: 'counter',

@@ -87,6 +87,11 @@ for (const [name, env, variable] of [
     /CHATMESH_MODE="bogus" is not a valid mode: expected one of embedded, stack/,
   ],
   [
+    'an inbox kept longer than the chat log it points into',
+    { CHATMESH_RETENTION_CHAT_LOG_SECONDS: '3600', CHATMESH_RETENTION_INBOX_SECONDS: '7200' },
+    /CHATMESH_RETENTION_INBOX_SECONDS=7200 outlives the chat log it points into/,
+  ],
+  [
     'stack mode with npm start',
     {
       CHATMESH_MODE: 'stack',

@@ -70,7 +70,7 @@ describe('broadcast chats (protocol 2) against the fake gateway', () => {
     for (let i = 1; i <= 5; i++) gateway.post('big', 'bob', `b${i}`);
     const alice = connectClient('alice', { ackDebounceMs: 5 });
     const hello = await alice.client.connected();
-    assert.equal(hello.protocol, 2);
+    assert.equal(hello.protocol, 3);
     await waitFor(() => alice.received.length === 5, 'five messages');
     gateway.post('big', 'carol', 'live');
     await waitFor(() => gateway.chatPositionOf('alice', 'd1', 'big') === 7, 'position 7 acked');

@@ -27,6 +27,17 @@ export const CLIENT_CODES = defineCodes({
     retriable: true,
     fix: 'The cause carries the last reason (often a rate limit); slow down or raise `maxCommandAttempts`.',
   },
+  CM_ERR_CLIENT_OUTBOX_EXPIRED: {
+    message:
+      'A command waited in the outbox longer than `outboxMaxAgeMs` (at most 7 days, less than the server remembers sends) and was dropped unsent.',
+    retriable: false,
+    fix: 'Show the message as not sent and let the user send it again (a new send, with a new client message id).',
+  },
+  CM_ERR_CLIENT_RESYNC_FAILED: {
+    message: 'Catching up from the chat history after a `syncGap` failed; the client reconnects and tries again.',
+    retriable: true,
+    fix: 'The cause carries the HTTP failure; check that the gateway HTTP API is reachable (the `fetch` option).',
+  },
   CM_ERR_CLIENT_CLOSED: {
     message: 'The client was closed (by `close()` or a final close code) before the command was answered.',
     retriable: true,

@@ -167,6 +167,11 @@ function start(user: string, device: string): void {
     deviceId: device,
     tokenProvider: () => fetchDevToken(user, device),
     storage: createLocalStorageOutboxStorage({ key: `chatmesh.outbox.${user}.${device}` }),
+    // After a syncGap (inbox entries expired while away) the SDK fetches each chat's history after what is stored.
+    historyPosition: (chatId) => {
+      const seqs = (state.chats.get(chatId)?.messages ?? []).map((m) => m.seq ?? 0);
+      return seqs.length === 0 ? undefined : Math.max(...seqs);
+    },
   });
   state.client = client;
   wire(client);
@@ -309,6 +314,11 @@ function wire(client: ChatClient): void {
   client.on('typing', showTyping);
   client.on('presence', showPresence);
   client.on('error', (error) => console.warn(`[chatmesh] ${error.code}: ${error.message}`));
+  client.on('historyGap', (gap) =>
+    console.warn(
+      `[chatmesh] chat ${gap.chatId}: messages ${gap.fromSeq}-${gap.toSeq} are no longer kept by the server`,
+    ),
+  );
 }
 
 function setStatus(kind: 'live' | 'down', text: string): void {

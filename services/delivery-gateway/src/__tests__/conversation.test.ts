@@ -19,7 +19,7 @@ test('a conversation: create a direct chat, send, the other user receives it, ac
   const helloA = await a.waitForFrame((f) => f.type === 'hello', 'hello');
   assert.deepEqual(
     [helloA['userId'], helloA['deviceId'], helloA['cursor'], helloA['protocol']],
-    [alice, 'phone', 0, 2],
+    [alice, 'phone', 0, 3],
   );
   await b.waitForFrame((f) => f.type === 'syncDone', 'bob syncDone');
 

@@ -26,7 +26,7 @@ import {
   TOPICS,
   type SchemaCodec,
 } from '@chatmesh/schemas';
-import { createMigratedCassandraStore, createMemoryStore, type ChatStore } from '@chatmesh/store';
+import { createMigratedCassandraStore, createMemoryStore, type ChatStore, type LogRetention } from '@chatmesh/store';
 import { randomName, waitFor, type StackEndpoints } from '@chatmesh/testing';
 
 export type { StackEndpoints };
@@ -36,6 +36,8 @@ export interface ChatmeshSystem {
   /** `http://127.0.0.1:<port>` of the gateway (the SDK turns it into `ws://.../v1/ws`). */
   readonly url: string;
   readonly gateway: Gateway;
+  /** The store the services share (tests read it to know when fan-out has written). */
+  readonly store: ChatStore;
   /** A token for (user, device). */
   token(userId: string, deviceId: string): Promise<string>;
   close(): Promise<void>;
@@ -68,7 +70,14 @@ async function startJwks(): Promise<{
 
 /** Starts ingest + fan-out + gateway; embedded without `stack`, else on the given servers. */
 export async function startChatmeshSystem(
-  options: { stack?: StackEndpoints; env?: Record<string, string> } = {},
+  options: {
+    stack?: StackEndpoints;
+    env?: Record<string, string>;
+    /** The store's retention (tests pass seconds-long ones). @default the store's default */
+    retention?: LogRetention;
+    /** The memory store's clock (embedded only). */
+    clock?: () => number;
+  } = {},
 ): Promise<ChatmeshSystem> {
   const { stack } = options;
   let gateway: Gateway | undefined;
@@ -106,6 +115,7 @@ export async function startChatmeshSystem(
       contactPoints: stack.cassandraContactPoints,
       localDataCenter: stack.cassandraLocalDc,
       keyspace: stack.keyspace,
+      ...(options.retention === undefined ? {} : { retention: options.retention }),
     });
     bus = createNamespacedBus(
       createKafkaBus({ brokers: [...stack.kafkaBrokers], clientId: 'chatmesh-sdk-tests', logLevel: 'nothing' }),
@@ -116,7 +126,10 @@ export async function startChatmeshSystem(
   } else {
     bus = createMemoryBus();
     codec = createLocalCodec();
-    store = createMemoryStore();
+    store = createMemoryStore({
+      ...(options.retention === undefined ? {} : { retention: options.retention }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
     presence = createMemoryPresenceRegistry();
   }
   const startGroup = (): Promise<ServiceGroup> => {
@@ -153,6 +166,7 @@ export async function startChatmeshSystem(
   return {
     url,
     gateway: started,
+    store,
     async token(userId, deviceId) {
       if (jwks) return jwks.sign(userId, deviceId);
       const response = await fetch(`${url}/v1/dev/token`, {

@@ -12,7 +12,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import type { BroadcastFrame, ClientFrame, InboxFrame, ServerFrame } from '@chatmesh/protocol';
+import {
+  PROTOCOL_VERSION,
+  type BroadcastFrame,
+  type ClientFrame,
+  type InboxFrame,
+  type ServerFrame,
+} from '@chatmesh/protocol';
 
 export interface FakeConnection {
   readonly userId: string;
@@ -53,6 +59,8 @@ export interface FakeHttpApi {
   devices: Map<string, Array<{ deviceId: string; registeredAtMs: number; online: boolean }>>;
   /** Every HTTP request: method, path, the user of its token (null without one) and its JSON body. */
   readonly requests: Array<{ method: string; path: string; userId: string | null; body: unknown }>;
+  /** `GET /v1/chats` and `GET /v1/chats/:chatId/messages?after=`, answered from the fake's chats (set by the fake). */
+  chatRoutes?: (userId: string, path: string, query: URLSearchParams) => unknown;
 }
 
 export interface FakeGateway {
@@ -92,6 +100,10 @@ export interface FakeGateway {
   post(chatId: string, by: string, body: string): number;
   /** Appends a frame to a user's inbox without delivering it live. */
   appendSilently(userId: string, frame: UnplacedFrame): InboxFrame;
+  /** Retention: the user's inbox no longer keeps positions up to `inboxSeq` (a replay from before names them in a syncGap). */
+  expireInbox(userId: string, inboxSeq: number): void;
+  /** Retention: the chat's history no longer keeps seqs up to `seq` (the history API names them in `expired`). */
+  expireHistory(chatId: string, seq: number): void;
   createChat(chatId: string, members: string[], options?: { broadcast?: boolean }): void;
   sendRaw(conn: FakeConnection, frame: ServerFrame | Record<string, unknown>): void;
   close(): Promise<void>;
@@ -122,6 +134,10 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   const hooks: FakeGatewayHooks = {};
   const tokens: string[] = [];
   const refusedTokens = new Set<string>();
+  /** Each inbox chat's frames by seq (its chat log), for the history API. */
+  const histories = new Map<string, UnplacedFrame[]>();
+  const inboxExpiredThrough = new Map<string, number>();
+  const historyExpiredThrough = new Map<string, number>();
 
   const inbox = (userId: string): InboxFrame[] => {
     let list = inboxes.get(userId);
@@ -162,6 +178,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     const chat = chats.get(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     if (!chat.broadcast) {
+      if (frame.type !== 'newAttachment') histories.set(chatId, [...(histories.get(chatId) ?? []), frame]);
       for (const member of chat.members) {
         const full = append(member, frame);
         for (const conn of connections.filter((c) => c.userId === member)) {
@@ -177,6 +194,11 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   };
   /** The inbox after `after`, then each broadcast chat after its position, then syncDone. */
   const replay = (conn: FakeConnection, after: number, chatsAfter: ReadonlyMap<string, number>): void => {
+    const expired = inboxExpiredThrough.get(conn.userId) ?? 0;
+    if (expired > after) {
+      sendFrame(conn, { type: 'syncGap', fromInboxSeq: after + 1, toInboxSeq: expired });
+      after = expired;
+    }
     for (const frame of inbox(conn.userId).filter((f) => f.inboxSeq > after)) sendInbox(conn, frame);
     for (const [chatId, seq] of chatsAfter) {
       if (!chats.get(chatId)?.members.includes(conn.userId)) continue;
@@ -313,9 +335,35 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       }
     });
     const cursor = cursors.get(`${userId}/${deviceId}`) ?? 0;
-    sendFrame(conn, { type: 'hello', protocol: 2, userId, deviceId, cursor, serverTimeMs: Date.now() });
+    sendFrame(conn, { type: 'hello', protocol: PROTOCOL_VERSION, userId, deviceId, cursor, serverTimeMs: Date.now() });
     replay(conn, cursor, storedChatPositions(conn));
   });
+
+  http.chatRoutes = (userId, path, query) => {
+    if (path === '/v1/chats') {
+      return {
+        chats: [...chats]
+          .filter(([, chat]) => chat.members.includes(userId) && !chat.broadcast)
+          .map(([chatId]) => ({ chatId, joinedSeq: 1 })),
+      };
+    }
+    const chatId = decodeURIComponent(/^\/v1\/chats\/([^/]+)\/messages$/.exec(path)?.[1] ?? '');
+    if (!chats.get(chatId)?.members.includes(userId)) return undefined;
+    let after = Number(query.get('after') ?? 0);
+    const limit = Number(query.get('limit') ?? 50);
+    const gone = historyExpiredThrough.get(chatId) ?? 0;
+    const expired = gone > after ? { fromSeq: after + 1, toSeq: gone } : undefined;
+    if (expired !== undefined) after = gone;
+    const rows = (histories.get(chatId) ?? []).filter((f) => f.seq > after);
+    const page = rows.slice(0, limit);
+    return {
+      chatId,
+      events: page,
+      hasMore: rows.length > limit,
+      ...(expired === undefined ? {} : { expired }),
+      lastSeq: page.at(-1)?.seq ?? after,
+    };
+  };
 
   return {
     url: `ws://127.0.0.1:${port}`,
@@ -335,6 +383,8 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     broadcastLogOf: broadcastLog,
     post: (chatId, by, body) => post(chatId, by, body),
     appendSilently: append,
+    expireInbox: (userId, inboxSeq) => inboxExpiredThrough.set(userId, inboxSeq),
+    expireHistory: (chatId, seq) => historyExpiredThrough.set(chatId, seq),
     createChat,
     sendRaw: sendFrame,
     close: async () => {
@@ -368,6 +418,12 @@ async function handleHttp(http: FakeHttpApi, req: IncomingMessage, res: ServerRe
   if (userId === null) return json(401, { code: 'CM_ERR_AUTH_MISSING_TOKEN', message: 'no bearer token' });
   const settings = http.settings.get(userId) ?? { readReceipts: true, presenceVisible: true };
   const devices = http.devices.get(userId) ?? [];
+  if (method === 'GET' && path.startsWith('/v1/chats')) {
+    const answer = http.chatRoutes?.(userId, path, new URL(req.url ?? '/', 'http://x').searchParams);
+    return answer === undefined
+      ? json(404, { code: 'CM_ERR_CHAT_NOT_FOUND', message: 'no such chat' })
+      : json(200, answer);
+  }
   if (method === 'GET' && path === '/v1/settings') return json(200, settings);
   if (method === 'PUT' && path === '/v1/settings') {
     const change = body as { readReceipts?: unknown; presenceVisible?: unknown } | null;
