@@ -59,6 +59,8 @@ export interface ChatClientEvents {
   readPointer: FrameOf<'readPointer'>;
   typing: FrameOf<'typing'>;
   presence: FrameOf<'presence'>;
+  /** A contact's (or this user's other) device has a new identity key: its safety number changed. */
+  identityKeyChanged: FrameOf<'identityKeyChanged'>;
   /** The `hello` of each new connection. */
   connected: FrameOf<'hello'>;
   disconnected: DisconnectedEvent;
@@ -763,6 +765,7 @@ class ChatClientImpl implements ChatClient {
         return;
       case 'typing':
       case 'presence':
+      case 'identityKeyChanged':
         this.events.emit(frame.type, frame as never);
         return;
       case 'receipt':

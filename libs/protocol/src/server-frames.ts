@@ -158,6 +158,19 @@ export const presenceFrameSchema = z.strictObject({
   lastSeenMs: z.number().nullable(),
 });
 
+/**
+ * A device of a contact (a member of one of your direct chats) or one of your own other devices has a new identity
+ * key: the safety number changed (end-to-end encryption, docs/e2e.md). Only online devices get it.
+ */
+export const identityKeyChangedFrameSchema = z.strictObject({
+  type: z.literal('identityKeyChanged'),
+  userId: z.string(),
+  deviceId: z.string(),
+  /** Base64 of the new serialized identity public key. */
+  identityKey: z.string(),
+  atMs: z.number(),
+});
+
 /** The replay after the cursor is complete; frames from here on are live. */
 export const syncDoneFrameSchema = z.strictObject({ type: z.literal('syncDone'), upToInboxSeq: seq });
 
@@ -210,6 +223,7 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   readPointerFrameSchema,
   typingNoticeFrameSchema,
   presenceFrameSchema,
+  identityKeyChangedFrameSchema,
   syncDoneFrameSchema,
   syncGapFrameSchema,
   errorFrameSchema,

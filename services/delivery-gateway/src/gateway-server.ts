@@ -25,6 +25,7 @@ import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
 import { checkEnvelopeDevices, type DeviceListMismatch } from './device-list-check.js';
+import { createIdentityNotifier } from './identity-notices.js';
 import { BroadcastHub, type BroadcastJoin, type BroadcastMember } from './broadcast-hub.js';
 import { ChatPositionFlusher } from './chat-position-flusher.js';
 import { GatewayError } from './errors.js';
@@ -1115,6 +1116,17 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         sendFrames(session, [
           { type: 'presence', userId: notice.subjectUserId, online: notice.online, lastSeenMs: notice.lastSeenMs },
         ]);
+      } else if ('chatmesh.gateway.IdentityKeyNotice' in payload) {
+        const notice = payload['chatmesh.gateway.IdentityKeyNotice'];
+        sendFrames(session, [
+          {
+            type: 'identityKeyChanged',
+            userId: notice.subjectUserId,
+            deviceId: notice.deviceId,
+            identityKey: Buffer.from(notice.identityKey).toString('base64'),
+            atMs: notice.atMs,
+          },
+        ]);
       } else if ('chatmesh.receipts.MessageStatusUpdate' in payload) {
         sendFrames(session, [renderStatusUpdate(payload['chatmesh.receipts.MessageStatusUpdate'])]);
       } else {
@@ -1145,6 +1157,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     ...(deps.chatPage ? { chatPage: deps.chatPage } : {}),
     ...(deps.attachments ? { attachments: deps.attachments } : {}),
+    onIdentityChanged: createIdentityNotifier({
+      store,
+      presence,
+      deliver: async (topic, key, value) => {
+        await typed.send(topic, key, value);
+      },
+    }),
   });
 
   const deliveriesTopic = gatewayDeliveriesTopic(gatewayId).name;

@@ -437,7 +437,23 @@ export interface GatewayDelivery {
     | { readonly 'chatmesh.gateway.TypingNotice': TypingNotice }
     | { readonly 'chatmesh.gateway.PresenceNotice': PresenceNotice }
     | { readonly 'chatmesh.receipts.MessageStatusUpdate': MessageStatusUpdate }
-    | { readonly 'chatmesh.gateway.SessionControl': SessionControl };
+    | { readonly 'chatmesh.gateway.SessionControl': SessionControl }
+    | { readonly 'chatmesh.gateway.IdentityKeyNotice': IdentityKeyNotice };
+}
+
+/**
+ * A contact's device replaced its end-to-end identity key (a reinstall): the safety number of conversations with that user changed.
+ * Avro record `chatmesh.gateway.IdentityKeyNotice`.
+ */
+export interface IdentityKeyNotice {
+  /** Whose device has a new identity key. */
+  readonly subjectUserId: string;
+  /** The device of the subject. */
+  readonly deviceId: string;
+  /** The new serialized identity public key (33 bytes, 0x05 first). */
+  readonly identityKey: Buffer;
+  /** When the key was uploaded, epoch milliseconds. */
+  readonly atMs: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { TOPICS } from '@chatmesh/schemas';
 import { randomName, waitFor } from '@chatmesh/testing';
 import { startHarness, type Harness, type ReceivedFrame, type TestClient } from './harness.js';
+import { curveKey, kyberKey } from './signal-keys.js';
 
 // Broadcast chats (big groups) end to end on the embedded stack: ingest, fan-out (threshold 3) and the
 // gateway's chat.broadcast consumer, real WebSockets.
@@ -193,6 +194,19 @@ test('an end-to-end encrypted message in a broadcast chat: each device gets only
   const chatId = randomName('big');
   a.send({ type: 'createChat', requestId: 'c', chatId, kind: 'group', members: [bob, carol] });
   await a.waitForFrame((f) => f.type === 'ack' && f['requestId'] === 'c', 'created');
+  // Envelopes must match the members' keyed devices (docs/e2e.md): bob's and carol's phones have keys.
+  for (const userId of [bob!, carol!]) {
+    await h.store.devices.register(userId, 'phone', Date.now());
+    const signed = (publicKey: Buffer) => ({ keyId: 1, publicKey, signature: Buffer.alloc(64) });
+    await h.store.keys.putDeviceKeys(userId, {
+      deviceId: 'phone',
+      identityKey: curveKey(),
+      registrationId: 1,
+      signedPreKey: signed(curveKey()),
+      kyberLastResort: signed(kyberKey()),
+      updatedAtMs: Date.now(),
+    });
+  }
   const envelopes = [bob, carol].map((userId, i) => ({
     userId,
     deviceId: 'phone',
