@@ -94,6 +94,7 @@ export async function startPrivateInfra(log: (line: string) => void): Promise<Pr
     cleanups.delete(close);
     throw error;
   }
+  const pausedByServer = new Map<ServerTarget, number>();
   const pid = async (server: ServerTarget): Promise<number> => {
     const [status] = await infraStatus({ ...options, components: [server] });
     if (status?.pid === undefined) throw new Error(`${server} is not running (${status?.state})`);
@@ -112,10 +113,17 @@ export async function startPrivateInfra(log: (line: string) => void): Promise<Pr
       while (isAlive(target) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     },
     async pause(server, stop) {
-      const target = await pid(server);
+      // The pid of a paused server is remembered: asking infraStatus again would wait on the health probe of
+      // the very server that cannot answer.
+      const target = stop ? await pid(server) : (pausedByServer.get(server) ?? (await pid(server)));
       process.kill(target, stop ? 'SIGSTOP' : 'SIGCONT');
-      if (stop) paused.add(target);
-      else paused.delete(target);
+      if (stop) {
+        paused.add(target);
+        pausedByServer.set(server, target);
+      } else {
+        paused.delete(target);
+        pausedByServer.delete(server);
+      }
     },
     async start(server) {
       await ensureInfra({ ...options, components: [server] });
