@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
+import { withUnavailableErrors } from './unavailable-errors.js';
 import { createCassandraAttachmentStore } from './cassandra-attachment-store.js';
 import {
   bucketOf,
@@ -84,21 +85,23 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
     );
   }
   const ks = options.keyspace;
+  // Every query goes through the guarded client: "unavailable for now" driver errors become retriable.
+  const guarded = withUnavailableErrors(client);
   return {
     kind: 'cassandra',
-    writerEpochs: createCassandraWriterEpochs(client, ks),
-    chatLog: createCassandraLog(client, ks, 'chat_log'),
-    inboxLog: createCassandraLog(client, ks, 'inbox_log'),
-    directory: createCassandraDirectory(client, ks),
-    cursors: createCassandraCursors(client, ks),
-    broadcastChats: createCassandraBroadcastChats(client, ks),
-    chatCursors: createCassandraChatCursors(client, ks),
-    receipts: createCassandraReceiptStore(client, ks),
-    settings: createCassandraSettingsStore(client, ks),
-    devices: createCassandraDeviceStore(client, ks),
-    pushChannels: createCassandraPushChannelStore(client, ks),
-    pushInbox: createCassandraPushInboxStore(client, ks),
-    attachments: createCassandraAttachmentStore(client, ks),
+    writerEpochs: createCassandraWriterEpochs(guarded, ks),
+    chatLog: createCassandraLog(guarded, ks, 'chat_log'),
+    inboxLog: createCassandraLog(guarded, ks, 'inbox_log'),
+    directory: createCassandraDirectory(guarded, ks),
+    cursors: createCassandraCursors(guarded, ks),
+    broadcastChats: createCassandraBroadcastChats(guarded, ks),
+    chatCursors: createCassandraChatCursors(guarded, ks),
+    receipts: createCassandraReceiptStore(guarded, ks),
+    settings: createCassandraSettingsStore(guarded, ks),
+    devices: createCassandraDeviceStore(guarded, ks),
+    pushChannels: createCassandraPushChannelStore(guarded, ks),
+    pushInbox: createCassandraPushInboxStore(guarded, ks),
+    attachments: createCassandraAttachmentStore(guarded, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },
