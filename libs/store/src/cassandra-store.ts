@@ -36,6 +36,9 @@ export interface CassandraStoreOptions {
   readonly client?: cassandra.Client;
 }
 
+/** The longest wait between two attempts to reach a Cassandra host that went down. */
+export const CASSANDRA_RECONNECT_MAX_DELAY_MS = 5_000;
+
 /** Builds a driver client with the settings every chatmesh process uses. */
 export function createCassandraClient(options: {
   readonly contactPoints: readonly string[];
@@ -50,6 +53,14 @@ export function createCassandraClient(options: {
     policies: {
       loadBalancing: new cassandra.policies.loadBalancing.TokenAwarePolicy(
         new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(options.localDataCenter ?? 'datacenter1'),
+      ),
+      // The driver's default waits up to 10 minutes between attempts to reach a host it saw go down, so after a
+      // Cassandra restart a process could stay "unavailable" long after the node was back, past the message
+      // path's retries. Retry every 0.5 s, doubling, at most every CASSANDRA_RECONNECT_MAX_DELAY_MS.
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
+        500,
+        CASSANDRA_RECONNECT_MAX_DELAY_MS,
+        false,
       ),
     },
     // Every statement chatmesh issues is idempotent (conditional inserts, upserts), so the driver may retry.

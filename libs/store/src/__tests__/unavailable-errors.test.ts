@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
-import { createCassandraStore } from '../cassandra-store.js';
+import { CASSANDRA_RECONNECT_MAX_DELAY_MS, createCassandraClient, createCassandraStore } from '../cassandra-store.js';
 import { isCassandraUnavailable, withUnavailableErrors } from '../unavailable-errors.js';
 
 const { errors, types } = cassandra;
@@ -75,4 +75,13 @@ test('the Cassandra store queries through the guarded client: a store call durin
     assert.equal(error.retriable, true);
     return true;
   });
+});
+
+test('the driver reconnects to a host that went down within CASSANDRA_RECONNECT_MAX_DELAY_MS, not the default 10 minutes', () => {
+  const client = createCassandraClient({ contactPoints: ['127.0.0.1:9042'] });
+  // `options` is the driver's resolved configuration (public at runtime, missing from its typings).
+  const policy = (client as unknown as { options: cassandra.ClientOptions }).options.policies?.reconnection;
+  assert.ok(policy instanceof cassandra.policies.reconnection.ExponentialReconnectionPolicy);
+  assert.equal(policy.getOptions().get('maxDelay'), CASSANDRA_RECONNECT_MAX_DELAY_MS);
+  assert.ok(CASSANDRA_RECONNECT_MAX_DELAY_MS <= 10_000);
 });
