@@ -40,9 +40,13 @@ export function withUnavailableErrors(client: cassandra.Client): cassandra.Clien
         return await method.apply(client, args);
       } catch (error) {
         if (!isCassandraUnavailable(error)) throw error;
-        throw new ChatmeshError('CM_ERR_STORE_UNAVAILABLE', `Cassandra is unavailable: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new ChatmeshError(
+          'CM_ERR_STORE_UNAVAILABLE',
+          `Cassandra is unavailable: ${(error as Error).message.split('\n')[0]}`,
+          {
+            cause: error,
+          },
+        );
       }
     };
   const execute = wrap(client.execute as (...args: unknown[]) => Promise<unknown>);
