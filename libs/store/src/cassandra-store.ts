@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { ChatmeshError } from '@chatmesh/errors';
+import { withUnavailableErrors } from './unavailable-errors.js';
 import { createCassandraAttachmentStore } from './cassandra-attachment-store.js';
 import { createCassandraKeyDirectory } from './cassandra-key-directory.js';
 import {
@@ -40,6 +41,9 @@ export interface CassandraStoreOptions {
   readonly retention?: LogRetention;
 }
 
+/** The longest wait between two attempts to reach a Cassandra host that went down. */
+export const CASSANDRA_RECONNECT_MAX_DELAY_MS = 5_000;
+
 /** Builds a driver client with the settings every chatmesh process uses. */
 export function createCassandraClient(options: {
   readonly contactPoints: readonly string[];
@@ -54,6 +58,14 @@ export function createCassandraClient(options: {
     policies: {
       loadBalancing: new cassandra.policies.loadBalancing.TokenAwarePolicy(
         new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(options.localDataCenter ?? 'datacenter1'),
+      ),
+      // The driver's default waits up to 10 minutes between attempts to reach a host it saw go down, so after a
+      // Cassandra restart a process could stay "unavailable" long after the node was back, past the message
+      // path's retries. Retry every 0.5 s, doubling, at most every CASSANDRA_RECONNECT_MAX_DELAY_MS.
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
+        500,
+        CASSANDRA_RECONNECT_MAX_DELAY_MS,
+        false,
       ),
     },
     // Every statement chatmesh issues is idempotent (conditional inserts, upserts), so the driver may retry.
@@ -90,22 +102,24 @@ export async function createCassandraStore(options: CassandraStoreOptions): Prom
   }
   const ks = options.keyspace;
   const retention = options.retention ?? DEFAULT_LOG_RETENTION;
+  // Every query goes through the guarded client: "unavailable for now" driver errors become retriable.
+  const guarded = withUnavailableErrors(client);
   return {
     kind: 'cassandra',
-    writerEpochs: createCassandraWriterEpochs(client, ks),
-    chatLog: createCassandraLog(client, ks, 'chat_log', retention.chatLogSeconds, retention.chatKeySeconds),
-    inboxLog: createCassandraLog(client, ks, 'inbox_log', retention.inboxSeconds, retention.inboxSeconds),
-    directory: createCassandraDirectory(client, ks),
-    cursors: createCassandraCursors(client, ks),
-    broadcastChats: createCassandraBroadcastChats(client, ks),
-    chatCursors: createCassandraChatCursors(client, ks),
-    receipts: createCassandraReceiptStore(client, ks),
-    settings: createCassandraSettingsStore(client, ks),
-    devices: createCassandraDeviceStore(client, ks),
-    pushChannels: createCassandraPushChannelStore(client, ks),
-    pushInbox: createCassandraPushInboxStore(client, ks),
-    attachments: createCassandraAttachmentStore(client, ks),
-    keys: createCassandraKeyDirectory(client, ks),
+    writerEpochs: createCassandraWriterEpochs(guarded, ks),
+    chatLog: createCassandraLog(guarded, ks, 'chat_log', retention.chatLogSeconds, retention.chatKeySeconds),
+    inboxLog: createCassandraLog(guarded, ks, 'inbox_log', retention.inboxSeconds, retention.inboxSeconds),
+    directory: createCassandraDirectory(guarded, ks),
+    cursors: createCassandraCursors(guarded, ks),
+    broadcastChats: createCassandraBroadcastChats(guarded, ks),
+    chatCursors: createCassandraChatCursors(guarded, ks),
+    receipts: createCassandraReceiptStore(guarded, ks),
+    settings: createCassandraSettingsStore(guarded, ks),
+    devices: createCassandraDeviceStore(guarded, ks),
+    pushChannels: createCassandraPushChannelStore(guarded, ks),
+    pushInbox: createCassandraPushInboxStore(guarded, ks),
+    attachments: createCassandraAttachmentStore(guarded, ks),
+    keys: createCassandraKeyDirectory(guarded, ks),
     close: async () => {
       if (ownsClient) await client.shutdown();
     },

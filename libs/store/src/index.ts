@@ -24,7 +24,13 @@ export {
   type AppendDraft,
 } from './fenced-append.js';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { createCassandraStore, createCassandraClient, type CassandraStoreOptions } from './cassandra-store.js';
+export {
+  createCassandraStore,
+  createCassandraClient,
+  CASSANDRA_RECONNECT_MAX_DELAY_MS,
+  type CassandraStoreOptions,
+} from './cassandra-store.js';
+export { isCassandraUnavailable, withUnavailableErrors } from './unavailable-errors.js';
 export {
   applyMigrations,
   loadMigrations,

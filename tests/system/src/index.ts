@@ -32,3 +32,4 @@ export {
   type InboxRow,
 } from './store-views.js';
 export { startRunKafka } from './private-kafka.js';
+export { startTestJwks, type TestJwks } from './test-jwks.js';
