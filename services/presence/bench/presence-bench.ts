@@ -79,6 +79,9 @@ async function main(): Promise<void> {
   const group = await startServiceGroup([service], {
     config: loadConfig({
       env: {
+        // The raw transition path: every change told at once (the calming is measured by load-tests' bench:presence).
+        CHATMESH_PRESENCE_OFFLINE_GRACE_MS: '0',
+        CHATMESH_PRESENCE_NOTICES_PER_WATCHER_BURST: '100000',
         CHATMESH_PRESENCE_TYPING_PER_MINUTE: '6000',
         CHATMESH_PRESENCE_TYPING_BURST: '1000',
         CHATMESH_PRESENCE_MEMBERSHIP_CACHE_MS: '5000',
