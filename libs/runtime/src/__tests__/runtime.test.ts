@@ -241,7 +241,7 @@ test('runMain: another start failure prints code and cause and exits 1', async (
 });
 
 test('collectConfigSections merges the sections of the modules and refuses two under one key', async () => {
-  const { collectConfigSections } = await import('../index.js');
+  const { collectConfigSections, RETENTION_CONFIG } = await import('../index.js');
   const { defineConfigSection } = await import('@chatmesh/config');
   const a = defineConfigSection({ description: 'a', variables: {} });
   const b = defineConfigSection({ description: 'b', variables: {} });
@@ -249,7 +249,12 @@ test('collectConfigSections merges the sections of the modules and refuses two u
   const withA = { ...fakeService('one', events).module, config: { shared: a } };
   const withAAgain = { ...fakeService('two', events).module, config: { shared: a } };
   const withB = { ...fakeService('three', events).module, config: { shared: b } };
-  assert.deepEqual(collectConfigSections([withA, withAAgain], { own: b }), { own: b, shared: a });
+  // Retention is every process's section (each one writes or reads the logs it bounds).
+  assert.deepEqual(collectConfigSections([withA, withAAgain], { own: b }), {
+    retention: RETENTION_CONFIG,
+    own: b,
+    shared: a,
+  });
   assert.throws(
     () => collectConfigSections([withA, withB]),
     (error: unknown) => isChatmeshError(error, 'CM_ERR_CONFIG_SECTION_CONFLICT'),
