@@ -13,13 +13,7 @@ import {
 } from '@chatmesh/protocol';
 import type { RateLimiter } from '@chatmesh/rate-limit';
 import type { TypedTopics } from '@chatmesh/runtime';
-import {
-  gatewayDeliveriesTopic,
-  TOPICS,
-  type ChatEvent,
-  type GatewayDelivery,
-  type SchemaCodec,
-} from '@chatmesh/schemas';
+import { gatewayDeliveriesTopic, TOPICS, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
@@ -1136,13 +1130,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   try {
-    subscription = await typed.subscribe<GatewayDelivery>({
+    subscription = await typed.subscribe({
       // Its own group per gateway id: a restarted gateway resumes its topic where its predecessor stopped.
       groupId: `chatmesh.gateway.${gatewayId}`,
       topics: [deliveriesTopic],
       handler: async (delivery) => handleDelivery(delivery),
     });
-    broadcastSubscription = await typed.subscribe<ChatEvent>({
+    broadcastSubscription = await typed.subscribe({
       // Every gateway reads all of chat.broadcast (its own group); a new gateway has no device in any chat yet,
       // so it starts at the end, and devices catch up from the chat log when they join.
       groupId: `chatmesh.gateway.${gatewayId}.broadcast`,

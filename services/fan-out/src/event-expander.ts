@@ -1,9 +1,11 @@
 import type { Bus, OutgoingRecord } from '@chatmesh/bus';
 import type { Logger } from '@chatmesh/logging';
 import {
+  matchBranch,
   TOPICS,
   valueSubjectOf,
   type ChatEvent,
+  type ChatEventEvent,
   type ChatEventKind,
   type InboxEntry,
   type SchemaCodec,
@@ -22,27 +24,28 @@ export function describeEvent(event: ChatEvent): {
   affected: readonly string[];
   clientMessageId: string | null;
 } {
-  const body = event.event;
-  if ('chatmesh.chat.MessageReceived' in body) {
-    return {
-      kind: 'MESSAGE_RECEIVED',
-      affected: [],
-      clientMessageId: body['chatmesh.chat.MessageReceived'].clientMessageId,
-    };
-  }
   // The member list stays in the chat log: copied into each of a big group's inbox rows it would cost
   // members² bytes (30 MB for 1,024) and overflow Kafka's request size. The schema keeps
   // affectedUserIds for MEMBERS_ADDED / MEMBERS_REMOVED only.
-  if ('chatmesh.chat.ChatCreated' in body) return { kind: 'CHAT_CREATED', affected: [], clientMessageId: null };
-  if ('chatmesh.chat.ChatUpdated' in body) return { kind: 'CHAT_UPDATED', affected: [], clientMessageId: null };
-  if ('chatmesh.chat.MembersAdded' in body) {
-    return {
+  return matchBranch<ChatEventEvent, ReturnType<typeof describeEvent>>(event.event, {
+    'chatmesh.chat.MessageReceived': (message) => ({
+      kind: 'MESSAGE_RECEIVED',
+      affected: [],
+      clientMessageId: message.clientMessageId,
+    }),
+    'chatmesh.chat.ChatCreated': () => ({ kind: 'CHAT_CREATED', affected: [], clientMessageId: null }),
+    'chatmesh.chat.ChatUpdated': () => ({ kind: 'CHAT_UPDATED', affected: [], clientMessageId: null }),
+    'chatmesh.chat.MembersAdded': (added) => ({
       kind: 'MEMBERS_ADDED',
-      affected: body['chatmesh.chat.MembersAdded'].members.map((m) => m.userId),
+      affected: added.members.map((m) => m.userId),
       clientMessageId: null,
-    };
-  }
-  return { kind: 'MEMBERS_REMOVED', affected: body['chatmesh.chat.MembersRemoved'].userIds, clientMessageId: null };
+    }),
+    'chatmesh.chat.MembersRemoved': (removed) => ({
+      kind: 'MEMBERS_REMOVED',
+      affected: removed.userIds,
+      clientMessageId: null,
+    }),
+  });
 }
 
 /** Records per producer call: big groups are sent in a few batches, not one record at a time. */

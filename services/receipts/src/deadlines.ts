@@ -2,6 +2,7 @@ import { partitionForKey, type Bus, type OutgoingRecord } from '@chatmesh/bus';
 import { compileRetryPolicy, retry } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import {
+  isBranch,
   deadLetterTopicOf,
   TOPICS,
   valueSubjectOf,
@@ -49,7 +50,7 @@ export function createDeadlineRecorder(
   const clock = deps.clock ?? Date.now;
   return {
     async record(event) {
-      if (!('chatmesh.chat.MessageReceived' in event.event)) return false;
+      if (!isBranch(event.event, 'chatmesh.chat.MessageReceived')) return false;
       const due = Math.floor((event.serverTimeMs + settings.failAfterMs) / settings.deadlineBucketMs);
       const bucket = Math.max(due, Math.floor(clock() / settings.deadlineBucketMs));
       await deps.store.receipts.addDeadline(deadlineShardOf(event.chatId), bucket, {

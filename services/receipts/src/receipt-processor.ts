@@ -3,6 +3,7 @@ import type { ErrorCode } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { TypedProducer } from '@chatmesh/runtime';
 import {
+  isBranch,
   gatewayDeliveriesTopic,
   type ChatEvent,
   type GatewayDelivery,
@@ -280,7 +281,7 @@ export function createReceiptProcessor(
       for (const row of rows) {
         if (row.seq > upTo || row.kind !== 'message') continue;
         const event = (await codec.decode<ChatEvent>(row.payload)).value;
-        if (!('chatmesh.chat.MessageReceived' in event.event)) continue;
+        if (!isBranch(event.event, 'chatmesh.chat.MessageReceived')) continue;
         const seqs = senders.get(event.origin.userId);
         if (seqs) seqs.push(row.seq);
         else senders.set(event.origin.userId, [row.seq]);

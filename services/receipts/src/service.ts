@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS, type ChatEvent, type ReceiptReport } from '@chatmesh/schemas';
+import { TOPICS } from '@chatmesh/schemas';
 import { createDeadlineRecorder, createDeadlineSweeper } from './deadlines.js';
 import { RECEIPTS_DEADLINES_GROUP_ID, RECEIPTS_GROUP_ID } from './group-ids.js';
 import { RECEIPTS_METRICS } from './metrics.js';
@@ -79,7 +79,7 @@ export const receiptsService: ServiceModule = {
     // Before anything is recorded: the first sweep of a shard sets its cursor to the current bucket.
     await sweepNow();
 
-    const reports = await deps.typed.subscribe<ReceiptReport>({
+    const reports = await deps.typed.subscribe({
       groupId: RECEIPTS_GROUP_ID,
       topics: [TOPICS.receipts.name],
       retry: CORE_PATH_RETRY,
@@ -100,7 +100,7 @@ export const receiptsService: ServiceModule = {
         if (outcome.scanTruncated) metrics.receiptsScanTruncatedTotal.inc();
       },
     });
-    const deadlines = await deps.typed.subscribe<ChatEvent>({
+    const deadlines = await deps.typed.subscribe({
       groupId: RECEIPTS_DEADLINES_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
       retry: CORE_PATH_RETRY,

@@ -94,6 +94,12 @@ export interface ChatCommand {
   readonly traceparent: null | string;
 }
 
+/** The union of `chatmesh.chat.ChatCommand.command`: one of 6 records, keyed by its full name. */
+export type ChatCommandCommand = ChatCommand['command'];
+
+/** Branch names of {@link ChatCommandCommand}, in schema order. */
+export const CHAT_COMMAND_COMMAND_BRANCHES = ["chatmesh.chat.SendMessage","chatmesh.chat.CreateChat","chatmesh.chat.UpdateChat","chatmesh.chat.AddMembers","chatmesh.chat.RemoveMembers","chatmesh.chat.LeaveChat"] as const;
+
 /**
  * A chat was created.
  * Avro record `chatmesh.chat.ChatCreated`.
@@ -135,6 +141,12 @@ export interface ChatEvent {
     | { readonly 'chatmesh.chat.MembersAdded': MembersAdded }
     | { readonly 'chatmesh.chat.MembersRemoved': MembersRemoved };
 }
+
+/** The union of `chatmesh.chat.ChatEvent.event`: one of 5 records, keyed by its full name. */
+export type ChatEventEvent = ChatEvent['event'];
+
+/** Branch names of {@link ChatEventEvent}, in schema order. */
+export const CHAT_EVENT_EVENT_BRANCHES = ["chatmesh.chat.MessageReceived","chatmesh.chat.ChatCreated","chatmesh.chat.ChatUpdated","chatmesh.chat.MembersAdded","chatmesh.chat.MembersRemoved"] as const;
 
 /**
  * DIRECT is a 1:1 chat whose id derives from the two users; GROUP has up to 1,024 members.
@@ -440,6 +452,12 @@ export interface GatewayDelivery {
     | { readonly 'chatmesh.gateway.SessionControl': SessionControl };
 }
 
+/** The union of `chatmesh.gateway.GatewayDelivery.payload`: one of 6 records, keyed by its full name. */
+export type GatewayDeliveryPayload = GatewayDelivery['payload'];
+
+/** Branch names of {@link GatewayDeliveryPayload}, in schema order. */
+export const GATEWAY_DELIVERY_PAYLOAD_BRANCHES = ["chatmesh.gateway.InboxDelivery","chatmesh.gateway.CommandResult","chatmesh.gateway.TypingNotice","chatmesh.gateway.PresenceNotice","chatmesh.receipts.MessageStatusUpdate","chatmesh.gateway.SessionControl"] as const;
+
 /**
  * A sequenced inbox entry for a device; the device acks up to entry.inboxSeq.
  * Avro record `chatmesh.gateway.InboxDelivery`.
@@ -572,6 +590,12 @@ export interface InboxEntry {
     | { readonly 'chatmesh.inbox.ReadPointerUpdate': ReadPointerUpdate };
 }
 
+/** The union of `chatmesh.inbox.InboxEntry.item`: one of 3 records, keyed by its full name. */
+export type InboxEntryItem = InboxEntry['item'];
+
+/** Branch names of {@link InboxEntryItem}, in schema order. */
+export const INBOX_ENTRY_ITEM_BRANCHES = ["chatmesh.inbox.ChatEventRef","chatmesh.receipts.MessageStatusUpdate","chatmesh.inbox.ReadPointerUpdate"] as const;
+
 /**
  * The user read a chat up to a sequence number on one device; their other devices clear the unread state.
  * Avro record `chatmesh.inbox.ReadPointerUpdate`.
@@ -638,6 +662,12 @@ export interface PresenceEvent {
     | { readonly 'chatmesh.presence.DeviceRemoval': DeviceRemoval };
 }
 
+/** The union of `chatmesh.presence.PresenceEvent.change`: one of 4 records, keyed by its full name. */
+export type PresenceEventChange = PresenceEvent['change'];
+
+/** Branch names of {@link PresenceEventChange}, in schema order. */
+export const PRESENCE_EVENT_CHANGE_BRANCHES = ["chatmesh.presence.DeviceStatusChange","chatmesh.presence.PresenceSubscribe","chatmesh.presence.PrivacyChange","chatmesh.presence.DeviceRemoval"] as const;
+
 /**
  * The device wants live presence of these users (only those sharing a chat are honoured).
  * Avro record `chatmesh.presence.PresenceSubscribe`.
@@ -686,6 +716,12 @@ export interface PushChannelCommand {
   readonly change: { readonly 'chatmesh.push.RegisterPushChannel': RegisterPushChannel }
     | { readonly 'chatmesh.push.UnregisterPushChannel': UnregisterPushChannel };
 }
+
+/** The union of `chatmesh.push.PushChannelCommand.change`: one of 2 records, keyed by its full name. */
+export type PushChannelCommandChange = PushChannelCommand['change'];
+
+/** Branch names of {@link PushChannelCommandChange}, in schema order. */
+export const PUSH_CHANNEL_COMMAND_CHANGE_BRANCHES = ["chatmesh.push.RegisterPushChannel","chatmesh.push.UnregisterPushChannel"] as const;
 
 /**
  * Which provider adapter sends it.

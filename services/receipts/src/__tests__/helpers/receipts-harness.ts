@@ -36,7 +36,6 @@ import {
   type ChatCommand,
   type CommandResult,
   type DeadLetter,
-  type GatewayDelivery,
   type InboxEntry,
   type MessageStatusUpdate,
   type ReadPointerUpdate,
@@ -157,7 +156,7 @@ export async function startReceiptsHarness(
   const producer: TypedProducer = createTypedProducer(bus, codec);
   const results = new Map<string, CommandResult>();
   const localResults: CommandResult[] = [];
-  const gatewayReader = await subscribeTyped<GatewayDelivery>({
+  const gatewayReader = await subscribeTyped({
     bus,
     codec,
     groupId: randomName('rcgw-reader'),
@@ -176,7 +175,7 @@ export async function startReceiptsHarness(
 
   async function command(sender: string, chatId: string, body: ChatCommand['command']): Promise<CommandResult> {
     const requestId = randomUUID();
-    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+    await producer.send(TOPICS.chatCommands.name, chatId, {
       chatId,
       origin: { userId: sender, deviceId: `${sender}-phone`, gatewayId, requestId, receivedAtMs: Date.now() },
       traceparent: null,
@@ -251,7 +250,7 @@ export async function startReceiptsHarness(
     },
     async report(userId, chatId, kind, upToSeq, requestId) {
       const value = reportValue(userId, chatId, kind, upToSeq, requestId);
-      await producer.send<ReceiptReport>(TOPICS.receipts.name, chatId, value);
+      await producer.send(TOPICS.receipts.name, chatId, value);
       return value.requestId;
     },
     async reportMany(reports) {
