@@ -1,11 +1,13 @@
-import type {
-  Bus,
-  BusRecord,
-  DeadLetterEnvelope,
-  HandlerContext,
-  OutgoingRecord,
-  RecordMetadata,
-  Subscription,
+import {
+  deadLetterEnvelopeOf,
+  deadLetterRecordOf,
+  type Bus,
+  type BusRecord,
+  type DeadLetterEnvelope,
+  type HandlerContext,
+  type OutgoingRecord,
+  type RecordMetadata,
+  type Subscription,
 } from '@chatmesh/bus';
 import { ChatmeshError, isRetriable, type RetryPolicyOptions } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
@@ -157,26 +159,9 @@ export async function subscribeTyped<M extends TopicMap = TopicRecordTypes, N ex
 
   async function parkUndecodable(record: BusRecord, context: HandlerContext, error: unknown): Promise<void> {
     const errorCode = error instanceof ChatmeshError ? error.code : 'CM_ERR_SCHEMA_DECODE';
-    const envelope: DeadLetterEnvelope = {
-      originalTopic: record.topic,
-      originalPartition: record.partition,
-      originalOffset: record.offset,
-      originalKey: record.key,
-      originalValue: record.value,
-      originalHeaders: record.headers,
-      originalTimestampMs: record.timestampMs,
-      groupId,
-      errorCode,
-      errorMessage: error instanceof Error ? error.message : String(error),
-      attempts: context.attempt,
-      failedAtMs: Date.now(),
-    };
+    const envelope = deadLetterEnvelopeOf(record, { groupId, errorCode, error, attempts: context.attempt });
     const deadLetterTopic = deadLetterTopicOf(record.topic);
-    const parked = {
-      key: record.key,
-      value: await encodeDeadLetter(envelope),
-      headers: { 'x-chatmesh-error-code': errorCode },
-    };
+    const parked = deadLetterRecordOf(envelope, await encodeDeadLetter(envelope));
     // Awaited (or staged in the transaction) before the handler returns: the offset is committed only once the
     // twin holds the record.
     if (context.produce) context.produce(deadLetterTopic, [parked]);

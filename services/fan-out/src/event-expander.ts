@@ -11,6 +11,7 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 import { createBroadcastPusher, type BytesSink, type OnlineUsersLocator, type Schedule } from './broadcast-push.js';
 
 /** The dedupe key of a chat event in a user's inbox: one inbox row per (chat, seq), however often it is replayed. */
@@ -139,13 +140,16 @@ export function createEventExpander(deps: {
     ...(deps.schedule ? { schedule: deps.schedule } : {}),
   });
   // Members only change at lifecycle events, so consecutive messages of a chat reuse the last lookup.
-  const cache = new Map<string, { lastSeq: number; members: string[] }>();
+  const cache = new BoundedLruMap<string, { lastSeq: number; members: string[] }>(MAX_CACHED_CHATS);
   // Since which seq each chat is broadcast. A mark never changes, so a found one is kept for good; "not
   // broadcast" holds only for the ownership that read it (another owner may mark the chat meanwhile).
-  const broadcastSince = new Map<string, { since: number } | { since: null; assignmentId: string | undefined }>();
+  const broadcastSince = new BoundedLruMap<
+    string,
+    { since: number } | { since: null; assignmentId: string | undefined }
+  >(MAX_CACHED_CHATS);
 
   async function membersAt(event: ChatEvent, lifecycle: boolean): Promise<string[]> {
-    const cached = cache.get(event.chatId);
+    const cached = cache.peek(event.chatId);
     if (!lifecycle && cached && event.seq === cached.lastSeq + 1) {
       cached.lastSeq = event.seq;
       return cached.members;
@@ -153,22 +157,18 @@ export function createEventExpander(deps: {
     const members = (await store.directory.membersAt(event.chatId, event.seq)).map((m) => m.userId);
     // A replay of an older event must not rewind the cache of the newest one.
     if (!cached || event.seq > cached.lastSeq) {
-      cache.delete(event.chatId);
       cache.set(event.chatId, { lastSeq: event.seq, members });
-      if (cache.size > MAX_CACHED_CHATS) cache.delete(cache.keys().next().value!);
     }
     return members;
   }
 
   function remember(chatId: string, entry: { since: number } | { since: null; assignmentId: string | undefined }) {
-    broadcastSince.delete(chatId);
     broadcastSince.set(chatId, entry);
-    if (broadcastSince.size > MAX_CACHED_CHATS) broadcastSince.delete(broadcastSince.keys().next().value!);
   }
 
   /** Since which seq the chat is broadcast (null: it is not), from the cache or the store. */
   async function sinceOf(chatId: string, assignmentId: string | undefined): Promise<number | null> {
-    const cached = broadcastSince.get(chatId);
+    const cached = broadcastSince.peek(chatId);
     if (cached && (cached.since !== null || cached.assignmentId === assignmentId)) return cached.since;
     const since = await store.broadcastChats.sinceOf(chatId);
     remember(chatId, since === null ? { since, assignmentId } : { since });

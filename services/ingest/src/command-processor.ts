@@ -25,10 +25,10 @@ import {
   type ChatStore,
   type LogEntry,
 } from '@chatmesh/store';
+import { TokenBuckets } from '@chatmesh/rate-limit';
 import { claimAttachments, type AttachmentCheckDeps } from './attachment-claims.js';
 import { ChatStateCache } from './chat-state.js';
 import { CREATE_KEY, planCommand, requestKey, sendKey } from './command-rules.js';
-import { TokenBuckets } from './internal/token-bucket.js';
 import { CommandRejectedError } from './reject-error.js';
 
 /** Tunables of {@link createCommandProcessor}. */
@@ -104,7 +104,10 @@ export function createCommandProcessor(
   const directSink = createTypedSink(codec, bus);
   const contextOf = async (context: CommandContext | undefined): Promise<CommandContext> =>
     context ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
-  const sendLimits = new TokenBuckets(options.sendRatePerSecond ?? 20, options.sendBurst ?? 40);
+  const sendLimits = new TokenBuckets({
+    ratePerSecond: options.sendRatePerSecond ?? 20,
+    burst: options.sendBurst ?? 40,
+  });
   const eventSubject = valueSubjectOf(TOPICS.chatEvents.name);
 
   async function decodeEvent(entry: LogEntry): Promise<ChatEvent> {
@@ -304,7 +307,7 @@ export function createCommandProcessor(
         // A message repeated within the batch is one message: it takes one token (the append stores it once).
         const repeated = planned.has(key);
         planned.add(key);
-        if (!repeated && !sendLimits.take(`${chatId}\u0000${command.origin.userId}`, clock())) {
+        if (!repeated && !sendLimits.take(`${chatId}\u0000${command.origin.userId}`, 1, clock()).allowed) {
           throw new CommandRejectedError(
             'CM_ERR_CHAT_RATE_LIMITED',
             'too many messages in this chat; retry later',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createMemoryBus, type Bus, type DeadLetterEnvelope } from '@chatmesh/bus';
+import { createMemoryBus, DEAD_LETTER_ERROR_CODE_HEADER, type Bus, type DeadLetterEnvelope } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { createChatmeshMetrics, createMetricsRegistry } from '@chatmesh/metrics';
 import { createLocalCodec, topicSpecs, TOPICS, type SchemaCodec } from '@chatmesh/schemas';
@@ -88,7 +88,7 @@ test('an undecodable record goes straight to the dead-letter twin, is not retrie
   assert.deepEqual(first?.originalHeaders, { trace: 't1' });
   assert.ok(Buffer.from(first!.originalValue!).equals(garbage), 'the original bytes are kept for replay');
   assert.equal(second?.errorCode, 'CM_ERR_RUNTIME_EMPTY_RECORD');
-  assert.equal(dead[0]?.headers['x-chatmesh-error-code'], 'CM_ERR_SCHEMA_DECODE');
+  assert.equal(dead[0]?.headers[DEAD_LETTER_ERROR_CODE_HEADER], 'CM_ERR_SCHEMA_DECODE');
   assert.ok(lines().some((line) => line.msg === 'undecodable record parked in the dead-letter topic'));
   void registry;
 });
