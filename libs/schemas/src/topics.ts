@@ -91,6 +91,14 @@ export const TOPICS = Object.freeze({
   userInbox: topic('user.inbox', 12, 'userId', 'chatmesh.inbox.InboxEntry'),
   /** Delivered / read reports, keyed by chat so receipts owns a chat's pointers. */
   receipts: topic('receipts', 6, 'chatId', 'chatmesh.receipts.ReceiptReport'),
+  /**
+   * FAILED notices: one per (message, recipient) still undelivered at its deadline, written by receipts' deadline
+   * sweeper for people and tools to inspect. A topic of their own: nothing failed in the server, so they are not
+   * dead letters (before, they rode on `receipts.dlq`). Kept as long as dead letters.
+   */
+  deliveryFailures: topic('receipts.failed', 6, 'chatId', 'chatmesh.receipts.DeliveryFailed', {
+    retentionMs: DEAD_LETTER_RETENTION_MS,
+  }),
   /** Device connection changes for the presence registry. */
   presenceEvents: topic('presence.events', 6, 'userId', 'chatmesh.presence.PresenceEvent', { retentionMs: ONE_DAY_MS }),
   /** Typing indicators: never stored, so an hour of retention is plenty. */

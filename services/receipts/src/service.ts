@@ -15,20 +15,25 @@ import { RECEIPTS_CONFIG } from './receipts-config.js';
  *   `user.inbox` (fan-out's sequencer stores and routes them, so an offline sender sees them later);
  * - deadlines (`chat.events`): each stored message gets a delivery deadline;
  * - the sweeper: every sweep interval, due deadline buckets are claimed and each undelivered (message,
- *   recipient) becomes FAILED (status update to the sender, DeadLetter on `receipts.dlq`).
+ *   recipient) becomes FAILED (status update to the sender, DeliveryFailed notice on `receipts.failed`).
  */
 export const receiptsService: ServiceModule = {
   name: 'receipts',
   description:
     'Keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox',
   consumes: [TOPICS.receipts.name, TOPICS.chatEvents.name],
-  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', `${TOPICS.receipts.name}.dlq`],
+  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', TOPICS.deliveryFailures.name],
   config: { receipts: RECEIPTS_CONFIG },
   metrics: RECEIPTS_METRICS,
   async start(deps) {
     const settings = getConfigSection(deps.config, 'receipts', RECEIPTS_CONFIG);
     const metrics = createMetrics(deps.registry, RECEIPTS_METRICS);
-    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.receipts, TOPICS.chatEvents, TOPICS.userInbox]);
+    const topics = await ensureTopics(deps.bus, deps.codec, [
+      TOPICS.receipts,
+      TOPICS.chatEvents,
+      TOPICS.userInbox,
+      TOPICS.deliveryFailures,
+    ]);
     const processor = createReceiptProcessor(deps, {
       scanLimit: settings.scanLimit,
       perMemberMaxGroup: settings.perMemberMaxGroup,

@@ -12,6 +12,7 @@ export interface TopicRecordTypes {
   readonly 'chat.broadcast': RecordTypes['chatmesh.chat.ChatEvent'];
   readonly 'user.inbox': RecordTypes['chatmesh.inbox.InboxEntry'];
   readonly 'receipts': RecordTypes['chatmesh.receipts.ReceiptReport'];
+  readonly 'receipts.failed': RecordTypes['chatmesh.receipts.DeliveryFailed'];
   readonly 'presence.events': RecordTypes['chatmesh.presence.PresenceEvent'];
   readonly 'ephemeral': RecordTypes['chatmesh.ephemeral.EphemeralEvent'];
   readonly 'push.requests': RecordTypes['chatmesh.push.PushRequest'];

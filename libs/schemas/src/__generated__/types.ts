@@ -832,6 +832,32 @@ export interface UnregisterPushChannel {
 }
 
 /**
+ * A notice on topic receipts.failed (key chatId): a message was still undelivered to one recipient at its deadline, so it became FAILED for that recipient and the sender was told. Written by receipts' deadline sweeper; nothing failed in the server, so it is not a dead letter.
+ * Avro record `chatmesh.receipts.DeliveryFailed`.
+ */
+export interface DeliveryFailed {
+  /** The chat; also the record key. */
+  readonly chatId: string;
+  /** The message's sequence number in the chat. */
+  readonly seq: number;
+  /** Who sent it (and was told FAILED). */
+  readonly senderUserId: string;
+  /** The member none of whose devices stored it in time. */
+  readonly recipientUserId: string;
+  /** When ingest stored the message, epoch milliseconds. */
+  readonly sentAtMs: number;
+  /** When the sweeper found it undelivered, epoch milliseconds. */
+  readonly failedAtMs: number;
+  /** The delivery limit in force (CHATMESH_RECEIPTS_FAIL_AFTER_MS). */
+  readonly failAfterMs: number;
+  /**
+   * The message's ChatEvent as the chat log stores it (Confluent-framed Avro), for inspection; null when the chat log no longer has it.
+   * @default null
+   */
+  readonly messageEvent: null | Buffer;
+}
+
+/**
  * A message's state as its sender sees it.
  * Avro enum `chatmesh.receipts.MessageStatus`.
  */
@@ -899,5 +925,6 @@ export interface RecordTypes {
   readonly 'chatmesh.presence.PresenceEvent': PresenceEvent;
   readonly 'chatmesh.push.PushChannelCommand': PushChannelCommand;
   readonly 'chatmesh.push.PushRequest': PushRequest;
+  readonly 'chatmesh.receipts.DeliveryFailed': DeliveryFailed;
   readonly 'chatmesh.receipts.ReceiptReport': ReceiptReport;
 }

@@ -35,7 +35,7 @@ import {
   TOPICS,
   type ChatCommand,
   type CommandResult,
-  type DeadLetter,
+  type DeliveryFailed,
   type InboxEntry,
   type MessageStatusUpdate,
   type ReadPointerUpdate,
@@ -58,8 +58,8 @@ export interface ReceiptsHarness {
   readonly group: ServiceGroup;
   /** Every `local:` CommandResult the gateway topic received (rejections of reports). */
   readonly localResults: CommandResult[];
-  /** Raw records of receipts.dlq. */
-  readonly deadLetterRecords: BusRecord[];
+  /** Raw records of receipts.failed (FAILED notices). */
+  readonly failedNoticeRecords: BusRecord[];
   createDirect(a: string, b: string): Promise<string>;
   createGroup(creator: string, others: readonly string[]): Promise<string>;
   /** Adds members to a group; returns the addition's chat seq. */
@@ -76,7 +76,7 @@ export interface ReceiptsHarness {
   /** The status updates stored in a user's inbox (optionally of one chat), in inbox order. */
   statuses(userId: string, chatId?: string): Promise<MessageStatusUpdate[]>;
   readPointers(userId: string, chatId: string): Promise<ReadPointerUpdate[]>;
-  deadLetters(): Promise<DeadLetter[]>;
+  failedNotices(): Promise<DeliveryFailed[]>;
   /** The receipts service's health counters. */
   counters(): Record<string, unknown>;
   close(): Promise<void>;
@@ -169,7 +169,7 @@ export async function startReceiptsHarness(
     },
   });
   await gatewayReader.ready;
-  const deadLetterRecords = await collectRecords(bus, deadLetterTopicOf(TOPICS.receipts.name));
+  const failedNoticeRecords = await collectRecords(bus, TOPICS.deliveryFailures.name);
   const conn = `conn${++connection}`;
   let reportCounter = 0;
 
@@ -220,7 +220,7 @@ export async function startReceiptsHarness(
     gatewayId,
     group,
     localResults,
-    deadLetterRecords,
+    failedNoticeRecords,
     async createDirect(a, b) {
       const chatId = directChatId(a, b);
       await command(a, chatId, {
@@ -278,8 +278,8 @@ export async function startReceiptsHarness(
           'chatmesh.inbox.ReadPointerUpdate' in e.item ? [{ ...e.item['chatmesh.inbox.ReadPointerUpdate'] }] : [],
         );
     },
-    async deadLetters() {
-      return Promise.all(deadLetterRecords.map(async (r) => (await codec.decode<DeadLetter>(r.value!)).value));
+    async failedNotices() {
+      return Promise.all(failedNoticeRecords.map(async (r) => (await codec.decode<DeliveryFailed>(r.value!)).value));
     },
     counters() {
       return { ...(group.health()['receipts']?.details ?? {}) };
