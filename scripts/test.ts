@@ -2,7 +2,8 @@
  * `npm test`: the whole test suite with real infrastructure, as kafkajs' `scripts/testWithKafka.sh` does
  * with docker-compose, but with the native servers of @chatmesh/infra (no Docker here).
  *
- *   1. fast checks: `turbo run check-types`, `turbo run lint`, then the unit tests (`turbo run test`);
+ *   1. fast checks: `turbo run check-types`, `turbo run lint`, `prettier --check .` (formatting, the whole
+ *      repository), then the unit tests (`turbo run test`);
  *   2. brings up Kafka, Cassandra, Redis and the schema registry (skipping any whose endpoint the
  *      environment already gives: KAFKA_BROKERS / CHATMESH_TEST_KAFKA, ...), logging their versions;
  *   3. runs `turbo run test:integration --concurrency=1` with the endpoints exported to it;
@@ -166,8 +167,11 @@ async function ensureChromium(): Promise<void> {
     log(`no Chromium at ${path} and not root: install Debian's chromium (the browser test will fail and say so)`);
     return;
   }
-  log('installing Debian\'s chromium for the browser test (apt-get)');
-  if ((await run('apt-get', ['update', '-qq'])) !== 0 || (await run('apt-get', ['install', '-y', '-qq', 'chromium'])) !== 0) {
+  log("installing Debian's chromium for the browser test (apt-get)");
+  if (
+    (await run('apt-get', ['update', '-qq'])) !== 0 ||
+    (await run('apt-get', ['install', '-y', '-qq', 'chromium'])) !== 0
+  ) {
     log('apt-get could not install chromium; the browser test will fail and say so');
   }
 }
@@ -182,6 +186,11 @@ async function main(): Promise<number> {
     }
     if ((await run('npx', ['turbo', 'run', 'lint', ...turboFlags])) !== 0) {
       log('lint failed');
+      return 1;
+    }
+    // Formatting is checked over the whole repository (docs and schemas too), whatever the filters: it is cheap.
+    if ((await run('npx', ['prettier', '--check', '.'])) !== 0) {
+      log('formatting failed: run `npm run format` (prettier --write .) and commit the result');
       return 1;
     }
     if ((await run('npx', ['turbo', 'run', 'test', ...turboFlags])) !== 0) {

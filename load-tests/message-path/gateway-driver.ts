@@ -6,7 +6,6 @@ import {
   valueSubjectOf,
   type ChatCommand,
   type CommandResult,
-  type GatewayDelivery,
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import { BenchError } from '../src/index.js';
@@ -85,7 +84,7 @@ export async function startGatewayDriver(options: {
   };
   const pending = new Map<string, { resolve: (answer: AnsweredCommand) => void; sentAtMs: number }>();
   let deliveries = 0;
-  const subscription: Subscription = await subscribeTyped<GatewayDelivery>({
+  const subscription: Subscription = await subscribeTyped({
     bus,
     codec,
     groupId: `${gatewayId}.driver`,

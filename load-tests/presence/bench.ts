@@ -105,7 +105,7 @@ async function run(label: string, env: Record<string, string>): Promise<RunResul
     connectionId: string,
     change: PresenceEvent['change'],
   ) =>
-    producer.send<PresenceEvent>(TOPICS.presenceEvents.name, userId, {
+    producer.send(TOPICS.presenceEvents.name, userId, {
       userId,
       deviceId,
       gatewayId,

@@ -29,7 +29,10 @@ function packageOf(url: string): string {
   return url;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' } },
+});
 const file = positionals[0];
 if (!file) {
   process.stderr.write('usage: cpu-profile-top.ts <file.cpuprofile> [--top N]\n');
@@ -53,7 +56,11 @@ for (const node of profile.nodes) {
 }
 const top = Number(values.top);
 const pct = (count: number): string => `${((100 * count) / profile.samples.length).toFixed(1).padStart(5)}%`;
-process.stdout.write(`${file}: ${(totalUs / 1e6).toFixed(1)} s, ${profile.samples.length} samples of ${sampleUs.toFixed(0)} us\n\nself time by package:\n`);
-for (const [name, count] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(count)}  ${name}\n`);
+process.stdout.write(
+  `${file}: ${(totalUs / 1e6).toFixed(1)} s, ${profile.samples.length} samples of ${sampleUs.toFixed(0)} us\n\nself time by package:\n`,
+);
+for (const [name, count] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${pct(count)}  ${name}\n`);
 process.stdout.write('\nself time by function:\n');
-for (const [name, count] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(count)}  ${name}\n`);
+for (const [name, count] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${pct(count)}  ${name}\n`);

@@ -9,7 +9,14 @@ export { partitionForKey, murmur2 } from './partitioner.js';
 export { createMemoryBus, MEMORY_BUS_DEFAULTS, type MemoryBusOptions } from './memory/memory-bus.js';
 export type { MemoryRetention } from './memory/memory-log.js';
 export { SUBSCRIBE_DEFAULTS, defaultDeadLetterTopic } from './internal/subscribe-options.js';
-export { DEAD_LETTER_ERROR_CODE_HEADER } from './internal/record-processor.js';
+export {
+  DEAD_LETTER_ERROR_CODE_HEADER,
+  LEGACY_DEAD_LETTER_ERROR_CODE_HEADER,
+  deadLetterEnvelopeOf,
+  deadLetterRecordOf,
+  deadLetterErrorCodeOf,
+  type DeadLetterFailure,
+} from './dead-letter.js';
 export { createKafkaBus } from './kafka/kafka-bus.js';
 export {
   createNamespacedBus,

@@ -19,6 +19,8 @@ export {
   type TypedTopics,
   type TypedSubscribeOptions,
   type SubscribeTypedOptions,
+  type TopicMap,
+  type TopicOf,
 } from './typed-topics.js';
 export { createBusInstrumentation } from './bus-instrumentation.js';
 export { createOpsServer, type OpsServer, type OpsServerOptions } from './ops-server.js';

@@ -1,34 +1,49 @@
-import type {
-  Bus,
-  BusRecord,
-  DeadLetterEnvelope,
-  HandlerContext,
-  OutgoingRecord,
-  RecordMetadata,
-  Subscription,
+import {
+  deadLetterEnvelopeOf,
+  deadLetterRecordOf,
+  type Bus,
+  type BusRecord,
+  type DeadLetterEnvelope,
+  type HandlerContext,
+  type OutgoingRecord,
+  type RecordMetadata,
+  type Subscription,
 } from '@chatmesh/bus';
 import { ChatmeshError, isRetriable, type RetryPolicyOptions } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { ChatmeshMetrics } from '@chatmesh/metrics';
-import { deadLetterTopicOf, valueSubjectOf, type SchemaCodec } from '@chatmesh/schemas';
+import { deadLetterTopicOf, valueSubjectOf, type SchemaCodec, type TopicRecordTypes } from '@chatmesh/schemas';
 import { RuntimeError } from './errors.js';
 
+/**
+ * A map from topic name to record type. The default, {@link TopicRecordTypes}, is generated from the topic table, so
+ * sending a record of the wrong type to a topic fails `tsc`; tests of the runtime itself use their own map
+ * (`Record<string, T>` for throwaway topics).
+ */
+export type TopicMap = object;
+
+/** The topic names of a {@link TopicMap}. */
+export type TopicOf<M extends TopicMap> = keyof M & string;
+
 /** Produces Avro-encoded records, each with its topic's current schema. */
-export interface TypedProducer {
+export interface TypedProducer<M extends TopicMap = TopicRecordTypes> {
   /**
    * Encodes `value` with the subject `<topic>-value` and appends it with `key` (chatId or userId).
    * @throws ChatmeshError `CM_ERR_SCHEMA_ENCODE` when `value` does not match the schema (nothing is sent)
    */
-  send<T>(
-    topic: string,
+  send<N extends TopicOf<M>>(
+    topic: N,
     key: string | null,
-    value: T,
+    value: M[N],
     headers?: Readonly<Record<string, string>>,
   ): Promise<RecordMetadata>;
 }
 
 /** Creates a {@link TypedProducer} over the bus's shared producer. */
-export function createTypedProducer(bus: Bus, codec: SchemaCodec): TypedProducer {
+export function createTypedProducer<M extends TopicMap = TopicRecordTypes>(
+  bus: Bus,
+  codec: SchemaCodec,
+): TypedProducer<M> {
   return {
     async send(topic, key, value, headers) {
       const bytes = await codec.encode(valueSubjectOf(topic), value);
@@ -45,15 +60,24 @@ export function createTypedProducer(bus: Bus, codec: SchemaCodec): TypedProducer
  * Where a handler's outputs go: into its transaction when the subscription is transactional (visible only with the
  * record's commit, never from a fenced zombie), otherwise straight to the shared producer.
  */
-export interface TypedSink {
+export interface TypedSink<M extends TopicMap = TopicRecordTypes> {
   /** Encodes `value` with the subject `<topic>-value` and stages or sends it with `key`. */
-  send<T>(topic: string, key: string | null, value: T, headers?: Readonly<Record<string, string>>): Promise<void>;
+  send<N extends TopicOf<M>>(
+    topic: N,
+    key: string | null,
+    value: M[N],
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<void>;
   /** Stages or sends records that are already encoded (an event read back from the store). */
   sendBytes(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
 }
 
 /** The {@link TypedSink} of one handler invocation, or of code running outside a handler (no context). */
-export function createTypedSink(codec: SchemaCodec, bus: Bus, context?: HandlerContext): TypedSink {
+export function createTypedSink<M extends TopicMap = TopicRecordTypes>(
+  codec: SchemaCodec,
+  bus: Bus,
+  context?: HandlerContext,
+): TypedSink<M> {
   const stage = context?.produce;
   const sendBytes = stage
     ? async (topic: string, records: readonly OutgoingRecord[]) => stage(topic, records)
@@ -82,12 +106,12 @@ export interface TypedItem<T> {
  */
 export type TypedBatchHandler<T> = (items: ReadonlyArray<TypedItem<T>>, context: HandlerContext) => Promise<void>;
 
-/** Options of {@link subscribeTyped}. */
-export interface SubscribeTypedOptions<T> {
+/** Options of {@link subscribeTyped}: the handlers get the record type of `topics` (`T`). */
+export interface SubscribeTypedOptions<T, N extends string = string> {
   readonly bus: Bus;
   readonly codec: SchemaCodec;
   readonly groupId: string;
-  readonly topics: readonly string[];
+  readonly topics: readonly N[];
   readonly handler: TypedHandler<T>;
   /** Counts records parked because they could not be decoded. @default none */
   readonly metrics?: ChatmeshMetrics;
@@ -126,32 +150,18 @@ export function createDeadLetterEncoder(codec: SchemaCodec): (envelope: DeadLett
  * transient fault. A handler that keeps throwing is dead-lettered by the bus after its retries,
  * with the Avro DeadLetter encoder passed here.
  */
-export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Promise<Subscription> {
+export async function subscribeTyped<M extends TopicMap = TopicRecordTypes, N extends TopicOf<M> = TopicOf<M>>(
+  options: SubscribeTypedOptions<M[N], N>,
+): Promise<Subscription> {
+  type T = M[N];
   const { bus, codec, groupId, handler, batchHandler, metrics, logger } = options;
   const encodeDeadLetter = createDeadLetterEncoder(codec);
 
   async function parkUndecodable(record: BusRecord, context: HandlerContext, error: unknown): Promise<void> {
     const errorCode = error instanceof ChatmeshError ? error.code : 'CM_ERR_SCHEMA_DECODE';
-    const envelope: DeadLetterEnvelope = {
-      originalTopic: record.topic,
-      originalPartition: record.partition,
-      originalOffset: record.offset,
-      originalKey: record.key,
-      originalValue: record.value,
-      originalHeaders: record.headers,
-      originalTimestampMs: record.timestampMs,
-      groupId,
-      errorCode,
-      errorMessage: error instanceof Error ? error.message : String(error),
-      attempts: context.attempt,
-      failedAtMs: Date.now(),
-    };
+    const envelope = deadLetterEnvelopeOf(record, { groupId, errorCode, error, attempts: context.attempt });
     const deadLetterTopic = deadLetterTopicOf(record.topic);
-    const parked = {
-      key: record.key,
-      value: await encodeDeadLetter(envelope),
-      headers: { 'x-chatmesh-error-code': errorCode },
-    };
+    const parked = deadLetterRecordOf(envelope, await encodeDeadLetter(envelope));
     // Awaited (or staged in the transaction) before the handler returns: the offset is committed only once the
     // twin holds the record.
     if (context.produce) context.produce(deadLetterTopic, [parked]);
@@ -211,11 +221,19 @@ export async function subscribeTyped<T>(options: SubscribeTypedOptions<T>): Prom
 }
 
 /** {@link subscribeTyped} options without the parts {@link TypedTopics} already holds. */
-export type TypedSubscribeOptions<T> = Omit<SubscribeTypedOptions<T>, 'bus' | 'codec' | 'metrics' | 'logger'>;
+export type TypedSubscribeOptions<T, N extends string = string> = Omit<
+  SubscribeTypedOptions<T, N>,
+  'bus' | 'codec' | 'metrics' | 'logger'
+>;
 
-/** The `typed` helper a service receives in its deps: one producer and a subscribe bound to the process's bus and codec. */
+/**
+ * The `typed` helper a service receives in its deps: one producer and a subscribe bound to the process's bus and
+ * codec. Both take their topic from {@link TopicRecordTypes}: the handler's value is the topics' record type.
+ */
 export interface TypedTopics extends TypedProducer {
-  subscribe<T>(options: TypedSubscribeOptions<T>): Promise<Subscription>;
+  subscribe<N extends TopicOf<TopicRecordTypes>>(
+    options: TypedSubscribeOptions<TopicRecordTypes[N], N>,
+  ): Promise<Subscription>;
   /** The sink of one handler invocation: staged in its transaction when there is one, else sent at once. */
   sinkFor(context: HandlerContext): TypedSink;
 }
@@ -232,7 +250,7 @@ export function createTypedTopics(options: {
     send: (topic, key, value, headers) => producer.send(topic, key, value, headers),
     sinkFor: (context) => createTypedSink(options.codec, options.bus, context),
     subscribe: (subscribeOptions) =>
-      subscribeTyped({
+      subscribeTyped<TopicRecordTypes, (typeof subscribeOptions.topics)[number]>({
         ...subscribeOptions,
         bus: options.bus,
         codec: options.codec,

@@ -20,10 +20,24 @@ export {
   topicSpecs,
   findTopic,
   schemaNameForSubject,
+  topicTypeRows,
   type TopicDefinition,
+  type GatewayDeliveriesTopicName,
+  type DeadLetterTopicName,
   type TopicKeyKind,
   type TopicTableOptions,
 } from './topics.js';
+export {
+  branchNameOf,
+  branchValue,
+  isBranch,
+  matchBranch,
+  unhandledBranch,
+  type BranchName,
+  type BranchValue,
+  type BranchHandlers,
+} from './unions.js';
+export type { TopicName, TopicRecord } from './topic-names.js';
 export { avscOptions, latestSchemaOf, latestTypeOf, schemaVersionsOf } from './schema-catalog.js';
 export {
   loadSchemaTree,

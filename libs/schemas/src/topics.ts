@@ -7,19 +7,23 @@
 import type { TopicSpec } from '@chatmesh/bus';
 import { ChatmeshError } from '@chatmesh/errors';
 import type { RecordName } from './__generated__/index.js';
+import type { TopicTypeRow } from './internal/codegen.js';
 
 /** What a topic's records are keyed by (as a plain string); it decides who is the single writer. */
 export type TopicKeyKind = 'chatId' | 'userId';
 
-/** One row of the topic table. */
-export interface TopicDefinition {
-  readonly name: string;
+/**
+ * One row of the topic table. `N` and `S` keep the literal name and schema of a row, so `TOPICS.chatEvents.name`
+ * is `'chat.events'` and typed producers and consumers can look its record type up in {@link TopicRecordTypes}.
+ */
+export interface TopicDefinition<N extends string = string, S extends RecordName = RecordName> {
+  readonly name: N;
   readonly partitions: number;
   readonly keyKind: TopicKeyKind;
   /** `<name>-value` (TopicNameStrategy). */
   readonly valueSubject: string;
   /** Full name of the top-level Avro record of the values. */
-  readonly valueSchema: RecordName;
+  readonly valueSchema: S;
   readonly cleanupPolicy: 'delete' | 'compact';
   /** Retention of `delete` topics. Undefined keeps the broker's default (7 days). */
   readonly retentionMs?: number;
@@ -45,17 +49,17 @@ export function valueSubjectOf(topic: string): string {
 }
 
 /** The dead-letter twin of a topic. */
-export function deadLetterTopicOf(topic: string): string {
+export function deadLetterTopicOf(topic: string): DeadLetterTopicName {
   return `${topic}${DEAD_LETTER_SUFFIX}`;
 }
 
-function topic(
-  name: string,
+function topic<N extends string, S extends RecordName>(
+  name: N,
   partitions: number,
   keyKind: TopicKeyKind,
-  valueSchema: RecordName,
+  valueSchema: S,
   extra: { retentionMs?: number } = {},
-): TopicDefinition {
+): TopicDefinition<N, S> {
   return Object.freeze({
     name,
     partitions,
@@ -87,6 +91,14 @@ export const TOPICS = Object.freeze({
   userInbox: topic('user.inbox', 12, 'userId', 'chatmesh.inbox.InboxEntry'),
   /** Delivered / read reports, keyed by chat so receipts owns a chat's pointers. */
   receipts: topic('receipts', 6, 'chatId', 'chatmesh.receipts.ReceiptReport'),
+  /**
+   * FAILED notices: one per (message, recipient) still undelivered at its deadline, written by receipts' deadline
+   * sweeper for people and tools to inspect. A topic of their own: nothing failed in the server, so they are not
+   * dead letters (before, they rode on `receipts.dlq`). Kept as long as dead letters.
+   */
+  deliveryFailures: topic('receipts.failed', 6, 'chatId', 'chatmesh.receipts.DeliveryFailed', {
+    retentionMs: DEAD_LETTER_RETENTION_MS,
+  }),
   /** Device connection changes for the presence registry. */
   presenceEvents: topic('presence.events', 6, 'userId', 'chatmesh.presence.PresenceEvent', { retentionMs: ONE_DAY_MS }),
   /** Typing indicators: never stored, so an hour of retention is plenty. */
@@ -102,6 +114,12 @@ export const TOPICS = Object.freeze({
   }),
 } satisfies Record<string, TopicDefinition>);
 
+/** The name of any gateway's delivery topic. */
+export type GatewayDeliveriesTopicName = `gateway.${string}.deliveries`;
+
+/** The name of any dead-letter twin. */
+export type DeadLetterTopicName = `${string}${typeof DEAD_LETTER_SUFFIX}`;
+
 /** Partitions of each gateway's delivery topic (one gateway consumes all of them). */
 export const GATEWAY_DELIVERY_PARTITIONS = 4;
 
@@ -110,7 +128,9 @@ export const GATEWAY_DELIVERY_PARTITIONS = 4;
  * @throws ChatmeshError CM_ERR_SCHEMA_TOPIC_NAME_INVALID when the id is not 1-100 of `[A-Za-z0-9_-]`
  * (a dot would make topic names ambiguous).
  */
-export function gatewayDeliveriesTopic(gatewayId: string): TopicDefinition {
+export function gatewayDeliveriesTopic(
+  gatewayId: string,
+): TopicDefinition<GatewayDeliveriesTopicName, 'chatmesh.gateway.GatewayDelivery'> {
   if (!GATEWAY_ID.test(gatewayId)) {
     throw new ChatmeshError(
       'CM_ERR_SCHEMA_TOPIC_NAME_INVALID',
@@ -119,7 +139,7 @@ export function gatewayDeliveriesTopic(gatewayId: string): TopicDefinition {
     );
   }
   return topic(
-    `gateway.${gatewayId}.deliveries`,
+    `gateway.${gatewayId}.deliveries` as const,
     GATEWAY_DELIVERY_PARTITIONS,
     'userId',
     'chatmesh.gateway.GatewayDelivery',
@@ -130,7 +150,9 @@ export function gatewayDeliveriesTopic(gatewayId: string): TopicDefinition {
 }
 
 /** The dead-letter twin of a topic definition: same key, values are DeadLetter envelopes. */
-export function deadLetterTwinOf(definition: TopicDefinition): TopicDefinition {
+export function deadLetterTwinOf(
+  definition: TopicDefinition,
+): TopicDefinition<DeadLetterTopicName, typeof DEAD_LETTER_SCHEMA> {
   const name = deadLetterTopicOf(definition.name);
   return Object.freeze({
     name,
@@ -143,6 +165,22 @@ export function deadLetterTwinOf(definition: TopicDefinition): TopicDefinition {
     retentionMs: DEAD_LETTER_RETENTION_MS,
     deadLetterTopic: null,
   });
+}
+
+/**
+ * The rows codegen turns into {@link TopicRecordTypes}: every fixed topic, and the two families of names (gateway
+ * delivery topics and dead-letter twins) as template patterns.
+ */
+export function topicTypeRows(): TopicTypeRow[] {
+  return [
+    ...Object.values(TOPICS).map((definition) => ({
+      topic: definition.name,
+      pattern: false,
+      valueSchema: definition.valueSchema,
+    })),
+    { topic: 'gateway.${string}.deliveries', pattern: true, valueSchema: 'chatmesh.gateway.GatewayDelivery' },
+    { topic: '${string}.dlq', pattern: true, valueSchema: DEAD_LETTER_SCHEMA },
+  ];
 }
 
 /** Options of {@link topicDefinitions} and {@link topicSpecs}. */

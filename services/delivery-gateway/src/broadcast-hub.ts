@@ -1,5 +1,5 @@
 import type { ServerFrame } from '@chatmesh/protocol';
-import type { ChatEvent, SchemaCodec } from '@chatmesh/schemas';
+import { isBranch, type ChatEvent, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import { renderChatEvent, type RenderTarget } from './inbox-renderer.js';
 import { Semaphore } from './internal/semaphore.js';
@@ -66,12 +66,15 @@ export function broadcastTopic(chatId: string): string {
 
 function removedUsersOf(event: ChatEvent): readonly string[] {
   const body = event.event;
-  return 'chatmesh.chat.MembersRemoved' in body ? body['chatmesh.chat.MembersRemoved'].userIds : [];
+  return isBranch(body, 'chatmesh.chat.MembersRemoved') ? body['chatmesh.chat.MembersRemoved'].userIds : [];
 }
 
 function hasEnvelopes(event: ChatEvent): boolean {
   const body = event.event;
-  return 'chatmesh.chat.MessageReceived' in body && body['chatmesh.chat.MessageReceived'].content.envelopes.length > 0;
+  return (
+    isBranch(body, 'chatmesh.chat.MessageReceived') &&
+    body['chatmesh.chat.MessageReceived'].content.envelopes.length > 0
+  );
 }
 
 /** Who a frame is rendered for when it goes to every device alike (no per-device ciphertext). */

@@ -5,8 +5,8 @@ import {
   type CommandOrigin,
   type EphemeralEvent,
   type PresenceEvent,
-  type PushChannelCommand,
   type ReceiptReport,
+  type TopicRecord,
 } from '@chatmesh/schemas';
 
 /**
@@ -26,14 +26,24 @@ export interface FrameSender {
   readonly connectionId: string;
 }
 
-/** One record the gateway produces for a client frame. */
-export interface FrameRecord {
-  readonly topic: string;
-  readonly key: string;
-  readonly value: ChatCommand | ReceiptReport | EphemeralEvent | PresenceEvent | PushChannelCommand;
-  /** The request id to echo in an `error` frame if producing fails. */
-  readonly requestId?: string;
-}
+/** The topics client frames are produced to. */
+type FrameTopic =
+  | typeof TOPICS.chatCommands.name
+  | typeof TOPICS.receipts.name
+  | typeof TOPICS.ephemeral.name
+  | typeof TOPICS.presenceEvents.name
+  | typeof TOPICS.pushRegistrations.name;
+
+/** One record the gateway produces for a client frame: its value is the record type of its topic. */
+export type FrameRecord = {
+  readonly [N in FrameTopic]: {
+    readonly topic: N;
+    readonly key: string;
+    readonly value: TopicRecord<N>;
+    /** The request id to echo in an `error` frame if producing fails. */
+    readonly requestId?: string;
+  };
+}[FrameTopic];
 
 type CommandFrame = Extract<
   ClientFrame,

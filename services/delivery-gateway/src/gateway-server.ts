@@ -12,15 +12,9 @@ import {
   type CloseCodeEntry,
   type ServerFrame,
 } from '@chatmesh/protocol';
-import type { RateLimiter } from '@chatmesh/rate-limit';
+import { TokenBucket, type RateLimiter } from '@chatmesh/rate-limit';
 import type { TypedTopics } from '@chatmesh/runtime';
-import {
-  gatewayDeliveriesTopic,
-  TOPICS,
-  type ChatEvent,
-  type GatewayDelivery,
-  type SchemaCodec,
-} from '@chatmesh/schemas';
+import { gatewayDeliveriesTopic, TOPICS, type GatewayDelivery, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp, us_listen_socket, us_socket, WebSocket } from 'uWebSockets.js';
 import type { SectionValues } from '@chatmesh/config';
@@ -193,10 +187,9 @@ interface ViolationWindow {
   startMs: number;
 }
 
-/** A small token bucket per connection for typing frames (tokens refill continuously). */
+/** A small token bucket per connection for typing frames. */
 interface TypingBucket {
-  tokens: number;
-  updatedAtMs: number;
+  readonly tokens: TokenBucket;
   /** Refused typing frames; every 10th counts as a violation (abuse, not a burst). */
   refused: number;
 }
@@ -614,14 +607,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   /** Takes a typing token of the connection; false when its bucket is empty. */
   function takeTypingToken(session: Session, nowMs: number): boolean {
-    const bucket = (session.typing ??= { tokens: settings.typingBurst, updatedAtMs: nowMs, refused: 0 });
-    const refill = ((nowMs - bucket.updatedAtMs) * settings.typingPerMinute) / 60_000;
-    bucket.tokens = Math.min(settings.typingBurst, bucket.tokens + Math.max(0, refill));
-    bucket.updatedAtMs = nowMs;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return true;
-    }
+    const bucket = (session.typing ??= {
+      tokens: new TokenBucket({ ratePerSecond: settings.typingPerMinute / 60, burst: settings.typingBurst }, nowMs),
+      refused: 0,
+    });
+    if (bucket.tokens.take(1, nowMs).allowed) return true;
     bucket.refused++;
     return false;
   }
@@ -1185,13 +1175,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   try {
-    subscription = await typed.subscribe<GatewayDelivery>({
+    subscription = await typed.subscribe({
       // Its own group per gateway id: a restarted gateway resumes its topic where its predecessor stopped.
       groupId: `chatmesh.gateway.${gatewayId}`,
       topics: [deliveriesTopic],
       handler: async (delivery) => handleDelivery(delivery),
     });
-    broadcastSubscription = await typed.subscribe<ChatEvent>({
+    broadcastSubscription = await typed.subscribe({
       // Every gateway reads all of chat.broadcast (its own group); a new gateway has no device in any chat yet,
       // so it starts at the end, and devices catch up from the chat log when they join.
       groupId: `chatmesh.gateway.${gatewayId}.broadcast`,

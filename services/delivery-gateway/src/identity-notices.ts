@@ -10,7 +10,7 @@ export interface IdentityNotifierDeps {
   readonly store: ChatStore;
   readonly presence: PresenceRegistry;
   /** Produces a delivery to a gateway's delivery topic. */
-  readonly deliver: (topic: string, key: string, value: GatewayDelivery) => Promise<void>;
+  readonly deliver: (topic: `gateway.${string}.deliveries`, key: string, value: GatewayDelivery) => Promise<void>;
 }
 
 /** The contacts of a user for safety-number notices: the other members of the user's direct chats. */

@@ -1,12 +1,17 @@
 import type { ServerFrame } from '@chatmesh/protocol';
-import type {
-  AttachmentRef,
-  ChatEvent,
-  CiphertextEnvelope,
-  InboxEntry,
-  MessageContent,
-  MessageStatusUpdate,
-  SchemaCodec,
+import {
+  matchBranch,
+  type AttachmentRef,
+  type ChatCreated,
+  type ChatEvent,
+  type ChatEventEvent,
+  type ChatEventRef,
+  type InboxEntryItem,
+  type CiphertextEnvelope,
+  type InboxEntry,
+  type MessageContent,
+  type MessageStatusUpdate,
+  type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 
@@ -83,45 +88,40 @@ export function renderChatEvent(
     by: { userId: event.origin.userId, deviceId: event.origin.deviceId },
     serverTimeMs: event.serverTimeMs,
   };
-  const body = event.event;
-  if ('chatmesh.chat.MessageReceived' in body) {
-    const message = body['chatmesh.chat.MessageReceived'];
-    const c = content ?? message.content;
-    const attachments = c.attachments.map(toProtocolAttachment);
-    return [
-      {
-        type: 'messageReceived',
-        ...base,
-        clientMessageId: message.clientMessageId,
-        body: c.body,
-        envelopes: envelopesFor(c.envelopes, target),
-        attachments,
-      },
-      ...attachments.map((attachment): ServerFrame => ({
-        type: 'newAttachment',
-        ...position,
-        chatId: event.chatId,
-        seq: event.seq,
-        attachment,
-      })),
-    ];
-  }
-  if ('chatmesh.chat.ChatCreated' in body) {
-    const created = body['chatmesh.chat.ChatCreated'];
-    return [
+  const attendees = (members: ChatCreated['members']) => members.map((m) => ({ userId: m.userId, role: role(m.role) }));
+  return matchBranch<ChatEventEvent, ServerFrame[]>(event.event, {
+    'chatmesh.chat.MessageReceived': (message) => {
+      const c = content ?? message.content;
+      const attachments = c.attachments.map(toProtocolAttachment);
+      return [
+        {
+          type: 'messageReceived',
+          ...base,
+          clientMessageId: message.clientMessageId,
+          body: c.body,
+          envelopes: envelopesFor(c.envelopes, target),
+          attachments,
+        },
+        ...attachments.map((attachment): ServerFrame => ({
+          type: 'newAttachment',
+          ...position,
+          chatId: event.chatId,
+          seq: event.seq,
+          attachment,
+        })),
+      ];
+    },
+    'chatmesh.chat.ChatCreated': (created) => [
       {
         type: 'chatCreated',
         ...base,
         kind: created.kind === 'GROUP' ? 'group' : 'direct',
-        members: created.members.map((m) => ({ userId: m.userId, role: role(m.role) })),
+        members: attendees(created.members),
         name: created.name,
         pictureAttachmentId: created.pictureAttachmentId,
       },
-    ];
-  }
-  if ('chatmesh.chat.ChatUpdated' in body) {
-    const updated = body['chatmesh.chat.ChatUpdated'];
-    return [
+    ],
+    'chatmesh.chat.ChatUpdated': (updated) => [
       {
         type: 'chatUpdated',
         ...base,
@@ -129,23 +129,17 @@ export function renderChatEvent(
         pictureAttachmentId: updated.pictureAttachmentId,
         pictureCleared: updated.pictureCleared,
       },
-    ];
-  }
-  if ('chatmesh.chat.MembersAdded' in body) {
-    const added = body['chatmesh.chat.MembersAdded'];
-    return [
-      { type: 'membersAdded', ...base, members: added.members.map((m) => ({ userId: m.userId, role: role(m.role) })) },
-    ];
-  }
-  const removed = body['chatmesh.chat.MembersRemoved'];
-  return [
-    {
-      type: 'membersRemoved',
-      ...base,
-      userIds: [...removed.userIds],
-      reason: removed.reason === 'LEFT' ? 'left' : 'removed',
-    },
-  ];
+    ],
+    'chatmesh.chat.MembersAdded': (added) => [{ type: 'membersAdded', ...base, members: attendees(added.members) }],
+    'chatmesh.chat.MembersRemoved': (removed) => [
+      {
+        type: 'membersRemoved',
+        ...base,
+        userIds: [...removed.userIds],
+        reason: removed.reason === 'LEFT' ? 'left' : 'removed',
+      },
+    ],
+  });
 }
 
 /** Renders inbox entries for a device, reading the chat events they reference from the chat log. */
@@ -168,13 +162,9 @@ export function createInboxRenderer(deps: { store: ChatStore; codec: SchemaCodec
     decodeEvent,
     async render(entry, target, content) {
       const inboxSeq = entry.inboxSeq ?? 0;
-      const item = entry.item;
-      if ('chatmesh.receipts.MessageStatusUpdate' in item) {
-        return [renderStatusUpdate(item['chatmesh.receipts.MessageStatusUpdate'], inboxSeq)];
-      }
-      if ('chatmesh.inbox.ReadPointerUpdate' in item) {
-        const pointer = item['chatmesh.inbox.ReadPointerUpdate'];
-        return [
+      return matchBranch<InboxEntryItem, Promise<ServerFrame[]>>(entry.item, {
+        'chatmesh.receipts.MessageStatusUpdate': async (update) => [renderStatusUpdate(update, inboxSeq)],
+        'chatmesh.inbox.ReadPointerUpdate': async (pointer) => [
           {
             type: 'readPointer',
             inboxSeq,
@@ -182,32 +172,34 @@ export function createInboxRenderer(deps: { store: ChatStore; codec: SchemaCodec
             upToSeq: pointer.upToSeq,
             byDeviceId: pointer.byDeviceId,
           },
-        ];
+        ],
+        'chatmesh.inbox.ChatEventRef': (ref) => renderReference(ref),
+      });
+
+      async function renderReference(ref: ChatEventRef): Promise<ServerFrame[]> {
+        if (content && ref.kind === 'MESSAGE_RECEIVED') {
+          // Live delivery with the inline copy: everything the frame needs is in the reference.
+          const event: ChatEvent = {
+            chatId: entry.chatId,
+            seq: ref.chatSeq,
+            serverTimeMs: ref.serverTimeMs,
+            origin: {
+              userId: ref.actorUserId,
+              deviceId: ref.actorDeviceId,
+              gatewayId: '',
+              requestId: '',
+              receivedAtMs: ref.serverTimeMs,
+            },
+            event: { 'chatmesh.chat.MessageReceived': { clientMessageId: ref.clientMessageId ?? '', content } },
+          };
+          return renderChatEvent(event, inboxSeq, target);
+        }
+        // The inbox only references the event (fan-out's inbox-sequencer reads it the same way): the chat
+        // log holds the one stored copy of the message and of lifecycle details such as member roles.
+        const row = await store.chatLog.get(entry.chatId, ref.chatSeq);
+        if (row === null) return [];
+        return renderChatEvent(await decodeEvent(row.payload), inboxSeq, target, content);
       }
-      if (!('chatmesh.inbox.ChatEventRef' in item)) return [];
-      const ref = item['chatmesh.inbox.ChatEventRef'];
-      if (content && ref.kind === 'MESSAGE_RECEIVED') {
-        // Live delivery with the inline copy: everything the frame needs is in the reference.
-        const event: ChatEvent = {
-          chatId: entry.chatId,
-          seq: ref.chatSeq,
-          serverTimeMs: ref.serverTimeMs,
-          origin: {
-            userId: ref.actorUserId,
-            deviceId: ref.actorDeviceId,
-            gatewayId: '',
-            requestId: '',
-            receivedAtMs: ref.serverTimeMs,
-          },
-          event: { 'chatmesh.chat.MessageReceived': { clientMessageId: ref.clientMessageId ?? '', content } },
-        };
-        return renderChatEvent(event, inboxSeq, target);
-      }
-      // The inbox only references the event (fan-out's inbox-sequencer reads it the same way): the chat
-      // log holds the one stored copy of the message and of lifecycle details such as member roles.
-      const row = await store.chatLog.get(entry.chatId, ref.chatSeq);
-      if (row === null) return [];
-      return renderChatEvent(await decodeEvent(row.payload), inboxSeq, target, content);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Bus, OutgoingRecord } from '@chatmesh/bus';
 import type { Logger } from '@chatmesh/logging';
 import { TOPICS, valueSubjectOf, type PushRequest, type SchemaCodec } from '@chatmesh/schemas';
+import { BoundedLruMap } from '@chatmesh/lru';
 
 /** Where records go: a handler's transactional sink, or the shared producer outside a handler. */
 export interface BytesSink {
@@ -92,7 +93,7 @@ export function createBroadcastPusher(deps: {
   const direct: BytesSink = {
     sendBytes: async (topic, records) => void (await bus.producer.send(topic, records)),
   };
-  const states = new Map<string, ChatPushState>();
+  const states = new BoundedLruMap<string, ChatPushState>(MAX_CHATS);
   /** The states with a timer, so stop() can find them after an eviction from `states`. */
   const timed = new Set<ChatPushState>();
   const flushing = new Set<Promise<void>>();
@@ -177,7 +178,7 @@ export function createBroadcastPusher(deps: {
       return pushes;
     },
     async onMessage(message, sink) {
-      let state = states.get(message.chatId);
+      let state = states.peek(message.chatId);
       if (!state) {
         state = {
           chatId: message.chatId,
@@ -189,8 +190,8 @@ export function createBroadcastPusher(deps: {
           cancel: null,
         };
         states.set(message.chatId, state);
-        // A forgotten chat with a running timer still flushes: its state lives on in the timer.
-        if (states.size > MAX_CHATS) states.delete(states.keys().next().value!);
+        // Beyond MAX_CHATS the oldest is forgotten; a forgotten chat with a running timer still flushes: its state
+        // lives on in the timer.
       }
       if (message.seq > state.seq) {
         state.pending++;

@@ -1,14 +1,17 @@
 import type { Bus, OutgoingRecord } from '@chatmesh/bus';
 import type { Logger } from '@chatmesh/logging';
 import {
+  matchBranch,
   TOPICS,
   valueSubjectOf,
   type ChatEvent,
+  type ChatEventEvent,
   type ChatEventKind,
   type InboxEntry,
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 import { createBroadcastPusher, type BytesSink, type OnlineUsersLocator, type Schedule } from './broadcast-push.js';
 
 /** The dedupe key of a chat event in a user's inbox: one inbox row per (chat, seq), however often it is replayed. */
@@ -22,27 +25,28 @@ export function describeEvent(event: ChatEvent): {
   affected: readonly string[];
   clientMessageId: string | null;
 } {
-  const body = event.event;
-  if ('chatmesh.chat.MessageReceived' in body) {
-    return {
-      kind: 'MESSAGE_RECEIVED',
-      affected: [],
-      clientMessageId: body['chatmesh.chat.MessageReceived'].clientMessageId,
-    };
-  }
   // The member list stays in the chat log: copied into each of a big group's inbox rows it would cost
   // members² bytes (30 MB for 1,024) and overflow Kafka's request size. The schema keeps
   // affectedUserIds for MEMBERS_ADDED / MEMBERS_REMOVED only.
-  if ('chatmesh.chat.ChatCreated' in body) return { kind: 'CHAT_CREATED', affected: [], clientMessageId: null };
-  if ('chatmesh.chat.ChatUpdated' in body) return { kind: 'CHAT_UPDATED', affected: [], clientMessageId: null };
-  if ('chatmesh.chat.MembersAdded' in body) {
-    return {
+  return matchBranch<ChatEventEvent, ReturnType<typeof describeEvent>>(event.event, {
+    'chatmesh.chat.MessageReceived': (message) => ({
+      kind: 'MESSAGE_RECEIVED',
+      affected: [],
+      clientMessageId: message.clientMessageId,
+    }),
+    'chatmesh.chat.ChatCreated': () => ({ kind: 'CHAT_CREATED', affected: [], clientMessageId: null }),
+    'chatmesh.chat.ChatUpdated': () => ({ kind: 'CHAT_UPDATED', affected: [], clientMessageId: null }),
+    'chatmesh.chat.MembersAdded': (added) => ({
       kind: 'MEMBERS_ADDED',
-      affected: body['chatmesh.chat.MembersAdded'].members.map((m) => m.userId),
+      affected: added.members.map((m) => m.userId),
       clientMessageId: null,
-    };
-  }
-  return { kind: 'MEMBERS_REMOVED', affected: body['chatmesh.chat.MembersRemoved'].userIds, clientMessageId: null };
+    }),
+    'chatmesh.chat.MembersRemoved': (removed) => ({
+      kind: 'MEMBERS_REMOVED',
+      affected: removed.userIds,
+      clientMessageId: null,
+    }),
+  });
 }
 
 /** Records per producer call: big groups are sent in a few batches, not one record at a time. */
@@ -136,13 +140,16 @@ export function createEventExpander(deps: {
     ...(deps.schedule ? { schedule: deps.schedule } : {}),
   });
   // Members only change at lifecycle events, so consecutive messages of a chat reuse the last lookup.
-  const cache = new Map<string, { lastSeq: number; members: string[] }>();
+  const cache = new BoundedLruMap<string, { lastSeq: number; members: string[] }>(MAX_CACHED_CHATS);
   // Since which seq each chat is broadcast. A mark never changes, so a found one is kept for good; "not
   // broadcast" holds only for the ownership that read it (another owner may mark the chat meanwhile).
-  const broadcastSince = new Map<string, { since: number } | { since: null; assignmentId: string | undefined }>();
+  const broadcastSince = new BoundedLruMap<
+    string,
+    { since: number } | { since: null; assignmentId: string | undefined }
+  >(MAX_CACHED_CHATS);
 
   async function membersAt(event: ChatEvent, lifecycle: boolean): Promise<string[]> {
-    const cached = cache.get(event.chatId);
+    const cached = cache.peek(event.chatId);
     if (!lifecycle && cached && event.seq === cached.lastSeq + 1) {
       cached.lastSeq = event.seq;
       return cached.members;
@@ -150,22 +157,18 @@ export function createEventExpander(deps: {
     const members = (await store.directory.membersAt(event.chatId, event.seq)).map((m) => m.userId);
     // A replay of an older event must not rewind the cache of the newest one.
     if (!cached || event.seq > cached.lastSeq) {
-      cache.delete(event.chatId);
       cache.set(event.chatId, { lastSeq: event.seq, members });
-      if (cache.size > MAX_CACHED_CHATS) cache.delete(cache.keys().next().value!);
     }
     return members;
   }
 
   function remember(chatId: string, entry: { since: number } | { since: null; assignmentId: string | undefined }) {
-    broadcastSince.delete(chatId);
     broadcastSince.set(chatId, entry);
-    if (broadcastSince.size > MAX_CACHED_CHATS) broadcastSince.delete(broadcastSince.keys().next().value!);
   }
 
   /** Since which seq the chat is broadcast (null: it is not), from the cache or the store. */
   async function sinceOf(chatId: string, assignmentId: string | undefined): Promise<number | null> {
-    const cached = broadcastSince.get(chatId);
+    const cached = broadcastSince.peek(chatId);
     if (cached && (cached.since !== null || cached.assignmentId === assignmentId)) return cached.since;
     const since = await store.broadcastChats.sinceOf(chatId);
     remember(chatId, since === null ? { since, assignmentId } : { since });

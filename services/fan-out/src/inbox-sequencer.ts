@@ -2,6 +2,7 @@ import type { Logger } from '@chatmesh/logging';
 import type { Bus } from '@chatmesh/bus';
 import { createTypedSink, type TypedSink } from '@chatmesh/runtime';
 import {
+  isBranch,
   gatewayDeliveriesTopic,
   TOPICS,
   valueSubjectOf,
@@ -62,8 +63,8 @@ export interface InboxSequencer {
 
 function inboxKind(entry: InboxEntry): string {
   const item = entry.item;
-  if ('chatmesh.inbox.ChatEventRef' in item) return item['chatmesh.inbox.ChatEventRef'].kind.toLowerCase();
-  if ('chatmesh.receipts.MessageStatusUpdate' in item) return 'status';
+  if (isBranch(item, 'chatmesh.inbox.ChatEventRef')) return item['chatmesh.inbox.ChatEventRef'].kind.toLowerCase();
+  if (isBranch(item, 'chatmesh.receipts.MessageStatusUpdate')) return 'status';
   return 'read_pointer';
 }
 
@@ -90,14 +91,19 @@ export function createInboxSequencer(deps: {
   /** The message a delivery carries, read from the chat log: the inbox row only references it. */
   async function contentOf(entry: InboxEntry): Promise<MessageContent | null> {
     const item = entry.item;
-    if (!('chatmesh.inbox.ChatEventRef' in item) || item['chatmesh.inbox.ChatEventRef'].kind !== 'MESSAGE_RECEIVED')
+    if (
+      !isBranch(item, 'chatmesh.inbox.ChatEventRef') ||
+      item['chatmesh.inbox.ChatEventRef'].kind !== 'MESSAGE_RECEIVED'
+    )
       return null;
     const { chatSeq } = item['chatmesh.inbox.ChatEventRef'];
     const payload =
       deps.payloads?.get(entry.chatId, chatSeq) ?? (await store.chatLog.get(entry.chatId, chatSeq))?.payload;
     if (payload === undefined) return null;
     const event = (await codec.decode<ChatEvent>(payload)).value;
-    return 'chatmesh.chat.MessageReceived' in event.event ? event.event['chatmesh.chat.MessageReceived'].content : null;
+    return isBranch(event.event, 'chatmesh.chat.MessageReceived')
+      ? event.event['chatmesh.chat.MessageReceived'].content
+      : null;
   }
 
   /** Each device gets only the ciphertext addressed to it (end-to-end encryption is per device). */
@@ -121,7 +127,7 @@ export function createInboxSequencer(deps: {
   }
 
   function isPushWorthy(entry: InboxEntry, userId: string): boolean {
-    const ref = 'chatmesh.inbox.ChatEventRef' in entry.item ? entry.item['chatmesh.inbox.ChatEventRef'] : null;
+    const ref = isBranch(entry.item, 'chatmesh.inbox.ChatEventRef') ? entry.item['chatmesh.inbox.ChatEventRef'] : null;
     // Wake a user with no device online for what a person would want to know; never for their own actions.
     return ref !== null && ref.actorUserId !== userId && ref.kind !== 'CHAT_UPDATED';
   }

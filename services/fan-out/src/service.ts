@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS, type ChatEvent, type InboxEntry } from '@chatmesh/schemas';
+import { isBranch, TOPICS } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
 import { FAN_OUT_CONFIG } from './fan-out-config.js';
@@ -61,7 +61,7 @@ export const fanOutService: ServiceModule = {
       if (outcome.pushed) counts.pushed++;
     };
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
-    const expansion = await deps.typed.subscribe<ChatEvent>({
+    const expansion = await deps.typed.subscribe({
       groupId: FAN_OUT_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
       retry: CORE_PATH_RETRY,
@@ -83,11 +83,11 @@ export const fanOutService: ServiceModule = {
         counts.events++;
         if (expanded.broadcast) counts.broadcast++;
         // Inbox entries of this message follow: their deliveries render from these bytes (ingest's chat-log row).
-        else if (payloads && record.value && 'chatmesh.chat.MessageReceived' in event.event)
+        else if (payloads && record.value && isBranch(event.event, 'chatmesh.chat.MessageReceived'))
           payloads.put(event.chatId, event.seq, record.value);
       },
     });
-    const sequencing = await deps.typed.subscribe<InboxEntry>({
+    const sequencing = await deps.typed.subscribe({
       groupId: INBOX_SEQUENCER_GROUP_ID,
       topics: [TOPICS.userInbox.name],
       retry: CORE_PATH_RETRY,

@@ -1,4 +1,4 @@
-import type { InboxEntry, SchemaCodec } from '@chatmesh/schemas';
+import { isBranch, type InboxEntry, type SchemaCodec } from '@chatmesh/schemas';
 import type { SequencedLogStore } from '@chatmesh/store';
 
 /** Inbox entries read back to count a badge at most: a longer backlog shows the unread messages among its newest. */
@@ -51,11 +51,11 @@ export async function countUnread(deps: {
     }
     if (entry === null) continue;
     const item = entry.item;
-    if ('chatmesh.inbox.ChatEventRef' in item) {
+    if (isBranch(item, 'chatmesh.inbox.ChatEventRef')) {
       const ref = item['chatmesh.inbox.ChatEventRef'];
       if (ref.kind === 'MESSAGE_RECEIVED' && ref.actorUserId !== userId)
         messages.push({ seq, chatId: entry.chatId, chatSeq: ref.chatSeq });
-    } else if ('chatmesh.inbox.ReadPointerUpdate' in item) {
+    } else if (isBranch(item, 'chatmesh.inbox.ReadPointerUpdate')) {
       const upTo = item['chatmesh.inbox.ReadPointerUpdate'].upToSeq;
       readUpTo.set(entry.chatId, Math.max(readUpTo.get(entry.chatId) ?? 0, upTo));
     }

@@ -4,7 +4,7 @@ import {
   type ObjectStore,
   type ReferenceCheckDeps,
 } from '@chatmesh/attachments';
-import type { ChatCommand } from '@chatmesh/schemas';
+import { isBranch, type ChatCommand } from '@chatmesh/schemas';
 import type { AttachmentRefRecord, AttachmentStore, ChatDirectoryStore } from '@chatmesh/store';
 
 import { requestKey, sendKey } from './command-rules.js';
@@ -25,7 +25,7 @@ function referencesOf(command: ChatCommand): Array<{
 }> {
   const { origin } = command;
   const c = command.command;
-  if ('chatmesh.chat.SendMessage' in c) {
+  if (isBranch(c, 'chatmesh.chat.SendMessage')) {
     const send = c['chatmesh.chat.SendMessage'];
     return send.content.attachments.map((a) => ({
       attachmentId: a.attachmentId,
@@ -38,12 +38,11 @@ function referencesOf(command: ChatCommand): Array<{
       refKey: sendKey(origin.userId, send.clientMessageId),
     }));
   }
-  const picture =
-    'chatmesh.chat.CreateChat' in c
-      ? c['chatmesh.chat.CreateChat'].pictureAttachmentId
-      : 'chatmesh.chat.UpdateChat' in c
-        ? c['chatmesh.chat.UpdateChat'].pictureAttachmentId
-        : null;
+  const picture = isBranch(c, 'chatmesh.chat.CreateChat')
+    ? c['chatmesh.chat.CreateChat'].pictureAttachmentId
+    : isBranch(c, 'chatmesh.chat.UpdateChat')
+      ? c['chatmesh.chat.UpdateChat'].pictureAttachmentId
+      : null;
   return picture === null
     ? []
     : [{ attachmentId: picture, declared: null, refKey: `picture:${requestKey(origin.userId, origin.requestId)}` }];

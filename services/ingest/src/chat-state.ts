@@ -1,4 +1,5 @@
 import type { ChatRecord, ChatStore } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 
 /** What ingest knows about a chat while it owns the chat's partition. */
 export interface ChatState {
@@ -18,22 +19,17 @@ export interface ChatState {
  */
 export class ChatStateCache {
   readonly #store: ChatStore;
-  readonly #maxChats: number;
-  readonly #entries = new Map<string, { state: ChatState | null; epoch: number }>();
+  readonly #entries: BoundedLruMap<string, { state: ChatState | null; epoch: number }>;
 
   constructor(store: ChatStore, maxChats = 50_000) {
     this.#store = store;
-    this.#maxChats = maxChats;
+    this.#entries = new BoundedLruMap(maxChats);
   }
 
   /** The chat's state as the writer of `epoch` sees it, or null when the chat does not exist. */
   async get(chatId: string, epoch: number): Promise<ChatState | null> {
     const cached = this.#entries.get(chatId);
-    if (cached && cached.epoch === epoch) {
-      this.#entries.delete(chatId);
-      this.#entries.set(chatId, cached);
-      return cached.state;
-    }
+    if (cached && cached.epoch === epoch) return cached.state;
     return this.reload(chatId, epoch);
   }
 
@@ -46,12 +42,7 @@ export class ChatStateCache {
           members: new Map((await this.#store.directory.currentMembers(chatId)).map((m) => [m.userId, m.role])),
         }
       : null;
-    this.#entries.delete(chatId);
     this.#entries.set(chatId, { state, epoch });
-    if (this.#entries.size > this.#maxChats) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
     return state;
   }
 }

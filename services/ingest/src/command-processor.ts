@@ -3,6 +3,7 @@ import { isChatmeshError } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import { createTypedSink, type TypedProducer, type TypedSink } from '@chatmesh/runtime';
 import {
+  isBranch,
   gatewayDeliveriesTopic,
   TOPICS,
   valueSubjectOf,
@@ -24,10 +25,10 @@ import {
   type ChatStore,
   type LogEntry,
 } from '@chatmesh/store';
+import { TokenBuckets } from '@chatmesh/rate-limit';
 import { claimAttachments, type AttachmentCheckDeps } from './attachment-claims.js';
 import { ChatStateCache } from './chat-state.js';
 import { CREATE_KEY, planCommand, requestKey, sendKey } from './command-rules.js';
-import { TokenBuckets } from './internal/token-bucket.js';
 import { CommandRejectedError } from './reject-error.js';
 
 /** Tunables of {@link createCommandProcessor}. */
@@ -103,7 +104,10 @@ export function createCommandProcessor(
   const directSink = createTypedSink(codec, bus);
   const contextOf = async (context: CommandContext | undefined): Promise<CommandContext> =>
     context ?? { epoch: await standalone.epochFor('standalone'), out: directSink };
-  const sendLimits = new TokenBuckets(options.sendRatePerSecond ?? 20, options.sendBurst ?? 40);
+  const sendLimits = new TokenBuckets({
+    ratePerSecond: options.sendRatePerSecond ?? 20,
+    burst: options.sendBurst ?? 40,
+  });
   const eventSubject = valueSubjectOf(TOPICS.chatEvents.name);
 
   async function decodeEvent(entry: LogEntry): Promise<ChatEvent> {
@@ -153,7 +157,7 @@ export function createCommandProcessor(
   async function applyToDirectory(event: ChatEvent): Promise<void> {
     const { chatId, seq, serverTimeMs } = event;
     const body = event.event;
-    if ('chatmesh.chat.ChatCreated' in body) {
+    if (isBranch(body, 'chatmesh.chat.ChatCreated')) {
       const created = body['chatmesh.chat.ChatCreated'];
       await store.directory.putChat(
         {
@@ -168,7 +172,7 @@ export function createCommandProcessor(
         seq,
       );
       await addMembers(event, created.members);
-    } else if ('chatmesh.chat.ChatUpdated' in body) {
+    } else if (isBranch(body, 'chatmesh.chat.ChatUpdated')) {
       const update = body['chatmesh.chat.ChatUpdated'];
       const chat = await store.directory.getChat(chatId);
       if (chat) {
@@ -182,9 +186,9 @@ export function createCommandProcessor(
           seq,
         );
       }
-    } else if ('chatmesh.chat.MembersAdded' in body) {
+    } else if (isBranch(body, 'chatmesh.chat.MembersAdded')) {
       await addMembers(event, body['chatmesh.chat.MembersAdded'].members);
-    } else if ('chatmesh.chat.MembersRemoved' in body) {
+    } else if (isBranch(body, 'chatmesh.chat.MembersRemoved')) {
       for (const userId of body['chatmesh.chat.MembersRemoved'].userIds) {
         await store.directory.removeMember(chatId, userId, seq);
       }
@@ -221,7 +225,9 @@ export function createCommandProcessor(
     error: CommandRejectedError,
   ): Promise<CommandOutcome> {
     const c = command.command;
-    const clientMessageId = 'chatmesh.chat.SendMessage' in c ? c['chatmesh.chat.SendMessage'].clientMessageId : null;
+    const clientMessageId = isBranch(c, 'chatmesh.chat.SendMessage')
+      ? c['chatmesh.chat.SendMessage'].clientMessageId
+      : null;
     await answer(out, command, {
       accepted: false,
       seq: null,
@@ -301,7 +307,7 @@ export function createCommandProcessor(
         // A message repeated within the batch is one message: it takes one token (the append stores it once).
         const repeated = planned.has(key);
         planned.add(key);
-        if (!repeated && !sendLimits.take(`${chatId}\u0000${command.origin.userId}`, clock())) {
+        if (!repeated && !sendLimits.take(`${chatId}\u0000${command.origin.userId}`, 1, clock()).allowed) {
           throw new CommandRejectedError(
             'CM_ERR_CHAT_RATE_LIMITED',
             'too many messages in this chat; retry later',
@@ -364,7 +370,7 @@ export function createCommandProcessor(
       // A redelivered membership or metadata command is answered from its first result: planned against the
       // directory it already changed, it would be refused (the leaver is no longer a member...) and its event never
       // emitted. (A retried send is answered from its first result the same way, in processSends.)
-      const storedKey = 'chatmesh.chat.CreateChat' in c ? null : requestKey(origin.userId, origin.requestId);
+      const storedKey = isBranch(c, 'chatmesh.chat.CreateChat') ? null : requestKey(origin.userId, origin.requestId);
       // Looked up here, so the append below need not read the key again (one Cassandra read less).
       let keyChecked = false;
       if (storedKey !== null) {
@@ -396,7 +402,7 @@ export function createCommandProcessor(
       if (!created && plan.idempotencyKey === CREATE_KEY) {
         const existing = await decodeEvent(entry);
         const sameRequest = existing.origin.userId === origin.userId && existing.origin.requestId === origin.requestId;
-        const createKind = 'chatmesh.chat.CreateChat' in c ? c['chatmesh.chat.CreateChat'].kind : null;
+        const createKind = isBranch(c, 'chatmesh.chat.CreateChat') ? c['chatmesh.chat.CreateChat'].kind : null;
         // A direct chat exists once per pair: its second creation (by either user) is simply acknowledged.
         if (!sameRequest && createKind === 'GROUP') {
           throw new CommandRejectedError('CM_ERR_CHAT_ALREADY_EXISTS', 'a chat with this id already exists', chatId);
@@ -451,7 +457,7 @@ export function createCommandProcessor(
 type SendCommand = ChatCommand & { readonly command: { readonly 'chatmesh.chat.SendMessage': SendMessage } };
 
 function isSend(command: ChatCommand): command is SendCommand {
-  return 'chatmesh.chat.SendMessage' in command.command;
+  return isBranch(command.command, 'chatmesh.chat.SendMessage');
 }
 
 function sendOf(command: SendCommand): SendMessage {

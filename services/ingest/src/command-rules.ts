@@ -1,14 +1,16 @@
 import { CHAT_LIMITS, directChatId, isDirectChatId, isValidId } from '@chatmesh/protocol';
-import type {
-  AddMembers,
-  ChatCommand,
-  ChatEvent,
-  CreateChat,
-  LeaveChat,
-  MessageContent,
-  RemoveMembers,
-  SendMessage,
-  UpdateChat,
+import {
+  isBranch,
+  unhandledBranch,
+  type AddMembers,
+  type ChatCommand,
+  type ChatEvent,
+  type CreateChat,
+  type LeaveChat,
+  type MessageContent,
+  type RemoveMembers,
+  type SendMessage,
+  type UpdateChat,
 } from '@chatmesh/schemas';
 import type { ChatState } from './chat-state.js';
 import { reject } from './reject-error.js';
@@ -49,21 +51,26 @@ export function planCommand(command: ChatCommand, state: ChatState | null): Comm
   const { chatId, origin } = command;
   if (!isValidId(chatId)) reject('CM_ERR_CHAT_INVALID_COMMAND', 'chatId is not a valid id', chatId);
   const c = command.command;
-  if ('chatmesh.chat.CreateChat' in c) return planCreate(chatId, origin.userId, c['chatmesh.chat.CreateChat'], state);
+  if (isBranch(c, 'chatmesh.chat.CreateChat'))
+    return planCreate(chatId, origin.userId, c['chatmesh.chat.CreateChat'], state);
 
   // Unknown chat and non-member get the same answer: nobody learns a chat exists that they are not in.
   const role = state?.members.get(origin.userId);
   if (!state || role === undefined) reject('CM_ERR_CHAT_NOT_FOUND', 'no such chat, or you are not a member', chatId);
   const key = requestKey(origin.userId, origin.requestId);
 
-  if ('chatmesh.chat.SendMessage' in c) return planSend(chatId, origin.userId, c['chatmesh.chat.SendMessage'], state);
+  if (isBranch(c, 'chatmesh.chat.SendMessage'))
+    return planSend(chatId, origin.userId, c['chatmesh.chat.SendMessage'], state);
   if (state.chat.kind !== 'group')
     reject('CM_ERR_CHAT_NOT_GROUP', 'direct chats have no name, admins or members to change', chatId);
-  if ('chatmesh.chat.LeaveChat' in c) return planLeave(chatId, origin.userId, c['chatmesh.chat.LeaveChat'], key);
+  if (isBranch(c, 'chatmesh.chat.LeaveChat'))
+    return planLeave(chatId, origin.userId, c['chatmesh.chat.LeaveChat'], key);
   if (role !== 'admin') reject('CM_ERR_CHAT_FORBIDDEN', 'only admins manage a group', chatId);
-  if ('chatmesh.chat.UpdateChat' in c) return planUpdate(chatId, c['chatmesh.chat.UpdateChat'], key);
-  if ('chatmesh.chat.AddMembers' in c) return planAdd(chatId, c['chatmesh.chat.AddMembers'], state, key);
-  return planRemove(chatId, origin.userId, c['chatmesh.chat.RemoveMembers'] as RemoveMembers, state, key);
+  if (isBranch(c, 'chatmesh.chat.UpdateChat')) return planUpdate(chatId, c['chatmesh.chat.UpdateChat'], key);
+  if (isBranch(c, 'chatmesh.chat.AddMembers')) return planAdd(chatId, c['chatmesh.chat.AddMembers'], state, key);
+  if (isBranch(c, 'chatmesh.chat.RemoveMembers'))
+    return planRemove(chatId, origin.userId, c['chatmesh.chat.RemoveMembers'], state, key);
+  return unhandledBranch(c);
 }
 
 function planSend(chatId: string, userId: string, send: SendMessage, state: ChatState): CommandPlan {

@@ -54,7 +54,7 @@ export const ingestService: ServiceModule = {
       else if (outcome.duplicate) counts.duplicates++;
       else counts.accepted++;
     };
-    const subscription = await deps.typed.subscribe<ChatCommand>({
+    const subscription = await deps.typed.subscribe({
       groupId: INGEST_GROUP_ID,
       topics: [TOPICS.chatCommands.name],
       retry: CORE_PATH_RETRY,

@@ -138,8 +138,8 @@ async function main(): Promise<void> {
       for (const [w, userId] of watcherIds.entries()) {
         const d = device(userId, s + w);
         await registry.registerDevice({ ...d, gatewayInstanceId: d.instance, ttlMs: 600_000 });
-        await producer.send<PresenceEvent>(TOPICS.presenceEvents.name, userId, event(d, status('ONLINE')));
-        await producer.send<PresenceEvent>(
+        await producer.send(TOPICS.presenceEvents.name, userId, event(d, status('ONLINE')));
+        await producer.send(
           TOPICS.presenceEvents.name,
           userId,
           event(d, { 'chatmesh.presence.PresenceSubscribe': { targetUserIds: [subject.userId], replace: true } }),
@@ -156,21 +156,13 @@ async function main(): Promise<void> {
       // Each phase is handled before the next one starts (a device must still be online when its ONLINE is handled).
       for (const subject of subjects) {
         await registry.registerDevice({ ...subject, gatewayInstanceId: subject.instance, ttlMs: 600_000 });
-        await producer.send<PresenceEvent>(
-          TOPICS.presenceEvents.name,
-          subject.userId,
-          event(subject, status('ONLINE')),
-        );
+        await producer.send(TOPICS.presenceEvents.name, subject.userId, event(subject, status('ONLINE')));
       }
       produced += subjects.length;
       await waitUntil(() => details()['presenceEvents'] === produced);
       for (const subject of subjects) {
         await registry.unregisterDevice(subject);
-        await producer.send<PresenceEvent>(
-          TOPICS.presenceEvents.name,
-          subject.userId,
-          event(subject, status('OFFLINE')),
-        );
+        await producer.send(TOPICS.presenceEvents.name, subject.userId, event(subject, status('OFFLINE')));
       }
       produced += subjects.length;
       await waitUntil(() => details()['presenceEvents'] === produced);
@@ -214,7 +206,7 @@ async function main(): Promise<void> {
         atMs: Date.now(),
         signal: { typing: i % 2 === 0, ttlMs: 60_000 },
       };
-      await producer.send<EphemeralEvent>(TOPICS.ephemeral.name, record.chatId, record);
+      await producer.send(TOPICS.ephemeral.name, record.chatId, record);
     }
     await waitUntil(() => details()['typing'] === TYPING);
     const typingMs = performance.now() - typingStarted;

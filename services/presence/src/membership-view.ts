@@ -1,4 +1,5 @@
 import type { ChatDirectoryStore } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 
 interface Cached<T> {
   readonly value: Promise<T>;
@@ -7,30 +8,28 @@ interface Cached<T> {
 
 /** A small expiring cache that shares one in-flight read per key and forgets its oldest keys past `maxKeys`. */
 class ExpiringCache<T> {
-  private readonly entries = new Map<string, Cached<T>>();
+  private readonly entries: BoundedLruMap<string, Cached<T>>;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly maxKeys: number,
+    maxKeys: number,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.entries = new BoundedLruMap(maxKeys);
+  }
 
   get(key: string, load: () => Promise<T>): Promise<T> {
     if (this.ttlMs === 0) return load();
     const nowMs = this.clock();
-    const cached = this.entries.get(key);
+    // A hit does not count as a use: an entry is forgotten by age of its read, not of its last hit.
+    const cached = this.entries.peek(key);
     if (cached && cached.expiresAtMs > nowMs) return cached.value;
     const value = load();
-    this.entries.delete(key);
     this.entries.set(key, { value, expiresAtMs: nowMs + this.ttlMs });
     // A failed read must not be served from the cache.
     value.catch(() => {
-      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+      if (this.entries.peek(key)?.value === value) this.entries.delete(key);
     });
-    if (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     return value;
   }
 }

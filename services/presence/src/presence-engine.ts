@@ -1,13 +1,14 @@
 import type { Logger } from '@chatmesh/logging';
 import type { MetricInstruments } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
-import type {
-  DeviceRemoval,
-  DeviceStatusChange,
-  PresenceEvent,
-  PresenceNotice,
-  PresenceSubscribe,
-  PrivacyChange,
+import {
+  isBranch,
+  type DeviceRemoval,
+  type DeviceStatusChange,
+  type PresenceEvent,
+  type PresenceNotice,
+  type PresenceSubscribe,
+  type PrivacyChange,
 } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import type { Deliver } from './deliveries.js';
@@ -316,16 +317,16 @@ export function createPresenceEngine(deps: PresenceEngineDeps, options: Presence
     async handle(event) {
       const change = event.change;
       let kind: string;
-      if ('chatmesh.presence.DeviceStatusChange' in change) {
+      if (isBranch(change, 'chatmesh.presence.DeviceStatusChange')) {
         const status = change['chatmesh.presence.DeviceStatusChange'];
         kind = status.status.toLowerCase();
         if (status.status === 'ONLINE') await onOnline(event);
         else if (status.status === 'OFFLINE') await onOffline(event, status);
         else await announceOnlineIfSo(event.userId);
-      } else if ('chatmesh.presence.PresenceSubscribe' in change) {
+      } else if (isBranch(change, 'chatmesh.presence.PresenceSubscribe')) {
         kind = 'subscribe';
         await onSubscribe(event, change['chatmesh.presence.PresenceSubscribe']);
-      } else if ('chatmesh.presence.PrivacyChange' in change) {
+      } else if (isBranch(change, 'chatmesh.presence.PrivacyChange')) {
         kind = 'privacy';
         await onPrivacy(event, change['chatmesh.presence.PrivacyChange']);
       } else {

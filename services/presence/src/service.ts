@@ -2,7 +2,7 @@ import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { createMemoryRateLimiter } from '@chatmesh/rate-limit';
 import { CORE_PATH_RETRY, DEVICES_CONFIG, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS, type EphemeralEvent, type PresenceEvent } from '@chatmesh/schemas';
+import { TOPICS } from '@chatmesh/schemas';
 import { createDeliver } from './deliveries.js';
 import { MembershipView } from './membership-view.js';
 import { PRESENCE_METRICS } from './metrics.js';
@@ -86,7 +86,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
       let lastSweepError: string | null = null;
       let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
 
-      const events = await deps.typed.subscribe<PresenceEvent>({
+      const events = await deps.typed.subscribe({
         groupId: PRESENCE_GROUP_ID,
         topics: [TOPICS.presenceEvents.name],
         retry: CORE_PATH_RETRY,
@@ -96,7 +96,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
           counts.presenceEvents++;
         },
       });
-      const ephemeral = await deps.typed.subscribe<EphemeralEvent>({
+      const ephemeral = await deps.typed.subscribe({
         groupId: TYPING_GROUP_ID,
         topics: [TOPICS.ephemeral.name],
         retry: CORE_PATH_RETRY,

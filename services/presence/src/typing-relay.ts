@@ -3,6 +3,7 @@ import type { MetricInstruments } from '@chatmesh/metrics';
 import type { OnlineDevice, PresenceRegistry } from '@chatmesh/presence-registry';
 import type { RateLimiter } from '@chatmesh/rate-limit';
 import type { EphemeralEvent } from '@chatmesh/schemas';
+import { BoundedLruMap } from '@chatmesh/lru';
 import type { Deliver } from './deliveries.js';
 import type { MembershipView } from './membership-view.js';
 import type { PRESENCE_METRICS } from './metrics.js';
@@ -41,15 +42,10 @@ export function createTypingRelay(
   const clock = options.clock ?? Date.now;
   const maxTracked = options.maxTrackedPairs ?? 100_000;
   /** The last relayed state per (user, chat), LRU by insertion order. */
-  const relayedTyping = new Map<string, boolean>();
+  const relayedTyping = new BoundedLruMap<string, boolean>(maxTracked);
 
   function remember(key: string, typing: boolean): void {
-    relayedTyping.delete(key);
     relayedTyping.set(key, typing);
-    if (relayedTyping.size > maxTracked) {
-      const oldest = relayedTyping.keys().next().value;
-      if (oldest !== undefined) relayedTyping.delete(oldest);
-    }
   }
 
   return {
@@ -89,7 +85,7 @@ export function createTypingRelay(
         return { outcome: 'not_a_member', deliveries: 0 };
       }
       const key = JSON.stringify([userId, chatId]);
-      const stopAfterStart = !typing && relayedTyping.get(key) === true;
+      const stopAfterStart = !typing && relayedTyping.peek(key) === true;
       if (!stopAfterStart && !(await limiter.take(key, 1, nowMs)).allowed) {
         metrics.presenceTypingTotal.inc({ outcome: 'rate_limited' });
         return { outcome: 'rate_limited', deliveries: 0 };

@@ -1,5 +1,5 @@
 import { ChatmeshError } from '@chatmesh/errors';
-import type { PresenceEvent, PushChannelCommand, RegisterPushChannel } from '@chatmesh/schemas';
+import { isBranch, type PresenceEvent, type PushChannelCommand, type RegisterPushChannel } from '@chatmesh/schemas';
 import type { PushChannel, PushChannelStore } from '@chatmesh/store';
 
 /**
@@ -29,7 +29,7 @@ export function createChannelRegistry(channels: PushChannelStore): {
   return {
     async apply(command) {
       const change = command.change;
-      if ('chatmesh.push.UnregisterPushChannel' in change) {
+      if (isBranch(change, 'chatmesh.push.UnregisterPushChannel')) {
         await write(() => channels.remove(command.userId, command.deviceId, command.atMs));
         return 'unregister';
       }
@@ -38,7 +38,7 @@ export function createChannelRegistry(channels: PushChannelStore): {
       return 'register';
     },
     async onPresence(event) {
-      if (!('chatmesh.presence.DeviceRemoval' in event.change)) return false;
+      if (!isBranch(event.change, 'chatmesh.presence.DeviceRemoval')) return false;
       const removed = event.change['chatmesh.presence.DeviceRemoval'].removedDeviceId;
       await write(() => channels.remove(event.userId, removed, event.atMs));
       return true;

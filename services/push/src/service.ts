@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS, type PresenceEvent, type PushChannelCommand, type PushRequest } from '@chatmesh/schemas';
+import { TOPICS } from '@chatmesh/schemas';
 import { loadCredentials } from './credentials.js';
 import { createDelivery } from './delivery.js';
 import { PUSH_DEVICE_REMOVALS_GROUP_ID, PUSH_REGISTRATIONS_GROUP_ID, PUSH_REQUESTS_GROUP_ID } from './group-ids.js';
@@ -71,7 +71,7 @@ export const pushService: ServiceModule = {
     };
     let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
 
-    const requests = await deps.typed.subscribe<PushRequest>({
+    const requests = await deps.typed.subscribe({
       groupId: PUSH_REQUESTS_GROUP_ID,
       topics: [TOPICS.pushRequests.name],
       retry: CORE_PATH_RETRY,
@@ -89,7 +89,7 @@ export const pushService: ServiceModule = {
         counts.disabled += outcome.disabled.length;
       },
     });
-    const registrations = await deps.typed.subscribe<PushChannelCommand>({
+    const registrations = await deps.typed.subscribe({
       groupId: PUSH_REGISTRATIONS_GROUP_ID,
       topics: [TOPICS.pushRegistrations.name],
       retry: CORE_PATH_RETRY,
@@ -102,7 +102,7 @@ export const pushService: ServiceModule = {
         metrics.pushChannelChangesTotal.inc({ kind });
       },
     });
-    const removals = await deps.typed.subscribe<PresenceEvent>({
+    const removals = await deps.typed.subscribe({
       groupId: PUSH_DEVICE_REMOVALS_GROUP_ID,
       topics: [TOPICS.presenceEvents.name],
       retry: CORE_PATH_RETRY,

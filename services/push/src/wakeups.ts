@@ -3,6 +3,7 @@ import type { Logger } from '@chatmesh/logging';
 import type { MetricInstruments } from '@chatmesh/metrics';
 import type { PushRequest } from '@chatmesh/schemas';
 import type { PushChannelProvider, PushChannelRecord, PushChannelStore } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 import type { DeliveryOutcome } from './delivery.js';
 import type { PUSH_METRICS } from './metrics.js';
 import type { PushProviderAdapter, WakeUp } from './providers/types.js';
@@ -52,11 +53,11 @@ export function createWakeUpProcessor(deps: {
 }): { process(request: PushRequest): Promise<WakeUpOutcome> } {
   const { channels, presence, providers, disabled, deliver, metrics, logger } = deps;
   const clock = deps.clock ?? Date.now;
-  const lastWoken = new Map<string, number>();
+  const lastWoken = new BoundedLruMap<string, number>(MAX_WINDOWS);
   const warnedDisabled = new Set<string>();
 
   function recentlyWoken(key: string, now: number): boolean {
-    const at = lastWoken.get(key);
+    const at = lastWoken.peek(key);
     if (at === undefined) return false;
     if (now - at < deps.coalesceWindowMs) return true;
     lastWoken.delete(key);
@@ -64,9 +65,7 @@ export function createWakeUpProcessor(deps: {
   }
 
   function remember(key: string, now: number): void {
-    lastWoken.delete(key);
     lastWoken.set(key, now);
-    if (lastWoken.size > MAX_WINDOWS) lastWoken.delete(lastWoken.keys().next().value!);
   }
 
   async function storeCall<T>(what: string, call: () => Promise<T>): Promise<T> {

@@ -2,27 +2,24 @@ import { partitionForKey, type Bus, type OutgoingRecord } from '@chatmesh/bus';
 import { compileRetryPolicy, retry } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import {
-  deadLetterTopicOf,
+  isBranch,
   TOPICS,
   valueSubjectOf,
   type ChatEvent,
-  type DeadLetter,
+  type DeliveryFailed,
   type InboxEntry,
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore, DeliveryDeadline } from '@chatmesh/store';
 import { createChatKinds } from './chat-kinds.js';
 import { sendInboxEntries, statusEntry } from './inbox-entries.js';
-import { RECEIPTS_GROUP_ID } from './group-ids.js';
 
 /** Deadline shards: each is swept on its own, so a bucket stays a bounded Cassandra partition. */
 export const DEADLINE_SHARDS = 16;
 /** Each deadline's check is retried in place before the shard's sweep stops until the next one. */
 const CHECK_RETRY = compileRetryPolicy({ maxAttempts: 6, initialDelayMs: 100, maxDelayMs: 2_000 });
-/** The dead-letter topic FAILED messages are recorded on. */
-export const RECEIPTS_DLQ_TOPIC = deadLetterTopicOf(TOPICS.receipts.name);
-/** The error code of a FAILED message's dead-letter record. */
-export const UNDELIVERED_CODE = 'CM_ERR_RECEIPTS_UNDELIVERED';
+/** The topic FAILED notices go to (one DeliveryFailed per message × recipient). */
+export const FAILED_NOTICES_TOPIC = TOPICS.deliveryFailures.name;
 
 /** Settings of the FAILED path. */
 export interface DeadlineSettings {
@@ -49,7 +46,7 @@ export function createDeadlineRecorder(
   const clock = deps.clock ?? Date.now;
   return {
     async record(event) {
-      if (!('chatmesh.chat.MessageReceived' in event.event)) return false;
+      if (!isBranch(event.event, 'chatmesh.chat.MessageReceived')) return false;
       const due = Math.floor((event.serverTimeMs + settings.failAfterMs) / settings.deadlineBucketMs);
       const bucket = Math.max(due, Math.floor(clock() / settings.deadlineBucketMs));
       await deps.store.receipts.addDeadline(deadlineShardOf(event.chatId), bucket, {
@@ -86,7 +83,7 @@ export interface DeadlineSweeper {
  * cursor moves past it with a compare-and-set (`claimSweep`): every bucket is swept at least once, even
  * when an instance dies mid-bucket. A due message gets FAILED for each recipient (members at its seq but
  * the sender) whose delivered pointer is below it: a status update to the sender's inbox (deduped there
- * by its key, so a bucket swept twice shows once) and a DeadLetter on receipts.dlq.
+ * by its key, so a bucket swept twice shows once) and a DeliveryFailed notice on receipts.failed.
  */
 export function createDeadlineSweeper(
   deps: {
@@ -101,7 +98,7 @@ export function createDeadlineSweeper(
   const { store, codec, bus, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const chatKind = createChatKinds(store);
-  const dlqSubject = valueSubjectOf(RECEIPTS_DLQ_TOPIC);
+  const noticeSubject = valueSubjectOf(FAILED_NOTICES_TOPIC);
 
   async function check(deadline: DeliveryDeadline, now: number): Promise<number> {
     const { chatId, seq, senderUserId } = deadline;
@@ -113,7 +110,7 @@ export function createDeadlineSweeper(
     const direct = (await chatKind(chatId)) === 'direct';
     const row = await store.chatLog.get(chatId, seq);
     const entries: InboxEntry[] = [];
-    const dead: OutgoingRecord[] = [];
+    const notices: OutgoingRecord[] = [];
     for (const recipient of undelivered) {
       entries.push(
         statusEntry(
@@ -130,34 +127,21 @@ export function createDeadlineSweeper(
           `st:${chatId}:FAILED:${seq}:${recipient.userId}`,
         ),
       );
-      const letter: DeadLetter = {
-        originalTopic: TOPICS.chatEvents.name,
-        originalPartition: partitionForKey(chatId, TOPICS.chatEvents.partitions),
-        // The deadline row does not keep the offset; the chat log row below is the message itself.
-        originalOffset: '-1',
-        originalKey: chatId,
-        originalValue: row?.payload ?? null,
-        originalHeaders: {},
-        originalTimestampMs: deadline.sentAtMs,
-        groupId: RECEIPTS_GROUP_ID,
-        errorCode: UNDELIVERED_CODE,
-        errorMessage: `message ${seq} of chat ${chatId} from ${senderUserId} was not delivered to ${recipient.userId} within ${settings.failAfterMs} ms`,
-        attempts: 1,
+      const notice: DeliveryFailed = {
+        chatId,
+        seq,
+        senderUserId,
+        recipientUserId: recipient.userId,
+        sentAtMs: deadline.sentAtMs,
         failedAtMs: now,
+        failAfterMs: settings.failAfterMs,
+        // The deadline row does not keep the event; the chat log row is the message itself.
+        messageEvent: row?.payload ?? null,
       };
-      dead.push({
-        key: chatId,
-        value: await codec.encode(dlqSubject, letter),
-        headers: {
-          'x-chatmesh-error-code': UNDELIVERED_CODE,
-          chatId,
-          seq: String(seq),
-          recipientUserId: recipient.userId,
-        },
-      });
+      notices.push({ key: chatId, value: await codec.encode(noticeSubject, notice) });
     }
     await sendInboxEntries(bus, codec, entries);
-    await bus.producer.send(RECEIPTS_DLQ_TOPIC, dead);
+    await bus.producer.send(FAILED_NOTICES_TOPIC, notices);
     return undelivered.length;
   }
 

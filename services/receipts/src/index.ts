@@ -19,7 +19,7 @@ export {
   createDeadlineSweeper,
   deadlineShardOf,
   DEADLINE_SHARDS,
-  RECEIPTS_DLQ_TOPIC,
+  FAILED_NOTICES_TOPIC,
   type DeadlineSettings,
   type DeadlineSweeper,
   type SweepOutcome,

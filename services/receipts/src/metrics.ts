@@ -60,7 +60,7 @@ export const RECEIPTS_METRICS = defineMetricTable({
   receiptsFailedTotal: {
     name: 'chatmesh_receipts_failed_total',
     type: 'counter',
-    help: 'Messages that became FAILED for one recipient (each: a status update to the sender and a record on receipts.dlq).',
+    help: 'Messages that became FAILED for one recipient (each: a status update to the sender and a notice on receipts.failed).',
     labelNames: [],
   },
   receiptsSweepErrorsTotal: {

@@ -3,6 +3,7 @@ import type { ErrorCode } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { TypedProducer } from '@chatmesh/runtime';
 import {
+  isBranch,
   gatewayDeliveriesTopic,
   type ChatEvent,
   type GatewayDelivery,
@@ -12,6 +13,7 @@ import {
   type SchemaCodec,
 } from '@chatmesh/schemas';
 import type { ChatStore, MembershipRecord, ReceiptPointers } from '@chatmesh/store';
+import { BoundedLruMap } from '@chatmesh/lru';
 import { createChatKinds } from './chat-kinds.js';
 import { readPointerEntry, sendInboxEntries, statusEntry } from './inbox-entries.js';
 
@@ -171,30 +173,28 @@ export function createReceiptProcessor(
   const clock = deps.clock ?? Date.now;
   const chatKind = createChatKinds(store);
   /** Per chat, the highest seq known to be in the chat log. */
-  const storedUpTo = new Map<string, number>();
+  const storedUpTo = new BoundedLruMap<string, number>(KNOWN_CHATS);
   /** Direct chats' members: two, for good. */
-  const directMembers = new Map<string, readonly MembershipRecord[]>();
+  const directMembers = new BoundedLruMap<string, readonly MembershipRecord[]>(KNOWN_CHATS);
 
-  function remember<V>(map: Map<string, V>, chatId: string, value: V): void {
-    map.delete(chatId);
+  function remember<V>(map: BoundedLruMap<string, V>, chatId: string, value: V): void {
     map.set(chatId, value);
-    if (map.size > KNOWN_CHATS) map.delete(map.keys().next().value!);
   }
 
   function noteStored(chatId: string, seq: number): void {
-    if ((storedUpTo.get(chatId) ?? 0) < seq) remember(storedUpTo, chatId, seq);
+    if ((storedUpTo.peek(chatId) ?? 0) < seq) remember(storedUpTo, chatId, seq);
   }
 
   /** Whether the chat log holds `seq`: known, or read once. */
   async function isStored(chatId: string, seq: number): Promise<boolean> {
-    if ((storedUpTo.get(chatId) ?? 0) >= seq) return true;
+    if ((storedUpTo.peek(chatId) ?? 0) >= seq) return true;
     if ((await store.chatLog.get(chatId, seq)) === null) return false;
     noteStored(chatId, seq);
     return true;
   }
 
   async function membersOf(chatId: string): Promise<readonly MembershipRecord[]> {
-    const known = directMembers.get(chatId);
+    const known = directMembers.peek(chatId);
     if (known !== undefined) return known;
     const members = await store.directory.currentMembers(chatId);
     if (members.length === 2 && (await chatKind(chatId)) === 'direct') remember(directMembers, chatId, members);
@@ -280,7 +280,7 @@ export function createReceiptProcessor(
       for (const row of rows) {
         if (row.seq > upTo || row.kind !== 'message') continue;
         const event = (await codec.decode<ChatEvent>(row.payload)).value;
-        if (!('chatmesh.chat.MessageReceived' in event.event)) continue;
+        if (!isBranch(event.event, 'chatmesh.chat.MessageReceived')) continue;
         const seqs = senders.get(event.origin.userId);
         if (seqs) seqs.push(row.seq);
         else senders.set(event.origin.userId, [row.seq]);

@@ -9,7 +9,7 @@ export const RECEIPTS_CONFIG = defineConfigSection({
     failAfterMs: defineVariable({
       env: 'CHATMESH_RECEIPTS_FAIL_AFTER_MS',
       description:
-        'A message still undelivered to a recipient this long after it was stored becomes FAILED for that recipient (the sender is told and a record goes to receipts.dlq).',
+        'A message still undelivered to a recipient this long after it was stored becomes FAILED for that recipient (the sender is told and a DeliveryFailed notice goes to receipts.failed).',
       schema: parsers.integer(100, 365 * 24 * 60 * 60 * 1000),
       noun: 'duration',
       expected: 'an integer 100-31536000000 (milliseconds)',

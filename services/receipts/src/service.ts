@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
-import { TOPICS, type ChatEvent, type ReceiptReport } from '@chatmesh/schemas';
+import { TOPICS } from '@chatmesh/schemas';
 import { createDeadlineRecorder, createDeadlineSweeper } from './deadlines.js';
 import { RECEIPTS_DEADLINES_GROUP_ID, RECEIPTS_GROUP_ID } from './group-ids.js';
 import { RECEIPTS_METRICS } from './metrics.js';
@@ -15,20 +15,25 @@ import { RECEIPTS_CONFIG } from './receipts-config.js';
  *   `user.inbox` (fan-out's sequencer stores and routes them, so an offline sender sees them later);
  * - deadlines (`chat.events`): each stored message gets a delivery deadline;
  * - the sweeper: every sweep interval, due deadline buckets are claimed and each undelivered (message,
- *   recipient) becomes FAILED (status update to the sender, DeadLetter on `receipts.dlq`).
+ *   recipient) becomes FAILED (status update to the sender, DeliveryFailed notice on `receipts.failed`).
  */
 export const receiptsService: ServiceModule = {
   name: 'receipts',
   description:
     'Keeps per-member delivered and read pointers per chat and tells senders about status changes through their inbox',
   consumes: [TOPICS.receipts.name, TOPICS.chatEvents.name],
-  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', `${TOPICS.receipts.name}.dlq`],
+  produces: [TOPICS.userInbox.name, 'gateway.<id>.deliveries', TOPICS.deliveryFailures.name],
   config: { receipts: RECEIPTS_CONFIG },
   metrics: RECEIPTS_METRICS,
   async start(deps) {
     const settings = getConfigSection(deps.config, 'receipts', RECEIPTS_CONFIG);
     const metrics = createMetrics(deps.registry, RECEIPTS_METRICS);
-    const topics = await ensureTopics(deps.bus, deps.codec, [TOPICS.receipts, TOPICS.chatEvents, TOPICS.userInbox]);
+    const topics = await ensureTopics(deps.bus, deps.codec, [
+      TOPICS.receipts,
+      TOPICS.chatEvents,
+      TOPICS.userInbox,
+      TOPICS.deliveryFailures,
+    ]);
     const processor = createReceiptProcessor(deps, {
       scanLimit: settings.scanLimit,
       perMemberMaxGroup: settings.perMemberMaxGroup,
@@ -79,7 +84,7 @@ export const receiptsService: ServiceModule = {
     // Before anything is recorded: the first sweep of a shard sets its cursor to the current bucket.
     await sweepNow();
 
-    const reports = await deps.typed.subscribe<ReceiptReport>({
+    const reports = await deps.typed.subscribe({
       groupId: RECEIPTS_GROUP_ID,
       topics: [TOPICS.receipts.name],
       retry: CORE_PATH_RETRY,
@@ -100,7 +105,7 @@ export const receiptsService: ServiceModule = {
         if (outcome.scanTruncated) metrics.receiptsScanTruncatedTotal.inc();
       },
     });
-    const deadlines = await deps.typed.subscribe<ChatEvent>({
+    const deadlines = await deps.typed.subscribe({
       groupId: RECEIPTS_DEADLINES_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
       retry: CORE_PATH_RETRY,

@@ -1,7 +1,5 @@
 import { createMemoryBus } from '@chatmesh/bus';
 import { loadConfig } from '@chatmesh/config';
-// Not declared in package.json: the gateway's dependency chain (web-chat → client) reaches back to this
-// package through devDependencies, a cycle turbo refuses; the workspace links it at the root.
 import { createDeliveryGatewayService, DEFAULT_DEV_SECRET, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';

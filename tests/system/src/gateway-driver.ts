@@ -83,7 +83,7 @@ export class GatewayDriver {
     // Deliveries may arrive before the driver object exists; they wait in `early`.
     const holder: { driver?: GatewayDriver } = {};
     const early: GatewayDelivery[] = [];
-    const subscription = await subscribeTyped<GatewayDelivery>({
+    const subscription = await subscribeTyped({
       bus,
       codec,
       groupId: randomName('sysgw-reader'),
@@ -141,7 +141,7 @@ export class GatewayDriver {
       command,
     };
     this.#counters.produced++;
-    await this.#producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, value);
+    await this.#producer.send(TOPICS.chatCommands.name, chatId, value);
   }
 
   /**

@@ -404,7 +404,7 @@ export function defineGuaranteeSuite(options: GuaranteeSuiteOptions): void {
 
       // A poison record: bytes that are no Avro ChatCommand at all, keyed by a live chat.
       const dead: DeadLetter[] = [];
-      const dlq: Subscription = await subscribeTyped<DeadLetter>({
+      const dlq: Subscription = await subscribeTyped({
         bus: harness.bus,
         codec: harness.codec,
         groupId: randomName('sys-dlq-reader'),

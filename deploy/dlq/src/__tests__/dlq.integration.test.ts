@@ -96,7 +96,7 @@ describe('dlq on Kafka and the schema registry', () => {
     let broken = true;
     const handled: Array<{ value: PushRequest; record: BusRecord }> = [];
     // A consumer that fails for alice (retries, then the twin) and cannot decode mallory's garbage.
-    const consumer = await subscribeTyped<PushRequest>({
+    const consumer = await subscribeTyped({
       bus,
       codec,
       groupId: `push-under-test-${run}`,

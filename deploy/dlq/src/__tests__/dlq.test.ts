@@ -121,7 +121,7 @@ async function parkFailures(
 ): Promise<{ expected: number }> {
   const { bus, codec } = stack;
   const handled: string[] = [];
-  const subscription: Subscription = await subscribeTyped<PushRequest>({
+  const subscription: Subscription = await subscribeTyped({
     bus,
     codec,
     groupId: SERVICE_GROUP,
@@ -377,7 +377,7 @@ describe('dlq replay', () => {
 
     // After the fix: the same service group (already past the originals) handles the replayed records.
     const handled: PushRequest[] = [];
-    const fixed = await subscribeTyped<PushRequest>({
+    const fixed = await subscribeTyped({
       bus: stack.bus,
       codec: stack.codec,
       groupId: SERVICE_GROUP,

@@ -3,15 +3,9 @@
  * dead-letter twin. Both implementations call this, so retries and dead-lettering are identical.
  */
 import { ChatmeshError, isChatmeshError, retry } from '@chatmesh/errors';
+import { deadLetterEnvelopeOf, deadLetterRecordOf } from '../dead-letter.js';
 import { BusError } from '../errors.js';
-import type {
-  BatchHandler,
-  BusInstrumentation,
-  BusRecord,
-  DeadLetterEnvelope,
-  HandlerContext,
-  OutgoingRecord,
-} from '../types.js';
+import type { BatchHandler, BusInstrumentation, BusRecord, HandlerContext, OutgoingRecord } from '../types.js';
 import type { CompiledSubscribeOptions } from './subscribe-options.js';
 
 /**
@@ -20,9 +14,6 @@ import type { CompiledSubscribeOptions } from './subscribe-options.js';
  * nothing is committed and the next owner receives the record again.
  */
 export type ProcessOutcome = 'ok' | 'dead-lettered' | 'abandoned';
-
-/** Header on dead-letter records naming the failure's code, so tools can filter without decoding. */
-export const DEAD_LETTER_ERROR_CODE_HEADER = 'chatmesh-dlq-error-code';
 
 /** Records a transactional handler staged, per topic, in the order it staged them. */
 export interface StagedOutput {
@@ -104,24 +95,16 @@ export async function processRecord(
     if (thrown instanceof Abandoned || signal.aborted) return 'abandoned';
     const error =
       isChatmeshError(thrown, 'CM_ERR_RETRY_EXHAUSTED') && thrown.cause !== undefined ? thrown.cause : thrown;
-    const envelope: DeadLetterEnvelope = {
-      originalTopic: record.topic,
-      originalPartition: record.partition,
-      originalOffset: record.offset,
-      originalKey: record.key,
-      originalValue: record.value,
-      originalHeaders: record.headers,
-      originalTimestampMs: record.timestampMs,
+    const envelope = deadLetterEnvelopeOf(record, {
       groupId: options.groupId,
       errorCode: errorCodeOf(error),
-      errorMessage: error instanceof Error ? error.message : String(error),
+      error,
       attempts,
-      failedAtMs: Date.now(),
-    };
+    });
     const deadLetterTopic = options.deadLetterTopicFor(record.topic);
     try {
       const value = await options.encodeDeadLetter(envelope);
-      const deadLetter = { key: record.key, value, headers: { [DEAD_LETTER_ERROR_CODE_HEADER]: envelope.errorCode } };
+      const deadLetter = deadLetterRecordOf(envelope, value);
       if (deps.staged) deps.staged.push({ topic: deadLetterTopic, records: [deadLetter] });
       else await deps.produce(deadLetterTopic, deadLetter);
     } catch (cause) {

@@ -22,6 +22,11 @@ export const COMMON_CODES = defineCodes({
     retriable: true,
     fix: 'Check that the dependency is reachable and healthy; raise the timeout only if it is merely slow.',
   },
+  CM_ERR_COMMON_INVALID_ARGUMENT: {
+    message: 'A shared helper was built with an argument outside its range.',
+    retriable: false,
+    fix: 'Read `context` for the argument and its value; pass what the helper documents (e.g. a positive bound).',
+  },
   CM_ERR_COMMON_INTERNAL: {
     message: 'An invariant was broken inside chatmesh.',
     retriable: false,

@@ -15,6 +15,6 @@ export const RECEIPTS_CODES = defineCodes({
   CM_ERR_RECEIPTS_UNDELIVERED: {
     message: 'A message stayed undelivered to a recipient past the failure limit and became FAILED for that recipient.',
     retriable: false,
-    fix: 'Nothing to fix in the server: the recipient has not connected any device since. The sender was told (FAILED); the record on receipts.dlq keeps the message event for inspection.',
+    fix: 'Nothing to fix in the server: the recipient has not connected any device since. The sender was told (FAILED); the DeliveryFailed notice on receipts.failed keeps the message event for inspection (receipts.dlq holds such notices only from before that topic existed).',
   },
 });

@@ -23,6 +23,11 @@ export const SCHEMA_CODES = defineCodes({
     retriable: false,
     fix: 'Use gateway ids of 1-100 characters from [A-Za-z0-9_-] (no dots).',
   },
+  CM_ERR_SCHEMA_UNION_BRANCH: {
+    message: 'A wrapped Avro union value does not hold exactly one branch its reader knows.',
+    retriable: false,
+    fix: 'Build union values as `{ "<record full name>": value }` with one key, as the generated type of the field says.',
+  },
   CM_ERR_SCHEMA_INCOMPATIBLE: {
     message: 'A schema is not compatible with an earlier version under the compatibility level of its subject.',
     retriable: false,

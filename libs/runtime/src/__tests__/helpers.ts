@@ -3,25 +3,16 @@ import { Writable } from 'node:stream';
 import { ChatmeshError } from '@chatmesh/errors';
 import { createLogger, type Logger } from '@chatmesh/logging';
 import type { DecodedValue, SchemaCodec } from '@chatmesh/schemas';
+import { waitFor as waitForCondition } from '@chatmesh/testing';
 
 /** A unique suffix for topics and groups. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 5_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** @chatmesh/testing's `waitFor` with this package's positional arguments. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition') {
+  return waitForCondition(check, { timeoutMs, intervalMs: 10, description: what });
 }
 
 /** A logger whose lines are kept for assertions. */

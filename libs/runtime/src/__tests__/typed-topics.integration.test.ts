@@ -45,7 +45,7 @@ test('on Kafka with the registry: typed records arrive decoded, undecodable ones
 
   const received: GatewayDelivery[] = [];
   const groupId = uniqueName('test-typed');
-  const subscription = await subscribeTyped<GatewayDelivery>({
+  const subscription = await subscribeTyped({
     bus,
     codec,
     groupId,

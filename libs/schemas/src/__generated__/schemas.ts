@@ -87,6 +87,13 @@ export const SCHEMA_HISTORY: SchemaHistory = {
       schema: {"type":"record","name":"PushRequest","namespace":"chatmesh.push","doc":"Wake a user's offline devices, on topic push.requests (key userId). Carries no message content: only the chat and counts.","fields":[{"name":"userId","type":"string","doc":"The user to wake; also the record key."},{"name":"requestId","type":"string","doc":"Idempotency key (e.g. the inbox entry key); push coalesces and dedupes on it."},{"name":"chatId","type":["null","string"],"default":null,"doc":"The chat with news, if a single one."},{"name":"unreadCount","type":"int","doc":"Unread messages across the user's chats, for the badge."},{"name":"newMessageCount","type":"int","doc":"Messages since the previous push for this chat, for coalescing."},{"name":"upToInboxSeq","type":["null","long"],"default":null,"doc":"The inbox sequence number the push covers."},{"name":"targets","type":{"type":"array","items":{"type":"record","name":"PushTarget","namespace":"chatmesh.push","doc":"One device to wake.","fields":[{"name":"deviceId","type":"string","doc":"The device."},{"name":"platform","type":{"type":"enum","name":"PushPlatform","namespace":"chatmesh.push","doc":"Which provider adapter sends it.","symbols":["FCM","APNS","WEB_PUSH"]},"doc":"The provider."},{"name":"token","type":["null","string"],"default":null,"doc":"The provider token or Web Push subscription JSON; null means push looks it up in its token table."}]}},"doc":"The offline devices to wake; empty means every registered device of the user.","default":[]},{"name":"createdAtMs","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"When the request was produced, epoch milliseconds."}]},
     },
   ],
+  'chatmesh.receipts.DeliveryFailed': [
+    {
+      version: 1,
+      path: 'chatmesh/receipts/DeliveryFailed/v1.avsc',
+      schema: {"type":"record","name":"DeliveryFailed","namespace":"chatmesh.receipts","doc":"A notice on topic receipts.failed (key chatId): a message was still undelivered to one recipient at its deadline, so it became FAILED for that recipient and the sender was told. Written by receipts' deadline sweeper; nothing failed in the server, so it is not a dead letter.","fields":[{"name":"chatId","type":"string","doc":"The chat; also the record key."},{"name":"seq","type":"long","doc":"The message's sequence number in the chat."},{"name":"senderUserId","type":"string","doc":"Who sent it (and was told FAILED)."},{"name":"recipientUserId","type":"string","doc":"The member none of whose devices stored it in time."},{"name":"sentAtMs","type":"long","doc":"When ingest stored the message, epoch milliseconds."},{"name":"failedAtMs","type":"long","doc":"When the sweeper found it undelivered, epoch milliseconds."},{"name":"failAfterMs","type":"long","doc":"The delivery limit in force (CHATMESH_RECEIPTS_FAIL_AFTER_MS)."},{"name":"messageEvent","type":["null","bytes"],"default":null,"doc":"The message's ChatEvent as the chat log stores it (Confluent-framed Avro), for inspection; null when the chat log no longer has it."}]},
+    },
+  ],
   'chatmesh.receipts.ReceiptReport': [
     {
       version: 1,
@@ -97,7 +104,7 @@ export const SCHEMA_HISTORY: SchemaHistory = {
 };
 
 /** Full names of every top-level record. */
-export const RECORD_NAMES = ["chatmesh.bus.DeadLetter","chatmesh.chat.ChatCommand","chatmesh.chat.ChatEvent","chatmesh.ephemeral.EphemeralEvent","chatmesh.gateway.GatewayDelivery","chatmesh.inbox.InboxEntry","chatmesh.presence.PresenceEvent","chatmesh.push.PushChannelCommand","chatmesh.push.PushRequest","chatmesh.receipts.ReceiptReport"] as const;
+export const RECORD_NAMES = ["chatmesh.bus.DeadLetter","chatmesh.chat.ChatCommand","chatmesh.chat.ChatEvent","chatmesh.ephemeral.EphemeralEvent","chatmesh.gateway.GatewayDelivery","chatmesh.inbox.InboxEntry","chatmesh.presence.PresenceEvent","chatmesh.push.PushChannelCommand","chatmesh.push.PushRequest","chatmesh.receipts.DeliveryFailed","chatmesh.receipts.ReceiptReport"] as const;
 
 /** A top-level record full name. */
 export type RecordName = (typeof RECORD_NAMES)[number];

@@ -94,6 +94,12 @@ export interface ChatCommand {
   readonly traceparent: null | string;
 }
 
+/** The union of `chatmesh.chat.ChatCommand.command`: one of 6 records, keyed by its full name. */
+export type ChatCommandCommand = ChatCommand['command'];
+
+/** Branch names of {@link ChatCommandCommand}, in schema order. */
+export const CHAT_COMMAND_COMMAND_BRANCHES = ["chatmesh.chat.SendMessage","chatmesh.chat.CreateChat","chatmesh.chat.UpdateChat","chatmesh.chat.AddMembers","chatmesh.chat.RemoveMembers","chatmesh.chat.LeaveChat"] as const;
+
 /**
  * A chat was created.
  * Avro record `chatmesh.chat.ChatCreated`.
@@ -135,6 +141,12 @@ export interface ChatEvent {
     | { readonly 'chatmesh.chat.MembersAdded': MembersAdded }
     | { readonly 'chatmesh.chat.MembersRemoved': MembersRemoved };
 }
+
+/** The union of `chatmesh.chat.ChatEvent.event`: one of 5 records, keyed by its full name. */
+export type ChatEventEvent = ChatEvent['event'];
+
+/** Branch names of {@link ChatEventEvent}, in schema order. */
+export const CHAT_EVENT_EVENT_BRANCHES = ["chatmesh.chat.MessageReceived","chatmesh.chat.ChatCreated","chatmesh.chat.ChatUpdated","chatmesh.chat.MembersAdded","chatmesh.chat.MembersRemoved"] as const;
 
 /**
  * DIRECT is a 1:1 chat whose id derives from the two users; GROUP has up to 1,024 members.
@@ -441,6 +453,12 @@ export interface GatewayDelivery {
     | { readonly 'chatmesh.gateway.IdentityKeyNotice': IdentityKeyNotice };
 }
 
+/** The union of `chatmesh.gateway.GatewayDelivery.payload`: one of 7 records, keyed by its full name. */
+export type GatewayDeliveryPayload = GatewayDelivery['payload'];
+
+/** Branch names of {@link GatewayDeliveryPayload}, in schema order. */
+export const GATEWAY_DELIVERY_PAYLOAD_BRANCHES = ["chatmesh.gateway.InboxDelivery","chatmesh.gateway.CommandResult","chatmesh.gateway.TypingNotice","chatmesh.gateway.PresenceNotice","chatmesh.receipts.MessageStatusUpdate","chatmesh.gateway.SessionControl","chatmesh.gateway.IdentityKeyNotice"] as const;
+
 /**
  * A contact's device replaced its end-to-end identity key (a reinstall): the safety number of conversations with that user changed.
  * Avro record `chatmesh.gateway.IdentityKeyNotice`.
@@ -588,6 +606,12 @@ export interface InboxEntry {
     | { readonly 'chatmesh.inbox.ReadPointerUpdate': ReadPointerUpdate };
 }
 
+/** The union of `chatmesh.inbox.InboxEntry.item`: one of 3 records, keyed by its full name. */
+export type InboxEntryItem = InboxEntry['item'];
+
+/** Branch names of {@link InboxEntryItem}, in schema order. */
+export const INBOX_ENTRY_ITEM_BRANCHES = ["chatmesh.inbox.ChatEventRef","chatmesh.receipts.MessageStatusUpdate","chatmesh.inbox.ReadPointerUpdate"] as const;
+
 /**
  * The user read a chat up to a sequence number on one device; their other devices clear the unread state.
  * Avro record `chatmesh.inbox.ReadPointerUpdate`.
@@ -654,6 +678,12 @@ export interface PresenceEvent {
     | { readonly 'chatmesh.presence.DeviceRemoval': DeviceRemoval };
 }
 
+/** The union of `chatmesh.presence.PresenceEvent.change`: one of 4 records, keyed by its full name. */
+export type PresenceEventChange = PresenceEvent['change'];
+
+/** Branch names of {@link PresenceEventChange}, in schema order. */
+export const PRESENCE_EVENT_CHANGE_BRANCHES = ["chatmesh.presence.DeviceStatusChange","chatmesh.presence.PresenceSubscribe","chatmesh.presence.PrivacyChange","chatmesh.presence.DeviceRemoval"] as const;
+
 /**
  * The device wants live presence of these users (only those sharing a chat are honoured).
  * Avro record `chatmesh.presence.PresenceSubscribe`.
@@ -702,6 +732,12 @@ export interface PushChannelCommand {
   readonly change: { readonly 'chatmesh.push.RegisterPushChannel': RegisterPushChannel }
     | { readonly 'chatmesh.push.UnregisterPushChannel': UnregisterPushChannel };
 }
+
+/** The union of `chatmesh.push.PushChannelCommand.change`: one of 2 records, keyed by its full name. */
+export type PushChannelCommandChange = PushChannelCommand['change'];
+
+/** Branch names of {@link PushChannelCommandChange}, in schema order. */
+export const PUSH_CHANNEL_COMMAND_CHANGE_BRANCHES = ["chatmesh.push.RegisterPushChannel","chatmesh.push.UnregisterPushChannel"] as const;
 
 /**
  * Which provider adapter sends it.
@@ -812,6 +848,32 @@ export interface UnregisterPushChannel {
 }
 
 /**
+ * A notice on topic receipts.failed (key chatId): a message was still undelivered to one recipient at its deadline, so it became FAILED for that recipient and the sender was told. Written by receipts' deadline sweeper; nothing failed in the server, so it is not a dead letter.
+ * Avro record `chatmesh.receipts.DeliveryFailed`.
+ */
+export interface DeliveryFailed {
+  /** The chat; also the record key. */
+  readonly chatId: string;
+  /** The message's sequence number in the chat. */
+  readonly seq: number;
+  /** Who sent it (and was told FAILED). */
+  readonly senderUserId: string;
+  /** The member none of whose devices stored it in time. */
+  readonly recipientUserId: string;
+  /** When ingest stored the message, epoch milliseconds. */
+  readonly sentAtMs: number;
+  /** When the sweeper found it undelivered, epoch milliseconds. */
+  readonly failedAtMs: number;
+  /** The delivery limit in force (CHATMESH_RECEIPTS_FAIL_AFTER_MS). */
+  readonly failAfterMs: number;
+  /**
+   * The message's ChatEvent as the chat log stores it (Confluent-framed Avro), for inspection; null when the chat log no longer has it.
+   * @default null
+   */
+  readonly messageEvent: null | Buffer;
+}
+
+/**
  * A message's state as its sender sees it.
  * Avro enum `chatmesh.receipts.MessageStatus`.
  */
@@ -879,5 +941,6 @@ export interface RecordTypes {
   readonly 'chatmesh.presence.PresenceEvent': PresenceEvent;
   readonly 'chatmesh.push.PushChannelCommand': PushChannelCommand;
   readonly 'chatmesh.push.PushRequest': PushRequest;
+  readonly 'chatmesh.receipts.DeliveryFailed': DeliveryFailed;
   readonly 'chatmesh.receipts.ReceiptReport': ReceiptReport;
 }

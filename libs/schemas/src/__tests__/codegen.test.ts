@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateSources, GENERATED_HEADER } from '../internal/codegen.js';
-import { loadSchemaTree, SCHEMA_HISTORY, RECORD_NAMES } from '../index.js';
+import { loadSchemaTree, SCHEMA_HISTORY, RECORD_NAMES, topicTypeRows } from '../index.js';
 
 const generatedDir = fileURLToPath(new URL('../__generated__/', import.meta.url));
 
 test('src/__generated__ is exactly what codegen makes from schemas/ (run `npm run codegen -w @chatmesh/schemas`)', () => {
-  const expected = generateSources(loadSchemaTree());
+  const expected = generateSources(loadSchemaTree(), topicTypeRows());
   assert.deepEqual(readdirSync(generatedDir).sort(), [...expected.keys()].sort());
   for (const [name, content] of expected) {
     assert.equal(readFileSync(join(generatedDir, name), 'utf8'), content, `${name} is stale: run the codegen script`);

@@ -19,6 +19,7 @@ test('the fixed topics, keys and schemas are the ones the design names', () => {
     ['chat.broadcast', 'chatId', 'chatmesh.chat.ChatEvent'],
     ['user.inbox', 'userId', 'chatmesh.inbox.InboxEntry'],
     ['receipts', 'chatId', 'chatmesh.receipts.ReceiptReport'],
+    ['receipts.failed', 'chatId', 'chatmesh.receipts.DeliveryFailed'],
     ['presence.events', 'userId', 'chatmesh.presence.PresenceEvent'],
     ['ephemeral', 'chatId', 'chatmesh.ephemeral.EphemeralEvent'],
     ['push.requests', 'userId', 'chatmesh.push.PushRequest'],
@@ -51,7 +52,7 @@ test('every topic has a twin with DeadLetter values, subjects follow TopicNameSt
 
 test('topicSpecs gives the bus one spec per topic', () => {
   const specs = topicSpecs({ gatewayIds: ['gw-1'] });
-  assert.equal(specs.length, 20);
+  assert.equal(specs.length, 22);
   assert.deepEqual(
     specs.find((s) => s.name === 'gateway.gw-1.deliveries'),
     { name: 'gateway.gw-1.deliveries', partitions: 4, cleanupPolicy: 'delete', retentionMs: 86_400_000 },
@@ -60,7 +61,7 @@ test('topicSpecs gives the bus one spec per topic', () => {
     specs.find((s) => s.name === 'chat.commands'),
     { name: 'chat.commands', partitions: 12, cleanupPolicy: 'delete' },
   );
-  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 9);
+  assert.equal(topicSpecs({ deadLetterTwins: false }).length, 10);
 });
 
 test('gateway ids that would make ambiguous topic names are refused', () => {

@@ -48,7 +48,7 @@ test('ingest counts commands by type and outcome, refusals by code, command-to-s
     const producer = createTypedProducer(bus, codec);
     let request = 0;
     const send = (userId: string, command: ChatCommand['command'], receivedAtMs = Date.now() - 40): Promise<unknown> =>
-      producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+      producer.send(TOPICS.chatCommands.name, chatId, {
         chatId,
         origin: { userId, deviceId: 'phone', gatewayId: 'gw-1', requestId: `r${++request}`, receivedAtMs },
         traceparent: null,

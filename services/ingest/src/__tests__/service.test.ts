@@ -4,14 +4,7 @@ import { createMemoryBus, type BusRecord } from '@chatmesh/bus';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { loadConfig } from '@chatmesh/config';
 import { collectConfigSections, createTypedProducer, startServiceGroup, silentObservability } from '@chatmesh/runtime';
-import {
-  createLocalCodec,
-  gatewayDeliveriesTopic,
-  TOPICS,
-  type ChatCommand,
-  type ChatEvent,
-  type DeadLetter,
-} from '@chatmesh/schemas';
+import { createLocalCodec, gatewayDeliveriesTopic, TOPICS, type ChatEvent, type DeadLetter } from '@chatmesh/schemas';
 import { createMemoryPresenceRegistry } from '@chatmesh/presence-registry';
 import { createMemoryStore } from '@chatmesh/store';
 import { randomName, waitFor } from '@chatmesh/testing';
@@ -43,7 +36,7 @@ test('ingest consumes chat.commands, stores and emits chat.events, and parks a p
     const chatId = randomName('chat');
     const origin = { userId: 'alice', deviceId: 'phone', gatewayId: 'gw-1', requestId: 'r1', receivedAtMs: 1 };
     const producer = createTypedProducer(bus, codec);
-    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+    await producer.send(TOPICS.chatCommands.name, chatId, {
       chatId,
       origin,
       traceparent: null,
@@ -52,7 +45,7 @@ test('ingest consumes chat.commands, stores and emits chat.events, and parks a p
       },
     });
     await bus.producer.send(TOPICS.chatCommands.name, [{ key: chatId, value: Buffer.from('not avro at all') }]);
-    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+    await producer.send(TOPICS.chatCommands.name, chatId, {
       chatId,
       origin: { ...origin, requestId: 'r2' },
       traceparent: null,

@@ -131,7 +131,7 @@ describe('ingest: two writers of one partition at once (real Kafka and Cassandra
     const chatId = randomName('chat');
     let requests = 0;
     const command = (userId: string, body: ChatCommand['command']): Promise<unknown> =>
-      producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+      producer.send(TOPICS.chatCommands.name, chatId, {
         chatId,
         origin: {
           userId,

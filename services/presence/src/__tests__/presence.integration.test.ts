@@ -145,7 +145,7 @@ async function connect(
     atMs: Date.now(),
     change: { 'chatmesh.presence.DeviceStatusChange': { status: 'ONLINE', ttlMs: LEASE_TTL_MS, lastSeenMs: null } },
   };
-  await producer().send<PresenceEvent>(TOPICS.presenceEvents.name, userId, event);
+  await producer().send(TOPICS.presenceEvents.name, userId, event);
   return event;
 }
 
@@ -162,7 +162,7 @@ test('a gateway whose lease lapses without OFFLINE events: its users turn offlin
   // Mallory shares no chat with bob: her subscription must be ignored.
   const mallory = id('mallory');
   const malloryOnline = await connect(mallory, 'phone', gwA, instanceA);
-  await producer().send<PresenceEvent>(TOPICS.presenceEvents.name, mallory, {
+  await producer().send(TOPICS.presenceEvents.name, mallory, {
     ...malloryOnline,
     change: { 'chatmesh.presence.PresenceSubscribe': { targetUserIds: [bob], replace: true } },
   });
@@ -171,7 +171,7 @@ test('a gateway whose lease lapses without OFFLINE events: its users turn offlin
     description: "bob's device listed",
     timeoutMs: 30_000,
   });
-  await producer().send<PresenceEvent>(TOPICS.presenceEvents.name, alice, {
+  await producer().send(TOPICS.presenceEvents.name, alice, {
     ...aliceOnline,
     change: { 'chatmesh.presence.PresenceSubscribe': { targetUserIds: [bob], replace: true } },
   });
@@ -233,8 +233,8 @@ test('typing over Kafka reaches the other member only; a non-member is refused a
     atMs: Date.now(),
     signal: { typing: true, ttlMs: 30_000 },
   });
-  await producer().send<EphemeralEvent>(TOPICS.ephemeral.name, chatId, typing(mallory));
-  await producer().send<EphemeralEvent>(TOPICS.ephemeral.name, chatId, typing(carol));
+  await producer().send(TOPICS.ephemeral.name, chatId, typing(mallory));
+  await producer().send(TOPICS.ephemeral.name, chatId, typing(carol));
   // Same partition (key chatId), so once dave has carol's notice, mallory's record was handled before it.
   await waitFor(async () => (await deliveriesTo(gwA, dave)).length === 1, {
     description: 'dave told carol types',

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createKafkaBus, createNamespacedBus, type Bus } from '@chatmesh/bus';
 import { createRedisPresenceRegistry, type PresenceRegistry } from '@chatmesh/presence-registry';
-import { createTypedSink, ensureTopics } from '@chatmesh/runtime';
+import { createTypedSink, ensureTopics, type TypedSink } from '@chatmesh/runtime';
 import {
   createRegistryCodec,
   TOPICS,
@@ -48,7 +48,7 @@ let fcm: FcmStandIn;
 let apns: ApnsStandIn;
 let web: WebPushStandIn;
 let env: Record<string, string>;
-let sink: ReturnType<typeof createTypedSink>;
+let sink: TypedSink;
 let codec: ReturnType<typeof createRegistryCodec>;
 const children = new Set<ChildProcess>();
 

@@ -9,7 +9,7 @@ import {
   TOPICS,
   valueSubjectOf,
   type ChatEvent,
-  type DeadLetter,
+  type DeliveryFailed,
   type InboxEntry,
 } from '@chatmesh/schemas';
 import { createMemoryStore, type ChatStore } from '@chatmesh/store';
@@ -18,7 +18,7 @@ import {
   createDeadlineRecorder,
   createDeadlineSweeper,
   deadlineShardOf,
-  RECEIPTS_DLQ_TOPIC,
+  FAILED_NOTICES_TOPIC,
   type DeadlineSettings,
 } from '../deadlines.js';
 import { startReceiptsHarness } from './helpers/receipts-harness.js';
@@ -59,14 +59,15 @@ async function chatWith(
   }
 }
 
-test('deadlines: due buckets are swept (two instances race; the sender sees each FAILED once), undelivered recipients become FAILED with a dead letter', async () => {
+test('deadlines: due buckets are swept (two instances race; the sender sees each FAILED once), undelivered recipients become FAILED with a notice on receipts.failed', async () => {
   const bus = createMemoryBus();
   buses.push(bus);
   const codec = createLocalCodec();
   const store = createMemoryStore();
-  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts]);
+  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts, TOPICS.deliveryFailures]);
   const inbox = await collectRecords(bus, TOPICS.userInbox.name);
-  const dlq = await collectRecords(bus, RECEIPTS_DLQ_TOPIC);
+  const notices = await collectRecords(bus, FAILED_NOTICES_TOPIC);
+  const dlq = await collectRecords(bus, `${TOPICS.receipts.name}.dlq`);
   let now = 1_000;
   const clock = (): number => now;
   const recorder = createDeadlineRecorder({ store, clock }, SETTINGS);
@@ -120,8 +121,8 @@ test('deadlines: due buckets are swept (two instances race; the sender sees each
   assert.ok(outcomes[0]!.bucketsSwept + outcomes[1]!.bucketsSwept >= 16, 'bucket 6 of every shard');
   for (let shard = 0; shard < 16; shard++) assert.equal(await store.receipts.sweepCursor(shard), 7);
 
-  await waitFor(() => new Set(inbox.map((r) => r.value!.toString('base64'))).size >= 2 && dlq.length >= 2, {
-    description: 'two FAILED updates and two dead letters',
+  await waitFor(() => new Set(inbox.map((r) => r.value!.toString('base64'))).size >= 2 && notices.length >= 2, {
+    description: 'two FAILED updates and two notices',
   });
   const decoded = await Promise.all(inbox.map(async (r) => (await codec.decode<InboxEntry>(r.value!)).value));
   assert.deepEqual(
@@ -151,21 +152,30 @@ test('deadlines: due buckets are swept (two instances race; the sender sees each
   assert.ok('chatmesh.receipts.MessageStatusUpdate' in failedDirect.item);
   assert.equal(failedDirect.item['chatmesh.receipts.MessageStatusUpdate'].byUserId, null, 'direct: no byUserId');
 
-  const groupLetter = dlq.find((r) => r.headers['chatId'] === 'g1')!;
-  assert.deepEqual(groupLetter.headers, {
-    'x-chatmesh-error-code': 'CM_ERR_RECEIPTS_UNDELIVERED',
-    chatId: 'g1',
-    seq: '2',
-    recipientUserId: 'carol',
-  });
-  assert.equal(groupLetter.key, 'g1');
-  const letter = (await codec.decode<DeadLetter>(groupLetter.value!)).value;
-  assert.equal(letter.originalTopic, 'chat.events');
-  assert.equal(letter.errorCode, 'CM_ERR_RECEIPTS_UNDELIVERED');
-  assert.equal(letter.groupId, 'chatmesh.receipts');
-  assert.match(letter.errorMessage, /message 2 of chat g1 .*carol/);
-  assert.deepEqual(letter.originalValue, payload, 'the message event as stored');
-  assert.equal((await codec.decode<ChatEvent>(letter.originalValue!)).value.seq, 2);
+  const decodedNotices = await Promise.all(
+    notices.map(async (r) => ({ key: r.key, notice: (await codec.decode<DeliveryFailed>(r.value!)).value })),
+  );
+  const groupNotice = decodedNotices.find((n) => n.notice.chatId === 'g1')!;
+  assert.equal(groupNotice.key, 'g1');
+  assert.deepEqual(
+    { ...groupNotice.notice, messageEvent: null },
+    {
+      chatId: 'g1',
+      seq: 2,
+      senderUserId: 'alice',
+      recipientUserId: 'carol',
+      sentAtMs: 1_200,
+      failedAtMs: 7_000,
+      failAfterMs: SETTINGS.failAfterMs,
+      messageEvent: null,
+    },
+  );
+  assert.deepEqual(groupNotice.notice.messageEvent, payload, 'the message event as stored');
+  assert.equal((await codec.decode<ChatEvent>(groupNotice.notice.messageEvent!)).value.seq, 2);
+  const directNotice = decodedNotices.find((n) => n.notice.chatId === 'd1')!;
+  assert.equal(directNotice.notice.recipientUserId, 'dave');
+  assert.equal(directNotice.notice.messageEvent, null, 'd1 has no chat log row');
+  assert.equal(dlq.length, 0, 'FAILED is a notice, not a dead letter: receipts.dlq stays empty');
 
   // Swept buckets are not swept again.
   now = 7_500;
@@ -192,8 +202,8 @@ test('deadlines: a bucket whose check fails stays unswept and is swept again at 
       },
     },
   };
-  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts]);
-  const dlq = await collectRecords(bus, RECEIPTS_DLQ_TOPIC);
+  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts, TOPICS.deliveryFailures]);
+  const notices = await collectRecords(bus, FAILED_NOTICES_TOPIC);
   let now = 1_000;
   const clock = (): number => now;
   const recorder = createDeadlineRecorder({ store, clock }, SETTINGS);
@@ -210,7 +220,7 @@ test('deadlines: a bucket whose check fails stays unswept and is swept again at 
   const healed = await sweeper.sweep();
   assert.equal(healed.failed, 1, 'the bucket is swept again');
   assert.equal(await store.receipts.sweepCursor(deadlineShardOf('flaky')), 7);
-  await waitFor(() => dlq.length === 1, { description: 'one dead letter' });
+  await waitFor(() => notices.length === 1, { description: 'one notice' });
 });
 
 test('deadlines: a message recorded after its deadline (lag, replay) goes to the current bucket instead of a swept one', async () => {
@@ -218,7 +228,7 @@ test('deadlines: a message recorded after its deadline (lag, replay) goes to the
   buses.push(bus);
   const codec = createLocalCodec();
   const store = createMemoryStore();
-  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts]);
+  await ensureTopics(bus, codec, [TOPICS.userInbox, TOPICS.receipts, TOPICS.deliveryFailures]);
   let now = 20_000;
   const clock = (): number => now;
   const recorder = createDeadlineRecorder({ store, clock }, SETTINGS);
@@ -232,7 +242,7 @@ test('deadlines: a message recorded after its deadline (lag, replay) goes to the
   assert.equal((await sweeper.sweep()).failed, 1);
 });
 
-test('FAILED end to end (embedded, fail-after 600 ms): the sender is told per recipient and receipts.dlq holds the message', async () => {
+test('FAILED end to end (embedded, fail-after 600 ms): the sender is told per recipient and receipts.failed holds the message', async () => {
   const h = await startReceiptsHarness({
     env: {
       CHATMESH_RECEIPTS_FAIL_AFTER_MS: '600',
@@ -253,12 +263,12 @@ test('FAILED end to end (embedded, fail-after 600 ms): the sender is told per re
       [[seq, seq, 'hal']],
       'only hal, who never got it',
     );
-    await waitFor(() => h.deadLetterRecords.length === 1, { description: 'one dead letter' });
-    const [letter] = await h.deadLetters();
-    assert.equal(letter!.errorCode, 'CM_ERR_RECEIPTS_UNDELIVERED');
+    await waitFor(() => h.failedNoticeRecords.length === 1, { description: 'one notice' });
+    const [notice] = await h.failedNotices();
+    assert.equal(notice!.recipientUserId, 'hal');
+    assert.equal(notice!.senderUserId, 'fay');
     const row = await h.store.chatLog.get(chat, seq);
-    assert.deepEqual(letter!.originalValue, row!.payload);
-    assert.equal(h.deadLetterRecords[0]!.headers['recipientUserId'], 'hal');
+    assert.deepEqual(notice!.messageEvent, row!.payload);
     assert.ok((h.counters()['failed'] as number) >= 1);
   } finally {
     await h.close();

@@ -71,7 +71,7 @@ test('stack: a report past the head is refused with its code and moves nothing',
   assert.deepEqual(await h.store.receipts.pointers(chat, 'eli'), { deliveredSeq: 0, readSeq: 0 });
 });
 
-test('stack: a message undelivered past the limit becomes FAILED for that recipient, with a record on receipts.dlq', async () => {
+test('stack: a message undelivered past the limit becomes FAILED for that recipient, with a notice on receipts.failed', async () => {
   const chat = await h.createGroup('fay', ['gus', 'hal']);
   const seq = await h.send('fay', chat);
   await h.report('gus', chat, 'DELIVERED', seq);
@@ -81,13 +81,12 @@ test('stack: a message undelivered past the limit becomes FAILED for that recipi
   });
   const failed = (await h.statuses('fay', chat)).filter((u) => u.status === 'FAILED');
   assert.deepEqual(show(failed), [`FAILED ${seq}-${seq} hal`]);
-  await waitFor(
-    async () => (await h.deadLetters()).some((d) => d.errorMessage.includes(chat) && d.errorMessage.includes('hal')),
-    { ...WAIT, description: 'the dead letter' },
-  );
-  const letters = (await h.deadLetters()).filter((d) => d.errorMessage.includes(chat));
-  assert.equal(letters.length, 1, 'one record: gus got it');
-  assert.equal(letters[0]!.errorCode, 'CM_ERR_RECEIPTS_UNDELIVERED');
-  assert.equal(letters[0]!.originalTopic, 'chat.events');
-  assert.deepEqual(letters[0]!.originalValue, (await h.store.chatLog.get(chat, seq))!.payload);
+  await waitFor(async () => (await h.failedNotices()).some((n) => n.chatId === chat && n.recipientUserId === 'hal'), {
+    ...WAIT,
+    description: 'the FAILED notice',
+  });
+  const notices = (await h.failedNotices()).filter((n) => n.chatId === chat);
+  assert.equal(notices.length, 1, 'one notice: gus got it');
+  assert.equal(notices[0]!.seq, seq);
+  assert.deepEqual(notices[0]!.messageEvent, (await h.store.chatLog.get(chat, seq))!.payload);
 });

@@ -10,6 +10,9 @@ import { createKafkaBus, createMemoryBus, createNamespacedBus, type Bus } from '
 import { loadConfig } from '@chatmesh/config';
 // Not declared in package.json: the gateway depends on @chatmesh/web-chat, which depends on this package,
 // so declaring it would close a cycle that turbo refuses. The workspace links it at the root.
+// Not declared in package.json on purpose: the gateway serves the chat page, which is built on this SDK, so
+// declaring it would make the workspaces a cycle. Only this test harness imports it, at run time.
+// eslint-disable-next-line import-x/no-extraneous-dependencies
 import { createDeliveryGatewayService, type Gateway } from '@chatmesh/delivery-gateway';
 import { fanOutService } from '@chatmesh/fan-out';
 import { ingestService } from '@chatmesh/ingest';

@@ -1,8 +1,6 @@
-/** Polls `condition` until it holds, or fails with `what` after `timeoutMs`. */
+import { waitFor as waitForCondition } from '@chatmesh/testing';
+
+/** Polls `condition` until it holds, or fails with `what` after `timeoutMs` (@chatmesh/testing's `waitFor`). */
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitForCondition(condition, { timeoutMs, intervalMs: 5, description: what });
 }

@@ -150,6 +150,16 @@ export const SAMPLE_VALUES: { readonly [K in keyof RecordTypes]: RecordTypes[K] 
     upToSeq: 5,
     reportedAtMs: 1_700_000_000_400,
   },
+  'chatmesh.receipts.DeliveryFailed': {
+    chatId: 'c-1',
+    seq: 5,
+    senderUserId: 'u-alice',
+    recipientUserId: 'u-bob',
+    sentAtMs: 1_700_000_000_000,
+    failedAtMs: 1_702_592_000_000,
+    failAfterMs: 2_592_000_000,
+    messageEvent: Buffer.from([0, 0, 0, 0, 1, 2]),
+  },
 };
 
 /** A command result, the other common gateway payload. */

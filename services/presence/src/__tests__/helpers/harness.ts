@@ -151,7 +151,7 @@ export async function startPresenceHarness(
     },
     async presenceEvent(device, change) {
       const event: PresenceEvent = { ...device, atMs: clock(), change };
-      await producer.send<PresenceEvent>(TOPICS.presenceEvents.name, device.userId, event);
+      await producer.send(TOPICS.presenceEvents.name, device.userId, event);
       producedEvents++;
     },
     async typing(device, chatId, typing, typingOptions = {}) {
@@ -163,7 +163,7 @@ export async function startPresenceHarness(
         atMs: typingOptions.atMs ?? clock(),
         signal: { typing, ttlMs: typingOptions.ttlMs ?? 5_000 },
       };
-      await producer.send<EphemeralEvent>(TOPICS.ephemeral.name, chatId, event);
+      await producer.send(TOPICS.ephemeral.name, chatId, event);
       producedTyping++;
     },
     async settle() {

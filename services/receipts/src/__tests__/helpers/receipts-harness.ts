@@ -35,8 +35,7 @@ import {
   TOPICS,
   type ChatCommand,
   type CommandResult,
-  type DeadLetter,
-  type GatewayDelivery,
+  type DeliveryFailed,
   type InboxEntry,
   type MessageStatusUpdate,
   type ReadPointerUpdate,
@@ -59,8 +58,8 @@ export interface ReceiptsHarness {
   readonly group: ServiceGroup;
   /** Every `local:` CommandResult the gateway topic received (rejections of reports). */
   readonly localResults: CommandResult[];
-  /** Raw records of receipts.dlq. */
-  readonly deadLetterRecords: BusRecord[];
+  /** Raw records of receipts.failed (FAILED notices). */
+  readonly failedNoticeRecords: BusRecord[];
   createDirect(a: string, b: string): Promise<string>;
   createGroup(creator: string, others: readonly string[]): Promise<string>;
   /** Adds members to a group; returns the addition's chat seq. */
@@ -77,7 +76,7 @@ export interface ReceiptsHarness {
   /** The status updates stored in a user's inbox (optionally of one chat), in inbox order. */
   statuses(userId: string, chatId?: string): Promise<MessageStatusUpdate[]>;
   readPointers(userId: string, chatId: string): Promise<ReadPointerUpdate[]>;
-  deadLetters(): Promise<DeadLetter[]>;
+  failedNotices(): Promise<DeliveryFailed[]>;
   /** The receipts service's health counters. */
   counters(): Record<string, unknown>;
   close(): Promise<void>;
@@ -157,7 +156,7 @@ export async function startReceiptsHarness(
   const producer: TypedProducer = createTypedProducer(bus, codec);
   const results = new Map<string, CommandResult>();
   const localResults: CommandResult[] = [];
-  const gatewayReader = await subscribeTyped<GatewayDelivery>({
+  const gatewayReader = await subscribeTyped({
     bus,
     codec,
     groupId: randomName('rcgw-reader'),
@@ -170,13 +169,13 @@ export async function startReceiptsHarness(
     },
   });
   await gatewayReader.ready;
-  const deadLetterRecords = await collectRecords(bus, deadLetterTopicOf(TOPICS.receipts.name));
+  const failedNoticeRecords = await collectRecords(bus, TOPICS.deliveryFailures.name);
   const conn = `conn${++connection}`;
   let reportCounter = 0;
 
   async function command(sender: string, chatId: string, body: ChatCommand['command']): Promise<CommandResult> {
     const requestId = randomUUID();
-    await producer.send<ChatCommand>(TOPICS.chatCommands.name, chatId, {
+    await producer.send(TOPICS.chatCommands.name, chatId, {
       chatId,
       origin: { userId: sender, deviceId: `${sender}-phone`, gatewayId, requestId, receivedAtMs: Date.now() },
       traceparent: null,
@@ -221,7 +220,7 @@ export async function startReceiptsHarness(
     gatewayId,
     group,
     localResults,
-    deadLetterRecords,
+    failedNoticeRecords,
     async createDirect(a, b) {
       const chatId = directChatId(a, b);
       await command(a, chatId, {
@@ -251,7 +250,7 @@ export async function startReceiptsHarness(
     },
     async report(userId, chatId, kind, upToSeq, requestId) {
       const value = reportValue(userId, chatId, kind, upToSeq, requestId);
-      await producer.send<ReceiptReport>(TOPICS.receipts.name, chatId, value);
+      await producer.send(TOPICS.receipts.name, chatId, value);
       return value.requestId;
     },
     async reportMany(reports) {
@@ -279,8 +278,8 @@ export async function startReceiptsHarness(
           'chatmesh.inbox.ReadPointerUpdate' in e.item ? [{ ...e.item['chatmesh.inbox.ReadPointerUpdate'] }] : [],
         );
     },
-    async deadLetters() {
-      return Promise.all(deadLetterRecords.map(async (r) => (await codec.decode<DeadLetter>(r.value!)).value));
+    async failedNotices() {
+      return Promise.all(failedNoticeRecords.map(async (r) => (await codec.decode<DeliveryFailed>(r.value!)).value));
     },
     counters() {
       return { ...(group.health()['receipts']?.details ?? {}) };
