@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { collectRecords } from '@chatmesh/bus/testing';
 import { directChatId } from '@chatmesh/protocol';
-import { deadLetterTopicOf, TOPICS, type DeadLetter, type InboxEntry } from '@chatmesh/schemas';
+import { TOPICS, type DeliveryFailed, type InboxEntry } from '@chatmesh/schemas';
 import { randomName, waitFor } from '@chatmesh/testing';
 import { EXPERIENCE_TIMINGS, type ExperienceSystem } from './experience-system.js';
 import { WsUser, type FrameOf } from './ws-user.js';
@@ -150,11 +150,11 @@ export function defineExperienceSuite(options: ExperienceSuiteOptions): void {
       );
     });
 
-    test('FAILED: a message undelivered past the limit fails for that recipient, with a dead-letter record', async () => {
+    test('FAILED: a message undelivered past the limit fails for that recipient, with a notice on receipts.failed', async () => {
       const alice = user('alice');
       const dave = user('dave'); // never connects
       const chat = directChatId(alice, dave);
-      const dlq = await collectRecords(system.bus, deadLetterTopicOf(TOPICS.receipts.name), { fromBeginning: true });
+      const notices = await collectRecords(system.bus, TOPICS.deliveryFailures.name, { fromBeginning: true });
       const a = await connect(alice);
       await a.createChat(chat, 'direct', [dave]);
       const sent = await a.sendMessage(chat, 'anyone?');
@@ -165,17 +165,18 @@ export function defineExperienceSuite(options: ExperienceSuiteOptions): void {
       );
       assert.ok(failed.atMs >= sent.serverTimeMs + EXPERIENCE_TIMINGS.failAfterMs - 1_000, 'not before the limit');
       assert.equal(receipts(a, chat).filter((f) => f.status === 'delivered').length, 0);
-      const letter = await waitFor(
+      const notice = await waitFor(
         async () => {
-          for (const record of dlq) {
-            const value = (await system.codec.decode<DeadLetter>(record.value!)).value;
-            if (record.key === chat && value.errorCode === 'CM_ERR_RECEIPTS_UNDELIVERED') return value;
+          for (const record of notices) {
+            const value = (await system.codec.decode<DeliveryFailed>(record.value!)).value;
+            if (record.key === chat && value.seq === sent.seq) return value;
           }
           return false;
         },
-        { description: 'the FAILED dead-letter record', timeoutMs: 30_000 },
+        { description: 'the FAILED notice on receipts.failed', timeoutMs: 30_000 },
       );
-      assert.ok(letter.errorMessage.includes(dave), `names the recipient: ${letter.errorMessage}`);
+      assert.equal(notice.recipientUserId, dave, 'names the recipient');
+      assert.equal(notice.senderUserId, alice);
     });
 
     test('presence and typing reach only users who share a chat; a hidden user shows no presence', async () => {
