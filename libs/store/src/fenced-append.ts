@@ -103,7 +103,7 @@ export async function appendFenced(
   // Row and key index together: a key whose row is missing (a crash in between) counts as absent (see above).
   await Promise.all([log.write(entry, epoch), log.putKey(streamId, idempotencyKey, seq, epoch)]);
   heads.set(streamId, epoch, seq);
-  // Only ever raised to a row that is durable, and only now and then: recovery probes forward from it anyway.
+  // Only ever raised to a row that is durable (after its write), so the hint never names a row that is missing.
   if (seq % HEAD_HINT_EVERY === 0) await log.raiseHead(streamId, seq);
   return { entry, created: true };
 }
