@@ -127,6 +127,14 @@ export function createNamespacedBus(inner: Bus, namespace: string): Bus {
               encode: (envelope: DeadLetterEnvelope) =>
                 deadLetter.encode({ ...envelope, originalTopic: logical(envelope.originalTopic), groupId }),
               topicFor: (topic: string) => physical(twinOf(logical(topic))),
+              ...(deadLetter.lastWords
+                ? {
+                    lastWords: (record, error, produce) =>
+                      deadLetter.lastWords!({ ...record, topic: logical(record.topic) }, error, (topic, records) =>
+                        produce(physical(topic), records),
+                      ),
+                  }
+                : {}),
             }
           : deadLetter,
     });

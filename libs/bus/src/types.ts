@@ -128,6 +128,17 @@ export interface DeadLetterOptions {
   readonly encode: (envelope: DeadLetterEnvelope) => Promise<Buffer>;
   /** The twin's name. @default `${topic}.dlq` */
   readonly topicFor?: (topic: string) => string;
+  /**
+   * Called once when a record is dead-lettered: records it hands to `produce` go out with the dead letter (in the same
+   * transaction on transactional subscriptions). For a last word to whoever waits on the record, e.g. ingest telling
+   * the sending device that its command failed, so it retries instead of waiting. A throw is swallowed: the dead
+   * letter must still be written.
+   */
+  readonly lastWords?: (
+    record: BusRecord,
+    error: unknown,
+    produce: (topic: string, records: readonly OutgoingRecord[]) => void,
+  ) => Promise<void>;
 }
 
 /** Events a bus reports, so @chatmesh/runtime can turn them into metrics without the bus knowing prom-client. */

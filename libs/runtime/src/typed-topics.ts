@@ -79,9 +79,23 @@ export function createTypedSink<M extends TopicMap = TopicRecordTypes>(
   context?: HandlerContext,
 ): TypedSink<M> {
   const stage = context?.produce;
-  const sendBytes = stage
-    ? async (topic: string, records: readonly OutgoingRecord[]) => stage(topic, records)
-    : async (topic: string, records: readonly OutgoingRecord[]) => void (await bus.producer.send(topic, records));
+  return stage
+    ? stagingSink(codec, stage)
+    : sinkOf(codec, async (topic, records) => void (await bus.producer.send(topic, records)));
+}
+
+/** A {@link TypedSink} that hands its records to `stage` (a transaction's, or the bus's dead-letter last words). */
+function stagingSink<M extends TopicMap>(
+  codec: SchemaCodec,
+  stage: (topic: string, records: readonly OutgoingRecord[]) => void,
+): TypedSink<M> {
+  return sinkOf(codec, async (topic, records) => stage(topic, records));
+}
+
+function sinkOf<M extends TopicMap>(
+  codec: SchemaCodec,
+  sendBytes: (topic: string, records: readonly OutgoingRecord[]) => Promise<void>,
+): TypedSink<M> {
   return {
     async send(topic, key, value, headers) {
       const bytes = await codec.encode(valueSubjectOf(topic), value);
@@ -133,6 +147,11 @@ export interface SubscribeTypedOptions<T, N extends string = string> {
   readonly batchHandler?: TypedBatchHandler<T>;
   /** @default the bus's (64) */
   readonly maxBatchPerKey?: number;
+  /**
+   * Called once when a decodable record is dead-lettered (after its retries): what it sends through `sink` goes out
+   * with the dead letter, e.g. an answer to whoever waits on the record (see the bus's `deadLetter.lastWords`).
+   */
+  readonly lastWords?: (value: T, error: unknown, sink: TypedSink) => Promise<void>;
 }
 
 /** Encodes a dead-letter envelope with the DeadLetter schema registered under `<topic>.dlq-value`. */
@@ -205,7 +224,23 @@ export async function subscribeTyped<M extends TopicMap = TopicRecordTypes, N ex
             ),
         }
       : {}),
-    deadLetter: { encode: encodeDeadLetter, topicFor: deadLetterTopicOf },
+    deadLetter: {
+      encode: encodeDeadLetter,
+      topicFor: deadLetterTopicOf,
+      ...(options.lastWords
+        ? {
+            lastWords: async (
+              record: BusRecord,
+              error: unknown,
+              produce: (topic: string, records: readonly OutgoingRecord[]) => void,
+            ) => {
+              // An undecodable record was parked by the handler without retries; there is nobody to answer.
+              const value = await decodeValue(record);
+              await options.lastWords!(value, error, stagingSink(codec, produce));
+            },
+          }
+        : {}),
+    },
     handler: async (record, context) => {
       let value: T;
       try {

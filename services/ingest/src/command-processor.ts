@@ -1,5 +1,5 @@
 import type { Bus } from '@chatmesh/bus';
-import { isChatmeshError } from '@chatmesh/errors';
+import { ERROR_CODES, isChatmeshError } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import { createTypedSink, type TypedProducer, type TypedSink } from '@chatmesh/runtime';
 import {
@@ -89,6 +89,11 @@ export interface CommandProcessor {
    * @throws as {@link process}; the bus then handles the commands one by one
    */
   processBatch(commands: readonly ChatCommand[], context?: CommandContext): Promise<CommandOutcome[]>;
+  /**
+   * Tells the sending device that its command failed for good on the server side (the bus dead-lettered it after its
+   * retries): a retriable `CM_ERR_CHAT_COMMAND_FAILED` refusal, so the device retries instead of waiting.
+   */
+  answerFailed(command: ChatCommand, out: TypedSink): Promise<void>;
 }
 
 /** Creates ingest's command processor. */
@@ -217,6 +222,23 @@ export function createCommandProcessor(
       }),
     ]);
     return { accepted: true, seq: entry.seq, serverTimeMs: event.serverTimeMs, duplicate };
+  }
+
+  /**
+   * The answer to a command the bus dead-letters after its retries (a long store outage, a bug): without it the
+   * sending device would wait until it reconnects. Retriable, with the table's message only: the cause (a driver
+   * error naming hosts) stays in the dead letter and the log, not on the device.
+   */
+  async function answerFailed(out: TypedSink, command: ChatCommand): Promise<void> {
+    const c = command.command;
+    const code = 'CM_ERR_CHAT_COMMAND_FAILED' as const;
+    await answer(out, command, {
+      accepted: false,
+      seq: null,
+      serverTimeMs: null,
+      clientMessageId: isBranch(c, 'chatmesh.chat.SendMessage') ? c['chatmesh.chat.SendMessage'].clientMessageId : null,
+      reason: { code, message: ERROR_CODES[code].message, retriable: true },
+    });
   }
 
   async function rejectCommand(
@@ -424,6 +446,7 @@ export function createCommandProcessor(
   }
 
   return {
+    answerFailed: (command, out) => answerFailed(out, command),
     async process(command, given) {
       return processOne(command, await contextOf(given));
     },

@@ -69,6 +69,8 @@ export const ingestService: ServiceModule = {
         count(command, await processor.process(command, { epoch, out: deps.typed.sinkFor(context) }));
         metrics.ingestBatchSizeCommands.observe(1);
       },
+      // A command that keeps failing is parked in chat.commands.dlq; its device hears so instead of waiting.
+      lastWords: (command, _error, sink) => processor.answerFailed(command, sink),
       // A busy chat's waiting commands together: one key read, one batched append and one staged output per batch,
       // so one chat is no longer limited to one command per store round trip.
       maxBatchPerKey: settings.maxBatchPerChat,

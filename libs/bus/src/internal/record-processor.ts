@@ -102,11 +102,23 @@ export async function processRecord(
       attempts,
     });
     const deadLetterTopic = options.deadLetterTopicFor(record.topic);
+    const lastWords: StagedOutput[] = [];
+    if (options.deadLetterLastWords) {
+      await options
+        .deadLetterLastWords(record, error, (topic, records) => lastWords.push({ topic, records }))
+        .catch(() => lastWords.splice(0));
+    }
     try {
       const value = await options.encodeDeadLetter(envelope);
       const deadLetter = deadLetterRecordOf(envelope, value);
-      if (deps.staged) deps.staged.push({ topic: deadLetterTopic, records: [deadLetter] });
-      else await deps.produce(deadLetterTopic, deadLetter);
+      if (deps.staged) deps.staged.push({ topic: deadLetterTopic, records: [deadLetter] }, ...lastWords);
+      else {
+        await deps.produce(deadLetterTopic, deadLetter);
+        for (const words of lastWords) {
+          // A courtesy: the dead letter is written, so a failed last word does not redo the record.
+          for (const out of words.records) await deps.produce(words.topic, out).catch(() => undefined);
+        }
+      }
     } catch (cause) {
       throw new BusError(
         'CM_ERR_BUS_DEAD_LETTER_FAILED',

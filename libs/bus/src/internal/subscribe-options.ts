@@ -4,7 +4,7 @@
  */
 import { compileRetryPolicy, type RetryPolicy } from '@chatmesh/errors';
 import { BusError } from '../errors.js';
-import type { BatchHandler, DeadLetterEnvelope, RecordHandler, SubscribeOptions } from '../types.js';
+import type { BatchHandler, DeadLetterEnvelope, DeadLetterOptions, RecordHandler, SubscribeOptions } from '../types.js';
 
 /** Defaults of {@link SubscribeOptions}. */
 export const SUBSCRIBE_DEFAULTS = Object.freeze({
@@ -36,6 +36,7 @@ export interface CompiledSubscribeOptions {
   readonly retryAll: boolean;
   readonly encodeDeadLetter: (envelope: DeadLetterEnvelope) => Promise<Buffer>;
   readonly deadLetterTopicFor: (topic: string) => string;
+  readonly deadLetterLastWords: DeadLetterOptions['lastWords'];
   readonly partitionsConcurrently: number;
   readonly keyConcurrency: number;
   readonly transactional: boolean;
@@ -84,6 +85,7 @@ export function compileSubscribeOptions(options: SubscribeOptions): CompiledSubs
     retryAll: options.retryAll ?? SUBSCRIBE_DEFAULTS.retryAll,
     encodeDeadLetter: options.deadLetter.encode,
     deadLetterTopicFor: options.deadLetter.topicFor ?? defaultDeadLetterTopic,
+    deadLetterLastWords: options.deadLetter.lastWords,
     partitionsConcurrently,
     keyConcurrency,
     transactional,

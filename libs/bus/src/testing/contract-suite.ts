@@ -344,6 +344,49 @@ export function runBusContractSuite(
       await wait(async () => (await committed(groupId, topic)).get(0) === 2n, 'the group to move past the dead letter');
     });
 
+    for (const transactional of [false, true]) {
+      it(`a dead-lettered record's last words go out with its dead letter (transactional: ${transactional})`, async () => {
+        const topic = await createTopic(1);
+        const answers = await createTopic(1);
+        await bus.producer.send(topic, [
+          { key: 'poison', value: Buffer.from('p') },
+          { key: 'fine', value: Buffer.from('f') },
+        ]);
+        const handled: string[] = [];
+        await subscribe({
+          groupId: unique('group'),
+          topics: [topic],
+          transactional,
+          retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5, jitter: false },
+          handler: async (record) => {
+            if (record.key === 'poison') throw new Error('cannot handle poison');
+            handled.push(record.key!);
+          },
+          deadLetter: {
+            encode: encodeDeadLetterJson,
+            lastWords: async (record, error, produce) =>
+              produce(answers, [{ key: record.key, value: Buffer.from(`failed: ${(error as Error).message}`) }]),
+          },
+        });
+        const heard: string[] = [];
+        await subscribe({
+          groupId: unique('answers-reader'),
+          topics: [answers],
+          handler: async (record) => void heard.push(`${record.key} ${record.value!.toString()}`),
+        });
+        const letters: DeadLetterEnvelope[] = [];
+        await subscribe({
+          groupId: unique('dlq-reader'),
+          topics: [`${topic}.dlq`],
+          handler: async (record) => void letters.push(decodeDeadLetterJson(record.value!)),
+        });
+        await wait(() => heard.length === 1 && letters.length === 1 && handled.length === 1, 'the last words');
+        assert.deepEqual(heard, ['poison failed: cannot handle poison']);
+        assert.equal(letters[0]!.originalKey, 'poison');
+        assert.deepEqual(handled, ['fine'], 'only the poison record failed');
+      });
+    }
+
     it('sends a non-retriable failure straight to the dead-letter twin when retryAll is false', async () => {
       const topic = await createTopic(1);
       const calls: string[] = [];

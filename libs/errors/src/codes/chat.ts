@@ -44,6 +44,12 @@ export const CHAT_CODES = defineCodes({
     retriable: true,
     fix: 'Send the earlier message first (or again), then this one with the same client message id; the SDK outbox does this by itself. If the earlier one was refused for good, send this one naming the message before it, or none.',
   },
+  CM_ERR_CHAT_COMMAND_FAILED: {
+    message:
+      'The server could not process the command (its retries ran out, e.g. during a long store outage); it was not applied.',
+    retriable: true,
+    fix: 'Retry with the same ids (the SDK outbox does this by itself): a retry is idempotent. Operators find the command in the `chat.commands.dlq` topic (`npm run dlq -- list`) with the failure that parked it.',
+  },
   CM_ERR_CHAT_NOT_GROUP: {
     message: 'The operation applies to groups only (a direct chat has no name, admins or members to change).',
     retriable: false,
