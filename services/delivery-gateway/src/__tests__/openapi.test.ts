@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { randomName } from '@chatmesh/testing';
+import { buildOpenApiDocument, HTTP_ROUTES, OPENAPI_ROUTE } from '../index.js';
+import { startHarness, type Harness } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'chatmesh-gateway-openapi-'));
+let h: Harness;
+let token: string;
+before(async () => {
+  // Embedded mode with the local attachment store and a chat page: every route of the table is registered.
+  h = await startHarness({
+    env: { CHATMESH_ATTACHMENT_STORE: 'local', CHATMESH_ATTACHMENT_DIR: dir },
+    chatPage: async () => ({ html: '<!doctype html>', js: '' }),
+  });
+  token = await h.token(randomName('alice'), 'phone');
+});
+after(async () => {
+  await h?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The catch-all answer of a path no route matches. */
+const isUnrouted = async (response: Response): Promise<boolean> => {
+  if (response.status !== 404) return false;
+  const body = (await response.json()) as { code?: string; message?: string };
+  return body.code === 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND' && body.message === 'no such route';
+};
+
+test('GET /v1/openapi.json serves the generated document, without a token, as shipped in docs/openapi.json', async () => {
+  const response = await fetch(`${h.gateway.url}${OPENAPI_ROUTE}`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const served = (await response.json()) as Record<string, unknown>;
+  assert.equal(served['openapi'], '3.1.0');
+  assert.deepEqual(served, buildOpenApiDocument());
+  const shipped: unknown = JSON.parse(readFileSync(new URL('../../../../docs/openapi.json', import.meta.url), 'utf8'));
+  assert.deepEqual(served, shipped, 'docs/openapi.json is stale: run `npm run docs:contract -w @chatmesh/launcher`');
+});
+
+test('every route of the table is served (none falls through to the catch-all 404), and only those are', async () => {
+  for (const route of HTTP_ROUTES) {
+    const path = route.path.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/, 'some/key');
+    const response = await fetch(`${h.gateway.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(route.method === 'put' || route.method === 'post' ? { body: '{}' } : {}),
+    });
+    assert.equal(await isUnrouted(response), false, `${route.method.toUpperCase()} ${route.path} is not served`);
+  }
+  // The check can fail: a path outside the table gets the catch-all answer.
+  assert.equal(await isUnrouted(await fetch(`${h.gateway.url}/v1/not-a-route`)), true);
+  assert.equal(await isUnrouted(await fetch(`${h.gateway.url}/v1/chats`, { method: 'PATCH' })), true);
+});
+
+test('the history route validates its query with the schema the document shows', async () => {
+  const route = HTTP_ROUTES.find((r) => r.operationId === 'chatHistory');
+  const limit = route?.query?.shape['limit'];
+  assert.ok(limit !== undefined);
+  assert.equal(limit.safeParse('200').success, true);
+  assert.equal(limit.safeParse('201').success, false);
+  const page = (query: string) =>
+    fetch(`${h.gateway.url}/v1/chats/nochat/messages?${query}`, { headers: { authorization: `Bearer ${token}` } });
+  for (const bad of ['limit=201', 'limit=0', 'before=-1', 'after=1e3', 'before=1&after=2']) {
+    const response = await page(bad);
+    assert.equal(response.status, 400, bad);
+    assert.equal(((await response.json()) as { code: string }).code, 'CM_ERR_GATEWAY_BAD_REQUEST');
+  }
+  // Valid queries reach the membership check (no such chat for this caller).
+  for (const good of ['limit=200', 'before=3', 'after=0&limit=1', 'limit=&x=1']) {
+    assert.equal((await page(good)).status, 404, good);
+  }
+});
