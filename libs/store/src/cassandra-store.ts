@@ -198,10 +198,33 @@ function createCassandraLog(
     getHead: `SELECT seq FROM ${ks}.${table}_heads WHERE stream_id = ?`,
     // The write timestamp is the sequence itself, so the highest head wins whatever the arrival order.
     raiseHead: `INSERT INTO ${ks}.${table}_heads (stream_id, seq) VALUES (?, ?) USING TIMESTAMP ?`,
+    // Static, so one cell per (stream, bucket) partition; the timestamp is the sequence (the highest wins) and TTL 0
+    // keeps it when the rows beside it expire (0009_written_heads).
+    markWritten: `UPDATE ${ks}.${table} USING TIMESTAMP ? AND TTL 0 SET written_head = ? WHERE stream_id = ? AND bucket = ?`,
+    writtenHead: `SELECT written_head FROM ${ks}.${table} WHERE stream_id = ? AND bucket = ? LIMIT 1`,
+  };
+  /** The written-head statements for the rows of one write: one per bucket they fall in, each naming its highest. */
+  const markWrittenOf = (rows: readonly LogEntry[]): Array<{ query: string; params: unknown[] }> => {
+    const highest = new Map<number, number>();
+    for (const entry of rows) {
+      const bucket = bucketOf(entry.seq);
+      if ((highest.get(bucket) ?? 0) < entry.seq) highest.set(bucket, entry.seq);
+    }
+    return [...highest].map(([bucket, seq]) => ({
+      query: q.markWritten,
+      params: [toLong(seq), toLong(seq), rows[0]!.streamId, toLong(bucket)],
+    }));
   };
   return {
     async write(entry, epoch) {
-      await client.execute(q.write, writeParams(entry, stampOf(epoch), rowTtl));
+      // One partition, so the row and its bucket's written head land together or not at all.
+      await client.batch(
+        [{ query: q.write, params: writeParams(entry, stampOf(epoch), rowTtl) }, ...markWrittenOf([entry])],
+        {
+          prepare: true,
+          logged: false,
+        },
+      );
     },
     async insertIfAbsent(entry) {
       const result = await client.execute(
@@ -301,13 +324,15 @@ function createCassandraLog(
         bytes += entry.payload.length;
       }
       chunks.push(chunk);
+      // Each chunk's rows and the written heads of their buckets: per partition, one mutation.
       const rowWrites = chunks.map((rows) =>
-        rows.length === 1
-          ? this.write(rows[0]!, epoch)
-          : client.batch(
-              rows.map((entry) => ({ query: q.write, params: writeParams(entry, stamp, rowTtl) })),
-              { prepare: true, logged: false },
-            ),
+        client.batch(
+          [
+            ...rows.map((entry) => ({ query: q.write, params: writeParams(entry, stamp, rowTtl) })),
+            ...markWrittenOf(rows),
+          ],
+          { prepare: true, logged: false },
+        ),
       );
       // Key rows are tiny and each its own partition: one batch per 64 of them (one request instead of 64).
       const keyWrites: Array<Promise<unknown>> = [];
@@ -333,6 +358,18 @@ function createCassandraLog(
     },
     async raiseHead(streamId, seq) {
       await client.execute(q.raiseHead, [streamId, toLong(seq), toLong(seq)]);
+    },
+    async highestWritten(streamId, fromSeq) {
+      let highest = 0;
+      // A bucket whose written head is its last number may have a successor; logs are gap-free as they are written.
+      for (let bucket = bucketOf(fromSeq); ; bucket++) {
+        const row = (await client.execute(q.writtenHead, [streamId, toLong(bucket)])).first();
+        const written = row?.['written_head'];
+        if (written === null || written === undefined) break;
+        highest = Math.max(highest, toNumber(written));
+        if (highest !== (bucket + 1) * LOG_BUCKET_SIZE - 1) break;
+      }
+      return highest;
     },
   };
 }

@@ -19,11 +19,12 @@ export type AppendDraft = Omit<LogEntry, 'seq' | 'payload'> & {
 };
 
 /**
- * How often the head hint is raised: recovery probes at most this many rows past it. Every append (every batch):
- * rows expire (LogRetention) but the head never does, so a hint that lagged behind rows that then expired would
- * make the next owner reuse their sequence numbers, which devices already acked past.
+ * How often the head hint is raised: recovery probes at most this many rows past it, in one read. Sparse, so an append
+ * costs no write beyond its rows: rows expire (LogRetention) but the written head kept beside them never does
+ * ({@link SequencedLogStore.highestWritten}), so a hint that lagged behind rows that then expired cannot make the next
+ * owner reuse their numbers.
  */
-export const HEAD_HINT_EVERY = 1;
+export const HEAD_HINT_EVERY = 64;
 
 /**
  * The head of each stream as its single writer knows it, valid only under the epoch it was learned in: after a
@@ -194,6 +195,7 @@ async function recoverHead(
   epoch: number,
 ): Promise<{ head: number; found: Map<string, LogEntry> }> {
   const hint = await log.getHead(streamId);
+  const written = log.highestWritten(streamId, hint);
   let head = hint;
   const found = new Map<string, LogEntry>();
   for (;;) {
@@ -203,6 +205,8 @@ async function recoverHead(
     for (const entry of beyond) if (wanted.has(entry.idempotencyKey)) found.set(entry.idempotencyKey, entry);
     head = beyond[beyond.length - 1]!.seq;
   }
+  // Rows past the hint that expired are not found by the probe; the written head kept beside them remembers them.
+  head = Math.max(head, await written);
   if (head > hint) await log.raiseHead(streamId, head);
   return { head, found };
 }

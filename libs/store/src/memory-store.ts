@@ -74,6 +74,11 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
   const rows = new Map<string, Map<number, Stamped<LogEntry>>>();
   const keys = new Map<string, Stamped<number>>();
   const heads = new Map<string, number>();
+  // Beside the rows and never expiring, as Cassandra's static written_head is.
+  const written = new Map<string, number>();
+  const noteWritten = (entry: LogEntry): void => {
+    if ((written.get(entry.streamId) ?? 0) < entry.seq) written.set(entry.streamId, entry.seq);
+  };
   const expiry = (seconds: number): number => (seconds > 0 ? clock() + seconds * 1000 : Number.POSITIVE_INFINITY);
   const stream = (id: string): Map<number, Stamped<LogEntry>> => {
     let s = rows.get(id);
@@ -115,6 +120,7 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
       const existing = s.get(entry.seq);
       if (!existing || existing.stamp <= stamp)
         s.set(entry.seq, { value: entry, stamp, expiresAtMs: expiry(rowSeconds) });
+      noteWritten(entry);
       pruneFront(s);
     },
     async insertIfAbsent(entry): Promise<InsertResult> {
@@ -185,6 +191,9 @@ function createMemoryLog(clock: () => number, rowSeconds: number, keySeconds: nu
     },
     async raiseHead(streamId, seq) {
       if (seq > (heads.get(streamId) ?? 0)) heads.set(streamId, seq);
+    },
+    async highestWritten(streamId) {
+      return written.get(streamId) ?? 0;
     },
   };
 }

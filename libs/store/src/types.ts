@@ -67,6 +67,14 @@ export interface SequencedLogStore {
   getHead(streamId: string): Promise<number>;
   /** Raises the head hint; a smaller value never lowers it. */
   raiseHead(streamId: string, seq: number): Promise<void>;
+  /**
+   * The highest sequence ever written to the stream by {@link write} or {@link writeBatch}, 0 when none: recorded
+   * together with the rows (Cassandra: a static column of the rows' own partition, in the same single-partition batch)
+   * and never expiring. Unlike the head hint it costs no write of its own and survives rows that expired, so recovery
+   * never hands out a number that was written before. The store may look only from `fromSeq`'s bucket on: pass a
+   * sequence known to be written (the head hint). Not recorded by {@link insertIfAbsent} (seeding).
+   */
+  highestWritten(streamId: string, fromSeq: number): Promise<number>;
 }
 
 /**

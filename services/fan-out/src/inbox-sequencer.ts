@@ -16,6 +16,7 @@ import {
 } from '@chatmesh/schemas';
 import { appendFencedBatch, FencedHeads, WriterEpochs, type ChatStore } from '@chatmesh/store';
 import type { OutgoingRecord } from '@chatmesh/bus';
+import { BoundedLruMap } from '@chatmesh/lru';
 import type { RecentPayloads } from './recent-payloads.js';
 import { countUnread } from './unread-count.js';
 
@@ -61,6 +62,47 @@ export interface InboxSequencer {
   sequenceBatch(entries: readonly InboxEntry[], context?: SequencerContext): Promise<SequencedOutcome[]>;
 }
 
+/**
+ * Which inbox entries need no idempotency-key read before their append: a chat event for a user whose chat had a
+ * later-than-ever entry *created* (not found) by this writer epoch, and whose own chat sequence is higher still.
+ *
+ * Why that is safe: one user's entries are appended in the order of their partition, by one writer at a time, so a
+ * row an earlier owner wrote for a record means it had written rows for every record of that user before it. Our
+ * creating (user, chat, n) proved no row existed for that record, so no earlier owner got past it; a chat's events
+ * reach a user's partition in chat order (ingest appends and emits in order, fan-out expands each chat in order),
+ * so an event of that chat with a higher sequence that comes later is new. A re-emitted old event (ingest answering
+ * a retried send) has a sequence at or below one already seen and is checked as before. Receipts' entries (statuses,
+ * read pointers) are always checked. Saves one Cassandra read per message per recipient on the steady path.
+ */
+export class FreshChatEvents {
+  readonly #createdUpTo: BoundedLruMap<string, { readonly epoch: number; readonly chatSeq: number }>;
+  /** @param maxChats (user, chat) pairs remembered @default 200000 */
+  constructor(maxChats = 200_000) {
+    this.#createdUpTo = new BoundedLruMap(maxChats);
+  }
+  /** True when the entry's key needs no read under `epoch` (see the class). */
+  isFresh(entry: InboxEntry, epoch: number): boolean {
+    const chatSeq = chatSeqOf(entry);
+    if (chatSeq === null) return false;
+    const known = this.#createdUpTo.get(`${entry.userId}\u0000${entry.chatId}`);
+    return known !== undefined && known.epoch === epoch && chatSeq > known.chatSeq;
+  }
+  /** Records that `entry` was created (appended anew, not found) under `epoch`. */
+  created(entry: InboxEntry, epoch: number): void {
+    const chatSeq = chatSeqOf(entry);
+    if (chatSeq === null) return;
+    const slot = `${entry.userId}\u0000${entry.chatId}`;
+    const known = this.#createdUpTo.peek(slot);
+    if (known === undefined || known.epoch !== epoch || known.chatSeq < chatSeq) {
+      this.#createdUpTo.set(slot, { epoch, chatSeq });
+    }
+  }
+}
+
+function chatSeqOf(entry: InboxEntry): number | null {
+  return isBranch(entry.item, 'chatmesh.inbox.ChatEventRef') ? entry.item['chatmesh.inbox.ChatEventRef'].chatSeq : null;
+}
+
 function inboxKind(entry: InboxEntry): string {
   const item = entry.item;
   if (isBranch(item, 'chatmesh.inbox.ChatEventRef')) return item['chatmesh.inbox.ChatEventRef'].kind.toLowerCase();
@@ -78,10 +120,13 @@ export function createInboxSequencer(deps: {
   clock?: () => number;
   /** Recent chat-log payloads (from the expansion), looked up before the chat log. */
   payloads?: RecentPayloads;
+  /** Which entries skip their key read (tests pass their own to observe it). */
+  freshChatEvents?: FreshChatEvents;
 }): InboxSequencer {
   const { store, codec, devices, logger } = deps;
   const clock = deps.clock ?? Date.now;
   const heads = new FencedHeads();
+  const fresh = deps.freshChatEvents ?? new FreshChatEvents();
   // Without a context (tests, tools) the sequencer is a writer of its own: one epoch, direct sends.
   const standalone = new WriterEpochs(store.writerEpochs, INBOX_LOG_WRITER);
   const directSink = createTypedSink(codec, deps.bus);
@@ -160,12 +205,16 @@ export function createInboxSequencer(deps: {
       drafts.map((draft) => ({
         streamId: userId,
         idempotencyKey: draft.dedupeKey,
+        keyChecked: fresh.isFresh(draft, epoch),
         kind: inboxKind(draft),
         createdAtMs: draft.createdAtMs,
         payload: (seq: number) => codec.encode(subject, { ...draft, inboxSeq: seq } satisfies InboxEntry),
       })),
       epoch,
     );
+    appended.forEach(({ created }, index) => {
+      if (created) fresh.created(drafts[index]!, epoch);
+    });
     // A new row holds exactly what was just encoded; only a replay needs the stored bytes decoded.
     const stored = await Promise.all(
       appended.map(async ({ entry, created }, index) =>
