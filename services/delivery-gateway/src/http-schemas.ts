@@ -19,7 +19,7 @@ import { z } from 'zod';
 export const idSchema = z.string().regex(ID_PATTERN).describe('1-128 characters of [A-Za-z0-9._:@-]');
 
 /** Every refusal and failure: a machine-readable `CM_ERR_*` code (docs/errors.md) and a sentence. */
-export const errorBodySchema = z.object({
+export const errorBodySchema = z.strictObject({
   code: z.string().describe('A CM_ERR_* code (docs/errors.md).'),
   message: z.string(),
   retryAfterMs: z.number().int().optional().describe('Rate-limited attachment requests: when to retry.'),
@@ -32,7 +32,7 @@ export const settingsBodySchema = z
     message: 'set readReceipts or presenceVisible (booleans)',
   });
 
-export const settingsSchema = z.object({ readReceipts: z.boolean(), presenceVisible: z.boolean() });
+export const settingsSchema = z.strictObject({ readReceipts: z.boolean(), presenceVisible: z.boolean() });
 
 const token = (max: number) => z.string().min(1).max(max);
 /**
@@ -63,15 +63,15 @@ export const pushChannelBodySchema = z.discriminatedUnion('provider', [
 
 /** A registered channel as `GET /v1/push/channel` shows it: tokens shortened, Web Push only by origin. */
 export const publicPushChannelSchema = z.discriminatedUnion('provider', [
-  z.object({ provider: z.literal('fcm'), token: z.string().describe('Shortened: a token is a credential.') }),
-  z.object({
+  z.strictObject({ provider: z.literal('fcm'), token: z.string().describe('Shortened: a token is a credential.') }),
+  z.strictObject({
     provider: z.literal('apns'),
     token: z.string().describe('Shortened: a token is a credential.'),
     topic: z.string(),
     environment: z.enum(['sandbox', 'production']),
   }),
-  z.object({ provider: z.literal('web_push'), endpoint: z.string().describe('The push service origin only.') }),
-  z.object({ provider: z.literal('inbox') }),
+  z.strictObject({ provider: z.literal('web_push'), endpoint: z.string().describe('The push service origin only.') }),
+  z.strictObject({ provider: z.literal('inbox') }),
 ]);
 
 /** History pages hold at most this many events. */
@@ -113,14 +113,14 @@ export const pushInboxQuerySchema = z
 /** `POST /v1/dev/token` (embedded mode only). */
 export const devTokenBodySchema = z.object({ userId: idSchema, deviceId: idSchema });
 
-export const devTokenSchema = z.object({
+export const devTokenSchema = z.strictObject({
   token: z.string(),
   expiresAtMs: z.number(),
   developmentOnly: z.literal(true),
   notice: z.string(),
 });
 
-export const chatSummarySchema = z.object({
+export const chatSummarySchema = z.strictObject({
   chatId: z.string(),
   kind: z.enum(['direct', 'group']),
   name: z.string().nullable(),
@@ -132,7 +132,7 @@ export const chatSummarySchema = z.object({
   updatedAtMs: z.number(),
 });
 
-export const chatListSchema = z.object({ chats: z.array(chatSummarySchema) });
+export const chatListSchema = z.strictObject({ chats: z.array(chatSummarySchema) });
 
 /** A history event: the chat frames of the WebSocket protocol, without `inboxSeq`. */
 const historyEventSchema = z.discriminatedUnion('type', [
@@ -144,9 +144,9 @@ const historyEventSchema = z.discriminatedUnion('type', [
   membersRemovedFrameSchema.omit({ inboxSeq: true }),
 ]);
 
-const seqRangeSchema = z.object({ fromSeq: z.number().int(), toSeq: z.number().int() });
+const seqRangeSchema = z.strictObject({ fromSeq: z.number().int(), toSeq: z.number().int() });
 
-export const historyPageSchema = z.object({
+export const historyPageSchema = z.strictObject({
   chatId: z.string(),
   events: z.array(historyEventSchema),
   hasMore: z.boolean(),
@@ -156,24 +156,24 @@ export const historyPageSchema = z.object({
   lastSeq: z.number().int().optional().describe('With `after`: the last chat seq this page covers; the next `after`.'),
 });
 
-export const deviceListSchema = z.object({
+export const deviceListSchema = z.strictObject({
   maxDevices: z.number().int(),
   devices: z.array(
-    z.object({ deviceId: z.string(), registeredAtMs: z.number(), online: z.boolean(), current: z.boolean() }),
+    z.strictObject({ deviceId: z.string(), registeredAtMs: z.number(), online: z.boolean(), current: z.boolean() }),
   ),
 });
 
 /** A change handed to a service over Kafka: applied shortly, not yet. */
-export const acceptedSchema = z.object({ requestId: z.string() });
+export const acceptedSchema = z.strictObject({ requestId: z.string() });
 
-export const pushChannelStateSchema = z.object({
+export const pushChannelStateSchema = z.strictObject({
   channel: publicPushChannelSchema.nullable(),
   registeredAtMs: z.number().nullable(),
 });
 
-export const pushInboxSchema = z.object({
+export const pushInboxSchema = z.strictObject({
   wakeUps: z.array(
-    z.object({
+    z.strictObject({
       deviceId: z.string(),
       chatId: z.string().nullable(),
       badge: z.number().int(),
@@ -184,7 +184,7 @@ export const pushInboxSchema = z.object({
 });
 
 /** A presigned request: send it as it is, headers included (they are signed). */
-export const presignedRequestSchema = z.object({
+export const presignedRequestSchema = z.strictObject({
   method: z.enum(['PUT', 'GET']),
   url: z.string(),
   headers: z.record(z.string(), z.string()),
@@ -215,19 +215,19 @@ export const completeBodySchema = z.strictObject({
     .max(MULTIPART_MAX_PARTS),
 });
 
-export const uploadGrantSchema = z.object({ attachmentId: z.string(), upload: presignedRequestSchema });
-export const multipartGrantSchema = z.object({
+export const uploadGrantSchema = z.strictObject({ attachmentId: z.string(), upload: presignedRequestSchema });
+export const multipartGrantSchema = z.strictObject({
   attachmentId: z.string(),
   partSizeBytes: z.number().int(),
   partCount: z.number().int(),
 });
-export const presignedPartsSchema = z.object({
+export const presignedPartsSchema = z.strictObject({
   parts: z.array(presignedRequestSchema.extend({ partNumber: z.number().int() })),
 });
-export const attachmentIdSchema = z.object({ attachmentId: z.string() });
-export const downloadGrantSchema = z.object({ attachmentId: z.string(), download: presignedRequestSchema });
+export const attachmentIdSchema = z.strictObject({ attachmentId: z.string() });
+export const downloadGrantSchema = z.strictObject({ attachmentId: z.string(), download: presignedRequestSchema });
 
-export const prekeyStatusSchema = z.object({
+export const prekeyStatusSchema = z.strictObject({
   registered: z.boolean(),
   preKeys: z.number().int(),
   kyberPreKeys: z.number().int(),
@@ -235,21 +235,21 @@ export const prekeyStatusSchema = z.object({
   refill: z.boolean().describe('Upload more one-time prekeys (either kind is below refillBelow).'),
 });
 
-const signedKeySchema = z.object({ keyId: z.number().int(), publicKey: z.string(), signature: z.string() });
+const signedKeySchema = z.strictObject({ keyId: z.number().int(), publicKey: z.string(), signature: z.string() });
 
-export const keyBundlesSchema = z.object({
+export const keyBundlesSchema = z.strictObject({
   userId: z.string(),
   devices: z.array(
-    z.object({
+    z.strictObject({
       deviceId: z.string(),
       registrationId: z.number().int(),
       identityKey: z.string(),
       signedPreKey: signedKeySchema,
-      preKey: z.object({ keyId: z.number().int(), publicKey: z.string() }).nullable(),
+      preKey: z.strictObject({ keyId: z.number().int(), publicKey: z.string() }).nullable(),
       kyberPreKey: signedKeySchema,
       kyberLastResort: z.boolean().describe('The Kyber key is the last-resort one (no one-time Kyber key was left).'),
     }),
   ),
 });
 
-export const healthSchema = z.object({ status: z.literal('ok') });
+export const healthSchema = z.strictObject({ status: z.literal('ok') });

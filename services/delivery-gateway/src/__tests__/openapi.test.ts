@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { directChatId } from '@chatmesh/protocol';
 import { randomName } from '@chatmesh/testing';
+import { errorBodySchema } from '../http-schemas.js';
 import { buildOpenApiDocument, HTTP_ROUTES, OPENAPI_ROUTE } from '../index.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -73,4 +76,69 @@ test('the history route validates its query with the schema the document shows',
   for (const good of ['limit=200', 'before=3', 'after=0&limit=1', 'limit=&x=1']) {
     assert.equal((await page(good)).status, 404, good);
   }
+});
+
+test('the answers are what the document says: each status is documented and each body matches its schema', async () => {
+  const alice = randomName('alice');
+  const bob = randomName('bob');
+  const chatId = directChatId(alice, bob);
+  const phone = await h.connect(alice, 'phone');
+  phone.send({ type: 'createChat', requestId: 'c', chatId, kind: 'direct', members: [bob] });
+  await phone.waitForFrame((f) => f.type === 'ack' && f['requestId'] === 'c', 'create ack');
+  phone.send({ type: 'send', requestId: 's', chatId, clientMessageId: 'm1', body: 'hello' });
+  await phone.waitForFrame((f) => f.type === 'ack' && f['requestId'] === 's', 'send ack');
+  await phone.close();
+  const aliceToken = await h.token(alice, 'phone');
+
+  const answer = async (operationId: string, path: string, body?: unknown, bearer: string | null = aliceToken) => {
+    const route = HTTP_ROUTES.find((r) => r.operationId === operationId);
+    assert.ok(route !== undefined, operationId);
+    const response = await fetch(`${h.gateway.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: {
+        'content-type': 'application/json',
+        ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const value: unknown = await response.json();
+    const documented = route.answers[response.status];
+    if (documented === undefined) {
+      const refusal = errorBodySchema.safeParse(value);
+      const statuses = [...Object.keys(route.refusals ?? {}), ...(route.auth === 'bearer' ? ['401', '403'] : [])];
+      assert.ok(statuses.includes(String(response.status)), `${operationId}: ${response.status} is not documented`);
+      assert.ok(refusal.success, `${operationId}: the refusal is not an error body: ${JSON.stringify(value)}`);
+      return response.status;
+    }
+    const parsed = documented.schema!.safeParse(value);
+    assert.ok(parsed.success, `${operationId}: ${JSON.stringify(value)} does not match: ${parsed.error?.message}`);
+    return response.status;
+  };
+  const history = `/v1/chats/${encodeURIComponent(chatId)}/messages`;
+  assert.equal(await answer('listChats', '/v1/chats'), 200);
+  assert.equal(await answer('chatHistory', history), 200);
+  assert.equal(await answer('chatHistory', `${history}?after=0&limit=1`), 200);
+  assert.equal(await answer('chatHistory', '/v1/chats/no-such-chat/messages'), 404);
+  assert.equal(await answer('chatHistory', `${history}?limit=0`), 400);
+  assert.equal(await answer('listChats', '/v1/chats', undefined, null), 401);
+  assert.equal(await answer('listDevices', '/v1/devices'), 200);
+  assert.equal(await answer('getSettings', '/v1/settings'), 200);
+  assert.equal(await answer('updateSettings', '/v1/settings', { readReceipts: false }), 202);
+  assert.equal(await answer('updateSettings', '/v1/settings', {}), 400);
+  assert.equal(await answer('registerPushChannel', '/v1/push/channel', { provider: 'inbox' }), 202);
+  assert.equal(await answer('getPushChannel', '/v1/push/channel'), 200);
+  assert.equal(await answer('unregisterPushChannel', '/v1/push/channel'), 202);
+  assert.equal(await answer('listPushInbox', '/v1/push/inbox'), 200);
+  const sha256 = createHash('sha256').update('x').digest('base64');
+  assert.equal(
+    await answer('requestUpload', '/v1/attachments', { sizeBytes: 1, contentType: 'image/png', sha256 }),
+    201,
+  );
+  assert.equal(await answer('requestDownload', '/v1/attachments/unknown'), 404);
+  assert.equal(await answer('prekeyStatus', '/v1/keys'), 200);
+  assert.equal(await answer('keyBundles', `/v1/keys/${encodeURIComponent(alice)}`), 404);
+  assert.equal(await answer('devToken', '/v1/dev/token', { userId: 'u1', deviceId: 'd1' }, null), 200);
+  assert.equal(await answer('health', '/health', undefined, null), 200);
+  // The presence service (which registers devices) does not run here: the phone is unknown, a documented refusal.
+  assert.equal(await answer('removeDevice', '/v1/devices/phone'), 404);
 });
