@@ -30,6 +30,8 @@ COPY load-tests/package.json load-tests/package.json
 COPY k8s/package.json k8s/package.json
 COPY schemas schemas
 COPY scripts scripts
+# The root postinstall applies patches/ (patch-package) during the install below.
+COPY patches patches
 COPY tsconfig.base.json turbo.json ./
 # `npm install` as CI does (.ci/run), not `npm ci`: the committed lockfile lacks the entries of some
 # optional platform packages (@turbo/*, @unrs/resolver-binding-*), which `npm ci` refuses. The lockfile

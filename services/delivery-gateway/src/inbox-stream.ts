@@ -1,5 +1,5 @@
 import type { ServerFrame } from '@chatmesh/protocol';
-import type { InboxDelivery, InboxEntry, SchemaCodec } from '@chatmesh/schemas';
+import { branchValue, type InboxDelivery, type InboxEntry, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import { DeliveredTracker } from './delivered-tracker.js';
 import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
@@ -350,14 +350,9 @@ export class InboxStream {
     live = false,
   ): Promise<boolean> {
     const seq = entry.inboxSeq ?? 0;
-    const removal = entry.item;
-    if (
-      'chatmesh.inbox.ChatEventRef' in removal &&
-      removal['chatmesh.inbox.ChatEventRef'].kind === 'MEMBERS_REMOVED' &&
-      removal['chatmesh.inbox.ChatEventRef'].affectedUserIds.includes(this.owner.userId) &&
-      seq > this.lastSentSeq
-    ) {
-      await this.owner.beforeOwnRemoval?.(entry.chatId, removal['chatmesh.inbox.ChatEventRef'].chatSeq);
+    const ref = branchValue(entry.item, 'chatmesh.inbox.ChatEventRef');
+    if (ref?.kind === 'MEMBERS_REMOVED' && ref.affectedUserIds.includes(this.owner.userId) && seq > this.lastSentSeq) {
+      await this.owner.beforeOwnRemoval?.(entry.chatId, ref.chatSeq);
       if (this.closed) return false;
     }
     const frames = prerendered ?? (await this.context.renderer.render(entry, this.owner, content));
@@ -371,24 +366,11 @@ export class InboxStream {
     if (live && this.context.onLiveMessage !== undefined) {
       for (const frame of frames) if (frame.type === 'messageReceived') this.context.onLiveMessage(frame.serverTimeMs);
     }
-    const item = entry.item;
     // Before the first syncDone, catchUpBroadcasts joins every broadcast chat of the user in one go.
-    if (this.broadcastsCaughtUp && 'chatmesh.inbox.ChatEventRef' in item) {
-      const ref = item['chatmesh.inbox.ChatEventRef'];
-      if (ref.kind === 'CHAT_CREATED' || ref.kind === 'MEMBERS_ADDED')
-        this.owner.lifecycleSent?.(entry.chatId, ref.chatSeq);
-    }
-    if (
-      frames.length > 0 &&
-      'chatmesh.inbox.ChatEventRef' in item &&
-      item['chatmesh.inbox.ChatEventRef'].kind === 'MESSAGE_RECEIVED' &&
-      item['chatmesh.inbox.ChatEventRef'].actorUserId !== this.owner.userId
-    ) {
-      (this.delivered ??= new DeliveredTracker()).record(
-        seq,
-        entry.chatId,
-        item['chatmesh.inbox.ChatEventRef'].chatSeq,
-      );
+    if (this.broadcastsCaughtUp && (ref?.kind === 'CHAT_CREATED' || ref?.kind === 'MEMBERS_ADDED'))
+      this.owner.lifecycleSent?.(entry.chatId, ref.chatSeq);
+    if (frames.length > 0 && ref?.kind === 'MESSAGE_RECEIVED' && ref.actorUserId !== this.owner.userId) {
+      (this.delivered ??= new DeliveredTracker()).record(seq, entry.chatId, ref.chatSeq);
     }
     return true;
   }

@@ -19,7 +19,7 @@ import {
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 
-import type { ChatClient, CommandAck, MessageContent } from '../chat-client.js';
+import type { ChatClient, CommandAck, MessageContent } from '../chat-client-types.js';
 import { ClientError } from '../errors.js';
 import {
   StorageIdentityStore,
