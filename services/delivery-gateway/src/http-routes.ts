@@ -58,7 +58,8 @@ export interface HttpRoute {
   /** uWebSockets.js pattern: `:name` path parameters, a trailing `*` for the rest of the path. */
   readonly path: string;
   readonly operationId: string;
-  readonly tag: 'chats' | 'devices' | 'push' | 'settings' | 'attachments' | 'keys' | 'development' | 'service';
+  readonly tag:
+    'websocket' | 'chats' | 'devices' | 'push' | 'settings' | 'attachments' | 'keys' | 'development' | 'service';
   readonly summary: string;
   readonly description?: string;
   readonly auth: RouteAuth;
@@ -91,6 +92,22 @@ const ATTACHMENT_ID = { attachmentId: 'The id the upload request returned.' };
 
 /** Every route of the public port, in the order the document lists them. */
 export const HTTP_ROUTES: readonly HttpRoute[] = [
+  {
+    method: 'get',
+    path: '/v1/ws',
+    operationId: 'openWebSocket',
+    tag: 'websocket',
+    summary: 'Upgrades to a WebSocket that speaks the client protocol',
+    description:
+      'The frames are described in docs/websocket-asyncapi.json (AsyncAPI) and explained in docs/protocol.md; the ' +
+      'first one is `hello`.',
+    auth: 'bearer',
+    answers: { 101: { description: 'Switching Protocols: the connection is a WebSocket.' } },
+    refusals: {
+      403: 'CM_ERR_DEVICE_REMOVED, or CM_ERR_DEVICE_LIMIT for a new device past the limit.',
+      503: 'CM_ERR_COMMON_SHUTTING_DOWN: the gateway is draining; reconnect elsewhere.',
+    },
+  },
   {
     method: 'get',
     path: '/v1/chats',

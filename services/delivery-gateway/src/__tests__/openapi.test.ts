@@ -8,7 +8,7 @@ import { directChatId } from '@chatmesh/protocol';
 import { randomName } from '@chatmesh/testing';
 import { errorBodySchema } from '../http-schemas.js';
 import { buildOpenApiDocument, HTTP_ROUTES, OPENAPI_ROUTE } from '../index.js';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, tryUpgrade, type Harness } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chatmesh-gateway-openapi-'));
 let h: Harness;
@@ -46,6 +46,11 @@ test('GET /v1/openapi.json serves the generated document, without a token, as sh
 
 test('every route of the table is served (none falls through to the catch-all 404), and only those are', async () => {
   for (const route of HTTP_ROUTES) {
+    if (route.path === '/v1/ws') {
+      const upgrade = await tryUpgrade(h.wsUrl, { authorization: `Bearer ${token}` });
+      assert.equal(upgrade, 'opened', 'GET /v1/ws does not upgrade');
+      continue;
+    }
     const path = route.path.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/, 'some/key');
     const response = await fetch(`${h.gateway.url}${path}`, {
       method: route.method.toUpperCase(),
