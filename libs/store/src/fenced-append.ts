@@ -185,6 +185,16 @@ export async function appendFencedBatch(
 }
 
 /**
+ * The highest sequence written to a stream, for readers (no probe, no repair): the head hint or the written head kept
+ * beside the rows, whichever is higher. A row missing at or below it was written and expired (or, briefly, is being
+ * overwritten by a newer owner); rows of a writer that crashed mid-batch may sit past it until the next append.
+ */
+export async function writtenHeadOf(log: SequencedLogStore, streamId: string): Promise<number> {
+  const hint = await log.getHead(streamId);
+  return Math.max(hint, await log.highestWritten(streamId, hint));
+}
+
+/**
  * Finds the true head of a stream: starts at the hint and probes forward over rows written after it (by a writer
  * that crashed, or a zombie), repairing their key index on the way. Returns the rows found there holding `wanted` keys.
  */

@@ -20,6 +20,7 @@ export {
   FencedHeads,
   WriterEpochs,
   HEAD_HINT_EVERY,
+  writtenHeadOf,
   type AppendOutcome,
   type AppendDraft,
 } from './fenced-append.js';

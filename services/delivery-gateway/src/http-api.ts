@@ -5,7 +5,7 @@ import type { MetricInstruments } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import { ID_PATTERN } from '@chatmesh/protocol';
 import { TOPICS, type PushChannelCommand } from '@chatmesh/schemas';
-import type { ChatStore, PushChannel } from '@chatmesh/store';
+import { writtenHeadOf, type ChatStore, type PushChannel } from '@chatmesh/store';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 import { registerAttachmentRoutes, type AttachmentRoutesDeps } from './attachment-routes.js';
@@ -547,7 +547,7 @@ async function expiredAfter(
 }
 
 async function latestSeq(store: ChatStore, chatId: string): Promise<number> {
-  let last = await store.chatLog.getHead(chatId);
+  let last = await writtenHeadOf(store.chatLog, chatId);
   for (;;) {
     const rows = await store.chatLog.readAfter(chatId, last, 1000);
     if (rows.length === 0) return last;

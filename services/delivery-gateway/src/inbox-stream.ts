@@ -1,6 +1,6 @@
 import type { ServerFrame } from '@chatmesh/protocol';
 import { branchValue, type InboxDelivery, type InboxEntry, type SchemaCodec } from '@chatmesh/schemas';
-import type { ChatStore } from '@chatmesh/store';
+import { writtenHeadOf, type ChatStore } from '@chatmesh/store';
 import { DeliveredTracker } from './delivered-tracker.js';
 import type { InboxRenderer, RenderTarget } from './inbox-renderer.js';
 import type { Semaphore } from './internal/semaphore.js';
@@ -231,7 +231,7 @@ export class InboxStream {
     const log = this.context.store.inboxLog;
     const userId = this.owner.userId;
     if (seq <= this.lastSentSeq || (await log.get(userId, seq)) !== null) return seq;
-    let head = await log.getHead(userId);
+    let head = await writtenHeadOf(log, userId);
     for (;;) {
       const rows = await log.readAfter(userId, head, REPLAY_BATCH_SIZE);
       if (rows.length === 0) return Math.min(seq, head);
@@ -254,13 +254,13 @@ export class InboxStream {
    * When the rows after the last sent one expired (retention), tells the device with a `syncGap` naming them and
    * moves past them, so the replay goes on with the oldest entry still kept: a device offline longer than the
    * inbox keeps entries is told what it missed, never skipped in silence. A missing row at or below `upTo` (the
-   * head hint, raised only to written rows; or a live delivery's seq, routed only once stored) expired.
+   * written head, raised only with written rows; or a live delivery's seq, routed only once stored) expired.
    * @returns whether it moved past expired rows
    */
   private async skipExpired(upTo: number | null): Promise<boolean> {
     const log = this.context.store.inboxLog;
     const userId = this.owner.userId;
-    const known = upTo ?? (await log.getHead(userId));
+    const known = upTo ?? (await writtenHeadOf(log, userId));
     if (this.closed || known <= this.lastSentSeq) return false;
     const first = await log.firstKeptAfter(userId, this.lastSentSeq, known);
     if (this.closed || first === this.lastSentSeq + 1) return false;

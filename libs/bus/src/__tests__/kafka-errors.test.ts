@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ERROR_CODES } from '@chatmesh/errors';
-import { BusError, compileKafkaBusOptions, KAFKA_BROKER_ERROR_TABLE, toBusError } from '../index.js';
+import {
+  BusError,
+  compileKafkaBusOptions,
+  KAFKA_BROKER_ERROR_TABLE,
+  toBusError,
+  type KafkaBusLogEntry,
+} from '../index.js';
+import { forwardLogs } from '../kafka/kafka-bus.js';
 
 const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError, KafkaJSError } = kafkajs;
 
@@ -46,4 +53,28 @@ it('rejects contradictory Kafka options listing every problem', () => {
       /heartbeatIntervalMs \(2000\)/.test(error.message),
   );
   assert.equal(compileKafkaBusOptions({ brokers: ['b:9092'] }).sessionTimeoutMs, 10_000);
+});
+
+it('forwards kafkajs logs at their level, but an expected, retried CONCURRENT_TRANSACTIONS answer at debug', () => {
+  const entries: KafkaBusLogEntry[] = [];
+  const forward = forwardLogs((entry) => entries.push(entry));
+  const at = (level: number, error: string) => ({
+    namespace: 'Connection',
+    level,
+    label: 'ERROR',
+    log: { message: 'Response AddPartitionsToTxn(key: 24, version: 1)', error, timestamp: '' },
+  });
+  forward(
+    at(
+      kafkajs.logLevel.ERROR,
+      'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing',
+    ),
+  );
+  forward(at(kafkajs.logLevel.ERROR, 'The broker is not available'));
+  forward(at(kafkajs.logLevel.WARN, 'something else'));
+  assert.deepEqual(
+    entries.map((entry) => entry.level),
+    ['debug', 'error', 'warn'],
+  );
+  assert.equal(entries[0]!.message, 'Response AddPartitionsToTxn(key: 24, version: 1)');
 });

@@ -1193,9 +1193,19 @@ function allTopicsExist(error: unknown): boolean {
   );
 }
 
-function forwardLogs(logger: (entry: KafkaBusLogEntry) => void) {
+/**
+ * Broker answers kafkajs logs at error level although it retries them at once and they are expected: a transaction
+ * begun right after the previous one's EndTxn is answered CONCURRENT_TRANSACTIONS until the coordinator has written
+ * the markers (~20 a minute per busy stage). Forwarded at debug, so an operator's error log holds real errors.
+ */
+const EXPECTED_RETRIED_ANSWERS = ['another concurrent operation on the same transaction was ongoing'];
+
+/** kafkajs's log entries to the bus's logger, with the levels of {@link EXPECTED_RETRIED_ANSWERS} lowered. */
+export function forwardLogs(logger: (entry: KafkaBusLogEntry) => void) {
   return ({ namespace, level, log }: LogEntry): void => {
     const { message, ...extra } = log;
-    logger({ level: LEVEL_NAMES[level] ?? 'info', namespace, message, extra });
+    const answer = typeof extra['error'] === 'string' ? extra['error'] : '';
+    const expected = EXPECTED_RETRIED_ANSWERS.some((text) => answer.includes(text));
+    logger({ level: expected ? 'debug' : (LEVEL_NAMES[level] ?? 'info'), namespace, message, extra });
   };
 }
