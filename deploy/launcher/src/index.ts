@@ -13,3 +13,6 @@ export {
   type StackProcess,
   type SpawnServiceOptions,
 } from './stack-processes.js';
+export { CONTRACT_DOCUMENTS, renderContractDocument, type ContractDocument } from './contract/documents.js';
+export { buildTopicsAsyncApi, AVRO_SCHEMA_FORMAT } from './contract/topics-asyncapi.js';
+export { buildWebSocketAsyncApi, WEBSOCKET_PATH } from './contract/websocket-asyncapi.js';

@@ -9,3 +9,4 @@ export * from './client-frames.js';
 export * from './server-frames.js';
 export { CLOSE_CODES, closeCodeEntry, type CloseCodeEntry, type CloseCodeName } from './close-codes.js';
 export { parseClientFrame, ProtocolError } from './parse-client-frame.js';
+export { CLIENT_FRAME_SUMMARIES, SERVER_FRAME_SUMMARIES } from './frame-docs.js';

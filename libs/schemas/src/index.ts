@@ -38,6 +38,7 @@ export {
   type BranchHandlers,
 } from './unions.js';
 export type { TopicName, TopicRecord } from './topic-names.js';
+export { TOPIC_KEY_SUMMARIES, TOPIC_SUMMARIES } from './topic-docs.js';
 export { avscOptions, latestSchemaOf, latestTypeOf, schemaVersionsOf } from './schema-catalog.js';
 export {
   loadSchemaTree,

@@ -2,7 +2,6 @@ import {
   ATTACHMENT_HTTP_STATUS,
   attachmentCodeOf,
   LOCAL_BLOB_ROUTE,
-  MULTIPART_MAX_PARTS,
   type AttachmentService,
   type LocalObjectStore,
   type PresignedRequest,
@@ -10,8 +9,9 @@ import {
 import { isChatmeshError } from '@chatmesh/errors';
 import { ID_PATTERN } from '@chatmesh/protocol';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { z } from 'zod';
+import type { z } from 'zod';
 
+import { completeBodySchema, multipartBodySchema, partNumbersBodySchema, uploadBodySchema } from './http-schemas.js';
 import { pending, readBody, send, sendJson, STATUS, type PendingResponse } from './internal/http.js';
 import type { VerifiedToken } from './token-verifier.js';
 
@@ -44,25 +44,6 @@ export interface AttachmentRequestInfo {
   readonly body: Promise<Buffer | null> | null;
 }
 
-const uploadSchema = z.strictObject({
-  sizeBytes: z.number().int(),
-  contentType: z.string().min(1).max(255),
-  sha256: z.string().max(64),
-  fileName: z.string().max(255).nullable().optional(),
-});
-const multipartSchema = uploadSchema.extend({ partSizeBytes: z.number().int() });
-const partsSchema = z.strictObject({ partNumbers: z.array(z.number().int()).min(1).max(1000) });
-const completeSchema = z.strictObject({
-  parts: z
-    .array(
-      z.strictObject({
-        partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS),
-        etag: z.string().min(1).max(200),
-      }),
-    )
-    .min(1)
-    .max(MULTIPART_MAX_PARTS),
-});
 const SMALL_BODY_BYTES = 4096;
 
 function wire(request: PresignedRequest): PresignedRequest {
@@ -101,7 +82,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
     '/v1/attachments',
     authed(
       async (state, caller, info) => {
-        const body = await jsonBody(state, info, uploadSchema);
+        const body = await jsonBody(state, info, uploadBodySchema);
         if (!body.ok) return;
         try {
           const grant = await service.requestUpload(caller.userId, body.value);
@@ -118,7 +99,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
     '/v1/attachments/multipart',
     authed(
       async (state, caller, info) => {
-        const body = await jsonBody(state, info, multipartSchema);
+        const body = await jsonBody(state, info, multipartBodySchema);
         if (!body.ok) return;
         try {
           sendJson(state, 201, await service.requestMultipartUpload(caller.userId, body.value));
@@ -136,7 +117,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
       async (state, caller, info) => {
         const id = attachmentIdOf(info);
         if (id === null) return notFound(state);
-        const body = await jsonBody(state, info, partsSchema);
+        const body = await jsonBody(state, info, partNumbersBodySchema);
         if (!body.ok) return;
         try {
           const parts = await service.presignParts(caller.userId, id, body.value.partNumbers);
@@ -157,7 +138,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
       async (state, caller, info) => {
         const id = attachmentIdOf(info);
         if (id === null) return notFound(state);
-        const body = await jsonBody(state, info, completeSchema);
+        const body = await jsonBody(state, info, completeBodySchema);
         if (!body.ok) return;
         try {
           await service.completeMultipartUpload(caller.userId, id, body.value.parts);

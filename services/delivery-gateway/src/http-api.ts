@@ -7,9 +7,18 @@ import { ID_PATTERN } from '@chatmesh/protocol';
 import { TOPICS, type PushChannelCommand } from '@chatmesh/schemas';
 import { writtenHeadOf, type ChatStore, type PushChannel } from '@chatmesh/store';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { registerAttachmentRoutes, type AttachmentRoutesDeps } from './attachment-routes.js';
 import { accountEvent, type FrameRecord } from './frame-commands.js';
+import {
+  devTokenBodySchema,
+  historyQuerySchema,
+  MAX_HISTORY_PAGE,
+  MAX_PUSH_INBOX_PAGE,
+  pushChannelBodySchema,
+  pushInboxQuerySchema,
+  settingsBodySchema,
+} from './http-schemas.js';
 import { registerKeyRoutes, type IdentityChange } from './key-routes.js';
 import { devTokensEnabled } from './gateway-config.js';
 import type { GatewaySettings } from './gateway-server.js';
@@ -24,6 +33,8 @@ import {
   sendJson,
   type PendingResponse,
 } from './internal/http.js';
+import { parseQuery } from './internal/query.js';
+import { registerOpenApiRoute } from './openapi-route.js';
 import type { GATEWAY_METRICS } from './metrics.js';
 import { signDevToken, type TokenVerifier, type VerifiedToken } from './token-verifier.js';
 
@@ -56,46 +67,8 @@ export interface HttpApiDeps {
   readonly onIdentityChanged?: (change: IdentityChange) => Promise<void>;
 }
 
-/** `PUT /v1/settings`: at least one of the two switches. */
-export const settingsBodySchema = z
-  .strictObject({ readReceipts: z.boolean().optional(), presenceVisible: z.boolean().optional() })
-  .refine((body) => body.readReceipts !== undefined || body.presenceVisible !== undefined, {
-    message: 'set readReceipts or presenceVisible (booleans)',
-  });
 const MAX_SETTINGS_BODY_BYTES = 1024;
-
-const token = (max: number) => z.string().min(1).max(max);
-/**
- * `PUT /v1/push/channel`: where the caller's device gets its wake-ups. Web Push takes the browser's
- * `PushSubscription.toJSON()` as it is.
- */
-export const pushChannelBodySchema = z.discriminatedUnion('provider', [
-  z.strictObject({ provider: z.literal('fcm'), token: token(4096) }),
-  z.strictObject({
-    provider: z.literal('apns'),
-    token: z.string().regex(/^[0-9a-fA-F]{64,200}$/, 'an APNs device token is hex'),
-    topic: token(255),
-    environment: z.enum(['sandbox', 'production']),
-  }),
-  z.strictObject({
-    provider: z.literal('web_push'),
-    subscription: z.object({
-      endpoint: z.url({ protocol: /^https?$/ }).max(2048),
-      expirationTime: z.number().nullable().optional(),
-      keys: z.strictObject({
-        p256dh: z.string().regex(/^[A-Za-z0-9_-]{80,100}={0,2}$/, 'p256dh is a base64url P-256 public key'),
-        auth: z.string().regex(/^[A-Za-z0-9_-]{16,24}={0,2}$/, 'auth is a base64url 16-byte secret'),
-      }),
-    }),
-  }),
-  z.strictObject({ provider: z.literal('inbox') }),
-]);
 const MAX_PUSH_CHANNEL_BODY_BYTES = 8192;
-/** Wake-ups `GET /v1/push/inbox` lists at most. */
-const MAX_PUSH_INBOX_PAGE = 50;
-
-/** History pages hold at most this many events. */
-export const MAX_HISTORY_PAGE = 200;
 const DEFAULT_HISTORY_PAGE = 50;
 const MAX_DEV_TOKEN_BODY_BYTES = 4096;
 
@@ -120,19 +93,13 @@ function pathParam(raw: string): string | null {
 export const DEV_TOKEN_NOTICE =
   'development only: this endpoint signs a token for any user id without a password; it is served in embedded mode on loopback (CHATMESH_GATEWAY_DEV_TOKENS) and never in stack mode';
 
-/** Parses an optional non-negative integer query parameter; NaN marks a bad one. */
-function intParam(query: URLSearchParams, name: string): number | undefined {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return undefined;
-  return /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-}
-
 /**
  * Registers the HTTP API on the gateway's uWS app: `GET /v1/chats`, `GET /v1/chats/:chatId/messages`,
  * `GET /v1/devices`, `DELETE /v1/devices/:deviceId`, `PUT|DELETE|GET /v1/push/channel`, `GET /v1/push/inbox`,
  * `GET /v1/settings`, `PUT /v1/settings`, the attachment API ({@link registerAttachmentRoutes}), the key directory
  * ({@link registerKeyRoutes}),
- * `POST /v1/dev/token` (embedded only, loopback unless configured), `GET /health` (for load balancers), and in
+ * `POST /v1/dev/token` (embedded only, loopback unless configured), `GET /v1/openapi.json` (this route table as
+ * OpenAPI: http-routes.ts), `GET /health` (for load balancers), and in
  * embedded mode the chat page (`GET /`, `GET /app.js`). Everything else is a JSON 404. `/ready` and `/metrics`
  * are the ops server's (CHATMESH_HTTP_PORT), never this public port's.
  */
@@ -226,13 +193,17 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     authed(async (state, caller, info) => {
       const chatId = pathParam(info.param0);
       if (chatId === null) return badRequest(state, 'the chat id in the path is not valid percent-encoding');
-      const before = intParam(info.query, 'before');
-      const after = intParam(info.query, 'after');
-      const limit = intParam(info.query, 'limit') ?? DEFAULT_HISTORY_PAGE;
-      if ([before, after, limit].some((v) => Number.isNaN(v)) || limit < 1 || limit > MAX_HISTORY_PAGE) {
-        return badRequest(state, `before and after are chat sequence numbers, limit is 1-${MAX_HISTORY_PAGE}`);
+      const query = parseQuery(historyQuerySchema, info.query);
+      if (!query.success) {
+        const both = query.error.issues.some((issue) => issue.code === 'custom');
+        return badRequest(
+          state,
+          both
+            ? 'pass before or after, not both'
+            : `before and after are chat sequence numbers, limit is 1-${MAX_HISTORY_PAGE}`,
+        );
       }
-      if (before !== undefined && after !== undefined) return badRequest(state, 'pass before or after, not both');
+      const { before, after, limit = DEFAULT_HISTORY_PAGE } = query.data;
       const membership = ID_PATTERN.test(chatId)
         ? (await store.directory.chatsOfUser(caller.userId)).find((m) => m.chatId === chatId)
         : undefined;
@@ -458,10 +429,9 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   app.get(
     '/v1/push/inbox',
     authed(async (state, caller, info) => {
-      const limit = intParam(info.query, 'limit') ?? MAX_PUSH_INBOX_PAGE;
-      if (Number.isNaN(limit) || limit < 1 || limit > MAX_PUSH_INBOX_PAGE) {
-        return badRequest(state, `limit must be 1-${MAX_PUSH_INBOX_PAGE}`);
-      }
+      const query = parseQuery(pushInboxQuerySchema, info.query);
+      if (!query.success) return badRequest(state, `limit must be 1-${MAX_PUSH_INBOX_PAGE}`);
+      const { limit = MAX_PUSH_INBOX_PAGE } = query.data;
       sendJson(state, 200, { wakeUps: await store.pushInbox.list(caller.userId, limit) });
     }),
   );
@@ -508,15 +478,11 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       } catch {
         return badRequest(state, 'the body is not JSON');
       }
-      const { userId, deviceId } = (parsed ?? {}) as { userId?: unknown; deviceId?: unknown };
-      if (
-        typeof userId !== 'string' ||
-        !ID_PATTERN.test(userId) ||
-        typeof deviceId !== 'string' ||
-        !ID_PATTERN.test(deviceId)
-      ) {
+      const request = devTokenBodySchema.safeParse(parsed);
+      if (!request.success) {
         return badRequest(state, 'expected {"userId": id, "deviceId": id} with ids of 1-128 of [A-Za-z0-9._:@-]');
       }
+      const { userId, deviceId } = request.data;
       const { token, expiresAtMs } = await signDevToken({
         userId,
         deviceId,
@@ -535,6 +501,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     { authed, jsonBody },
   );
 
+  registerOpenApiRoute(app);
   // Liveness for load balancers that can only probe the public port; readiness and metrics are on the ops port.
   app.get('/health', (res) => sendJson(pending(res), 200, { status: 'ok' }));
 

@@ -26,3 +26,6 @@ export { GatewayError, AuthError } from './errors.js';
 export { InboxStream, REPLAY_BATCH_SIZE } from './inbox-stream.js';
 export { createChatPageLoader, WEB_CHAT_PACKAGE } from './web-chat-page.js';
 export type { ChatPageAssets } from './http-api.js';
+export { buildOpenApiDocument, HTTP_API_VERSION } from './openapi.js';
+export { HTTP_ROUTES, type HttpRoute } from './http-routes.js';
+export { OPENAPI_ROUTE } from './openapi-route.js';

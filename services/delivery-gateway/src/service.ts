@@ -43,6 +43,8 @@ export function createDeliveryGatewayService(options: DeliveryGatewayOptions = {
       TOPICS.presenceEvents.name,
       TOPICS.ephemeral.name,
       TOPICS.pushRegistrations.name,
+      // Identity-key notices go straight to the gateways of the user's contacts (identity-notices.ts).
+      'gateway.<id>.deliveries',
     ],
     config: { gateway: GATEWAY_CONFIG, devices: DEVICES_CONFIG, attachments: ATTACHMENT_CONFIG },
     metrics: GATEWAY_METRICS,
