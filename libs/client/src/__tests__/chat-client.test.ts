@@ -276,7 +276,7 @@ describe('chat client against the fake gateway', () => {
     await alice.client.connected();
     const before = Date.now();
     const conn = gateway.connections[0]!;
-    gateway.sendRaw(conn, { type: 'reconnect', code: 'CM_ERR_GATEWAY_DRAINING', retryAfterMs: 60 });
+    gateway.sendRaw(conn, { type: 'reconnect', code: 'CM_ERR_COMMON_SHUTTING_DOWN', retryAfterMs: 60 });
     await waitFor(() => gateway.tokens.length === 2 && alice.client.state === 'live', 'a second connection');
     assert.ok(Date.now() - before >= 85, `waited ${Date.now() - before} ms (>= 60 * 1.5)`);
   });
