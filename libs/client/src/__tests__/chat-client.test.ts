@@ -9,7 +9,6 @@ import {
   type ChatClient,
   type ChatClientOptions,
   type DisconnectedEvent,
-  type WebSocketLike,
 } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -34,7 +33,7 @@ function connectClient(userId: string, options: Partial<ChatClientOptions> = {})
     webSocketFactory: (url) => {
       const socket = new WebSocket(url);
       sockets.push(socket);
-      return socket as unknown as WebSocketLike;
+      return socket;
     },
     backoff: { initialDelayMs: 5, maxDelayMs: 40 },
     ...options,
@@ -399,7 +398,7 @@ describe('chat client against the fake gateway', () => {
           // A socket that opens nowhere: a hello never comes.
           return { readyState: 0, onopen: null, onmessage: null, onclose: null, onerror: null, send() {}, close() {} };
         }
-        return new WebSocket(url) as unknown as WebSocketLike;
+        return new WebSocket(url);
       },
     });
     const hello = await alice.client.connected();
