@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createChatClient, type ChatClient, type WebSocketLike } from '@chatmesh/client';
+import { createChatClient, type ChatClient } from '@chatmesh/client';
 import WebSocket from 'ws';
 import { BenchError, readMachineInfo, summarizeLatencies } from '../src/index.js';
 import { startEmbeddedProcess } from './embedded-process.js';
@@ -112,7 +112,7 @@ function connectClient(target: GatewayTarget, userId: string): ChatClient {
     url: target.gatewayUrl,
     deviceId: 'bench',
     tokenProvider: () => target.token(userId, 'bench'),
-    webSocketFactory: (url) => new WebSocket(url, { perMessageDeflate: false }) as unknown as WebSocketLike,
+    webSocketFactory: (url) => new WebSocket(url, { perMessageDeflate: false }),
   });
 }
 

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { createChatClient, type ChatClient, type WebSocketLike } from '@chatmesh/client';
+import { createChatClient, type ChatClient } from '@chatmesh/client';
 import { WebSocket } from 'ws';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -95,7 +95,7 @@ async function connect(gatewayUrl: string, userId: string, deviceId: string): Pr
     url: gatewayUrl,
     deviceId,
     tokenProvider: () => devToken(gatewayUrl, userId, deviceId),
-    webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    webSocketFactory: (url) => new WebSocket(url),
   });
   await client.connected();
   return client;

@@ -7,15 +7,22 @@ export interface WebSocketCloseEventLike {
 }
 
 /**
- * The part of the WebSocket API the SDK uses: the browser's `WebSocket` and the `ws` package's
- * `WebSocket` both satisfy it, so the core has no Node import.
+ * An event handler property, checked like a method (bivariantly): an implementation's handler takes its own, richer
+ * event type (`ws`'s `MessageEvent`, the DOM's `MessageEvent` with `this: WebSocket`), which has at least the fields
+ * the SDK reads. With a plain function type, `strictFunctionTypes` would refuse both implementations.
+ */
+export type EventHandlerLike<E> = { handle(event: E): void }['handle'];
+
+/**
+ * The part of the WebSocket API the SDK uses: the browser's `WebSocket` and the `ws` package's `WebSocket` are both
+ * assignable to it as they are (no cast), so the core has no Node import.
  */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: WebSocketCloseEventLike) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: EventHandlerLike<unknown> | null;
+  onmessage: EventHandlerLike<{ readonly data: unknown }> | null;
+  onclose: EventHandlerLike<WebSocketCloseEventLike> | null;
+  onerror: EventHandlerLike<unknown> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

@@ -3,7 +3,7 @@
  * and the one retry helper every package uses.
  */
 export { ChatmeshError, isChatmeshError, isRetriable, type ChatmeshErrorOptions } from './chatmesh-error.js';
-export { ERROR_CODES, defineCodes, type ErrorCode, type ErrorCodeEntry } from './codes/index.js';
+export { ERROR_CODES, defineCodes, isErrorCode, type ErrorCode, type ErrorCodeEntry } from './codes/index.js';
 export {
   retry,
   compileRetryPolicy,

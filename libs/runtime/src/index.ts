@@ -5,6 +5,7 @@
  * start and reverse stop, graceful shutdown on signals, and `runMain` for clean start-up errors.
  */
 export type { HealthReport, ServiceDeps, ServiceHandle, ServiceModule } from './service-module.js';
+export { ServiceStatus, type ServiceState } from './service-status.js';
 export {
   createTypedProducer,
   createTypedTopics,

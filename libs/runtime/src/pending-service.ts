@@ -1,6 +1,7 @@
 import type { TopicDefinition } from '@chatmesh/schemas';
 import { ensureTopics } from './ensure-topics.js';
 import type { ServiceDeps, ServiceModule } from './service-module.js';
+import { ServiceStatus } from './service-status.js';
 
 /** Options of {@link definePendingService}. */
 export interface PendingServiceOptions {
@@ -32,20 +33,15 @@ export function definePendingService(options: PendingServiceOptions): ServiceMod
         { topics, logicLandsWith: options.logicLandsWith },
         `${options.name}: topics ready; its logic is not implemented yet, so it consumes nothing (records wait in their topics)`,
       );
-      let stopped = false;
+      const status = new ServiceStatus();
+      status.markReady();
       return {
         name: options.name,
-        async stop() {
-          stopped = true;
-        },
+        stop: () => status.stop(async () => undefined),
         health: () =>
-          stopped
-            ? { status: 'stopped', ready: false }
-            : {
-                status: 'ready',
-                ready: true,
-                details: { logic: 'pending', logicLandsWith: options.logicLandsWith, topics },
-              },
+          status.state === 'stopped'
+            ? status.health()
+            : status.health({ logic: 'pending', logicLandsWith: options.logicLandsWith, topics }),
       };
     },
   };

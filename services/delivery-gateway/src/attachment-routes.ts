@@ -12,7 +12,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 
 import { completeBodySchema, multipartBodySchema, partNumbersBodySchema, uploadBodySchema } from './http-schemas.js';
-import { pending, readBody, send, sendJson, STATUS, type PendingResponse } from './internal/http.js';
+import { pending, readBody, send, sendError, sendJson, STATUS, type PendingResponse } from './internal/http.js';
 import type { VerifiedToken } from './token-verifier.js';
 
 /** What the attachment routes need from the gateway. */
@@ -55,7 +55,7 @@ function refuse(state: PendingResponse, error: unknown): void {
   const code = attachmentCodeOf(error);
   if (code === undefined) throw error;
   const context = isChatmeshError(error) ? error.context : {};
-  sendJson(state, ATTACHMENT_HTTP_STATUS[code] as keyof typeof STATUS, {
+  sendError(state, ATTACHMENT_HTTP_STATUS[code] as keyof typeof STATUS, {
     code,
     message: (error as Error).message,
     ...(typeof context['retryAfterMs'] === 'number' ? { retryAfterMs: context['retryAfterMs'] } : {}),
@@ -76,7 +76,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
     return ID_PATTERN.test(id) ? id : null;
   };
   const notFound = (state: PendingResponse): void =>
-    sendJson(state, 404, { code: 'CM_ERR_ATTACHMENT_NOT_FOUND', message: 'no such attachment' });
+    sendError(state, 404, { code: 'CM_ERR_ATTACHMENT_NOT_FOUND', message: 'no such attachment' });
 
   app.post(
     '/v1/attachments',
@@ -193,11 +193,11 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
         }
         const bytes = await body;
         if (bytes === null || bytes === undefined) {
-          return sendJson(state, 413, { code: 'CM_ERR_ATTACHMENT_TOO_LARGE', message: 'the body is too large' });
+          return sendError(state, 413, { code: 'CM_ERR_ATTACHMENT_TOO_LARGE', message: 'the body is too large' });
         }
         if (grant.op === 'put') {
           if (contentType !== grant.contentType) {
-            return sendJson(state, 403, {
+            return sendError(state, 403, {
               code: 'CM_ERR_ATTACHMENT_URL_INVALID',
               message: `the signed content type is ${grant.contentType}`,
             });
@@ -213,7 +213,7 @@ export function registerAttachmentRoutes(app: TemplatedApp, deps: AttachmentRout
       } catch (error) {
         refuse(state, error);
       }
-    })().catch(() => sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'the blob request failed' }));
+    })().catch(() => sendError(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'the blob request failed' }));
   };
   app.get(`${LOCAL_BLOB_ROUTE}*`, blob('GET'));
   app.put(`${LOCAL_BLOB_ROUTE}*`, blob('PUT'));

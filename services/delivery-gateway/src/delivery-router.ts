@@ -1,3 +1,4 @@
+import { isErrorCode, type ErrorCode } from '@chatmesh/errors';
 import type { Logger } from '@chatmesh/logging';
 import type { MetricInstruments } from '@chatmesh/metrics';
 import { CLOSE_CODES, type ServerFrame } from '@chatmesh/protocol';
@@ -11,6 +12,16 @@ import type { SessionRegistry } from './session-registry.js';
 
 /** What one delivery does to each of its target sessions. */
 type DeliveryAction = (session: Session) => void;
+
+/** A refusal as a service put it on the delivery topic (`RejectReason`: its code is a string on the wire). */
+type RelayedReason = { readonly code: string; readonly message: string; readonly retriable: boolean } | null;
+
+/** A refusal as the gateway sends it: a code of the table. */
+interface Refusal {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly retriable: boolean;
+}
 
 /**
  * The records of `gateway.<id>.deliveries`: each goes to the devices it names that are connected here, as an inbox
@@ -58,12 +69,8 @@ export class DeliveryRouter {
       'chatmesh.gateway.CommandResult': (result) => {
         if (result.requestId.startsWith(LOCAL_REQUEST_PREFIX)) {
           // A refused frame that carries no request id of the client's (read, typing): an error frame.
-          return (session) =>
-            output.errorFrame(session, {
-              code: result.reason?.code ?? 'CM_ERR_COMMON_INTERNAL',
-              message: result.reason?.message ?? 'refused',
-              retriable: result.reason?.retriable ?? false,
-            });
+          const refusal = this.refusalOf(result.reason, 'refused');
+          return (session) => output.errorFrame(session, refusal);
         }
         return frame(
           result.accepted
@@ -80,9 +87,7 @@ export class DeliveryRouter {
                 requestId: result.requestId,
                 chatId: result.chatId,
                 clientMessageId: result.clientMessageId,
-                code: result.reason?.code ?? 'CM_ERR_COMMON_INTERNAL',
-                message: result.reason?.message ?? 'rejected',
-                retriable: result.reason?.retriable ?? false,
+                ...this.refusalOf(result.reason, 'rejected'),
               },
         );
       },
@@ -113,5 +118,20 @@ export class DeliveryRouter {
         );
       },
     });
+  }
+
+  /**
+   * The code a service relayed, checked against the table: a code this gateway does not know (a newer service
+   * ahead of it) goes out as `CM_ERR_COMMON_INTERNAL`, with the original code in the message and a warning here.
+   */
+  private refusalOf(reason: RelayedReason, fallbackMessage: string): Refusal {
+    if (reason === null) return { code: 'CM_ERR_COMMON_INTERNAL', message: fallbackMessage, retriable: false };
+    if (isErrorCode(reason.code)) return { code: reason.code, message: reason.message, retriable: reason.retriable };
+    this.deps.logger.warn({ relayedCode: reason.code }, 'a service refused a command with a code not in the table');
+    return {
+      code: 'CM_ERR_COMMON_INTERNAL',
+      message: `${reason.code}: ${reason.message}`,
+      retriable: reason.retriable,
+    };
   }
 }

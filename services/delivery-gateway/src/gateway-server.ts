@@ -6,7 +6,7 @@ import type { MetricInstruments, Registry } from '@chatmesh/metrics';
 import type { PresenceRegistry } from '@chatmesh/presence-registry';
 import { CLOSE_CODES, type ServerFrame } from '@chatmesh/protocol';
 import type { RateLimiter } from '@chatmesh/rate-limit';
-import type { TypedTopics } from '@chatmesh/runtime';
+import { ServiceStatus, type TypedTopics } from '@chatmesh/runtime';
 import { gatewayDeliveriesTopic, TOPICS, type SchemaCodec } from '@chatmesh/schemas';
 import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp, us_listen_socket, us_socket } from 'uWebSockets.js';
@@ -88,8 +88,6 @@ const REPLAY_RENDER_READS = 256;
 /** How often expired tokens are looked for: a socket is closed at most this long after its token expires. */
 const EXPIRY_RESOLUTION_MS = 1000;
 
-type GatewayStatus = ReturnType<Gateway['health']>['status'];
-
 /**
  * Starts the uWebSockets.js app of one gateway process: `GET /v1/ws` (the client protocol), the HTTP
  * API, the consumer of `gateway.<gatewayId>.deliveries` and the presence lease.
@@ -106,8 +104,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const renderer = createInboxRenderer({ store, codec: deps.codec });
   const sessions = new SessionRegistry();
   const work = new PendingWork();
-  let status: GatewayStatus = 'starting';
-  let consumerReady = false;
+  const status = new ServiceStatus();
   let listenSocket: us_listen_socket | null = null;
   const counts = { connectionsOpened: 0, deliveries: 0, commandsProduced: 0, leaseRenewals: 0 };
 
@@ -186,10 +183,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     work,
     counts,
-    renewing: () => status === 'starting' || status === 'ready',
-    onLost: () => {
-      status = 'failed';
-    },
+    renewing: () => status.accepting,
+    onLost: () => status.fail(),
   });
 
   // The lease first: devices registered before it would be bound to no live instance.
@@ -200,7 +195,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     maxBackpressureBytes: settings.maxBackpressureBytes,
     idleTimeoutSeconds: settings.idleTimeoutSeconds,
     maxDevicesPerUser: deps.maxDevicesPerUser,
-    accepting: () => status === 'ready' || status === 'starting',
+    accepting: () => status.accepting,
     verifier: deps.verifier,
     store,
     logger,
@@ -292,10 +287,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     throw error;
   }
-  void Promise.all([subscription.ready, broadcastSubscription.ready]).then(() => {
-    consumerReady = true;
-    if (status === 'starting') status = 'ready';
-  });
+  status.readyWhen(subscription.ready, broadcastSubscription.ready);
 
   lease.startHeartbeat();
 
@@ -308,34 +300,34 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     );
   }
 
+  /** Drain: no new upgrades, `reconnect` + 1012 to every socket, consumers stopped, work settled, lease released. */
+  async function drain(): Promise<void> {
+    lease.stopHeartbeat();
+    expiries.stop();
+    if (listenSocket) {
+      uWS.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+    }
+    const reconnect: ServerFrame = {
+      type: 'reconnect',
+      code: 'CM_ERR_COMMON_SHUTTING_DOWN',
+      retryAfterMs: settings.drainRetryAfterMs,
+    };
+    for (const session of sessions.all()) {
+      output.sendFrames(session, [reconnect]);
+      output.close(session, CLOSE_CODES.SERVICE_RESTART);
+    }
+    await Promise.all([subscription?.stop(), broadcastSubscription?.stop()]);
+    await work.settled();
+    await follows.stop();
+    await lease.release();
+    await Promise.allSettled([deps.connectionLimiter.close(), deps.userLimiter.close()]);
+  }
+
   const gateway: Gateway = {
     url,
     port,
-    async stop() {
-      if (status === 'stopped') return;
-      status = 'draining';
-      lease.stopHeartbeat();
-      expiries.stop();
-      if (listenSocket) {
-        uWS.us_listen_socket_close(listenSocket);
-        listenSocket = null;
-      }
-      const reconnect: ServerFrame = {
-        type: 'reconnect',
-        code: 'CM_ERR_COMMON_SHUTTING_DOWN',
-        retryAfterMs: settings.drainRetryAfterMs,
-      };
-      for (const session of sessions.all()) {
-        output.sendFrames(session, [reconnect]);
-        output.close(session, CLOSE_CODES.SERVICE_RESTART);
-      }
-      await Promise.all([subscription?.stop(), broadcastSubscription?.stop()]);
-      await work.settled();
-      await follows.stop();
-      await lease.release();
-      await Promise.allSettled([deps.connectionLimiter.close(), deps.userLimiter.close()]);
-      status = 'stopped';
-    },
+    stop: () => status.stop(drain),
     health() {
       let held = 0;
       let replaying = 0;
@@ -344,8 +336,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         if (session.stream.replaying) replaying++;
       }
       return {
-        status,
-        ready: status === 'ready' && consumerReady,
+        ...status.health(),
         details: {
           url,
           devTokens: devTokensOn,

@@ -30,6 +30,7 @@ import {
   pending,
   readBody,
   send,
+  sendError,
   sendJson,
   type PendingResponse,
 } from './internal/http.js';
@@ -73,11 +74,11 @@ const DEFAULT_HISTORY_PAGE = 50;
 const MAX_DEV_TOKEN_BODY_BYTES = 4096;
 
 function notFound(state: PendingResponse, message = 'no such route'): void {
-  sendJson(state, 404, { code: 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND', message });
+  sendError(state, 404, { code: 'CM_ERR_GATEWAY_ROUTE_NOT_FOUND', message });
 }
 
 function badRequest(state: PendingResponse, message: string): void {
-  sendJson(state, 400, { code: 'CM_ERR_GATEWAY_BAD_REQUEST', message });
+  sendError(state, 400, { code: 'CM_ERR_GATEWAY_BAD_REQUEST', message });
 }
 
 /** A path parameter, percent-decoded; null when its encoding is malformed (`%ZZ`, a lone `%`, bad UTF-8). */
@@ -115,7 +116,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
     message = 'the request failed; retry',
   ): void => {
     logger.error({ err: error, route }, 'an HTTP request failed');
-    sendJson(state, 500, { code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL', message });
+    sendError(state, 500, { code: isChatmeshError(error) ? error.code : 'CM_ERR_COMMON_INTERNAL', message });
   };
 
   /** Runs an authenticated handler: 401 with the CM_ERR_AUTH_* code when the bearer token is refused. */
@@ -139,7 +140,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
       void (async () => {
         if (token === null) {
           metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_AUTH_MISSING_TOKEN' });
-          return sendJson(state, 401, { code: 'CM_ERR_AUTH_MISSING_TOKEN', message: 'no bearer token' });
+          return sendError(state, 401, { code: 'CM_ERR_AUTH_MISSING_TOKEN', message: 'no bearer token' });
         }
         let caller: VerifiedToken;
         try {
@@ -147,14 +148,14 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         } catch (error) {
           const code = isChatmeshError(error) ? error.code : 'CM_ERR_AUTH_INVALID_TOKEN';
           metrics.gatewayAuthFailuresTotal.inc({ code });
-          return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
+          return sendError(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
         }
         // A removed device's token stays valid until it expires: the device list is checked here as at the
         // WebSocket door, or a lost phone could still read the chat list, the history and change settings.
         const devices = await store.devices.list(caller.userId);
         if (devices.some((d) => d.deviceId === caller.deviceId && d.removedAtMs !== null)) {
           metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_DEVICE_REMOVED' });
-          return sendJson(state, 403, {
+          return sendError(state, 403, {
             code: 'CM_ERR_DEVICE_REMOVED',
             message: 'this device was removed from the account; sign in again as a new device',
           });
@@ -209,7 +210,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         : undefined;
       // A non-member learns nothing, not even that the chat exists: the same 404 as an unknown chat.
       if (membership === undefined) {
-        return sendJson(state, 404, { code: 'CM_ERR_CHAT_NOT_FOUND', message: 'no such chat' });
+        return sendError(state, 404, { code: 'CM_ERR_CHAT_NOT_FOUND', message: 'no such chat' });
       }
       // Members see the chat from the moment they joined.
       const from = membership.joinedSeq;
@@ -324,7 +325,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
         ? (await store.devices.list(caller.userId)).find((d) => d.deviceId === deviceId)
         : undefined;
       if (listed === undefined) {
-        return sendJson(state, 404, {
+        return sendError(state, 404, {
           code: 'CM_ERR_DEVICE_UNKNOWN',
           message: `no device ${deviceId} on this account`,
         });
@@ -338,7 +339,7 @@ export function registerHttpApi(app: TemplatedApp, deps: HttpApiDeps): void {
   const currentDevice = async (state: PendingResponse, caller: VerifiedToken): Promise<boolean> => {
     const listed = (await store.devices.list(caller.userId)).find((d) => d.deviceId === caller.deviceId);
     if (listed?.removedAtMs != null) {
-      sendJson(state, 403, { code: 'CM_ERR_DEVICE_REMOVED', message: `device ${caller.deviceId} was removed` });
+      sendError(state, 403, { code: 'CM_ERR_DEVICE_REMOVED', message: `device ${caller.deviceId} was removed` });
       return false;
     }
     return true;

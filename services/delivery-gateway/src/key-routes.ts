@@ -4,7 +4,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 
 import type { RouteHelpers } from './attachment-routes.js';
-import { sendJson, type PendingResponse } from './internal/http.js';
+import { sendError, sendJson, type PendingResponse } from './internal/http.js';
 import type { VerifiedToken } from './token-verifier.js';
 import { DJB_KEY_TYPE, SIGNAL_PUBLIC_KEY_BYTES, verifyXEdDsa } from './xeddsa.js';
 
@@ -204,7 +204,7 @@ export function registerKeyRoutes(app: TemplatedApp, deps: KeyRoutesDeps, helper
           checked = checkUpload(body.value, stored);
         } catch (error) {
           if (!(error instanceof KeyUploadRefused)) throw error;
-          return sendJson(state, 400, { code: error.code, message: error.message });
+          return sendError(state, 400, { code: error.code, message: error.message });
         }
         const atMs = Date.now();
         const identityChanged = stored !== null && !stored.identityKey.equals(checked.identityKey);
@@ -249,14 +249,14 @@ export function registerKeyRoutes(app: TemplatedApp, deps: KeyRoutesDeps, helper
       }
       const onlyDevice = info.query.get('deviceId');
       if (!ID_PATTERN.test(userId) || (onlyDevice !== null && !ID_PATTERN.test(onlyDevice))) {
-        return sendJson(state, 400, {
+        return sendError(state, 400, {
           code: 'CM_ERR_GATEWAY_BAD_REQUEST',
           message: 'the user or device id is not an id',
         });
       }
       // Keys are handed to people the user already talks to: a stranger cannot drain one-time prekeys.
       if (!(await shareAChat(store, caller.userId, userId))) {
-        return sendJson(state, 403, {
+        return sendError(state, 403, {
           code: 'CM_ERR_E2E_NO_SHARED_CHAT',
           message: `no chat is shared with ${userId}`,
         });
@@ -270,7 +270,7 @@ export function registerKeyRoutes(app: TemplatedApp, deps: KeyRoutesDeps, helper
           !(userId === caller.userId && d.deviceId === caller.deviceId),
       );
       if (devices.length === 0) {
-        return sendJson(state, 404, { code: 'CM_ERR_E2E_NO_KEYS', message: `no device of ${userId} has keys` });
+        return sendError(state, 404, { code: 'CM_ERR_E2E_NO_KEYS', message: `no device of ${userId} has keys` });
       }
       const bundles = await Promise.all(
         devices.map(async (d) => {

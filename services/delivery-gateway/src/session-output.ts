@@ -1,12 +1,13 @@
+import type { ErrorCode } from '@chatmesh/errors';
 import type { Logger, SampledLog } from '@chatmesh/logging';
 import type { MetricInstruments } from '@chatmesh/metrics';
 import { CLOSE_CODES, type CloseCodeEntry, type ServerFrame } from '@chatmesh/protocol';
 import type { GATEWAY_METRICS } from './metrics.js';
 import type { Session } from './session.js';
 
-/** The shape of an error sent in an `error` frame. */
+/** The shape of an error sent in an `error` frame: a code of the table, never a bare string. */
 export interface ChatmeshErrorLike {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly retriable: boolean;
 }

@@ -1,4 +1,4 @@
-import { isChatmeshError } from '@chatmesh/errors';
+import { isChatmeshError, type ErrorCode } from '@chatmesh/errors';
 import type { Logger, SampledLog } from '@chatmesh/logging';
 import type { MetricInstruments } from '@chatmesh/metrics';
 import { CLOSE_CODES } from '@chatmesh/protocol';
@@ -6,7 +6,7 @@ import type { ChatStore } from '@chatmesh/store';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { FrameHandler } from './frame-handler.js';
 import { readHandshake, upgradeAfterAwait } from './internal/async-upgrade.js';
-import { bearerToken, pending, sendJson } from './internal/http.js';
+import { bearerToken, pending, sendError } from './internal/http.js';
 import type { GATEWAY_METRICS } from './metrics.js';
 import type { UserData } from './session.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
@@ -55,14 +55,14 @@ export function registerWebSocketRoute(app: TemplatedApp, deps: WebSocketRouteDe
       const token = bearerToken(req);
       void (async () => {
         if (!deps.accepting()) {
-          return sendJson(state, 503, {
+          return sendError(state, 503, {
             code: 'CM_ERR_COMMON_SHUTTING_DOWN',
             message: 'the gateway is draining; reconnect elsewhere',
           });
         }
         if (token === null) {
           metrics.gatewayAuthFailuresTotal.inc({ code: 'CM_ERR_AUTH_MISSING_TOKEN' });
-          return sendJson(state, 401, {
+          return sendError(state, 401, {
             code: 'CM_ERR_AUTH_MISSING_TOKEN',
             message: 'no bearer token (Authorization header or access_token)',
           });
@@ -73,13 +73,13 @@ export function registerWebSocketRoute(app: TemplatedApp, deps: WebSocketRouteDe
         } catch (error) {
           const code = isChatmeshError(error) ? error.code : 'CM_ERR_AUTH_INVALID_TOKEN';
           metrics.gatewayAuthFailuresTotal.inc({ code });
-          return sendJson(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
+          return sendError(state, 401, { code, message: error instanceof Error ? error.message : 'invalid token' });
         }
         if (state.aborted) return;
         const refusal = await deviceRefusal(deps, verified.userId, verified.deviceId);
         if (refusal !== null) {
           metrics.gatewayAuthFailuresTotal.inc({ code: refusal.code });
-          return sendJson(state, 403, refusal);
+          return sendError(state, 403, refusal);
         }
         if (state.aborted) return;
         const session = lifecycle.create(verified.userId, verified.deviceId, verified.expiresAtMs);
@@ -87,7 +87,7 @@ export function registerWebSocketRoute(app: TemplatedApp, deps: WebSocketRouteDe
         upgradeAfterAwait<UserData>(state, { session }, handshake);
       })().catch((error: unknown) => {
         logger.error({ err: error }, 'upgrade failed');
-        sendJson(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'upgrade failed' });
+        sendError(state, 500, { code: 'CM_ERR_COMMON_INTERNAL', message: 'upgrade failed' });
       });
     },
     open: (ws) => {
@@ -156,7 +156,7 @@ async function deviceRefusal(
   deps: Pick<WebSocketRouteDeps, 'store' | 'logger' | 'maxDevicesPerUser'>,
   userId: string,
   deviceId: string,
-): Promise<{ code: string; message: string } | null> {
+): Promise<{ code: ErrorCode; message: string } | null> {
   let devices;
   try {
     devices = await deps.store.devices.list(userId);

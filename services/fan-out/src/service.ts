@@ -1,6 +1,6 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
-import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ServiceStatus, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { isBranch, TOPICS } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { createEventExpander } from './event-expander.js';
@@ -60,7 +60,7 @@ export const fanOutService: ServiceModule = {
       counts.delivered += outcome.deliveredTo.length;
       if (outcome.pushed) counts.pushed++;
     };
-    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const status = new ServiceStatus();
     const expansion = await deps.typed.subscribe({
       groupId: FAN_OUT_GROUP_ID,
       topics: [TOPICS.chatEvents.name],
@@ -112,22 +112,15 @@ export const fanOutService: ServiceModule = {
         for (const outcome of outcomes) count(outcome);
       },
     });
-    void Promise.all([expansion.ready, sequencing.ready]).then(() => {
-      if (status === 'starting') status = 'ready';
-    });
+    status.readyWhen(expansion.ready, sequencing.ready);
     return {
       name: 'fan-out',
-      async stop() {
-        status = 'draining';
-        // The expander's push timers after its subscription: no handler starts a new one meanwhile.
-        await Promise.all([expansion.stop().finally(() => expander.stop()), sequencing.stop()]);
-        status = 'stopped';
-      },
-      health: () => ({
-        status,
-        ready: status === 'ready',
-        details: { topics, ...counts, broadcastPushes: expander.broadcastPushes },
-      }),
+      stop: () =>
+        status.stop(async () => {
+          // The expander's push timers after its subscription: no handler starts a new one meanwhile.
+          await Promise.all([expansion.stop().finally(() => expander.stop()), sequencing.stop()]);
+        }),
+      health: () => status.health({ topics, ...counts, broadcastPushes: expander.broadcastPushes }),
     };
   },
 };

@@ -18,7 +18,7 @@ export const INGEST_METRICS = defineMetricTable({
   ingestRefusalsTotal: {
     name: 'chatmesh_ingest_refusals_total',
     type: 'counter',
-    help: 'Commands refused with an error to the sending device, by code (CM_ERR_INGEST_*, rate limits).',
+    help: 'Commands refused with an error to the sending device, by code (CM_ERR_CHAT_*, rate limits).',
     labelNames: ['code'],
   },
   ingestCommandToStoredSeconds: {

@@ -1,7 +1,7 @@
 import { ATTACHMENT_CONFIG, openObjectStore } from '@chatmesh/attachments';
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
-import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ServiceStatus, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS, type ChatCommand } from '@chatmesh/schemas';
 import { WriterEpochs } from '@chatmesh/store';
 import { CHAT_LOG_WRITER, createCommandProcessor, type CommandOutcome } from './command-processor.js';
@@ -46,7 +46,7 @@ export const ingestService: ServiceModule = {
     );
     // One epoch per ownership of a chat.commands partition: the fencing token of the chat log's single writer.
     const epochs = new WriterEpochs(deps.store.writerEpochs, CHAT_LOG_WRITER);
-    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const status = new ServiceStatus();
     const counts = { accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
     const count = (command: ChatCommand, outcome: CommandOutcome): void => {
       recordCommand(metrics, command, outcome, Date.now());
@@ -85,22 +85,15 @@ export const ingestService: ServiceModule = {
         counts.batches++;
       },
     });
-    void subscription.ready.then(() => {
-      if (status === 'starting') status = 'ready';
-    });
+    status.readyWhen(subscription.ready);
     return {
       name: 'ingest',
-      async stop() {
-        status = 'draining';
-        await subscription.stop();
-        await objects.close();
-        status = 'stopped';
-      },
-      health: () => ({
-        status,
-        ready: status === 'ready',
-        details: { topics, assignment: subscription.assignment(), ...counts },
-      }),
+      stop: () =>
+        status.stop(async () => {
+          await subscription.stop();
+          await objects.close();
+        }),
+      health: () => status.health({ topics, assignment: subscription.assignment(), ...counts }),
     };
   },
 };

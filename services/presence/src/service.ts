@@ -1,7 +1,7 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
 import { createMemoryRateLimiter } from '@chatmesh/rate-limit';
-import { CORE_PATH_RETRY, DEVICES_CONFIG, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ServiceStatus, DEVICES_CONFIG, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS } from '@chatmesh/schemas';
 import { createDeliver } from './deliveries.js';
 import { MembershipView } from './membership-view.js';
@@ -84,7 +84,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
       );
       const counts = { presenceEvents: 0, typing: 0, typingRelayed: 0, sweeps: 0, sweptOffline: 0, sweepFailures: 0 };
       let lastSweepError: string | null = null;
-      let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+      const status = new ServiceStatus();
 
       const events = await deps.typed.subscribe({
         groupId: PRESENCE_GROUP_ID,
@@ -132,25 +132,20 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
       }, sweepEveryMs);
       sweepTimer.unref();
 
-      void Promise.all([events.ready, ephemeral.ready]).then(() => {
-        if (status === 'starting') status = 'ready';
-      });
+      status.readyWhen(events.ready, ephemeral.ready);
       return {
         name: 'presence',
-        async stop() {
-          status = 'draining';
-          clearInterval(sweepTimer);
-          await Promise.all([events.stop(), ephemeral.stop()]);
-          await sweeping;
-          await engine.close();
-          await limiter.close();
-          if (ownsWatches) await watches.close();
-          status = 'stopped';
-        },
-        health: () => ({
-          status,
-          ready: status === 'ready',
-          details: {
+        stop: () =>
+          status.stop(async () => {
+            clearInterval(sweepTimer);
+            await Promise.all([events.stop(), ephemeral.stop()]);
+            await sweeping;
+            await engine.close();
+            await limiter.close();
+            if (ownsWatches) await watches.close();
+          }),
+        health: () =>
+          status.health({
             topics,
             watchStore: ownsWatches ? (deps.config.mode === 'stack' ? 'redis' : 'memory') : 'given',
             presenceAssignment: events.assignment(),
@@ -161,8 +156,7 @@ export function createPresenceService(options: PresenceServiceOptions = {}): Ser
             waitingNotices: engine.waitingNotices(),
             lastSweepError,
             ...counts,
-          },
-        }),
+          }),
       };
     },
   };

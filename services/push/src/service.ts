@@ -1,6 +1,6 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
-import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ServiceStatus, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS } from '@chatmesh/schemas';
 import { loadCredentials } from './credentials.js';
 import { createDelivery } from './delivery.js';
@@ -69,7 +69,7 @@ export const pushService: ServiceModule = {
       channelChanges: 0,
       deviceRemovals: 0,
     };
-    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const status = new ServiceStatus();
 
     const requests = await deps.typed.subscribe({
       groupId: PUSH_REQUESTS_GROUP_ID,
@@ -114,32 +114,26 @@ export const pushService: ServiceModule = {
         }
       },
     });
-    void Promise.all([requests.ready, registrations.ready, removals.ready]).then(() => {
-      if (status === 'starting') status = 'ready';
-    });
+    status.readyWhen(requests.ready, registrations.ready, removals.ready);
     const providerDetails = Object.fromEntries([
       ...[...providers.enabled.keys()].map((name) => [name, 'enabled']),
       ...[...providers.disabled].map(([name, reason]) => [name, `disabled: ${reason}`]),
     ]);
     return {
       name: 'push',
-      async stop() {
-        status = 'draining';
-        await Promise.all([requests.stop(), registrations.stop(), removals.stop()]);
-        await Promise.all([...providers.enabled.values()].map((p) => p.close()));
-        status = 'stopped';
-      },
-      health: () => ({
-        status,
-        ready: status === 'ready',
-        details: {
+      stop: () =>
+        status.stop(async () => {
+          await Promise.all([requests.stop(), registrations.stop(), removals.stop()]);
+          await Promise.all([...providers.enabled.values()].map((p) => p.close()));
+        }),
+      health: () =>
+        status.health({
           topics,
           providers: providerDetails,
           coalesceWindowMs: settings.coalesceWindowMs,
           assignment: requests.assignment(),
           ...counts,
-        },
-      }),
+        }),
     };
   },
 };

@@ -1,6 +1,6 @@
 import { getConfigSection } from '@chatmesh/config';
 import { createMetrics } from '@chatmesh/metrics';
-import { CORE_PATH_RETRY, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
+import { CORE_PATH_RETRY, ServiceStatus, ensureTopics, type ServiceModule } from '@chatmesh/runtime';
 import { TOPICS } from '@chatmesh/schemas';
 import { createDeadlineRecorder, createDeadlineSweeper } from './deadlines.js';
 import { RECEIPTS_DEADLINES_GROUP_ID, RECEIPTS_GROUP_ID } from './group-ids.js';
@@ -54,7 +54,7 @@ export const receiptsService: ServiceModule = {
       sweepErrors: 0,
       lastSweepAtMs: null as number | null,
     };
-    let status: 'starting' | 'ready' | 'draining' | 'stopped' = 'starting';
+    const status = new ServiceStatus();
 
     let sweeping: Promise<void> | null = null;
     const sweepNow = (): Promise<void> => {
@@ -122,27 +122,21 @@ export const receiptsService: ServiceModule = {
     });
     const timer = setInterval(() => void sweepNow(), settings.sweepIntervalMs);
     timer.unref();
-    void Promise.all([reports.ready, deadlines.ready]).then(() => {
-      if (status === 'starting') status = 'ready';
-    });
+    status.readyWhen(reports.ready, deadlines.ready);
     return {
       name: 'receipts',
-      async stop() {
-        status = 'draining';
-        clearInterval(timer);
-        await Promise.all([reports.stop(), deadlines.stop(), sweeping]);
-        status = 'stopped';
-      },
-      health: () => ({
-        status,
-        ready: status === 'ready',
-        details: {
+      stop: () =>
+        status.stop(async () => {
+          clearInterval(timer);
+          await Promise.all([reports.stop(), deadlines.stop(), sweeping]);
+        }),
+      health: () =>
+        status.health({
           topics,
           assignment: reports.assignment(),
           failAfterMs: settings.failAfterMs,
           ...counts,
-        },
-      }),
+        }),
     };
   },
 };

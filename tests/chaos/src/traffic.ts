@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { createChatClient, type ChatClient, type ClientError, type WebSocketLike } from '@chatmesh/client';
+import { createChatClient, type ChatClient, type ClientError } from '@chatmesh/client';
 import { startLoopbackProxy, waitFor, type LoopbackProxy } from '@chatmesh/testing';
 import type { DeliveryRecord, DeviceRecord, SendRecord } from './checker.js';
 import type { GatewayTarget } from './schedule.js';
@@ -98,7 +98,7 @@ export async function startTraffic(
           socket.on('error', () => undefined);
           sockets.push(socket);
           if (sockets.length > 4) sockets.shift();
-          return socket as unknown as WebSocketLike;
+          return socket;
         },
         // Outages here last up to a minute (a Cassandra restart): keep retrying, and come back quickly.
         backoff: { initialDelayMs: 100, maxDelayMs: 2_000 },

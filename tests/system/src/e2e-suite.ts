@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { createChatClient, type ChatClient, type ChatClientEvents, type WebSocketLike } from '@chatmesh/client';
+import { createChatClient, type ChatClient, type ChatClientEvents } from '@chatmesh/client';
 import {
   createFileE2EStorage,
   createMemoryE2EStorage,
@@ -106,7 +106,7 @@ export function defineE2ESuite(options: E2ESuiteOptions): void {
         webSocketFactory: (wsUrl) => {
           const socket = new WebSocket(wsUrl);
           socket.on('error', () => undefined);
-          return socket as unknown as WebSocketLike;
+          return socket;
         },
         fetch,
       });

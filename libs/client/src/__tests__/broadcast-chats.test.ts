@@ -14,7 +14,6 @@ import {
   type ChatClientOptions,
   type ClientError,
   type GapEvent,
-  type WebSocketLike,
 } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -38,7 +37,7 @@ function connectClient(userId: string, options: Partial<ChatClientOptions> = {})
     webSocketFactory: (url) => {
       const socket = new WebSocket(url);
       sockets.push(socket);
-      return socket as unknown as WebSocketLike;
+      return socket;
     },
     backoff: { initialDelayMs: 5, maxDelayMs: 40 },
     ...options,

@@ -9,7 +9,6 @@ import {
   type ChatClient,
   type ChatClientOptions,
   type DisconnectedEvent,
-  type WebSocketLike,
 } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -34,7 +33,7 @@ function connectClient(userId: string, options: Partial<ChatClientOptions> = {})
     webSocketFactory: (url) => {
       const socket = new WebSocket(url);
       sockets.push(socket);
-      return socket as unknown as WebSocketLike;
+      return socket;
     },
     backoff: { initialDelayMs: 5, maxDelayMs: 40 },
     ...options,
@@ -276,7 +275,7 @@ describe('chat client against the fake gateway', () => {
     await alice.client.connected();
     const before = Date.now();
     const conn = gateway.connections[0]!;
-    gateway.sendRaw(conn, { type: 'reconnect', code: 'CM_ERR_GATEWAY_DRAINING', retryAfterMs: 60 });
+    gateway.sendRaw(conn, { type: 'reconnect', code: 'CM_ERR_COMMON_SHUTTING_DOWN', retryAfterMs: 60 });
     await waitFor(() => gateway.tokens.length === 2 && alice.client.state === 'live', 'a second connection');
     assert.ok(Date.now() - before >= 85, `waited ${Date.now() - before} ms (>= 60 * 1.5)`);
   });
@@ -399,7 +398,7 @@ describe('chat client against the fake gateway', () => {
           // A socket that opens nowhere: a hello never comes.
           return { readyState: 0, onopen: null, onmessage: null, onclose: null, onerror: null, send() {}, close() {} };
         }
-        return new WebSocket(url) as unknown as WebSocketLike;
+        return new WebSocket(url);
       },
     });
     const hello = await alice.client.connected();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startLoopbackProxy, waitFor, type LoopbackProxy } from '@chatmesh/testing';
 import WebSocket from 'ws';
-import { createChatClient, type DisconnectedEvent, type WebSocketLike } from '../index.js';
+import { createChatClient, type DisconnectedEvent } from '../index.js';
 import { startChatmeshSystem, type ChatmeshSystem } from './helpers/chatmesh-system.js';
 
 // Issue 15, item 3: a server that goes silent (network dropped, no FIN, no RST) is noticed by the SDK's heartbeat
@@ -29,7 +29,7 @@ test(
       url: proxy.url,
       deviceId: 'phone',
       tokenProvider: () => system.token('hb-user', 'phone'),
-      webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      webSocketFactory: (url) => new WebSocket(url),
       pingIntervalMs: PING_INTERVAL_MS,
       pongTimeoutMs: PONG_TIMEOUT_MS,
       backoff: { initialDelayMs: 5, maxDelayMs: 50 },

@@ -7,13 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import {
-  ClientError,
-  createChatClient,
-  type ChatClient,
-  type ChatClientOptions,
-  type WebSocketLike,
-} from '../index.js';
+import { ClientError, createChatClient, type ChatClient, type ChatClientOptions } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -32,7 +26,7 @@ function connect(userId: string, options: Partial<ChatClientOptions> = {}): { cl
     url: gateway.url,
     deviceId: 'd1',
     tokenProvider: () => fakeToken(userId),
-    webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    webSocketFactory: (url) => new WebSocket(url),
     backoff: { initialDelayMs: 5, maxDelayMs: 40 },
     ackDebounceMs: 5,
     ...options,

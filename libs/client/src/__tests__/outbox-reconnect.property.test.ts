@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import type { MessageReceivedFrame } from '@chatmesh/protocol';
-import { createChatClient, type CommandAck, type WebSocketLike } from '../index.js';
+import { createChatClient, type CommandAck } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -65,7 +65,7 @@ test('any schedule of sends, cuts, swallowed and refused commands: each message 
         webSocketFactory: (url) => {
           const socket = new WebSocket(url);
           sockets.push(socket);
-          return socket as unknown as WebSocketLike;
+          return socket;
         },
         backoff: { initialDelayMs: 2, maxDelayMs: 20 },
         ackDebounceMs: 2,

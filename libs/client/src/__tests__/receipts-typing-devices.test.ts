@@ -13,7 +13,6 @@ import {
   type ChatClient,
   type ChatClientOptions,
   type MessageStatusEvent,
-  type WebSocketLike,
 } from '../index.js';
 import { fakeToken, startFakeGateway, type FakeConnection, type FakeGateway } from './helpers/fake-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -33,7 +32,7 @@ function connect(userId: string, options: Partial<ChatClientOptions> = {}) {
     url: gateway.url,
     deviceId: 'd1',
     tokenProvider: () => fakeToken(userId),
-    webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    webSocketFactory: (url) => new WebSocket(url),
     backoff: { initialDelayMs: 5, maxDelayMs: 40 },
     ...options,
   });

@@ -46,5 +46,10 @@ export const ERROR_CODES = {
 
 /** Every code chatmesh can emit. */
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True when `value` is a code of the table (a code read off the wire, e.g. a refusal relayed through Kafka). */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
 export type { ErrorCodeEntry } from './types.js';
 export { defineCodes } from './types.js';

@@ -509,7 +509,7 @@ export interface PresenceNotice {
  * Avro record `chatmesh.gateway.RejectReason`.
  */
 export interface RejectReason {
-  /** A stable CM_ERR_* code, e.g. CM_ERR_INGEST_NOT_A_MEMBER. */
+  /** A stable CM_ERR_* code, e.g. CM_ERR_CHAT_NOT_FOUND. */
   readonly code: string;
   /** Human-readable explanation (not for parsing). */
   readonly message: string;

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createChatClient, type ChatClient, type WebSocketLike } from '@chatmesh/client';
+import { createChatClient, type ChatClient } from '@chatmesh/client';
 import { randomName } from '@chatmesh/testing';
 import WebSocket from 'ws';
 import { startEmbeddedChatmesh, type EmbeddedChatmesh } from './helpers/embedded-chatmesh.js';
@@ -212,7 +212,7 @@ function sdkUser(userId: string, deviceId: string): ChatClient {
   return createChatClient({
     url: system.url,
     deviceId,
-    webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+    webSocketFactory: (url) => new WebSocket(url),
     tokenProvider: async () => {
       const response = await fetch(`${system.url}/v1/dev/token`, {
         method: 'POST',

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@chatmesh/errors';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 
 /** Status lines uWS writes verbatim. */
@@ -80,14 +81,34 @@ export function send(
   });
 }
 
+/** A JSON answer that is not an error: errors go through {@link sendError}, so their code is always typed. */
+export type JsonBody<T extends object> = T & { readonly code?: never };
+
+/** The body of every HTTP error the gateway answers: a code of the table, a message, and fields some codes carry. */
+export interface HttpErrorBody {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly [field: string]: unknown;
+}
+
 /** Ends the response with JSON. */
-export function sendJson(
+export function sendJson<T extends object>(
   state: PendingResponse,
   status: keyof typeof STATUS,
-  value: unknown,
+  value: JsonBody<T>,
   options: { closeConnection?: boolean } = {},
 ): void {
   send(state, status, JSON.stringify(value), undefined, options);
+}
+
+/** Ends the response with an error body `{code, message, ...}`. */
+export function sendError(
+  state: PendingResponse,
+  status: keyof typeof STATUS,
+  error: HttpErrorBody,
+  options: { closeConnection?: boolean } = {},
+): void {
+  send(state, status, JSON.stringify(error), undefined, options);
 }
 
 /** The bearer token of a request: the Authorization header, or the `access_token` query parameter. */
@@ -107,7 +128,7 @@ export function bearerToken(req: HttpRequest): string | null {
  */
 export function readBody(state: PendingResponse, maxBytes: number, contentLength = ''): Promise<Buffer | null> {
   const tooLarge = (): null => {
-    sendJson(
+    sendError(
       state,
       413,
       { code: 'CM_ERR_GATEWAY_BODY_TOO_LARGE', message: `the body is larger than ${maxBytes} bytes` },

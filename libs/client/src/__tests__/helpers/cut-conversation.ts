@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { randomName, startLoopbackProxy, waitFor } from '@chatmesh/testing';
 import type { MessageReceivedFrame } from '@chatmesh/protocol';
-import { createChatClient, type ChatClient, type ClientError, type WebSocketLike } from '../../index.js';
+import { createChatClient, type ChatClient, type ClientError } from '../../index.js';
 import type { ChatmeshSystem } from './chatmesh-system.js';
 
 export interface CutConversationOptions {
@@ -60,7 +60,7 @@ export async function runCutConversation(
         const socket = new WebSocket(url);
         socket.on('error', () => undefined);
         sockets.push(socket);
-        return socket as unknown as WebSocketLike;
+        return socket;
       },
       backoff: { initialDelayMs: 20, maxDelayMs: 300 },
       ackDebounceMs: 10,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { createChatClient, type ChatClient, type WebSocketLike } from '../../index.js';
+import { createChatClient, type ChatClient } from '../../index.js';
 import type { ChatmeshSystem } from './chatmesh-system.js';
 import { waitFor } from './wait-for.js';
 
@@ -23,7 +23,7 @@ export async function runRetentionScenario(
       url: system.url,
       deviceId: 'phone',
       tokenProvider: () => system.token(userId, 'phone'),
-      webSocketFactory: (url) => new WebSocket(url) as unknown as WebSocketLike,
+      webSocketFactory: (url) => new WebSocket(url),
       ackDebounceMs: 5,
       ...(historyPosition === undefined ? {} : { historyPosition }),
     });

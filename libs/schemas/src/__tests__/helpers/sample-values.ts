@@ -176,7 +176,7 @@ export const SAMPLE_REJECTION: RecordTypes['chatmesh.gateway.GatewayDelivery'] =
       accepted: false,
       seq: null,
       serverTimeMs: null,
-      reason: { code: 'CM_ERR_INGEST_NOT_A_MEMBER', message: 'not a member', retriable: false },
+      reason: { code: 'CM_ERR_CHAT_NOT_FOUND', message: 'not a member', retriable: false },
     },
   },
 };
