@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
  * with the area file and `npm run docs:errors -w @chatmesh/errors`. Removing one is not allowed (a retired code
  * stays, marked retired in its `fix`).
  */
-const TABLE_SIZE = 147;
+const TABLE_SIZE = 148;
 
 /** Folders never read: dependencies, build output, generated docs of the table itself. */
 const SKIPPED = new Set(['node_modules', 'dist', '.git', '.turbo', 'coverage']);
