@@ -8,6 +8,8 @@ export {
   retry,
   compileRetryPolicy,
   computeRetryDelayMs,
+  isOutage,
+  OUTAGE_CODES,
   RETRY_DEFAULTS,
   type RetryPolicy,
   type RetryPolicyOptions,

@@ -15,6 +15,32 @@ export interface RetryPolicyOptions {
    * @default true
    */
   jitter?: boolean;
+  /**
+   * How long an **outage** ({@link isOutage}: a dependency such as Cassandra, Kafka or the registry cannot be reached)
+   * is waited out, from the first attempt, in milliseconds: while it lasts, attempts do not run out (retried at
+   * `maxDelayMs`). For consumers on the message path, whose records must wait for the store to come back rather than
+   * be parked as if they were poison. 0: outages count against `maxAttempts` like any error. @default 0
+   */
+  outageBudgetMs?: number;
+}
+
+/**
+ * Codes that say a dependency cannot be reached for now, not that the work itself is wrong: what
+ * {@link RetryPolicyOptions.outageBudgetMs} waits out.
+ */
+export const OUTAGE_CODES: ReadonlySet<string> = new Set([
+  'CM_ERR_STORE_UNAVAILABLE',
+  'CM_ERR_BUS_BROKER_UNAVAILABLE',
+  'CM_ERR_SCHEMA_REGISTRY_UNAVAILABLE',
+  'CM_ERR_PRESENCE_UNAVAILABLE',
+]);
+
+/** Whether `error` (or an error it wraps, through `cause`) is an outage of a dependency ({@link OUTAGE_CODES}). */
+export function isOutage(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    if (current instanceof ChatmeshError && OUTAGE_CODES.has(current.code)) return true;
+  }
+  return false;
 }
 
 /** A validated policy with every default applied; build it with {@link compileRetryPolicy}. */
@@ -27,6 +53,7 @@ export const RETRY_DEFAULTS: RetryPolicy = Object.freeze({
   maxDelayMs: 5_000,
   multiplier: 2,
   jitter: true,
+  outageBudgetMs: 0,
 });
 
 /**
@@ -42,6 +69,7 @@ export function compileRetryPolicy(options: RetryPolicyOptions = {}): RetryPolic
   if (!(policy.maxDelayMs >= policy.initialDelayMs))
     problems.push(`maxDelayMs (${policy.maxDelayMs}) must be >= initialDelayMs (${policy.initialDelayMs})`);
   if (!(policy.multiplier >= 1)) problems.push(`multiplier must be >= 1 (got ${policy.multiplier})`);
+  if (!(policy.outageBudgetMs >= 0)) problems.push(`outageBudgetMs must be >= 0 (got ${policy.outageBudgetMs})`);
   if (problems.length > 0) {
     throw new ChatmeshError('CM_ERR_RETRY_POLICY_INVALID', `Invalid retry policy: ${problems.join('; ')}`, {
       context: { problems },
@@ -77,12 +105,15 @@ export async function retry<T>(
   options: RetryOptions = {},
 ): Promise<T> {
   const shouldRetry = options.shouldRetry ?? ((error: unknown) => isRetriable(error));
+  const startedAtMs = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {
       if (!shouldRetry(error, attempt) || options.signal?.aborted) throw error;
-      if (attempt >= policy.maxAttempts) {
+      const waitingOut =
+        policy.outageBudgetMs > 0 && isOutage(error) && Date.now() - startedAtMs < policy.outageBudgetMs;
+      if (attempt >= policy.maxAttempts && !waitingOut) {
         throw new ChatmeshError('CM_ERR_RETRY_EXHAUSTED', `Gave up after ${attempt} attempts`, {
           cause: error,
           context: { attempts: attempt },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChatmeshError, compileRetryPolicy, computeRetryDelayMs, retry } from '../index.js';
+import { ChatmeshError, compileRetryPolicy, computeRetryDelayMs, isOutage, retry } from '../index.js';
 
 const fast = compileRetryPolicy({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 });
 
@@ -60,4 +60,43 @@ test('delays grow exponentially, are capped, and full jitter stays within the ce
     computeRetryDelayMs(jittered, 3, () => 0.5),
     200,
   );
+});
+
+test('an outage is waited out past maxAttempts for its budget; other errors still run out at maxAttempts', async () => {
+  const patient = compileRetryPolicy({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2, outageBudgetMs: 60_000 });
+  let calls = 0;
+  // Down for 10 attempts (the store is restarting), wrapped as a driver error would be, then back.
+  const result = await retry(
+    async () => {
+      calls++;
+      if (calls <= 10) throw new Error('query failed', { cause: new ChatmeshError('CM_ERR_STORE_UNAVAILABLE') });
+      return 'stored';
+    },
+    patient,
+    { shouldRetry: () => true },
+  );
+  assert.equal(result, 'stored');
+  assert.equal(calls, 11);
+
+  let poisonCalls = 0;
+  await assert.rejects(
+    retry(async () => {
+      poisonCalls++;
+      throw new ChatmeshError('CM_ERR_COMMON_TIMEOUT');
+    }, patient),
+    (error: unknown) => error instanceof ChatmeshError && error.code === 'CM_ERR_RETRY_EXHAUSTED',
+  );
+  assert.equal(poisonCalls, 3, 'not an outage: the usual attempts');
+
+  const brief = compileRetryPolicy({ maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2, outageBudgetMs: 30 });
+  const started = Date.now();
+  await assert.rejects(
+    retry(async () => {
+      throw new ChatmeshError('CM_ERR_STORE_UNAVAILABLE');
+    }, brief),
+    (error: unknown) => error instanceof ChatmeshError && error.code === 'CM_ERR_RETRY_EXHAUSTED',
+  );
+  assert.ok(Date.now() - started >= 30, 'an outage longer than the budget is given up after it');
+  assert.equal(isOutage(new ChatmeshError('CM_ERR_COMMON_TIMEOUT')), false);
+  assert.equal(isOutage(new Error('x', { cause: new ChatmeshError('CM_ERR_BUS_BROKER_UNAVAILABLE') })), true);
 });
