@@ -84,19 +84,24 @@ export class FreshChatEvents {
   isFresh(entry: InboxEntry, epoch: number): boolean {
     const chatSeq = chatSeqOf(entry);
     if (chatSeq === null) return false;
-    const known = this.#createdUpTo.get(`${entry.userId}\u0000${entry.chatId}`);
+    const known = this.#createdUpTo.get(slotOf(entry));
     return known !== undefined && known.epoch === epoch && chatSeq > known.chatSeq;
   }
   /** Records that `entry` was created (appended anew, not found) under `epoch`. */
   created(entry: InboxEntry, epoch: number): void {
     const chatSeq = chatSeqOf(entry);
     if (chatSeq === null) return;
-    const slot = `${entry.userId}\u0000${entry.chatId}`;
+    const slot = slotOf(entry);
     const known = this.#createdUpTo.peek(slot);
     if (known === undefined || known.epoch !== epoch || known.chatSeq < chatSeq) {
       this.#createdUpTo.set(slot, { epoch, chatSeq });
     }
   }
+}
+
+/** The (user, chat) pair an entry belongs to, as {@link FreshChatEvents} keys it. */
+function slotOf(entry: InboxEntry): string {
+  return `${entry.userId}\u0000${entry.chatId}`;
 }
 
 function chatSeqOf(entry: InboxEntry): number | null {
